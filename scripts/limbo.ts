@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * x509-limbo conformance harness: runs every case through certvet's validator, writes the
+ * x509-limbo results format, prints a per-namespace table, and (with --baseline) fails when a
+ * case that passed before now fails or when any FAILURE case is accepted.
+ *
+ *   npm run limbo -- --input ../shared/limbo/limbo.json --output limbo-results.json
+ *        [--baseline conformance/limbo-baseline.json] [--update-baseline] [--markdown FILE] [--quiet]
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type LimboCase, type LimboResult, runLimboCase } from '../src/verify/limbo.js';
+
+const { values } = parseArgs({
+  options: {
+    input: { type: 'string' },
+    output: { type: 'string' },
+    baseline: { type: 'string' },
+    'update-baseline': { type: 'boolean', default: false },
+    markdown: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+    'show-failures': { type: 'boolean', default: false },
+  },
+});
+
+if (!values.input) {
+  console.error('limbo: --input FILE is required (e.g. ../shared/limbo/limbo.json)');
+  process.exit(64);
+}
+if (!existsSync(values.input)) {
+  console.error(`limbo: ${values.input} does not exist`);
+  process.exit(3);
+}
+const started = performance.now();
+const data = JSON.parse(readFileSync(values.input, 'utf8')) as { testcases: LimboCase[] };
+const now = new Date();
+const results: LimboResult[] = [];
+const slow: [string, number][] = [];
+const rows = new Map<string, { total: number; pass: number; fail: number; skip: number; falseAccept: number }>();
+const unexpectedSuccess: string[] = [];
+const failedCases: [LimboCase, LimboResult][] = [];
+for (const tc of data.testcases) {
+  const t0 = performance.now();
+  let r: LimboResult;
+  try {
+    r = runLimboCase(tc, now);
+  } catch (e) {
+    r = { id: tc.id, actual_result: 'FAILURE', context: `internal error: ${(e as Error).stack}` };
+  }
+  const dt = performance.now() - t0;
+  if (dt > 50) slow.push([tc.id, dt]);
+  results.push(r);
+  const ns = tc.id.split('::')[0]!;
+  const row = rows.get(ns) ?? { total: 0, pass: 0, fail: 0, skip: 0, falseAccept: 0 };
+  row.total++;
+  if (r.actual_result === 'SKIPPED') row.skip++;
+  else if (r.actual_result === tc.expected_result) row.pass++;
+  else {
+    row.fail++;
+    failedCases.push([tc, r]);
+    if (r.actual_result === 'SUCCESS') {
+      row.falseAccept++;
+      unexpectedSuccess.push(tc.id);
+    }
+  }
+  rows.set(ns, row);
+}
+const elapsed = performance.now() - started;
+
+if (values.output) writeFileSync(values.output, JSON.stringify({ version: 1, harness: 'certvet', results }, null, 2) + '\n');
+
+const total = [...rows.values()].reduce(
+  (a, r) => ({ total: a.total + r.total, pass: a.pass + r.pass, fail: a.fail + r.fail, skip: a.skip + r.skip, falseAccept: a.falseAccept + r.falseAccept }),
+  { total: 0, pass: 0, fail: 0, skip: 0, falseAccept: 0 },
+);
+const pct = (p: number, t: number) => (t ? ((100 * p) / t).toFixed(1) : '0.0');
+const lines = [
+  '| namespace | cases | pass | fail | skipped | false accepts | pass rate |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+  ...[...rows.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([ns, r]) => `| ${ns} | ${r.total} | ${r.pass} | ${r.fail} | ${r.skip} | ${r.falseAccept} | ${pct(r.pass, r.total)}% |`),
+  `| **all** | **${total.total}** | **${total.pass}** | **${total.fail}** | **${total.skip}** | **${total.falseAccept}** | **${pct(total.pass, total.total)}%** |`,
+];
+if (!values.quiet) console.log(lines.join('\n'));
+console.log(
+  `limbo: ${total.pass}/${total.total} cases pass (${pct(total.pass, total.total)}%), ${total.falseAccept} false accepts, ${total.skip} skipped, in ${(elapsed / 1000).toFixed(2)} s`,
+);
+if (slow.length) console.log(`limbo: slow cases (> 50 ms): ${slow.map(([id, ms]) => `${id} ${ms.toFixed(0)} ms`).join(', ')}`);
+if (values['show-failures'])
+  for (const [tc, r] of failedCases) console.log(`FAIL ${tc.id} expected ${tc.expected_result} got ${r.actual_result}: ${r.context ?? ''}`);
+if (values.markdown) writeFileSync(values.markdown, lines.join('\n') + '\n');
+
+let failed = false;
+if (unexpectedSuccess.length) {
+  console.error(`limbo: ${unexpectedSuccess.length} FAILURE cases were accepted (security bugs): ${unexpectedSuccess.join(', ')}`);
+  failed = true;
+}
+if (values.baseline) {
+  const passing = results
+    .filter((r) => data.testcases.find((t) => t.id === r.id)?.expected_result === r.actual_result)
+    .map((r) => r.id)
+    .sort();
+  if (values['update-baseline']) {
+    writeFileSync(values.baseline, JSON.stringify({ source: values.input, passing }, null, 2) + '\n');
+    console.log(`limbo: baseline written to ${values.baseline} (${passing.length} passing cases)`);
+  } else {
+    const base = JSON.parse(readFileSync(values.baseline, 'utf8')) as { passing: string[] };
+    const now = new Set(passing);
+    const present = new Set(data.testcases.map((t) => t.id));
+    const regressed = base.passing.filter((id) => present.has(id) && !now.has(id));
+    if (regressed.length) {
+      console.error(`limbo: ${regressed.length} cases passed in the baseline and fail now:`);
+      for (const id of regressed) {
+        const r = results.find((x) => x.id === id);
+        console.error(`  ${id}: ${r?.actual_result} ${r?.context ?? ''}`);
+      }
+      failed = true;
+    }
+  }
+}
+process.exit(failed ? 1 : 0);

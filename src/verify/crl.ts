@@ -1,0 +1,206 @@
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { IssuingDistributionPoint } from '@peculiar/asn1-x509';
+import {
+  checkDerStrict,
+  children,
+  content,
+  DerError,
+  decodeBitString,
+  decodeBoolean,
+  decodeOid,
+  decodeSmallInteger,
+  expectUniversal,
+  readSingle,
+  TAG,
+  toHex,
+  whole,
+} from '../x509/der.js';
+import type { Certificate } from '../x509/certificate.js';
+import { type DistinguishedName, decodeName } from '../x509/name.js';
+import { OID } from '../x509/oids.js';
+import { decodeSignatureAlgorithm, type SignatureAlgorithm, verifySignature } from '../x509/signatureAlgorithm.js';
+import { decodeTime, isoOf, type X509Time } from '../x509/time.js';
+
+export interface RevokedEntry {
+  readonly revocationDate: X509Time;
+  readonly reason: string | null;
+}
+
+/** A parsed CRL (RFC 5280 §5). */
+export interface Crl {
+  readonly der: Uint8Array;
+  readonly tbs: Uint8Array;
+  readonly signatureAlgorithm: SignatureAlgorithm;
+  readonly signature: Uint8Array;
+  readonly issuer: DistinguishedName;
+  readonly thisUpdate: X509Time;
+  readonly nextUpdate: X509Time | null;
+  readonly crlNumber: string | null;
+  /** Serial (upper-case hex of the INTEGER content) → entry. A Map keeps look-ups O(1) for huge CRLs. */
+  readonly revoked: ReadonlyMap<string, RevokedEntry>;
+  readonly isDelta: boolean;
+  readonly onlyUserCerts: boolean;
+  readonly onlyCaCerts: boolean;
+  readonly indirect: boolean;
+  readonly onlySomeReasons: boolean;
+  readonly onlyAttributeCerts: boolean;
+  /** Problems that make this CRL unusable (RFC 5280 §5.2 profile violations, unknown critical extensions). */
+  readonly defects: readonly string[];
+}
+
+const REASONS = [
+  'unspecified',
+  'keyCompromise',
+  'cACompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'unused(7)',
+  'removeFromCRL',
+  'privilegeWithdrawn',
+  'aACompromise',
+];
+
+/** Parses a DER CRL; structural errors throw, semantic problems go to `defects`. */
+export function parseCrl(input: Uint8Array): Crl {
+  const der = new Uint8Array(input);
+  try {
+    const top = readSingle(der);
+    checkDerStrict(top);
+    const [tbsT, algT, sigT, extra] = children(expectUniversal(top, TAG.SEQUENCE, 'CertificateList'));
+    if (!tbsT || !algT || !sigT || extra) throw new DerError('CertificateList must have three elements');
+    const f = children(expectUniversal(tbsT, TAG.SEQUENCE, 'TBSCertList'));
+    const defects: string[] = [];
+    let i = 0;
+    let version = 1;
+    if (f[i] && f[i]!.cls === 0 && f[i]!.tag === TAG.INTEGER) version = decodeSmallInteger(f[i++]!) + 1;
+    const innerAlg = f[i++]!;
+    const issuer = decodeName(f[i++]!);
+    const thisUpdate = decodeTime(f[i++]!);
+    let nextUpdate: X509Time | null = null;
+    if (f[i] && f[i]!.cls === 0 && (f[i]!.tag === TAG.UTC_TIME || f[i]!.tag === TAG.GENERALIZED_TIME))
+      nextUpdate = decodeTime(f[i++]!);
+    const revoked = new Map<string, RevokedEntry>();
+    if (f[i] && f[i]!.cls === 0 && f[i]!.tag === TAG.SEQUENCE) {
+      for (const entry of children(f[i++]!)) {
+        const [serialT, dateT, extsT] = children(expectUniversal(entry, TAG.SEQUENCE, 'revoked certificate'));
+        const serial = toHex(content(expectUniversal(serialT, TAG.INTEGER, 'userCertificate'))).toUpperCase();
+        let reason: string | null = null;
+        if (extsT) {
+          for (const ext of children(extsT)) {
+            const parts = children(ext);
+            const oid = decodeOid(content(parts[0]!));
+            const critical = parts.length === 3 && decodeBoolean(parts[1]!);
+            const value = content(parts[parts.length - 1]!);
+            if (oid === OID.crlReason) {
+              const r = readSingle(value);
+              reason = REASONS[content(r)[0] ?? 0] ?? 'unknown';
+            } else if (oid === OID.certificateIssuer) {
+              defects.push('uses certificateIssuer entry extensions (indirect CRLs are not supported)');
+            } else if (critical && oid !== OID.invalidityDate) {
+              defects.push(`has an unknown critical entry extension ${oid}`);
+            }
+          }
+        }
+        revoked.set(serial, { revocationDate: decodeTime(dateT!), reason });
+      }
+    }
+    let crlNumber: string | null = null;
+    let isDelta = false;
+    let idp: IssuingDistributionPoint | null = null;
+    if (f[i] && f[i]!.cls === 2 && f[i]!.tag === 0) {
+      const [extsT] = children(f[i++]!);
+      for (const ext of children(expectUniversal(extsT, TAG.SEQUENCE, 'crlExtensions'))) {
+        const parts = children(ext);
+        const oid = decodeOid(content(parts[0]!));
+        const critical = parts.length === 3 && decodeBoolean(parts[1]!);
+        const value = content(parts[parts.length - 1]!);
+        if (oid === OID.crlNumber) {
+          if (critical) defects.push('marks the cRLNumber extension critical (RFC 5280 §5.2.3: MUST be non-critical)');
+          crlNumber = BigInt(`0x${toHex(content(expectUniversal(readSingle(value), TAG.INTEGER, 'cRLNumber'))) || '0'}`).toString();
+        } else if (oid === OID.deltaCrlIndicator) {
+          isDelta = true;
+        } else if (oid === OID.issuingDistributionPoint) {
+          idp = AsnConvert.parse(value, IssuingDistributionPoint);
+        } else if (oid === OID.authorityKeyIdentifier || oid === OID.issuerAltName || oid === OID.freshestCrl) {
+          // understood, informational
+        } else if (critical) {
+          defects.push(`has an unknown critical extension ${oid}`);
+        }
+      }
+    }
+    if (f[i]) throw new DerError('unexpected trailing field in TBSCertList');
+    if (version !== 2) defects.push(`is version ${version} (RFC 5280 §5.1.2.1 requires v2)`);
+    if (crlNumber === null) defects.push('has no cRLNumber extension (RFC 5280 §5.2.3: MUST be included)');
+    const signatureAlgorithm = decodeSignatureAlgorithm(algT);
+    const inner = decodeSignatureAlgorithm(innerAlg);
+    if (inner.oid !== signatureAlgorithm.oid) defects.push('has mismatched signature algorithms');
+    const onlySomeReasons = idp?.onlySomeReasons !== undefined;
+    return {
+      der,
+      tbs: whole(tbsT),
+      signatureAlgorithm,
+      signature: decodeBitString(sigT).bytes,
+      issuer,
+      thisUpdate,
+      nextUpdate,
+      crlNumber,
+      revoked,
+      isDelta,
+      onlyUserCerts: idp?.onlyContainsUserCerts ?? false,
+      onlyCaCerts: idp?.onlyContainsCACerts ?? false,
+      indirect: idp?.indirectCRL ?? false,
+      onlySomeReasons,
+      onlyAttributeCerts: idp?.onlyContainsAttributeCerts ?? false,
+      defects,
+    };
+  } catch (e) {
+    throw new DerError(`not a valid DER CRL: ${(e as Error).message}`);
+  }
+}
+
+export type CrlStatus =
+  | { readonly status: 'good'; readonly crl: Crl }
+  | { readonly status: 'revoked'; readonly crl: Crl; readonly entry: RevokedEntry }
+  | { readonly status: 'unusable'; readonly reason: string }
+  | { readonly status: 'not-covered' };
+
+/**
+ * RFC 5280 §6.3 for one certificate against the supplied CRLs: a CRL is relevant when its
+ * issuer is the certificate's issuer and its scope covers the certificate; it is usable when
+ * signed by the issuer (whose keyUsage, if present, has cRLSign), current at `nowSec`, and
+ * free of defects. A relevant but unusable CRL yields "unusable" (fail closed).
+ */
+export function checkCrls(
+  cert: Certificate,
+  issuer: Certificate,
+  crls: readonly Crl[],
+  nowSec: number,
+  isCa: boolean,
+): CrlStatus {
+  let unusable: string | null = null;
+  let good: Crl | null = null;
+  for (const crl of crls) {
+    if (crl.issuer.key !== cert.issuer.key || crl.issuer.key !== issuer.subject.key) continue;
+    if (crl.isDelta || crl.onlyAttributeCerts || crl.indirect) continue;
+    if ((crl.onlyUserCerts && isCa) || (crl.onlyCaCerts && !isCa)) continue;
+    const sigErr = verifySignature(crl.signatureAlgorithm, issuer.publicKey, crl.tbs, crl.signature);
+    if (sigErr) continue; // signed by another key with the same name: not this issuer's CRL
+    const problems = [...crl.defects];
+    const ku = issuer.ext.keyUsage;
+    if (ku && !ku.has('cRLSign')) problems.push("is signed by an issuer whose keyUsage lacks cRLSign (RFC 5280 §6.3.3 (f))");
+    if (crl.thisUpdate.seconds > nowSec) problems.push(`is not yet valid (thisUpdate ${isoOf(crl.thisUpdate)})`);
+    if (crl.nextUpdate && crl.nextUpdate.seconds < nowSec) problems.push(`is stale (nextUpdate ${isoOf(crl.nextUpdate)})`);
+    const entry = crl.revoked.get(cert.serialHex);
+    if (problems.length) {
+      unusable ??= `the CRL from ${crl.issuer.text} ${problems.join('; ')}`;
+      continue;
+    }
+    if (entry) return { status: 'revoked', crl, entry };
+    if (!crl.onlySomeReasons) good = crl;
+  }
+  if (good) return { status: 'good', crl: good };
+  if (unusable) return { status: 'unusable', reason: unusable };
+  return { status: 'not-covered' };
+}

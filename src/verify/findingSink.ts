@@ -1,0 +1,36 @@
+import { FINDING_CODES, type Finding, type FindingCode } from '../findings/catalogue.js';
+import type { Conformance } from './options.js';
+
+/**
+ * Collects findings for one candidate path. Trust findings keep their catalogue severity;
+ * profile findings are critical when conformance is enforced and warnings otherwise.
+ */
+export class FindingSink {
+  readonly findings: Finding[] = [];
+  constructor(private readonly conformance: Conformance) {}
+
+  trust(code: FindingCode, message: string, certIndex?: number, rule?: string): void {
+    this.push({ code, severity: FINDING_CODES[code], message, certIndex, rule });
+  }
+
+  profile(code: FindingCode, message: string, certIndex: number | undefined, rule: string): void {
+    const severity = this.conformance === 'enforce' ? 'critical' : 'warning';
+    this.push({ code, severity, message, certIndex, rule });
+  }
+
+  private push(f: { code: FindingCode; severity: Finding['severity']; message: string; certIndex?: number; rule?: string }): void {
+    const clean: Finding = {
+      code: f.code,
+      severity: f.severity,
+      message: f.message,
+      ...(f.certIndex !== undefined ? { certIndex: f.certIndex } : {}),
+      ...(f.rule !== undefined ? { rule: f.rule } : {}),
+    };
+    if (!this.findings.some((x) => x.code === clean.code && x.message === clean.message && x.certIndex === clean.certIndex))
+      this.findings.push(clean);
+  }
+
+  get criticalCount(): number {
+    return this.findings.filter((f) => f.severity === 'critical').length;
+  }
+}

@@ -1,0 +1,127 @@
+import type { Certificate } from '../x509/certificate.js';
+import type { KeyUsageBit } from '../x509/extensions.js';
+import { loadCertificates } from '../x509/load.js';
+import { OID } from '../x509/oids.js';
+import { readPemBlocks } from '../x509/pem.js';
+import { type Crl, parseCrl } from './crl.js';
+import type { ExpectedName, Profile } from './options.js';
+import { verifyCertificate } from './verify.js';
+
+/** One x509-limbo test case (the fields certvet reads). */
+export interface LimboCase {
+  readonly id: string;
+  readonly features?: readonly string[] | null;
+  readonly validation_kind: 'SERVER' | 'CLIENT';
+  readonly trusted_certs: readonly string[];
+  readonly untrusted_intermediates: readonly string[];
+  readonly peer_certificate: string;
+  readonly validation_time: string | null;
+  readonly key_usage?: readonly string[] | null;
+  readonly extended_key_usage?: readonly string[] | null;
+  readonly expected_result: 'SUCCESS' | 'FAILURE';
+  readonly expected_peer_name?: { readonly kind: string; readonly value: string } | null;
+  readonly expected_peer_names?: readonly { readonly kind: string; readonly value: string }[] | null;
+  readonly max_chain_depth?: number | null;
+  readonly crls?: readonly string[] | null;
+  readonly signature_algorithms?: readonly string[] | null;
+}
+
+export interface LimboResult {
+  readonly id: string;
+  readonly actual_result: 'SUCCESS' | 'FAILURE' | 'SKIPPED';
+  readonly context: string | null;
+}
+
+const EKUS: Readonly<Record<string, string>> = {
+  serverAuth: OID.serverAuth,
+  clientAuth: OID.clientAuth,
+  codeSigning: OID.codeSigning,
+  emailProtection: OID.emailProtection,
+  timeStamping: OID.timeStamping,
+  OCSPSigning: OID.ocspSigning,
+  anyExtendedKeyUsage: OID.anyExtendedKeyUsage,
+};
+
+const KEY_USAGES: Readonly<Record<string, KeyUsageBit>> = {
+  digitalSignature: 'digitalSignature',
+  contentCommitment: 'nonRepudiation',
+  nonRepudiation: 'nonRepudiation',
+  keyEncipherment: 'keyEncipherment',
+  dataEncipherment: 'dataEncipherment',
+  keyAgreement: 'keyAgreement',
+  keyCertSign: 'keyCertSign',
+  cRLSign: 'cRLSign',
+  encipherOnly: 'encipherOnly',
+  decipherOnly: 'decipherOnly',
+};
+
+/** The profile a case targets, from its namespace (`webpki::` → webpki, otherwise rfc5280). */
+export function profileOf(id: string): Profile {
+  return id.startsWith('webpki::') ? 'webpki' : 'rfc5280';
+}
+
+function certs(pems: readonly string[]): Certificate[] {
+  const out: Certificate[] = [];
+  for (const p of pems) out.push(...loadCertificates(Buffer.from(p, 'latin1'), 'test case').certificates);
+  return out;
+}
+
+function peerName(n: { kind: string; value: string }): ExpectedName | null {
+  const kind = n.kind === 'DNS' ? 'dns' : n.kind === 'IP' ? 'ip' : n.kind === 'RFC822' ? 'email' : null;
+  return kind ? { kind, value: n.value } : null;
+}
+
+/** Runs one case through the validator. Behaviour depends only on the case's fields. */
+export function runLimboCase(tc: LimboCase, now: Date = new Date()): LimboResult {
+  const skip = (context: string): LimboResult => ({ id: tc.id, actual_result: 'SKIPPED', context });
+  const fail = (context: string): LimboResult => ({ id: tc.id, actual_result: 'FAILURE', context });
+  const leafLoad = loadCertificates(Buffer.from(tc.peer_certificate, 'latin1'), 'peer certificate');
+  const leaf = leafLoad.certificates[0];
+  if (!leaf) return fail(`malformed-certificate: ${leafLoad.problems.map((p) => p.message).join('; ')}`);
+  const crls: Crl[] = [];
+  for (const pem of tc.crls ?? []) {
+    try {
+      for (const b of readPemBlocks(pem)) crls.push(parseCrl(b.der));
+    } catch (e) {
+      return fail(`revocation-unknown: a supplied CRL cannot be parsed: ${(e as Error).message}`);
+    }
+  }
+  const requiredEku: string[] = [];
+  for (const e of tc.extended_key_usage ?? []) {
+    const oid = EKUS[e];
+    if (!oid) return skip(`unsupported extended key usage "${e}"`);
+    requiredEku.push(oid);
+  }
+  const requiredKeyUsage: KeyUsageBit[] = [];
+  for (const k of tc.key_usage ?? []) {
+    const bit = KEY_USAGES[k];
+    if (!bit) return skip(`unsupported key usage "${k}"`);
+    requiredKeyUsage.push(bit);
+  }
+  const names: ExpectedName[] = [];
+  const rawNames = tc.validation_kind === 'SERVER' ? (tc.expected_peer_name ? [tc.expected_peer_name] : []) : (tc.expected_peer_names ?? []);
+  for (const n of rawNames) {
+    const e = peerName(n);
+    if (!e) return skip(`unsupported peer name kind "${n.kind}"`);
+    names.push(e);
+  }
+  const profile = profileOf(tc.id);
+  const purpose = tc.validation_kind === 'SERVER' ? 'serverAuth' : 'clientAuth';
+  const result = verifyCertificate({
+    leaf,
+    anchors: certs(tc.trusted_certs),
+    intermediates: certs(tc.untrusted_intermediates),
+    time: tc.validation_time ? new Date(tc.validation_time) : now,
+    profile,
+    conformance: 'enforce',
+    purpose,
+    requiredEku: requiredEku.length || profile === 'rfc5280' ? requiredEku : undefined,
+    requiredKeyUsage,
+    expectedNames: names,
+    maxDepth: tc.max_chain_depth ?? null,
+    crls,
+  });
+  if (result.valid) return { id: tc.id, actual_result: 'SUCCESS', context: null };
+  const critical = result.findings.filter((f) => f.severity === 'critical');
+  return fail(critical.map((f) => `${f.code}: ${f.message}`).join(' | '));
+}

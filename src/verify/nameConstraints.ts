@@ -1,0 +1,164 @@
+import { ipToText, type GeneralName, type GeneralNameType, generalNameText } from '../x509/generalName.js';
+import type { GeneralSubtree, NameConstraints } from '../x509/extensions.js';
+import { nameWithin, type DistinguishedName } from '../x509/name.js';
+import { dnsSyntaxError, dnsWithinSubtree } from './names/dns.js';
+import { emailConstraintError, mailboxWithinSubtree, parseMailbox } from './names/email.js';
+import { ipConstraintError, ipWithinSubtree } from './names/ip.js';
+
+/** Forms whose constraints certvet processes (RFC 5280 §4.2.1.10). */
+const PROCESSED: ReadonlySet<GeneralNameType> = new Set(['dns', 'email', 'ip', 'uri', 'dirName']);
+
+/** Returns the reason a constraint is malformed, or null. */
+export function constraintError(st: GeneralSubtree): string | null {
+  if (st.hasMinMax) return 'uses minimum/maximum, which RFC 5280 forbids';
+  const b = st.base;
+  switch (b.type) {
+    case 'dns':
+      if (b.value === '') return null;
+      if (b.value.startsWith('.')) return `dNSName constraint "${b.value}" has a leading dot (allowed only for URIs and emails)`;
+      return dnsSyntaxError(b.value.toLowerCase()) === null ? null : `dNSName constraint "${b.value}" is not a valid DNS name`;
+    case 'ip': {
+      const e = ipConstraintError(b.bytes);
+      return e ? `iPAddress constraint ${e}` : null;
+    }
+    case 'email': {
+      const e = emailConstraintError(b.value);
+      return e ? `rfc822Name constraint "${b.value}" ${e}` : null;
+    }
+    case 'uri': {
+      const host = b.value.startsWith('.') ? b.value.slice(1) : b.value;
+      return dnsSyntaxError(host.toLowerCase()) === null ? null : `URI constraint "${b.value}" is not a host or domain`;
+    }
+    default:
+      return null;
+  }
+}
+
+/** A name that constraints apply to: SAN entries, the subject DN, and subject emails. */
+export type ConstrainedName = GeneralName;
+
+function uriHost(uri: string): string | null {
+  try {
+    const u = new URL(uri);
+    if (!u.hostname) return null;
+    return u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/** Can `name` be shown to lie within the subtree `base`? (Both must be the same form.) */
+function within(name: ConstrainedName, base: GeneralName): boolean {
+  switch (name.type) {
+    case 'dns': {
+      if (base.type !== 'dns') return false;
+      const n = name.value.toLowerCase();
+      if (n.startsWith('*.')) return dnsWithinSubtree(n.slice(2), base.value);
+      return dnsSyntaxError(n) === null && dnsWithinSubtree(n, base.value);
+    }
+    case 'email': {
+      if (base.type !== 'email') return false;
+      const m = parseMailbox(name.value);
+      return m !== null && mailboxWithinSubtree(m, base.value);
+    }
+    case 'ip':
+      return base.type === 'ip' && (name.bytes.length === 4 || name.bytes.length === 16) && ipWithinSubtree(name.bytes, base.bytes);
+    case 'uri': {
+      if (base.type !== 'uri') return false;
+      const h = uriHost(name.value);
+      if (h === null) return false;
+      const c = base.value.toLowerCase();
+      return c.startsWith('.') ? h.endsWith(c) : h === c;
+    }
+    case 'dirName':
+      return base.type === 'dirName' && nameWithin(name.name, base.name);
+    default:
+      return false;
+  }
+}
+
+/** Could `name` cover any name inside the subtree? (For excluded subtrees and wildcard SANs.) */
+function overlaps(name: ConstrainedName, base: GeneralName): boolean {
+  if (name.type === 'dns' && base.type === 'dns') {
+    const n = name.value.toLowerCase();
+    if (n.startsWith('*.')) {
+      const rest = n.slice(2);
+      if (dnsWithinSubtree(rest, base.value)) return true;
+      // *.example.com matches bar.example.com, so an exclusion of bar.example.com applies.
+      const c = base.value.toLowerCase();
+      const dot = c.indexOf('.');
+      return dot > 0 && c.slice(dot + 1) === rest;
+    }
+    // A name that is not a valid DNS name cannot be shown to be outside the subtree.
+    if (dnsSyntaxError(n) !== null) return true;
+    return dnsWithinSubtree(n, base.value);
+  }
+  if (name.type === 'ip' && base.type === 'ip') {
+    if (name.bytes.length !== 4 && name.bytes.length !== 16) return true;
+    return ipWithinSubtree(name.bytes, base.bytes);
+  }
+  if (name.type === 'email' && base.type === 'email') {
+    const m = parseMailbox(name.value);
+    return m === null || mailboxWithinSubtree(m, base.value);
+  }
+  if (name.type === 'uri' && base.type === 'uri') {
+    const h = uriHost(name.value);
+    if (h === null) return true;
+    const c = base.value.toLowerCase();
+    return c.startsWith('.') ? h.endsWith(c) : h === c;
+  }
+  return within(name, base);
+}
+
+function describe(n: ConstrainedName): string {
+  return n.type === 'ip' ? `IP:${ipToText(n.bytes)}` : generalNameText(n);
+}
+
+/** Accumulated constraint state along a path (RFC 5280 §6.1.2 (b), (c)). */
+export class NameConstraintState {
+  /** Each constraining certificate's permitted subtrees; a name must satisfy every set. */
+  private readonly permittedSets: { readonly by: string; readonly subtrees: readonly GeneralSubtree[] }[] = [];
+  private readonly excluded: { readonly by: string; readonly subtree: GeneralSubtree }[] = [];
+
+  add(nc: NameConstraints, by: string): void {
+    if (nc.hasPermitted) this.permittedSets.push({ by, subtrees: nc.permitted });
+    for (const st of nc.excluded) this.excluded.push({ by, subtree: st });
+  }
+
+  get isEmpty(): boolean {
+    return this.permittedSets.length === 0 && this.excluded.length === 0;
+  }
+
+  /** Returns a message for every name that violates the constraints. */
+  check(names: readonly ConstrainedName[]): string[] {
+    const problems: string[] = [];
+    for (const name of names) {
+      for (const ex of this.excluded) {
+        const base = ex.subtree.base;
+        if (base.type !== name.type) continue;
+        if (!PROCESSED.has(base.type)) {
+          problems.push(`${describe(name)} is of a form (${name.type}) whose constraints in ${ex.by} cannot be processed`);
+          continue;
+        }
+        if (overlaps(name, base)) problems.push(`${describe(name)} is excluded by ${generalNameText(base)} in ${ex.by}`);
+      }
+      for (const set of this.permittedSets) {
+        const ofType = set.subtrees.filter((st) => st.base.type === name.type);
+        if (ofType.length === 0) continue;
+        if (!PROCESSED.has(name.type)) {
+          problems.push(`${describe(name)} is of a form (${name.type}) whose constraints in ${set.by} cannot be processed`);
+          continue;
+        }
+        if (!ofType.some((st) => within(name, st.base)))
+          problems.push(
+            `${describe(name)} is outside the permitted ${ofType.map((st) => generalNameText(st.base)).join(', ')} of ${set.by}`,
+          );
+      }
+    }
+    return problems;
+  }
+}
+
+export function dirName(name: DistinguishedName): ConstrainedName {
+  return { type: 'dirName', name };
+}

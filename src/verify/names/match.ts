@@ -1,0 +1,70 @@
+import type { Certificate } from '../../x509/certificate.js';
+import { ipToText } from '../../x509/generalName.js';
+import { attributeValues } from '../../x509/name.js';
+import { OID } from '../../x509/oids.js';
+import type { ExpectedName, Profile } from '../options.js';
+import { matchDnsName, normalizeReferenceDns } from './dns.js';
+import { mailboxEquals, parseMailbox } from './email.js';
+import { parseIp } from './ip.js';
+
+export interface NameMatch {
+  readonly matched: boolean;
+  /** Why it did not match (names the expected name and what the certificate has). */
+  readonly message: string;
+}
+
+function presentedSummary(cert: Certificate): string {
+  const san = cert.ext.subjectAltName;
+  if (!san) {
+    const cns = attributeValues(cert.subject, OID.commonName);
+    return cns.length ? `no subjectAltName (CN=${cns.join(', ')})` : 'no subjectAltName and no CN';
+  }
+  const parts = san.map((n) =>
+    n.type === 'dns' ? n.value : n.type === 'ip' ? ipToText(n.bytes) : n.type === 'email' ? n.value : n.type === 'uri' ? n.value : n.type,
+  );
+  const shown = parts.slice(0, 8).join(', ') + (parts.length > 8 ? `, … (${parts.length} names)` : '');
+  return `subjectAltName ${shown}`;
+}
+
+/**
+ * RFC 6125 / RFC 9525 identity check of the leaf against one expected name: DNS names only
+ * against dNSName SANs (CN fallback only under rfc5280 when there is no SAN extension at all),
+ * IP addresses only against iPAddress SANs, emails against rfc822Name SANs.
+ */
+export function matchExpectedName(cert: Certificate, expected: ExpectedName, profile: Profile): NameMatch {
+  const san = cert.ext.subjectAltName;
+  const summary = () => presentedSummary(cert);
+  if (expected.kind === 'ip') {
+    const want = parseIp(expected.value);
+    if (!want) return { matched: false, message: `"${expected.value}" is not a valid IP address` };
+    const ok = (san ?? []).some((n) => n.type === 'ip' && n.bytes.length === want.length && n.bytes.every((b, i) => b === want[i]));
+    return ok
+      ? { matched: true, message: '' }
+      : { matched: false, message: `the certificate is not valid for IP address ${ipToText(want)}: it has ${summary()}` };
+  }
+  if (expected.kind === 'email') {
+    const want = parseMailbox(expected.value);
+    if (!want) return { matched: false, message: `"${expected.value}" is not a valid email address` };
+    const ok = (san ?? []).some((n) => {
+      if (n.type !== 'email') return false;
+      const m = parseMailbox(n.value);
+      return m !== null && mailboxEquals(m, want);
+    });
+    return ok
+      ? { matched: true, message: '' }
+      : { matched: false, message: `the certificate is not valid for email ${expected.value}: it has ${summary()}` };
+  }
+  const ref = normalizeReferenceDns(expected.value);
+  if (!ref) {
+    if (parseIp(expected.value))
+      return matchExpectedName(cert, { kind: 'ip', value: expected.value }, profile);
+    return { matched: false, message: `"${expected.value}" is not a valid host name` };
+  }
+  const policy = { publicSuffixCheck: profile === 'webpki' };
+  let presented: string[];
+  if (san) presented = san.filter((n) => n.type === 'dns').map((n) => (n as { value: string }).value);
+  else if (profile === 'rfc5280') presented = attributeValues(cert.subject, OID.commonName);
+  else presented = [];
+  if (presented.some((p) => matchDnsName(p, ref, policy))) return { matched: true, message: '' };
+  return { matched: false, message: `the certificate is not valid for ${ref}: it has ${summary()}` };
+}

@@ -1,0 +1,55 @@
+import type { Certificate } from '../x509/certificate.js';
+import type { KeyUsageBit } from '../x509/extensions.js';
+import type { Crl } from './crl.js';
+
+/** Which rule set to validate against. */
+export type Profile = 'rfc5280' | 'webpki';
+
+/**
+ * What to do with profile rules (RFC 5280 or CA/B Forum "MUST"s that do not by themselves
+ * break trust, such as a missing AKI or a serial number of 21 octets): `enforce` makes them
+ * critical (strict validators, x509-limbo), `warn` reports them as warnings (internal CAs).
+ */
+export type Conformance = 'enforce' | 'warn';
+
+export type Purpose = 'serverAuth' | 'clientAuth' | 'any';
+
+export interface ExpectedName {
+  readonly kind: 'dns' | 'ip' | 'email';
+  readonly value: string;
+}
+
+export interface VerifyBudget {
+  /** Signature verifications across all candidate paths (default 256). */
+  readonly signatureChecks: number;
+  /** Path-building steps (candidate issuer visits, default 4096). */
+  readonly buildSteps: number;
+}
+
+export interface VerifyOptions {
+  readonly leaf: Certificate;
+  readonly intermediates?: readonly Certificate[];
+  readonly anchors: readonly Certificate[];
+  /** Validation time (ms since epoch or Date). Compared at one-second granularity, floored. */
+  readonly time: number | Date;
+  readonly profile?: Profile;
+  readonly conformance?: Conformance;
+  /** Default serverAuth. */
+  readonly purpose?: Purpose;
+  /** EKU OIDs the leaf must allow; overrides the purpose's EKU when given. */
+  readonly requiredEku?: readonly string[];
+  /** keyUsage bits the leaf must have when it has a keyUsage extension. */
+  readonly requiredKeyUsage?: readonly KeyUsageBit[];
+  /** The names the peer must be valid for; the leaf must match at least one. */
+  readonly expectedNames?: readonly ExpectedName[];
+  /** Maximum number of intermediates (self-issued ones not counted); null = unbounded. */
+  readonly maxDepth?: number | null;
+  /** CRLs to honour (RFC 5280 §6.3), e.g. given on the command line. */
+  readonly crls?: readonly Crl[];
+  readonly budget?: Partial<VerifyBudget>;
+}
+
+export const DEFAULT_BUDGET: VerifyBudget = { signatureChecks: 256, buildSteps: 4096 };
+
+/** Hard cap on path length, whatever the inputs: a guard against pathological graphs. */
+export const MAX_PATH_CERTIFICATES = 16;

@@ -1,0 +1,230 @@
+import type { Certificate } from '../x509/certificate.js';
+import { UNDERSTOOD_EXTENSIONS } from '../x509/extensions.js';
+import { attributeValues } from '../x509/name.js';
+import { EKU_NAMES, OID } from '../x509/oids.js';
+import { describeKey } from '../x509/publicKey.js';
+import { isoOf } from '../x509/time.js';
+import { checkCrls } from './crl.js';
+import { FindingSink } from './findingSink.js';
+import { dnsSyntaxError } from './names/dns.js';
+import { matchExpectedName } from './names/match.js';
+import { type ConstrainedName, constraintError, dirName, NameConstraintState } from './nameConstraints.js';
+import type { Conformance, ExpectedName, Profile, Purpose, VerifyOptions } from './options.js';
+import { PolicyState } from './policy.js';
+import type { CertContext } from './rules/context.js';
+import { checkRfc5280Profile } from './rules/rfc5280.js';
+import { checkWebPkiProfile } from './rules/webpki.js';
+
+export interface PathSettings {
+  readonly nowSec: number;
+  readonly profile: Profile;
+  readonly conformance: Conformance;
+  readonly purpose: Purpose;
+  readonly requiredEku: readonly string[];
+  readonly requiredKeyUsage: NonNullable<VerifyOptions['requiredKeyUsage']>;
+  readonly expectedNames: readonly ExpectedName[];
+  readonly maxDepth: number | null;
+  readonly crls: NonNullable<VerifyOptions['crls']>;
+}
+
+/** Verifies `child`'s signature with `issuer`'s key; returns null or the reason (cached by the caller). */
+export type SignatureChecker = (child: Certificate, issuer: Certificate) => string | null;
+
+const WEAK_HASHES = new Set(['md5', 'sha1']);
+
+function labelFor(index: number, n: number, anchored: boolean): string {
+  if (index === 0) return n === 1 && anchored ? 'leaf (trusted directly)' : 'leaf certificate';
+  if (index === n - 1) return anchored ? 'trust anchor' : 'top certificate';
+  return `intermediate #${index}`;
+}
+
+function subjectText(c: Certificate): string {
+  return c.subject.isEmpty ? '(empty subject)' : c.subject.text;
+}
+
+/** Names of `cert` that name constraints apply to (RFC 5280 §4.2.1.10, §6.1.3 (b)-(c)). */
+function constrainedNames(cert: Certificate, isLeaf: boolean): ConstrainedName[] {
+  const names: ConstrainedName[] = [];
+  if (!cert.subject.isEmpty) names.push(dirName(cert.subject));
+  for (const e of attributeValues(cert.subject, OID.emailAddress)) names.push({ type: 'email', value: e });
+  const san = cert.ext.subjectAltName;
+  if (san) names.push(...san);
+  // Legacy: with no SAN, a leaf's host-name-like CN is constrained as a dNSName (as browsers do).
+  if (isLeaf && !san)
+    for (const cn of attributeValues(cert.subject, OID.commonName))
+      if (dnsSyntaxError(cn.toLowerCase(), { allowWildcard: true }) === null) names.push({ type: 'dns', value: cn });
+  return names;
+}
+
+/**
+ * RFC 5280 §6.1 over one candidate path (leaf first). `anchored` says the top certificate is
+ * trusted; when it is not, the path is still evaluated (as if the top were trusted) so that
+ * every problem is reported, and the caller adds `untrusted`.
+ */
+export function validatePath(
+  path: readonly Certificate[],
+  anchored: boolean,
+  s: PathSettings,
+  verifySig: SignatureChecker,
+): FindingSink {
+  const sink = new FindingSink(s.conformance);
+  const n = path.length;
+  const nc = new NameConstraintState();
+  const policy = new PolicyState(n - 1);
+  let maxPathLength = n;
+
+  if (s.maxDepth !== null) {
+    const depth = path.slice(1, -1).filter((c) => !c.selfIssued).length;
+    if (depth > s.maxDepth)
+      sink.trust('path-too-long', `the path has ${depth} intermediate certificates; at most ${s.maxDepth} are allowed`, n - 2);
+  }
+
+  for (let i = n - 1; i >= 0; i--) {
+    const cert = path[i]!;
+    const isLeaf = i === 0;
+    const isTop = i === n - 1;
+    const label = labelFor(i, n, anchored);
+    const who = `the ${label} (${subjectText(cert)})`;
+    const ctx: CertContext = {
+      cert,
+      index: i,
+      isLeaf,
+      isAnchor: isTop && anchored,
+      isIssuer: i > 0,
+      purpose: s.purpose,
+      sink,
+      label,
+    };
+
+    for (const d of cert.defects) {
+      if (d.kind === 'malformed') sink.trust('malformed-certificate', `${who}: ${d.message}`, i, 'RFC 5280 §4');
+      else sink.profile('malformed-certificate', `${who}: ${d.message}`, i, 'X.690 DER');
+    }
+
+    // §6.1.3 (a)(2) validity, inclusive at both ends, at one-second granularity.
+    if (s.nowSec > cert.notAfter.seconds) {
+      const days = Math.floor((s.nowSec - cert.notAfter.seconds) / 86400);
+      sink.trust('expired', `${who} expired on ${isoOf(cert.notAfter)}${days > 0 ? ` (${days} days ago)` : ''}`, i, 'RFC 5280 §6.1.3 (a)(2)');
+    }
+    if (s.nowSec < cert.notBefore.seconds)
+      sink.trust('not-yet-valid', `${who} is not valid until ${isoOf(cert.notBefore)}`, i, 'RFC 5280 §6.1.3 (a)(2)');
+
+    // Unknown critical extensions (§6.1.4 (o), §6.1.5 (e)).
+    for (const e of cert.extensions)
+      if (e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid))
+        sink.trust('critical-extension', `${who} has an unrecognised critical extension ${e.oid}`, i, 'RFC 5280 §4.2');
+
+    // Key strength (all certificates, anchors included).
+    const key = cert.publicKey;
+    if ((key.type === 'rsa' || key.type === 'rsa-pss' || key.type === 'dsa') && key.bits !== null && key.bits < 2048)
+      sink.trust('weak-key', `${who} has a ${describeKey(key)}-bit key (at least 2048 bits required)`, i);
+    else if (key.type === 'ec' && key.bits !== null && key.bits < 224)
+      sink.trust('weak-key', `${who} has an ${describeKey(key)} key (curves below 224 bits are too weak)`, i);
+
+    checkRfc5280Profile(ctx, { allowNonCriticalNameConstraints: s.profile === 'webpki' });
+    if (s.profile === 'webpki') checkWebPkiProfile(ctx);
+
+    if (!isTop) {
+      const issuer = path[i + 1]!;
+      // §6.1.3 (a)(1) signature.
+      const sigErr = verifySig(cert, issuer);
+      if (sigErr)
+        sink.trust('invalid-signature', `${who}: ${sigErr} (issuer ${subjectText(issuer)})`, i, 'RFC 5280 §6.1.3 (a)(1)');
+      if (cert.signatureAlgorithm.hash && WEAK_HASHES.has(cert.signatureAlgorithm.hash))
+        sink.trust('weak-signature', `${who} is signed with ${cert.signatureAlgorithm.name}, a broken hash`, i);
+      // §6.1.3 (a)(3) revocation from the supplied CRLs.
+      if (s.crls.length) {
+        const st = checkCrls(cert, issuer, s.crls, s.nowSec, !isLeaf);
+        if (st.status === 'revoked')
+          sink.trust(
+            'revoked',
+            `${who} (serial ${cert.serialHex}) was revoked on ${isoOf(st.entry.revocationDate)}${st.entry.reason ? ` (${st.entry.reason})` : ''} according to the CRL of ${st.crl.issuer.text}`,
+            i,
+            'RFC 5280 §6.3',
+          );
+        else if (st.status === 'unusable')
+          sink.profile('revocation-unknown', `${who}: revocation status unknown: ${st.reason}`, i, 'RFC 5280 §6.3.3');
+      }
+      // §6.1.3 (b)-(c) name constraints; self-issued intermediates are exempt.
+      if ((!cert.selfIssued || isLeaf) && !nc.isEmpty)
+        for (const p of nc.check(constrainedNames(cert, isLeaf))) sink.trust('name-constraints', `${who}: ${p}`, i, 'RFC 5280 §6.1.3 (b)');
+      // §6.1.3 (d)-(f) policies.
+      const pe = policy.process(cert);
+      if (pe) sink.trust('policy', `${who}: ${pe}`, i, 'RFC 5280 §6.1.3 (f)');
+    }
+
+    if (!isLeaf) {
+      // §6.1.4 preparation for the next certificate: cert is an issuer.
+      const bc = cert.ext.basicConstraints;
+      if (!bc) {
+        if (isTop && anchored && cert.version < 3)
+          sink.profile('basic-constraints', `${who} is a v${cert.version} certificate used as a CA (trusted out of band)`, i, 'RFC 5280 §6.1.4 (k)');
+        else if (isTop && anchored)
+          sink.profile('basic-constraints', `${who} has no basicConstraints extension but issues certificates`, i, 'RFC 5280 §4.2.1.9');
+        else sink.trust('basic-constraints', `${who} issues certificates but has no basicConstraints extension`, i, 'RFC 5280 §6.1.4 (k)');
+      } else if (!bc.ca) {
+        sink.trust('basic-constraints', `${who} issues certificates but is not a CA (basicConstraints cA is FALSE)`, i, 'RFC 5280 §6.1.4 (k)');
+      }
+      if (!isTop && !cert.selfIssued) {
+        if (maxPathLength <= 0)
+          sink.trust('path-length', `${who} exceeds the pathLenConstraint of a CA above it`, i, 'RFC 5280 §6.1.4 (l)');
+        maxPathLength--;
+      }
+      if (bc?.pathLen != null && bc.pathLen < maxPathLength) maxPathLength = bc.pathLen;
+      const ku = cert.ext.keyUsage;
+      if (ku && !ku.has('keyCertSign'))
+        sink.trust('key-usage', `${who} issues certificates but its keyUsage lacks keyCertSign`, i, 'RFC 5280 §6.1.4 (n)');
+      const ncExt = cert.ext.nameConstraints;
+      if (ncExt) {
+        const bad = [...ncExt.permitted, ...ncExt.excluded].map(constraintError).filter((e): e is string => e !== null);
+        for (const b of bad) sink.trust('name-constraints', `${who} has a malformed name constraint: ${b}`, i, 'RFC 5280 §4.2.1.10');
+        nc.add(ncExt, `the ${label} (${subjectText(cert)})`);
+      }
+      if (!isTop) {
+        const pe = policy.prepare(cert);
+        if (pe) sink.trust('policy', `${who}: ${pe}`, i, 'RFC 5280 §6.1.4 (a)');
+      }
+      // EKU chaining (webpki): an issuing CA with an EKU must allow the purpose.
+      const eku = cert.ext.extKeyUsage;
+      if (s.profile === 'webpki' && eku && !(isTop && anchored) && s.purpose !== 'any') {
+        const want = s.purpose === 'serverAuth' ? OID.serverAuth : OID.clientAuth;
+        if (!eku.includes(want) && !eku.includes(OID.anyExtendedKeyUsage))
+          sink.trust('eku', `${who} restricts its extKeyUsage to ${eku.map((o) => EKU_NAMES[o] ?? o).join(', ')}, which excludes ${EKU_NAMES[want]}`, i);
+      }
+    } else {
+      checkLeaf(path[0]!, s, sink, anchored && n === 1 ? 'leaf (trusted directly)' : 'leaf certificate');
+      if (n > 1) {
+        const pe = policy.finish(cert);
+        if (pe) sink.trust('policy', `the leaf certificate: ${pe}`, 0, 'RFC 5280 §6.1.5');
+      }
+    }
+  }
+  return sink;
+}
+
+function checkLeaf(leaf: Certificate, s: PathSettings, sink: FindingSink, label: string): void {
+  const who = `the ${label} (${subjectText(leaf)})`;
+  // Extended key usage (RFC 5280 §4.2.1.12).
+  const eku = leaf.ext.extKeyUsage;
+  if (eku && s.requiredEku.length) {
+    const anyOk = s.profile === 'rfc5280' && eku.includes(OID.anyExtendedKeyUsage);
+    for (const want of s.requiredEku)
+      if (!eku.includes(want) && !anyOk)
+        sink.trust(
+          'eku',
+          `${who} is not valid for ${EKU_NAMES[want] ?? want}: its extKeyUsage allows ${eku.map((o) => EKU_NAMES[o] ?? o).join(', ')}`,
+          0,
+          'RFC 5280 §4.2.1.12',
+        );
+  }
+  // Key usage required by the caller.
+  const ku = leaf.ext.keyUsage;
+  if (ku)
+    for (const bit of s.requiredKeyUsage)
+      if (!ku.has(bit)) sink.trust('key-usage', `${who}'s keyUsage lacks ${bit} (has ${[...ku].join(', ')})`, 0, 'RFC 5280 §4.2.1.3');
+  // Identity.
+  if (s.expectedNames.length) {
+    const results = s.expectedNames.map((e) => matchExpectedName(leaf, e, s.profile));
+    if (!results.some((r) => r.matched)) for (const r of results) sink.trust('hostname-mismatch', r.message, 0, 'RFC 6125 §6');
+  }
+}

@@ -1,0 +1,151 @@
+import type { Finding } from '../findings/catalogue.js';
+import type { Certificate } from '../x509/certificate.js';
+import { OID } from '../x509/oids.js';
+import { verifySignature } from '../x509/signatureAlgorithm.js';
+import { DEFAULT_BUDGET, type VerifyOptions } from './options.js';
+import { type BuildState, type Candidate, CertificatePool, enumeratePaths } from './pathBuilder.js';
+import { type PathSettings, validatePath } from './validatePath.js';
+
+/** The verdict on one leaf certificate. */
+export interface VerifyResult {
+  /** True when a path to a trust anchor exists with no critical finding. */
+  readonly valid: boolean;
+  /** The validated path (leaf first, anchor last), or the most promising candidate when none validates. */
+  readonly path: readonly Certificate[];
+  /** The reported path ends at a trust anchor. */
+  readonly anchored: boolean;
+  /** Every problem of the reported path; certIndex refers to `path`. */
+  readonly findings: readonly Finding[];
+  readonly stats: {
+    readonly candidates: number;
+    readonly signatureChecks: number;
+    readonly buildSteps: number;
+    readonly budgetExhausted: boolean;
+  };
+}
+
+function settingsOf(o: VerifyOptions): PathSettings {
+  const purpose = o.purpose ?? 'serverAuth';
+  const ms = typeof o.time === 'number' ? o.time : o.time.getTime();
+  return {
+    nowSec: Math.floor(ms / 1000),
+    profile: o.profile ?? 'rfc5280',
+    conformance: o.conformance ?? 'enforce',
+    purpose,
+    requiredEku: o.requiredEku ?? (purpose === 'serverAuth' ? [OID.serverAuth] : purpose === 'clientAuth' ? [OID.clientAuth] : []),
+    requiredKeyUsage: o.requiredKeyUsage ?? [],
+    expectedNames: o.expectedNames ?? [],
+    maxDepth: o.maxDepth ?? null,
+    crls: o.crls ?? [],
+  };
+}
+
+interface Scored {
+  readonly candidate: Candidate;
+  readonly findings: Finding[];
+  readonly critical: number;
+}
+
+function better(a: Scored, b: Scored | null): boolean {
+  if (!b) return true;
+  if (a.candidate.anchored !== b.candidate.anchored) return a.candidate.anchored;
+  if (a.critical !== b.critical) return a.critical < b.critical;
+  return a.candidate.path.length > b.candidate.path.length && !a.candidate.anchored;
+}
+
+/**
+ * Builds every candidate path from the leaf to a trust anchor and validates each (RFC 5280
+ * §6.1 plus the selected profile) until one has no critical finding. Pure: no I/O, and the
+ * same inputs and time always give the same answer.
+ */
+export function verifyCertificate(options: VerifyOptions): VerifyResult {
+  const s = settingsOf(options);
+  const budget = { ...DEFAULT_BUDGET, ...options.budget };
+  const pool = new CertificatePool(options.anchors, options.intermediates ?? []);
+  const state: BuildState = { signatureChecks: 0, buildSteps: 0, exhausted: false };
+  const sigCache = new Map<string, string | null>();
+  const checkSig = (child: Certificate, issuer: Certificate): string | null => {
+    const k = `${child.sha256}:${issuer.sha256}`;
+    const hit = sigCache.get(k);
+    if (hit !== undefined) return hit;
+    state.signatureChecks++;
+    const r = verifySignature(child.signatureAlgorithm, issuer.publicKey, child.tbs, child.signature);
+    sigCache.set(k, r);
+    return r;
+  };
+
+  let best: Scored | null = null;
+  let accepted: Scored | null = null;
+  let candidates = 0;
+  enumeratePaths(
+    options.leaf,
+    pool,
+    budget,
+    state,
+    (c, i) => checkSig(c, i) === null,
+    (candidate) => {
+      candidates++;
+      const sink = validatePath(candidate.path, candidate.anchored, s, checkSig);
+      const findings = [...sink.findings];
+      if (!candidate.anchored) {
+        const top = candidate.path[candidate.path.length - 1]!;
+        if (candidate.path.length === 1 && top.selfIssued)
+          findings.unshift({
+            code: 'self-signed',
+            severity: 'critical',
+            message: `the leaf certificate (${top.subject.text || '(empty subject)'}) is self-signed and not trusted`,
+            certIndex: 0,
+          });
+        else
+          findings.unshift({
+            code: 'untrusted',
+            severity: 'critical',
+            message: top.selfIssued
+              ? `the chain ends at ${top.subject.text || '(empty subject)'}, a root that is not trusted`
+              : `no trusted issuer was found for ${top.subject.text || '(empty subject)'} (issuer ${top.issuer.text || '(empty)'}); the chain is incomplete or its root is not trusted`,
+            certIndex: candidate.path.length - 1,
+          });
+      }
+      const critical = findings.filter((f) => f.severity === 'critical').length;
+      const scored: Scored = { candidate, findings, critical };
+      if (candidate.anchored && critical === 0) {
+        accepted = scored;
+        return true;
+      }
+      if (better(scored, best)) best = scored;
+      return false;
+    },
+  );
+
+  const chosen = (accepted ?? best) as Scored | null;
+  const stats = {
+    candidates,
+    signatureChecks: state.signatureChecks,
+    buildSteps: state.buildSteps,
+    budgetExhausted: state.exhausted,
+  };
+  if (!chosen) {
+    return {
+      valid: false,
+      path: [options.leaf],
+      anchored: false,
+      findings: [
+        {
+          code: 'budget-exceeded',
+          severity: 'critical',
+          message: `path building stopped after ${state.buildSteps} steps and ${state.signatureChecks} signature checks without finding a path`,
+          certIndex: 0,
+        },
+      ],
+      stats,
+    };
+  }
+  const findings = [...chosen.findings];
+  if (!accepted && state.exhausted)
+    findings.push({
+      code: 'budget-exceeded',
+      severity: 'critical',
+      message: `path building stopped at its budget (${budget.buildSteps} steps, ${budget.signatureChecks} signature checks); other paths were not tried`,
+    });
+  return { valid: accepted !== null, path: chosen.candidate.path, anchored: chosen.candidate.anchored, findings, stats };
+}

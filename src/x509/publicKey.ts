@@ -1,0 +1,117 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { children, content, DerError, decodeOid, expectUniversal, readTlv, TAG, type Tlv, whole } from './der.js';
+import { OID } from './oids.js';
+
+export type KeyType = 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448' | 'dsa' | 'x25519' | 'x448' | 'unknown';
+
+/** What a certificate says about its subject's public key. */
+export interface PublicKeyInfo {
+  readonly type: KeyType;
+  readonly algorithmOid: string;
+  /** Modulus size for RSA/DSA, field size for EC, 255/448 for EdDSA; null when unknown. */
+  readonly bits: number | null;
+  /** NIST-style curve name (P-256, P-384, P-521, P-192, P-224, secp256k1) or the OID. */
+  readonly curve: string | null;
+  /** EC key with explicit (specifiedCurve) parameters instead of a named curve. */
+  readonly explicitCurve: boolean;
+  /** The node:crypto key, or null with `error` when it cannot be loaded. */
+  readonly key: KeyObject | null;
+  readonly error: string | null;
+  readonly spkiDer: Uint8Array;
+}
+
+const CURVES: Readonly<Record<string, { name: string; bits: number }>> = {
+  '1.2.840.10045.3.1.7': { name: 'P-256', bits: 256 },
+  '1.3.132.0.34': { name: 'P-384', bits: 384 },
+  '1.3.132.0.35': { name: 'P-521', bits: 521 },
+  '1.2.840.10045.3.1.1': { name: 'P-192', bits: 192 },
+  '1.3.132.0.33': { name: 'P-224', bits: 224 },
+  '1.3.132.0.10': { name: 'secp256k1', bits: 256 },
+  '1.3.36.3.3.2.8.1.1.7': { name: 'brainpoolP256r1', bits: 256 },
+  '1.3.36.3.3.2.8.1.1.11': { name: 'brainpoolP384r1', bits: 384 },
+  '1.3.36.3.3.2.8.1.1.13': { name: 'brainpoolP512r1', bits: 512 },
+};
+
+function typeOf(oid: string): KeyType {
+  switch (oid) {
+    case OID.rsaEncryption:
+      return 'rsa';
+    case OID.rsassaPss:
+      return 'rsa-pss';
+    case OID.ecPublicKey:
+      return 'ec';
+    case OID.ed25519:
+      return 'ed25519';
+    case OID.ed448:
+      return 'ed448';
+    case OID.dsa:
+      return 'dsa';
+    case OID.x25519:
+      return 'x25519';
+    case OID.x448:
+      return 'x448';
+    default:
+      return 'unknown';
+  }
+}
+
+/** Decodes a SubjectPublicKeyInfo TLV. Never throws for key problems: they go to `error`. */
+export function decodePublicKey(spki: Tlv): PublicKeyInfo {
+  expectUniversal(spki, TAG.SEQUENCE, 'subjectPublicKeyInfo');
+  const [algT, keyT, extra] = children(spki);
+  if (!algT || !keyT || extra) throw new DerError('subjectPublicKeyInfo must have two elements');
+  expectUniversal(keyT, TAG.BIT_STRING, 'subjectPublicKey');
+  const [oidT, paramsT] = children(expectUniversal(algT, TAG.SEQUENCE, 'key algorithm'));
+  const algorithmOid = decodeOid(content(expectUniversal(oidT, TAG.OID, 'key algorithm')));
+  const type = typeOf(algorithmOid);
+  const spkiDer = whole(spki);
+  let curve: string | null = null;
+  let explicitCurve = false;
+  let bits: number | null = null;
+  if (type === 'ec') {
+    if (paramsT && paramsT.cls === 0 && paramsT.tag === TAG.OID) {
+      const c = decodeOid(content(paramsT));
+      curve = CURVES[c]?.name ?? c;
+      bits = CURVES[c]?.bits ?? null;
+    } else if (paramsT && paramsT.cls === 0 && paramsT.tag === TAG.SEQUENCE) {
+      explicitCurve = true;
+    }
+  } else if (type === 'ed25519') bits = 255;
+  else if (type === 'ed448') bits = 448;
+  let key: KeyObject | null = null;
+  let error: string | null = null;
+  if (type === 'x25519' || type === 'x448') {
+    error = `${type} keys cannot verify signatures`;
+  } else {
+    try {
+      key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+      const d = key.asymmetricKeyDetails;
+      if (d?.modulusLength !== undefined) bits = d.modulusLength;
+      if (type === 'ec' && explicitCurve && d?.namedCurve) curve = null;
+    } catch (e) {
+      error = `the public key cannot be loaded (${(e as Error).message})`;
+    }
+  }
+  return { type, algorithmOid, bits, curve, explicitCurve, key, error, spkiDer };
+}
+
+/** Short description such as "RSA 2048", "EC P-256", "Ed25519". */
+export function describeKey(k: PublicKeyInfo): string {
+  switch (k.type) {
+    case 'rsa':
+    case 'rsa-pss':
+      return `${k.type === 'rsa' ? 'RSA' : 'RSA-PSS'} ${k.bits ?? '?'}`;
+    case 'dsa':
+      return `DSA ${k.bits ?? '?'}`;
+    case 'ec':
+      return k.explicitCurve ? 'EC (explicit curve parameters)' : `EC ${k.curve ?? '?'}`;
+    case 'ed25519':
+      return 'Ed25519';
+    case 'ed448':
+      return 'Ed448';
+    default:
+      return k.type === 'unknown' ? `unknown key algorithm ${k.algorithmOid}` : k.type;
+  }
+}
+
+export { readTlv };
