@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { issue, type LabChain, makeChain, x509 } from '../src/lab/pki.js';
+import { verifyCertificate } from '../src/verify/verify.js';
+import type { VerifyOptions } from '../src/verify/options.js';
+
+const codes = (r: { findings: readonly { code: string; severity: string }[] }) =>
+  r.findings.filter((f) => f.severity === 'critical').map((f) => f.code);
+
+describe('verifyCertificate on generated chains', () => {
+  let ec: LabChain;
+  let rsa: LabChain;
+  before(async () => {
+    ec = await makeChain({ names: ['www.example.test', '192.0.2.10'] });
+    rsa = await makeChain({ names: ['rsa.example.test'], keyType: 'rsa-2048' });
+  });
+
+  const base = (c: LabChain, extra: Partial<VerifyOptions> = {}): VerifyOptions => ({
+    leaf: c.leaf.parsed,
+    intermediates: [c.intermediate.parsed],
+    anchors: [c.root.parsed],
+    time: Date.now(),
+    ...extra,
+  });
+
+  test('a good ECDSA chain validates with the path leaf → intermediate → root', () => {
+    const r = verifyCertificate(base(ec, { expectedNames: [{ kind: 'dns', value: 'www.example.test' }] }));
+    assert.equal(r.valid, true, JSON.stringify(r.findings));
+    assert.equal(r.path.length, 3);
+    assert.equal(r.path[0]!.sha256, ec.leaf.parsed.sha256);
+    assert.equal(r.path[1]!.sha256, ec.intermediate.parsed.sha256);
+    assert.equal(r.path[2]!.sha256, ec.root.parsed.sha256);
+    assert.equal(r.anchored, true);
+  });
+
+  test('a good RSA chain validates', () => {
+    const r = verifyCertificate(base(rsa, { expectedNames: [{ kind: 'dns', value: 'RSA.example.test.' }] }));
+    assert.equal(r.valid, true, JSON.stringify(r.findings));
+  });
+
+  test('IP identities match only iPAddress SANs', () => {
+    assert.equal(verifyCertificate(base(ec, { expectedNames: [{ kind: 'ip', value: '192.0.2.10' }] })).valid, true);
+    const r = verifyCertificate(base(ec, { expectedNames: [{ kind: 'ip', value: '192.0.2.11' }] }));
+    assert.deepEqual(codes(r), ['hostname-mismatch']);
+    assert.match(r.findings[0]!.message, /192\.0\.2\.11/);
+  });
+
+  test('a wrong host name is reported with the names the certificate has', () => {
+    const r = verifyCertificate(base(ec, { expectedNames: [{ kind: 'dns', value: 'other.example.test' }] }));
+    assert.equal(r.valid, false);
+    const f = r.findings.find((x) => x.code === 'hostname-mismatch');
+    assert.ok(f);
+    assert.match(f.message, /other\.example\.test/);
+    assert.match(f.message, /www\.example\.test/);
+  });
+
+  test('a missing intermediate gives untrusted, naming the issuer', () => {
+    const r = verifyCertificate({ ...base(ec), intermediates: [] });
+    assert.equal(r.valid, false);
+    assert.deepEqual(codes(r), ['untrusted']);
+    assert.match(r.findings[0]!.message, /certvet Test Intermediate/);
+  });
+
+  test('an expired leaf and an expired intermediate are both reported (every problem, not the first)', () => {
+    const r = verifyCertificate(base(ec, { time: Date.now() + 4000 * 86400_000 }));
+    const expired = r.findings.filter((f) => f.code === 'expired').map((f) => f.certIndex);
+    assert.ok(expired.includes(0));
+    assert.ok(expired.includes(1));
+    assert.ok(expired.includes(2));
+  });
+
+  test('validity is inclusive and compared at one-second granularity', () => {
+    const na = ec.leaf.parsed.notAfter.seconds * 1000;
+    assert.equal(verifyCertificate(base(ec, { time: na + 999 })).valid, true);
+    assert.deepEqual([...new Set(codes(verifyCertificate(base(ec, { time: na + 1000 }))))], ['expired']);
+    const nb = ec.leaf.parsed.notBefore.seconds * 1000;
+    assert.equal(verifyCertificate(base(ec, { time: nb })).valid, true);
+    assert.deepEqual([...new Set(codes(verifyCertificate(base(ec, { time: nb - 1 }))))], ['not-yet-valid']);
+  });
+
+  test('a self-signed leaf that is not trusted is self-signed, and trusted directly it validates', async () => {
+    const ss = await issue({ subject: 'CN=self.example.test', dns: ['self.example.test'] });
+    const r = verifyCertificate({ leaf: ss.parsed, anchors: [ec.root.parsed], time: Date.now() });
+    assert.deepEqual(codes(r), ['self-signed']);
+    const t = verifyCertificate({ leaf: ss.parsed, anchors: [ss.parsed], time: Date.now(), expectedNames: [{ kind: 'dns', value: 'self.example.test' }] });
+    assert.equal(t.valid, true, JSON.stringify(t.findings));
+  });
+
+  test('an intermediate that is not a CA cannot issue', async () => {
+    const notCa = await issue({ subject: 'CN=Not A CA', issuer: ec.root, ca: false, keyUsage: x509.KeyUsageFlags.digitalSignature, eku: [] });
+    const leaf = await issue({ subject: 'CN=x.example.test', dns: ['x.example.test'], issuer: notCa });
+    const r = verifyCertificate({ leaf: leaf.parsed, intermediates: [notCa.parsed], anchors: [ec.root.parsed], time: Date.now() });
+    assert.ok(codes(r).includes('basic-constraints'));
+    assert.ok(codes(r).includes('key-usage'));
+  });
+
+  test('a forged signature is invalid-signature', async () => {
+    const other = await issue({ subject: 'CN=certvet Test Intermediate,O=certvet', ca: true, issuer: ec.root });
+    // Same issuer name, different key: the leaf's signature does not verify with it.
+    const leaf = await issue({ subject: 'CN=y.example.test', dns: ['y.example.test'], issuer: ec.intermediate });
+    const r = verifyCertificate({ leaf: leaf.parsed, intermediates: [other.parsed], anchors: [ec.root.parsed], time: Date.now() });
+    assert.equal(r.valid, false);
+  });
+
+  test('the serverAuth purpose rejects a clientAuth-only leaf, and clientAuth accepts it', async () => {
+    const leaf = await issue({ subject: 'CN=client', emails: ['alice@example.test'], issuer: ec.intermediate, eku: ['clientAuth'] });
+    const o = { leaf: leaf.parsed, intermediates: [ec.intermediate.parsed], anchors: [ec.root.parsed], time: Date.now() };
+    assert.deepEqual(codes(verifyCertificate(o)), ['eku']);
+    const r = verifyCertificate({ ...o, purpose: 'clientAuth', expectedNames: [{ kind: 'email', value: 'alice@example.test' }] });
+    assert.equal(r.valid, true, JSON.stringify(r.findings));
+  });
+
+  test('SHA-1 signatures below the anchor are weak-signature; RSA-1024 keys are weak-key', async () => {
+    const root = await issue({ subject: 'CN=RSA Root', ca: true, keyType: 'rsa-2048' });
+    const weak = await issue({ subject: 'CN=weak.example.test', dns: ['weak.example.test'], issuer: root, keyType: 'rsa-1024', hash: 'SHA-1' });
+    const r = verifyCertificate({ leaf: weak.parsed, anchors: [root.parsed], time: Date.now() });
+    assert.ok(codes(r).includes('weak-signature'));
+    assert.ok(codes(r).includes('weak-key'));
+  });
+
+  test('profile deviations are warnings when conformance is "warn"', async () => {
+    const leaf = await issue({ subject: 'CN=z.example.test', dns: ['z.example.test'], issuer: ec.intermediate, serialNumber: `01${'00'.repeat(20)}` });
+    const o = { leaf: leaf.parsed, intermediates: [ec.intermediate.parsed], anchors: [ec.root.parsed], time: Date.now() };
+    assert.ok(codes(verifyCertificate(o)).includes('profile-violation'));
+    const lenient = verifyCertificate({ ...o, conformance: 'warn' });
+    assert.equal(lenient.valid, true);
+    assert.ok(lenient.findings.some((f) => f.code === 'profile-violation' && f.severity === 'warning'));
+  });
+
+  test('pathological cross-signed meshes finish within the budget', async () => {
+    // 12 CAs with the same two names, all cross-signing each other: many paths, no anchor.
+    const a0 = await issue({ subject: 'CN=Mesh A', ca: true });
+    const b0 = await issue({ subject: 'CN=Mesh B', ca: true });
+    const mesh = [];
+    for (let i = 0; i < 6; i++) {
+      mesh.push(await issue({ subject: 'CN=Mesh A', ca: true, issuer: b0, key: a0.key }));
+      mesh.push(await issue({ subject: 'CN=Mesh B', ca: true, issuer: a0, key: b0.key }));
+    }
+    const leaf = await issue({ subject: 'CN=mesh.example.test', dns: ['mesh.example.test'], issuer: a0 });
+    const t0 = performance.now();
+    const r = verifyCertificate({ leaf: leaf.parsed, intermediates: mesh.map((m) => m.parsed), anchors: [ec.root.parsed], time: Date.now() });
+    assert.equal(r.valid, false);
+    assert.ok(performance.now() - t0 < 5000);
+  });
+});
