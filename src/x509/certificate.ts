@@ -19,7 +19,7 @@ import {
 import { type DecodedExtensions, decodeExtensions, extensionLabel, type RawExtension } from './extensions.js';
 import { type DistinguishedName, decodeName, namesEqual } from './name.js';
 import { decodePublicKey, type PublicKeyInfo } from './publicKey.js';
-import { decodeSignatureAlgorithm, type SignatureAlgorithm } from './signatureAlgorithm.js';
+import { decodeSignatureAlgorithm, type SignatureAlgorithm, verifySignature } from './signatureAlgorithm.js';
 import { decodeTime, type X509Time } from './time.js';
 
 /** A parsed X.509 certificate: every field certvet validates, with the exact bytes it was signed over. */
@@ -205,4 +205,16 @@ export function unknownCriticalExtensions(cert: Certificate, understood: Readonl
 
 export function findExtension(cert: Certificate, oid: string): RawExtension | undefined {
   return cert.extensions.find((e) => e.oid === oid);
+}
+
+const selfSignedCache = new WeakMap<Certificate, boolean>();
+
+/** Self-issued and its signature verifies with its own key (RFC 5280 "self-signed"). */
+export function isSelfSigned(cert: Certificate): boolean {
+  let v = selfSignedCache.get(cert);
+  if (v === undefined) {
+    v = cert.selfIssued && verifySignature(cert.signatureAlgorithm, cert.publicKey, cert.tbs, cert.signature) === null;
+    selfSignedCache.set(cert, v);
+  }
+  return v;
 }

@@ -1,0 +1,124 @@
+import { rootCertificates } from 'node:tls';
+import type { Command } from 'commander';
+import type { Finding } from '../../findings/catalogue.js';
+import { chainEntry } from '../../report/chainEntry.js';
+import { buildReport, exitCodeOf, statusOf, type TargetResult } from '../../report/result.js';
+import { colorsFor } from '../../report/style.js';
+import { renderVerifyText } from '../../report/verifyText.js';
+import type { Crl } from '../../verify/crl.js';
+import { loadCrls } from '../../verify/loadCrls.js';
+import type { ExpectedName, Profile } from '../../verify/options.js';
+import { verifyCertificate } from '../../verify/verify.js';
+import type { Certificate } from '../../x509/certificate.js';
+import { type LoadedCertificates, loadCertificates, MAX_CERT_FILE_BYTES } from '../../x509/load.js';
+import { InputError, UsageError } from '../errors.js';
+import { readInputFile } from '../files.js';
+import { collect, oneOf, parseNonNegativeInt, parseTime } from '../parse.js';
+
+interface VerifyFlags {
+  chain: string[];
+  ca: string[];
+  systemCa: boolean;
+  crl: string[];
+  host?: string;
+  ip?: string;
+  email?: string;
+  purpose: 'server' | 'client';
+  profile: Profile;
+  lenient: boolean;
+  at?: Date;
+  maxDepth?: number;
+  format: 'text' | 'json';
+  color: boolean;
+}
+
+function load(path: string, what: string): LoadedCertificates {
+  const loaded = loadCertificates(readInputFile(path, MAX_CERT_FILE_BYTES, what), path);
+  return loaded;
+}
+
+/** Certificates from a file that must contain at least one; problems in it are input errors. */
+function loadAll(path: string, what: string): Certificate[] {
+  const { certificates, problems } = load(path, what);
+  if (problems.length) throw new InputError(problems.map((p) => `${p.source}: ${p.message}`).join('\n'));
+  if (certificates.length === 0) throw new InputError(`${path}: contains no certificate`);
+  return certificates;
+}
+
+export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStream }): void {
+  program
+    .command('verify')
+    .description('verify certificate file(s) offline: path building, RFC 5280 validation, name, purpose (no network)')
+    .argument('<cert>', 'the certificate to verify (PEM or DER); further certificates in the same file are used as intermediates')
+    .option('--chain <file>', 'intermediate certificates, in any order (repeatable)', collect, [])
+    .option('--ca <file>', 'trust anchors (PEM bundle, repeatable); when given, only these are trusted unless --system-ca', collect, [])
+    .option('--system-ca', "also trust Node's bundled Mozilla root store (the default when no --ca is given)", false)
+    .option('--crl <file>', 'a CRL to honour, PEM or DER (repeatable)', collect, [])
+    .option('--host <name>', 'the DNS name the certificate must be valid for')
+    .option('--ip <addr>', 'the IP address the certificate must be valid for')
+    .option('--email <addr>', 'the email address the certificate must be valid for (client certificates)')
+    .option('--purpose <purpose>', 'server or client (extended key usage serverAuth / clientAuth)', oneOf(['server', 'client'] as const), 'server')
+    .option('--profile <profile>', 'rfc5280 or webpki (CA/B Forum Baseline Requirements on top)', oneOf(['rfc5280', 'webpki'] as const), 'rfc5280')
+    .option('--lenient', 'report profile deviations (rules that do not by themselves break trust) as warnings', false)
+    .option('--at <time>', 'verify as of this time (ISO 8601 or epoch seconds) instead of now', parseTime)
+    .option('--max-depth <n>', 'maximum number of intermediates (self-issued ones not counted)', parseNonNegativeInt)
+    .option('--format <format>', 'text or json', oneOf(['text', 'json'] as const), 'text')
+    .option('--no-color', 'no colour in text output (NO_COLOR is honoured too)')
+    .action((certPath: string, flags: VerifyFlags) => {
+      const names = [flags.host, flags.ip, flags.email].filter((x) => x !== undefined);
+      if (names.length > 1) throw new UsageError('give at most one of --host, --ip and --email');
+      const started = performance.now();
+      const now = flags.at ?? new Date();
+      const [leaf, ...rest] = loadAll(certPath, 'certificate');
+      const intermediates = [...rest, ...flags.chain.flatMap((p) => loadAll(p, 'chain file'))];
+      const anchors: Certificate[] = flags.ca.flatMap((p) => loadAll(p, 'CA file'));
+      if (flags.ca.length === 0 || flags.systemCa)
+        for (const pem of rootCertificates) anchors.push(...loadCertificates(Buffer.from(pem), 'system store').certificates);
+      const crls: Crl[] = [];
+      for (const p of flags.crl) {
+        try {
+          crls.push(...loadCrls(readInputFile(p, 256 * 1024 * 1024, 'CRL file'), p));
+        } catch (e) {
+          throw new InputError((e as Error).message);
+        }
+      }
+      const expected: ExpectedName[] = flags.host
+        ? [{ kind: 'dns', value: flags.host }]
+        : flags.ip
+          ? [{ kind: 'ip', value: flags.ip }]
+          : flags.email
+            ? [{ kind: 'email', value: flags.email }]
+            : [];
+      const result = verifyCertificate({
+        leaf: leaf!,
+        intermediates,
+        anchors,
+        time: now,
+        profile: flags.profile,
+        conformance: flags.lenient ? 'warn' : 'enforce',
+        purpose: flags.purpose === 'client' ? 'clientAuth' : 'serverAuth',
+        expectedNames: expected,
+        maxDepth: flags.maxDepth ?? null,
+        crls,
+      });
+      const anchorIds = new Set(anchors.map((a) => a.sha256));
+      const findings: Finding[] = [...result.findings];
+      const settings = `profile ${flags.profile}${flags.lenient ? ' (lenient)' : ''}, purpose ${flags.purpose}, ${expected[0] ? `name ${expected[0].value}` : 'no name checked'}, at ${now.toISOString()}`;
+      const r: TargetResult = {
+        target: certPath,
+        host: expected[0]?.value ?? null,
+        port: null,
+        address: null,
+        servername: null,
+        status: statusOf(findings),
+        findings,
+        chain: result.path.map((c) => chainEntry(c, anchorIds.has(c.sha256) ? 'trust-store' : 'peer', now.getTime())),
+        durationMs: Math.round(performance.now() - started),
+        verification: { valid: result.valid, anchored: result.anchored, profile: flags.profile, conformance: flags.lenient ? 'warn' : 'enforce', at: now.toISOString() },
+      };
+      const report = buildReport([r]);
+      if (flags.format === 'json') io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else io.stdout.write(renderVerifyText(r, colorsFor(io.stdout, flags.color), settings));
+      process.exitCode = exitCodeOf(report);
+    });
+}

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerInspect } from './commands/inspect.js';
+import { registerVerify } from './commands/verify.js';
+import { InputError, UsageError } from './errors.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Builds the certvet command line. The commands print; the library they call never does. */
+export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): Command {
+  const program = new Command();
+  program
+    .name('certvet')
+    .description('Tells you, quickly and exactly, whether TLS certificates can be trusted — and why not.')
+    .version(pkg.version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  registerVerify(program, io);
+  registerInspect(program, io);
+  program.addHelpText(
+    'after',
+    `
+Exit status: 0 all ok, 1 warnings, 2 critical problems, 3 input could not be read or checked, 64 usage error.
+Docs: docs/verification.md (what is checked), docs/conformance.md (x509-limbo results).`,
+  );
+  return program;
+}
+
+/** Runs the CLI on `argv` (process.argv form) and returns the exit status; never calls process.exit. */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 64;
+    }
+    if (e instanceof UsageError || e instanceof InputError) {
+      process.stderr.write(`certvet: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`certvet: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    return 70;
+  }
+}
