@@ -36,7 +36,10 @@ const data = JSON.parse(readFileSync(values.input, 'utf8')) as { testcases: Limb
 const now = new Date();
 const results: LimboResult[] = [];
 const slow: [string, number][] = [];
-const rows = new Map<string, { total: number; pass: number; fail: number; skip: number; falseAccept: number }>();
+const rows = new Map<
+  string,
+  { total: number; pass: number; fail: number; skip: number; falseAccept: number }
+>();
 const unexpectedSuccess: string[] = [];
 const failedCases: [LimboCase, LimboResult][] = [];
 for (const tc of data.testcases) {
@@ -67,10 +70,17 @@ for (const tc of data.testcases) {
 }
 const elapsed = performance.now() - started;
 
-if (values.output) writeFileSync(values.output, JSON.stringify({ version: 1, harness: 'certvet', results }, null, 2) + '\n');
+if (values.output)
+  writeFileSync(values.output, JSON.stringify({ version: 1, harness: 'certvet', results }, null, 2) + '\n');
 
 const total = [...rows.values()].reduce(
-  (a, r) => ({ total: a.total + r.total, pass: a.pass + r.pass, fail: a.fail + r.fail, skip: a.skip + r.skip, falseAccept: a.falseAccept + r.falseAccept }),
+  (a, r) => ({
+    total: a.total + r.total,
+    pass: a.pass + r.pass,
+    fail: a.fail + r.fail,
+    skip: a.skip + r.skip,
+    falseAccept: a.falseAccept + r.falseAccept,
+  }),
   { total: 0, pass: 0, fail: 0, skip: 0, falseAccept: 0 },
 );
 const pct = (p: number, t: number) => (t ? ((100 * p) / t).toFixed(1) : '0.0');
@@ -79,21 +89,30 @@ const lines = [
   '|---|---:|---:|---:|---:|---:|---:|',
   ...[...rows.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([ns, r]) => `| ${ns} | ${r.total} | ${r.pass} | ${r.fail} | ${r.skip} | ${r.falseAccept} | ${pct(r.pass, r.total)}% |`),
+    .map(
+      ([ns, r]) =>
+        `| ${ns} | ${r.total} | ${r.pass} | ${r.fail} | ${r.skip} | ${r.falseAccept} | ${pct(r.pass, r.total)}% |`,
+    ),
   `| **all** | **${total.total}** | **${total.pass}** | **${total.fail}** | **${total.skip}** | **${total.falseAccept}** | **${pct(total.pass, total.total)}%** |`,
 ];
 if (!values.quiet) console.log(lines.join('\n'));
 console.log(
   `limbo: ${total.pass}/${total.total} cases pass (${pct(total.pass, total.total)}%), ${total.falseAccept} false accepts, ${total.skip} skipped, in ${(elapsed / 1000).toFixed(2)} s`,
 );
-if (slow.length) console.log(`limbo: slow cases (> 50 ms): ${slow.map(([id, ms]) => `${id} ${ms.toFixed(0)} ms`).join(', ')}`);
+if (slow.length)
+  console.log(
+    `limbo: slow cases (> 50 ms): ${slow.map(([id, ms]) => `${id} ${ms.toFixed(0)} ms`).join(', ')}`,
+  );
 if (values['show-failures'])
-  for (const [tc, r] of failedCases) console.log(`FAIL ${tc.id} expected ${tc.expected_result} got ${r.actual_result}: ${r.context ?? ''}`);
+  for (const [tc, r] of failedCases)
+    console.log(`FAIL ${tc.id} expected ${tc.expected_result} got ${r.actual_result}: ${r.context ?? ''}`);
 if (values.markdown) writeFileSync(values.markdown, lines.join('\n') + '\n');
 
 let failed = false;
 if (unexpectedSuccess.length) {
-  console.error(`limbo: ${unexpectedSuccess.length} FAILURE cases were accepted (security bugs): ${unexpectedSuccess.join(', ')}`);
+  console.error(
+    `limbo: ${unexpectedSuccess.length} FAILURE cases were accepted (security bugs): ${unexpectedSuccess.join(', ')}`,
+  );
   failed = true;
 }
 if (values.baseline) {

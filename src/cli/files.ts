@@ -6,7 +6,8 @@ export function readInputFile(path: string, limit: number, what = 'file'): Uint8
   try {
     if (path === '-') {
       const data = readFileSync(0);
-      if (data.byteLength > limit) throw new InputError(`standard input: larger than the ${limit}-byte limit for a ${what}`);
+      if (data.byteLength > limit)
+        throw new InputError(`standard input: larger than the ${limit}-byte limit for a ${what}`);
       return new Uint8Array(data);
     }
     const st = statSync(path);
@@ -18,7 +19,13 @@ export function readInputFile(path: string, limit: number, what = 'file'): Uint8
     if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (e as Error).message;
     throw new InputError(`${path}: cannot read ${what}: ${reason}`);
   }
 }

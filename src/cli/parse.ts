@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 export function parseTime(value: string): Date {
   const v = value.trim();
   const d = /^\d+$/.test(v) ? new Date(Number(v) * 1000) : new Date(v);
-  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError(`"${value}" is not an ISO 8601 time or epoch seconds`);
+  if (Number.isNaN(d.getTime()))
+    throw new InvalidArgumentError(`"${value}" is not an ISO 8601 time or epoch seconds`);
   return d;
 }
 

@@ -4,7 +4,9 @@ import { registerInspect } from './commands/inspect.js';
 import { registerVerify } from './commands/verify.js';
 import { InputError, UsageError } from './errors.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 /** Builds the certvet command line. The commands print; the library they call never does. */
 export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): Command {
@@ -35,7 +37,12 @@ export async function run(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      )
+        return 0;
       return 64;
     }
     if (e instanceof UsageError || e instanceof InputError) {

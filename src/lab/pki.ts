@@ -9,6 +9,7 @@ type Algorithm = webcrypto.Algorithm;
 type EcdsaParams = webcrypto.EcdsaParams;
 type EcKeyGenParams = webcrypto.EcKeyGenParams;
 type RsaHashedKeyGenParams = webcrypto.RsaHashedKeyGenParams;
+
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { type Certificate, parseCertificate } from '../x509/certificate.js';
@@ -22,18 +23,32 @@ export interface LabKey {
   readonly pair: CryptoKeyPair;
 }
 
-function algorithmFor(type: LabKeyType): { gen: RsaHashedKeyGenParams | EcKeyGenParams | Algorithm; sign: Algorithm | EcdsaParams } {
+function algorithmFor(type: LabKeyType): {
+  gen: RsaHashedKeyGenParams | EcKeyGenParams | Algorithm;
+  sign: Algorithm | EcdsaParams;
+} {
   switch (type) {
     case 'ec-p256':
-      return { gen: { name: 'ECDSA', namedCurve: 'P-256' } as EcKeyGenParams, sign: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams };
+      return {
+        gen: { name: 'ECDSA', namedCurve: 'P-256' } as EcKeyGenParams,
+        sign: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+      };
     case 'ec-p384':
-      return { gen: { name: 'ECDSA', namedCurve: 'P-384' } as EcKeyGenParams, sign: { name: 'ECDSA', hash: 'SHA-384' } as EcdsaParams };
+      return {
+        gen: { name: 'ECDSA', namedCurve: 'P-384' } as EcKeyGenParams,
+        sign: { name: 'ECDSA', hash: 'SHA-384' } as EcdsaParams,
+      };
     case 'ed25519':
       return { gen: { name: 'Ed25519' }, sign: { name: 'Ed25519' } };
     default: {
       const bits = Number(type.split('-')[1]);
       return {
-        gen: { name: 'RSASSA-PKCS1-v1_5', modulusLength: bits, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' } as RsaHashedKeyGenParams,
+        gen: {
+          name: 'RSASSA-PKCS1-v1_5',
+          modulusLength: bits,
+          publicExponent: new Uint8Array([1, 0, 1]),
+          hash: 'SHA-256',
+        } as RsaHashedKeyGenParams,
         sign: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
       };
     }
@@ -42,7 +57,10 @@ function algorithmFor(type: LabKeyType): { gen: RsaHashedKeyGenParams | EcKeyGen
 
 export async function generateKey(type: LabKeyType = 'ec-p256'): Promise<LabKey> {
   const { gen } = algorithmFor(type);
-  const pair = (await webcrypto.subtle.generateKey(gen as EcKeyGenParams, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const pair = (await webcrypto.subtle.generateKey(gen as EcKeyGenParams, true, [
+    'sign',
+    'verify',
+  ])) as unknown as CryptoKeyPair;
   return { type, pair };
 }
 
@@ -103,7 +121,10 @@ const EKU_OIDS: Readonly<Record<string, string>> = {
 let serialCounter = 0;
 function nextSerial(): string {
   serialCounter++;
-  return (0x10 + serialCounter).toString(16).padStart(2, '0') + webcrypto.getRandomValues(new Uint8Array(8)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '');
+  return (
+    (0x10 + serialCounter).toString(16).padStart(2, '0') +
+    webcrypto.getRandomValues(new Uint8Array(8)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '')
+  );
 }
 
 /** Issues one certificate per `spec`. */
@@ -117,7 +138,13 @@ export async function issue(spec: CertSpec): Promise<IssuedCert> {
     if (signer.type.startsWith('rsa')) {
       // WebCrypto binds an RSA key to one hash: re-import the same key for the requested one.
       const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', signer.pair.privateKey);
-      signingKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: spec.hash }, false, ['sign']);
+      signingKey = await webcrypto.subtle.importKey(
+        'pkcs8',
+        pkcs8,
+        { name: 'RSASSA-PKCS1-v1_5', hash: spec.hash },
+        false,
+        ['sign'],
+      );
     }
   }
   const ca = spec.ca ?? false;
@@ -125,10 +152,19 @@ export async function issue(spec: CertSpec): Promise<IssuedCert> {
   if (!spec.noBasicConstraints) ext.push(new x509.BasicConstraintsExtension(ca, spec.pathLen, true));
   const ku =
     spec.keyUsage ??
-    (ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature | (key.type.startsWith('rsa') ? x509.KeyUsageFlags.keyEncipherment : 0));
+    (ca
+      ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
+      : x509.KeyUsageFlags.digitalSignature |
+        (key.type.startsWith('rsa') ? x509.KeyUsageFlags.keyEncipherment : 0));
   if (ku) ext.push(new x509.KeyUsagesExtension(ku, true));
   const eku = spec.eku ?? (ca ? [] : ['serverAuth']);
-  if (eku.length) ext.push(new x509.ExtendedKeyUsageExtension(eku.map((e) => EKU_OIDS[e] ?? e), false));
+  if (eku.length)
+    ext.push(
+      new x509.ExtendedKeyUsageExtension(
+        eku.map((e) => EKU_OIDS[e] ?? e),
+        false,
+      ),
+    );
   const names: x509.JsonGeneralName[] = [
     ...(spec.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
     ...(spec.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
@@ -137,9 +173,15 @@ export async function issue(spec: CertSpec): Promise<IssuedCert> {
   ];
   if (names.length) ext.push(new x509.SubjectAlternativeNameExtension(names, false));
   ext.push(await x509.SubjectKeyIdentifierExtension.create(key.pair.publicKey));
-  if (spec.issuer) ext.push(await x509.AuthorityKeyIdentifierExtension.create(spec.issuer.key.pair.publicKey));
+  if (spec.issuer)
+    ext.push(await x509.AuthorityKeyIdentifierExtension.create(spec.issuer.key.pair.publicKey));
   if (spec.aiaCaIssuers?.length || spec.aiaOcsp?.length)
-    ext.push(new x509.AuthorityInfoAccessExtension({ caIssuers: [...(spec.aiaCaIssuers ?? [])].map((value) => new x509.GeneralName('url', value)), ocsp: [...(spec.aiaOcsp ?? [])].map((value) => new x509.GeneralName('url', value)) }));
+    ext.push(
+      new x509.AuthorityInfoAccessExtension({
+        caIssuers: [...(spec.aiaCaIssuers ?? [])].map((value) => new x509.GeneralName('url', value)),
+        ocsp: [...(spec.aiaOcsp ?? [])].map((value) => new x509.GeneralName('url', value)),
+      }),
+    );
   if (spec.crlUrls?.length) ext.push(new x509.CRLDistributionPointsExtension([...spec.crlUrls]));
   ext.push(...(spec.extensions ?? []));
   const now = Date.now();
@@ -168,11 +210,19 @@ export interface LabChain {
 }
 
 /** root → intermediate → leaf for `names` (DNS names and IP addresses), all of `keyType`. */
-export async function makeChain(opts: { names?: readonly string[]; keyType?: LabKeyType; leaf?: Partial<CertSpec> } = {}): Promise<LabChain> {
+export async function makeChain(
+  opts: { names?: readonly string[]; keyType?: LabKeyType; leaf?: Partial<CertSpec> } = {},
+): Promise<LabChain> {
   const keyType = opts.keyType ?? 'ec-p256';
   const names = opts.names ?? ['localhost', '127.0.0.1'];
   const root = await issue({ subject: 'CN=certvet Test Root,O=certvet', ca: true, keyType });
-  const intermediate = await issue({ subject: 'CN=certvet Test Intermediate,O=certvet', ca: true, pathLen: 0, issuer: root, keyType });
+  const intermediate = await issue({
+    subject: 'CN=certvet Test Intermediate,O=certvet',
+    ca: true,
+    pathLen: 0,
+    issuer: root,
+    keyType,
+  });
   const leaf = await issue({
     subject: `CN=${names[0]}`,
     issuer: intermediate,

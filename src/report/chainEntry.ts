@@ -13,7 +13,12 @@ export interface ChainEntry {
   readonly notAfter: string;
   readonly daysRemaining: number;
   readonly sha256: string;
-  readonly subjectAltNames: { readonly dns: string[]; readonly ip: string[]; readonly email: string[]; readonly uri: string[] };
+  readonly subjectAltNames: {
+    readonly dns: string[];
+    readonly ip: string[];
+    readonly email: string[];
+    readonly uri: string[];
+  };
   readonly publicKey: { readonly type: string; readonly bits: number | null; readonly curve: string | null };
   readonly signatureAlgorithm: string;
   readonly isCA: boolean;

@@ -11,7 +11,10 @@ export interface ExtensionDescription {
   readonly value: string[];
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1:');
+const hex = (b: Uint8Array) =>
+  Buffer.from(b)
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1:');
 
 /** Human-readable description of every extension of a certificate, in order. */
 export function describeExtensions(cert: Certificate): ExtensionDescription[] {
@@ -20,7 +23,11 @@ export function describeExtensions(cert: Certificate): ExtensionDescription[] {
     let value: string[];
     switch (raw.oid) {
       case OID.basicConstraints:
-        value = e.basicConstraints ? [`CA:${e.basicConstraints.ca ? 'TRUE' : 'FALSE'}${e.basicConstraints.pathLen !== null ? `, pathlen:${e.basicConstraints.pathLen}` : ''}`] : [];
+        value = e.basicConstraints
+          ? [
+              `CA:${e.basicConstraints.ca ? 'TRUE' : 'FALSE'}${e.basicConstraints.pathLen !== null ? `, pathlen:${e.basicConstraints.pathLen}` : ''}`,
+            ]
+          : [];
         break;
       case OID.keyUsage:
         value = e.keyUsage ? [[...e.keyUsage].join(', ')] : [];
@@ -56,7 +63,9 @@ export function describeExtensions(cert: Certificate): ExtensionDescription[] {
         break;
       case OID.policyConstraints:
         value = e.policyConstraints
-          ? [`requireExplicitPolicy:${e.policyConstraints.requireExplicitPolicy ?? '-'}, inhibitPolicyMapping:${e.policyConstraints.inhibitPolicyMapping ?? '-'}`]
+          ? [
+              `requireExplicitPolicy:${e.policyConstraints.requireExplicitPolicy ?? '-'}, inhibitPolicyMapping:${e.policyConstraints.inhibitPolicyMapping ?? '-'}`,
+            ]
           : [];
         break;
       case OID.policyMappings:
@@ -67,14 +76,19 @@ export function describeExtensions(cert: Certificate): ExtensionDescription[] {
         break;
       case OID.authorityInfoAccess:
         value = e.authorityInfoAccess
-          ? [...e.authorityInfoAccess.ocsp.map((u) => `OCSP: ${u}`), ...e.authorityInfoAccess.caIssuers.map((u) => `CA Issuers: ${u}`)]
+          ? [
+              ...e.authorityInfoAccess.ocsp.map((u) => `OCSP: ${u}`),
+              ...e.authorityInfoAccess.caIssuers.map((u) => `CA Issuers: ${u}`),
+            ]
           : [];
         break;
       case OID.crlDistributionPoints:
         value = [...(e.crlDistributionPoints ?? [])];
         break;
       case OID.tlsFeature:
-        value = (e.tlsFeatures ?? []).map((f) => (f === 5 ? 'status_request (OCSP must-staple)' : `feature ${f}`));
+        value = (e.tlsFeatures ?? []).map((f) =>
+          f === 5 ? 'status_request (OCSP must-staple)' : `feature ${f}`,
+        );
         break;
       default: {
         const v = raw.value;
@@ -82,6 +96,11 @@ export function describeExtensions(cert: Certificate): ExtensionDescription[] {
       }
     }
     if (value.length === 0) value = ['(cannot be decoded)'];
-    return { oid: raw.oid, name: EXTENSION_NAMES[raw.oid] ?? extensionLabel(raw.oid), critical: raw.critical, value };
+    return {
+      oid: raw.oid,
+      name: EXTENSION_NAMES[raw.oid] ?? extensionLabel(raw.oid),
+      critical: raw.critical,
+      value,
+    };
   });
 }

@@ -18,7 +18,12 @@ export interface CertificateDetails extends ReturnType<typeof chainEntry> {
   readonly problems: readonly string[];
 }
 
-export function certificateDetails(cert: Certificate, file: string, index: number, nowMs: number): CertificateDetails {
+export function certificateDetails(
+  cert: Certificate,
+  file: string,
+  index: number,
+  nowMs: number,
+): CertificateDetails {
   return {
     ...chainEntry(cert, 'peer', nowMs),
     source: 'peer',
@@ -46,10 +51,19 @@ export function renderInspectText(d: CertificateDetails, c: Colors): string {
   const validity = `${d.notBefore} → ${d.notAfter}`;
   row(
     'Validity',
-    days < 0 ? `${validity} ${c.red(`(expired ${Math.max(0, -days - 1)} days ago)`)}` : days <= 30 ? `${validity} ${c.yellow(`(${days} days left)`)}` : `${validity} (${days} days left)`,
+    days < 0
+      ? `${validity} ${c.red(`(expired ${Math.max(0, -days - 1)} days ago)`)}`
+      : days <= 30
+        ? `${validity} ${c.yellow(`(${days} days left)`)}`
+        : `${validity} (${days} days left)`,
   );
   const san = d.subjectAltNames;
-  const names = [...san.dns.map((n) => `DNS:${n}`), ...san.ip.map((n) => `IP:${n}`), ...san.email.map((n) => `email:${n}`), ...san.uri.map((n) => `URI:${n}`)];
+  const names = [
+    ...san.dns.map((n) => `DNS:${n}`),
+    ...san.ip.map((n) => `IP:${n}`),
+    ...san.email.map((n) => `email:${n}`),
+    ...san.uri.map((n) => `URI:${n}`),
+  ];
   row('Subject alt names', names.length ? clean(names.join(', ')) : c.dim('(none)'));
   row('Public key', d.keyDescription);
   row('Signature', d.signatureAlgorithm);

@@ -21,7 +21,13 @@ export interface TargetResult {
 export interface Report {
   readonly version: 1;
   readonly generatedAt: string;
-  readonly summary: { readonly total: number; readonly ok: number; readonly warning: number; readonly critical: number; readonly error: number };
+  readonly summary: {
+    readonly total: number;
+    readonly ok: number;
+    readonly warning: number;
+    readonly critical: number;
+    readonly error: number;
+  };
   readonly results: readonly TargetResult[];
 }
 

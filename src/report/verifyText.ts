@@ -4,7 +4,12 @@ import type { Status, TargetResult } from './result.js';
 import { sanitizeForTerminal as clean } from './sanitize.js';
 import type { Colors } from './style.js';
 
-const LABEL: Record<Status, string> = { ok: 'VALID', warning: 'VALID WITH WARNINGS', critical: 'INVALID', error: 'NOT CHECKED' };
+const LABEL: Record<Status, string> = {
+  ok: 'VALID',
+  warning: 'VALID WITH WARNINGS',
+  critical: 'INVALID',
+  error: 'NOT CHECKED',
+};
 
 function statusText(s: Status, c: Colors): string {
   const t = LABEL[s];
@@ -13,13 +18,18 @@ function statusText(s: Status, c: Colors): string {
 
 function severityText(f: Finding, c: Colors): string {
   const t = f.severity.toUpperCase().padEnd(8);
-  return f.severity === 'critical' || f.severity === 'error' ? c.red(t) : f.severity === 'warning' ? c.yellow(t) : c.dim(t);
+  return f.severity === 'critical' || f.severity === 'error'
+    ? c.red(t)
+    : f.severity === 'warning'
+      ? c.yellow(t)
+      : c.dim(t);
 }
 
 function keyText(e: ChainEntry): string {
   const k = e.publicKey;
   if (k.type === 'ec') return `EC ${k.curve ?? '?'}`;
-  if (k.type === 'rsa' || k.type === 'dsa' || k.type === 'rsa-pss') return `${k.type.toUpperCase()} ${k.bits ?? '?'}`;
+  if (k.type === 'rsa' || k.type === 'dsa' || k.type === 'rsa-pss')
+    return `${k.type.toUpperCase()} ${k.bits ?? '?'}`;
   return k.type;
 }
 
@@ -35,12 +45,28 @@ export function renderVerifyText(r: TargetResult, c: Colors, settings: string): 
   const out: string[] = [];
   out.push(`${statusText(r.status, c)}  ${clean(r.target)}  ${c.dim(settings)}`);
   out.push('');
-  out.push(c.bold(r.chain.length && r.status !== 'error' ? 'Certification path (leaf first):' : 'Certificates:'));
+  out.push(
+    c.bold(r.chain.length && r.status !== 'error' ? 'Certification path (leaf first):' : 'Certificates:'),
+  );
   r.chain.forEach((e, i) => {
     out.push(`  [${i}] ${clean(e.subject || '(empty subject)')}`);
-    out.push(c.dim(`      issuer ${clean(e.issuer || '(empty)')} · ${keyText(e)} · ${e.signatureAlgorithm} · ${e.source}`));
-    const names = [...e.subjectAltNames.dns, ...e.subjectAltNames.ip, ...e.subjectAltNames.email, ...e.subjectAltNames.uri];
-    if (names.length) out.push(c.dim(`      names ${clean(names.slice(0, 6).join(', '))}${names.length > 6 ? ` … (+${names.length - 6})` : ''}`));
+    out.push(
+      c.dim(
+        `      issuer ${clean(e.issuer || '(empty)')} · ${keyText(e)} · ${e.signatureAlgorithm} · ${e.source}`,
+      ),
+    );
+    const names = [
+      ...e.subjectAltNames.dns,
+      ...e.subjectAltNames.ip,
+      ...e.subjectAltNames.email,
+      ...e.subjectAltNames.uri,
+    ];
+    if (names.length)
+      out.push(
+        c.dim(
+          `      names ${clean(names.slice(0, 6).join(', '))}${names.length > 6 ? ` … (+${names.length - 6})` : ''}`,
+        ),
+      );
     out.push(`      ${expiryText(e, c)} · sha256 ${e.sha256.slice(0, 16)}…`);
   });
   out.push('');
@@ -49,7 +75,9 @@ export function renderVerifyText(r: TargetResult, c: Colors, settings: string): 
     out.push(c.bold(`Findings (${r.findings.length}):`));
     for (const f of r.findings) {
       const where = f.certIndex !== undefined ? `[${f.certIndex}] ` : '';
-      out.push(`  ${severityText(f, c)} ${f.code.padEnd(22)} ${where}${clean(f.message)}${f.rule ? c.dim(` (${f.rule})`) : ''}`);
+      out.push(
+        `  ${severityText(f, c)} ${f.code.padEnd(22)} ${where}${clean(f.message)}${f.rule ? c.dim(` (${f.rule})`) : ''}`,
+      );
     }
   }
   return out.join('\n') + '\n';

@@ -1,5 +1,6 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { IssuingDistributionPoint } from '@peculiar/asn1-x509';
+import type { Certificate } from '../x509/certificate.js';
 import {
   checkDerStrict,
   children,
@@ -15,10 +16,13 @@ import {
   toHex,
   whole,
 } from '../x509/der.js';
-import type { Certificate } from '../x509/certificate.js';
 import { type DistinguishedName, decodeName } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
-import { decodeSignatureAlgorithm, type SignatureAlgorithm, verifySignature } from '../x509/signatureAlgorithm.js';
+import {
+  decodeSignatureAlgorithm,
+  type SignatureAlgorithm,
+  verifySignature,
+} from '../x509/signatureAlgorithm.js';
 import { decodeTime, isoOf, type X509Time } from '../x509/time.js';
 
 export interface RevokedEntry {
@@ -117,13 +121,20 @@ export function parseCrl(input: Uint8Array): Crl {
         const critical = parts.length === 3 && decodeBoolean(parts[1]!);
         const value = content(parts[parts.length - 1]!);
         if (oid === OID.crlNumber) {
-          if (critical) defects.push('marks the cRLNumber extension critical (RFC 5280 §5.2.3: MUST be non-critical)');
-          crlNumber = BigInt(`0x${toHex(content(expectUniversal(readSingle(value), TAG.INTEGER, 'cRLNumber'))) || '0'}`).toString();
+          if (critical)
+            defects.push('marks the cRLNumber extension critical (RFC 5280 §5.2.3: MUST be non-critical)');
+          crlNumber = BigInt(
+            `0x${toHex(content(expectUniversal(readSingle(value), TAG.INTEGER, 'cRLNumber'))) || '0'}`,
+          ).toString();
         } else if (oid === OID.deltaCrlIndicator) {
           isDelta = true;
         } else if (oid === OID.issuingDistributionPoint) {
           idp = AsnConvert.parse(value, IssuingDistributionPoint);
-        } else if (oid === OID.authorityKeyIdentifier || oid === OID.issuerAltName || oid === OID.freshestCrl) {
+        } else if (
+          oid === OID.authorityKeyIdentifier ||
+          oid === OID.issuerAltName ||
+          oid === OID.freshestCrl
+        ) {
           // understood, informational
         } else if (critical) {
           defects.push(`has an unknown critical extension ${oid}`);
@@ -189,9 +200,12 @@ export function checkCrls(
     if (sigErr) continue; // signed by another key with the same name: not this issuer's CRL
     const problems = [...crl.defects];
     const ku = issuer.ext.keyUsage;
-    if (ku && !ku.has('cRLSign')) problems.push("is signed by an issuer whose keyUsage lacks cRLSign (RFC 5280 §6.3.3 (f))");
-    if (crl.thisUpdate.seconds > nowSec) problems.push(`is not yet valid (thisUpdate ${isoOf(crl.thisUpdate)})`);
-    if (crl.nextUpdate && crl.nextUpdate.seconds < nowSec) problems.push(`is stale (nextUpdate ${isoOf(crl.nextUpdate)})`);
+    if (ku && !ku.has('cRLSign'))
+      problems.push('is signed by an issuer whose keyUsage lacks cRLSign (RFC 5280 §6.3.3 (f))');
+    if (crl.thisUpdate.seconds > nowSec)
+      problems.push(`is not yet valid (thisUpdate ${isoOf(crl.thisUpdate)})`);
+    if (crl.nextUpdate && crl.nextUpdate.seconds < nowSec)
+      problems.push(`is stale (nextUpdate ${isoOf(crl.nextUpdate)})`);
     const entry = crl.revoked.get(cert.serialHex);
     if (problems.length) {
       unusable ??= `the CRL from ${crl.issuer.text} ${problems.join('; ')}`;

@@ -18,7 +18,13 @@ export class FindingSink {
     this.push({ code, severity, message, certIndex, rule });
   }
 
-  private push(f: { code: FindingCode; severity: Finding['severity']; message: string; certIndex?: number; rule?: string }): void {
+  private push(f: {
+    code: FindingCode;
+    severity: Finding['severity'];
+    message: string;
+    certIndex?: number;
+    rule?: string;
+  }): void {
     const clean: Finding = {
       code: f.code,
       severity: f.severity,
@@ -26,7 +32,11 @@ export class FindingSink {
       ...(f.certIndex !== undefined ? { certIndex: f.certIndex } : {}),
       ...(f.rule !== undefined ? { rule: f.rule } : {}),
     };
-    if (!this.findings.some((x) => x.code === clean.code && x.message === clean.message && x.certIndex === clean.certIndex))
+    if (
+      !this.findings.some(
+        (x) => x.code === clean.code && x.message === clean.message && x.certIndex === clean.certIndex,
+      )
+    )
       this.findings.push(clean);
   }
 

@@ -99,7 +99,12 @@ export function runLimboCase(tc: LimboCase, now: Date = new Date()): LimboResult
     requiredKeyUsage.push(bit);
   }
   const names: ExpectedName[] = [];
-  const rawNames = tc.validation_kind === 'SERVER' ? (tc.expected_peer_name ? [tc.expected_peer_name] : []) : (tc.expected_peer_names ?? []);
+  const rawNames =
+    tc.validation_kind === 'SERVER'
+      ? tc.expected_peer_name
+        ? [tc.expected_peer_name]
+        : []
+      : (tc.expected_peer_names ?? []);
   for (const n of rawNames) {
     const e = peerName(n);
     if (!e) return skip(`unsupported peer name kind "${n.kind}"`);

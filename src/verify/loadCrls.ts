@@ -5,7 +5,9 @@ import { type Crl, parseCrl } from './crl.js';
 export function loadCrls(data: Uint8Array, source: string): Crl[] {
   try {
     if (looksLikePem(data)) {
-      const blocks = readPemBlocks(Buffer.from(data).toString('latin1')).filter((b) => b.label === 'X509 CRL');
+      const blocks = readPemBlocks(Buffer.from(data).toString('latin1')).filter(
+        (b) => b.label === 'X509 CRL',
+      );
       if (blocks.length === 0) throw new Error('contains no "X509 CRL" PEM block');
       return blocks.map((b) => parseCrl(b.der));
     }

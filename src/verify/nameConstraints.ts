@@ -1,6 +1,6 @@
-import { ipToText, type GeneralName, type GeneralNameType, generalNameText } from '../x509/generalName.js';
 import type { GeneralSubtree, NameConstraints } from '../x509/extensions.js';
-import { nameWithin, type DistinguishedName } from '../x509/name.js';
+import { type GeneralName, type GeneralNameType, generalNameText, ipToText } from '../x509/generalName.js';
+import { type DistinguishedName, nameWithin } from '../x509/name.js';
 import { dnsSyntaxError, dnsWithinSubtree } from './names/dns.js';
 import { emailConstraintError, mailboxWithinSubtree, parseMailbox } from './names/email.js';
 import { ipConstraintError, ipWithinSubtree } from './names/ip.js';
@@ -15,8 +15,11 @@ export function constraintError(st: GeneralSubtree): string | null {
   switch (b.type) {
     case 'dns':
       if (b.value === '') return null;
-      if (b.value.startsWith('.')) return `dNSName constraint "${b.value}" has a leading dot (allowed only for URIs and emails)`;
-      return dnsSyntaxError(b.value.toLowerCase()) === null ? null : `dNSName constraint "${b.value}" is not a valid DNS name`;
+      if (b.value.startsWith('.'))
+        return `dNSName constraint "${b.value}" has a leading dot (allowed only for URIs and emails)`;
+      return dnsSyntaxError(b.value.toLowerCase()) === null
+        ? null
+        : `dNSName constraint "${b.value}" is not a valid DNS name`;
     case 'ip': {
       const e = ipConstraintError(b.bytes);
       return e ? `iPAddress constraint ${e}` : null;
@@ -27,7 +30,9 @@ export function constraintError(st: GeneralSubtree): string | null {
     }
     case 'uri': {
       const host = b.value.startsWith('.') ? b.value.slice(1) : b.value;
-      return dnsSyntaxError(host.toLowerCase()) === null ? null : `URI constraint "${b.value}" is not a host or domain`;
+      return dnsSyntaxError(host.toLowerCase()) === null
+        ? null
+        : `URI constraint "${b.value}" is not a host or domain`;
     }
     default:
       return null;
@@ -62,7 +67,11 @@ function within(name: ConstrainedName, base: GeneralName): boolean {
       return m !== null && mailboxWithinSubtree(m, base.value);
     }
     case 'ip':
-      return base.type === 'ip' && (name.bytes.length === 4 || name.bytes.length === 16) && ipWithinSubtree(name.bytes, base.bytes);
+      return (
+        base.type === 'ip' &&
+        (name.bytes.length === 4 || name.bytes.length === 16) &&
+        ipWithinSubtree(name.bytes, base.bytes)
+      );
     case 'uri': {
       if (base.type !== 'uri') return false;
       const h = uriHost(name.value);
@@ -117,7 +126,8 @@ function describe(n: ConstrainedName): string {
 /** Accumulated constraint state along a path (RFC 5280 §6.1.2 (b), (c)). */
 export class NameConstraintState {
   /** Each constraining certificate's permitted subtrees; a name must satisfy every set. */
-  private readonly permittedSets: { readonly by: string; readonly subtrees: readonly GeneralSubtree[] }[] = [];
+  private readonly permittedSets: { readonly by: string; readonly subtrees: readonly GeneralSubtree[] }[] =
+    [];
   private readonly excluded: { readonly by: string; readonly subtree: GeneralSubtree }[] = [];
 
   add(nc: NameConstraints, by: string): void {
@@ -137,16 +147,21 @@ export class NameConstraintState {
         const base = ex.subtree.base;
         if (base.type !== name.type) continue;
         if (!PROCESSED.has(base.type)) {
-          problems.push(`${describe(name)} is of a form (${name.type}) whose constraints in ${ex.by} cannot be processed`);
+          problems.push(
+            `${describe(name)} is of a form (${name.type}) whose constraints in ${ex.by} cannot be processed`,
+          );
           continue;
         }
-        if (overlaps(name, base)) problems.push(`${describe(name)} is excluded by ${generalNameText(base)} in ${ex.by}`);
+        if (overlaps(name, base))
+          problems.push(`${describe(name)} is excluded by ${generalNameText(base)} in ${ex.by}`);
       }
       for (const set of this.permittedSets) {
         const ofType = set.subtrees.filter((st) => st.base.type === name.type);
         if (ofType.length === 0) continue;
         if (!PROCESSED.has(name.type)) {
-          problems.push(`${describe(name)} is of a form (${name.type}) whose constraints in ${set.by} cannot be processed`);
+          problems.push(
+            `${describe(name)} is of a form (${name.type}) whose constraints in ${set.by} cannot be processed`,
+          );
           continue;
         }
         if (!ofType.some((st) => within(name, st.base)))

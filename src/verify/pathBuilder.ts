@@ -80,7 +80,12 @@ export function enumeratePaths(
     if (issuers.length === 0) return visit({ path: [...path], anchored: false });
     const ranked = issuers
       .map((c) => ({ c, anchor: pool.isAnchor(c), sig: signatureOk(cur, c) }))
-      .sort((a, b) => Number(b.anchor) - Number(a.anchor) || Number(b.sig) - Number(a.sig) || b.c.notAfter.seconds - a.c.notAfter.seconds);
+      .sort(
+        (a, b) =>
+          Number(b.anchor) - Number(a.anchor) ||
+          Number(b.sig) - Number(a.sig) ||
+          b.c.notAfter.seconds - a.c.notAfter.seconds,
+      );
     for (const { c } of ranked) {
       if (++state.buildSteps > budget.buildSteps || state.signatureChecks > budget.signatureChecks) {
         state.exhausted = true;

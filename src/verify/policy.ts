@@ -51,7 +51,8 @@ export class PolicyState {
   prepare(cert: Certificate): string | null {
     const mappings = cert.ext.policyMappings;
     if (mappings) {
-      if (mappings.some(([a, b]) => a === ANY || b === ANY)) return 'policyMappings maps to or from anyPolicy';
+      if (mappings.some(([a, b]) => a === ANY || b === ANY))
+        return 'policyMappings maps to or from anyPolicy';
       if (this.valid && !this.valid.has(ANY)) {
         const next = new Set<string>();
         for (const p of this.valid) {
@@ -68,9 +69,12 @@ export class PolicyState {
       if (this.inhibitAnyPolicy > 0) this.inhibitAnyPolicy--;
     }
     const pc = cert.ext.policyConstraints;
-    if (pc?.requireExplicitPolicy != null) this.explicitPolicy = Math.min(this.explicitPolicy, pc.requireExplicitPolicy);
-    if (pc?.inhibitPolicyMapping != null) this.policyMapping = Math.min(this.policyMapping, pc.inhibitPolicyMapping);
-    if (cert.ext.inhibitAnyPolicy !== undefined) this.inhibitAnyPolicy = Math.min(this.inhibitAnyPolicy, cert.ext.inhibitAnyPolicy);
+    if (pc?.requireExplicitPolicy != null)
+      this.explicitPolicy = Math.min(this.explicitPolicy, pc.requireExplicitPolicy);
+    if (pc?.inhibitPolicyMapping != null)
+      this.policyMapping = Math.min(this.policyMapping, pc.inhibitPolicyMapping);
+    if (cert.ext.inhibitAnyPolicy !== undefined)
+      this.inhibitAnyPolicy = Math.min(this.inhibitAnyPolicy, cert.ext.inhibitAnyPolicy);
     return null;
   }
 

@@ -6,9 +6,9 @@ import { describeKey } from '../x509/publicKey.js';
 import { isoOf } from '../x509/time.js';
 import { checkCrls } from './crl.js';
 import { FindingSink } from './findingSink.js';
+import { type ConstrainedName, constraintError, dirName, NameConstraintState } from './nameConstraints.js';
 import { dnsSyntaxError } from './names/dns.js';
 import { matchExpectedName } from './names/match.js';
-import { type ConstrainedName, constraintError, dirName, NameConstraintState } from './nameConstraints.js';
 import type { Conformance, ExpectedName, Profile, Purpose, VerifyOptions } from './options.js';
 import { PolicyState } from './policy.js';
 import type { CertContext } from './rules/context.js';
@@ -52,7 +52,8 @@ function constrainedNames(cert: Certificate, isLeaf: boolean): ConstrainedName[]
   // Legacy: with no SAN, a leaf's host-name-like CN is constrained as a dNSName (as browsers do).
   if (isLeaf && !san)
     for (const cn of attributeValues(cert.subject, OID.commonName))
-      if (dnsSyntaxError(cn.toLowerCase(), { allowWildcard: true }) === null) names.push({ type: 'dns', value: cn });
+      if (dnsSyntaxError(cn.toLowerCase(), { allowWildcard: true }) === null)
+        names.push({ type: 'dns', value: cn });
   return names;
 }
 
@@ -76,7 +77,11 @@ export function validatePath(
   if (s.maxDepth !== null) {
     const depth = path.slice(1, -1).filter((c) => !c.selfIssued).length;
     if (depth > s.maxDepth)
-      sink.trust('path-too-long', `the path has ${depth} intermediate certificates; at most ${s.maxDepth} are allowed`, n - 2);
+      sink.trust(
+        'path-too-long',
+        `the path has ${depth} intermediate certificates; at most ${s.maxDepth} are allowed`,
+        n - 2,
+      );
   }
 
   for (let i = n - 1; i >= 0; i--) {
@@ -97,26 +102,46 @@ export function validatePath(
     };
 
     for (const d of cert.defects) {
-      if (d.kind === 'malformed') sink.trust('malformed-certificate', `${who}: ${d.message}`, i, 'RFC 5280 §4');
+      if (d.kind === 'malformed')
+        sink.trust('malformed-certificate', `${who}: ${d.message}`, i, 'RFC 5280 §4');
       else sink.profile('malformed-certificate', `${who}: ${d.message}`, i, 'X.690 DER');
     }
 
     // §6.1.3 (a)(2) validity, inclusive at both ends, at one-second granularity.
     if (s.nowSec > cert.notAfter.seconds) {
       const days = Math.floor((s.nowSec - cert.notAfter.seconds) / 86400);
-      sink.trust('expired', `${who} expired on ${isoOf(cert.notAfter)}${days > 0 ? ` (${days} days ago)` : ''}`, i, 'RFC 5280 §6.1.3 (a)(2)');
+      sink.trust(
+        'expired',
+        `${who} expired on ${isoOf(cert.notAfter)}${days > 0 ? ` (${days} days ago)` : ''}`,
+        i,
+        'RFC 5280 §6.1.3 (a)(2)',
+      );
     }
     if (s.nowSec < cert.notBefore.seconds)
-      sink.trust('not-yet-valid', `${who} is not valid until ${isoOf(cert.notBefore)}`, i, 'RFC 5280 §6.1.3 (a)(2)');
+      sink.trust(
+        'not-yet-valid',
+        `${who} is not valid until ${isoOf(cert.notBefore)}`,
+        i,
+        'RFC 5280 §6.1.3 (a)(2)',
+      );
 
     // Unknown critical extensions (§6.1.4 (o), §6.1.5 (e)).
     for (const e of cert.extensions)
       if (e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid))
-        sink.trust('critical-extension', `${who} has an unrecognised critical extension ${e.oid}`, i, 'RFC 5280 §4.2');
+        sink.trust(
+          'critical-extension',
+          `${who} has an unrecognised critical extension ${e.oid}`,
+          i,
+          'RFC 5280 §4.2',
+        );
 
     // Key strength (all certificates, anchors included).
     const key = cert.publicKey;
-    if ((key.type === 'rsa' || key.type === 'rsa-pss' || key.type === 'dsa') && key.bits !== null && key.bits < 2048)
+    if (
+      (key.type === 'rsa' || key.type === 'rsa-pss' || key.type === 'dsa') &&
+      key.bits !== null &&
+      key.bits < 2048
+    )
       sink.trust('weak-key', `${who} has a ${describeKey(key)}-bit key (at least 2048 bits required)`, i);
     else if (key.type === 'ec' && key.bits !== null && key.bits < 224)
       sink.trust('weak-key', `${who} has an ${describeKey(key)} key (curves below 224 bits are too weak)`, i);
@@ -129,9 +154,18 @@ export function validatePath(
       // §6.1.3 (a)(1) signature.
       const sigErr = verifySig(cert, issuer);
       if (sigErr)
-        sink.trust('invalid-signature', `${who}: ${sigErr} (issuer ${subjectText(issuer)})`, i, 'RFC 5280 §6.1.3 (a)(1)');
+        sink.trust(
+          'invalid-signature',
+          `${who}: ${sigErr} (issuer ${subjectText(issuer)})`,
+          i,
+          'RFC 5280 §6.1.3 (a)(1)',
+        );
       if (cert.signatureAlgorithm.hash && WEAK_HASHES.has(cert.signatureAlgorithm.hash))
-        sink.trust('weak-signature', `${who} is signed with ${cert.signatureAlgorithm.name}, a broken hash`, i);
+        sink.trust(
+          'weak-signature',
+          `${who} is signed with ${cert.signatureAlgorithm.name}, a broken hash`,
+          i,
+        );
       // §6.1.3 (a)(3) revocation from the supplied CRLs.
       if (s.crls.length) {
         const st = checkCrls(cert, issuer, s.crls, s.nowSec, !isLeaf);
@@ -143,11 +177,17 @@ export function validatePath(
             'RFC 5280 §6.3',
           );
         else if (st.status === 'unusable')
-          sink.profile('revocation-unknown', `${who}: revocation status unknown: ${st.reason}`, i, 'RFC 5280 §6.3.3');
+          sink.profile(
+            'revocation-unknown',
+            `${who}: revocation status unknown: ${st.reason}`,
+            i,
+            'RFC 5280 §6.3.3',
+          );
       }
       // §6.1.3 (b)-(c) name constraints; self-issued intermediates are exempt.
       if ((!cert.selfIssued || isLeaf) && !nc.isEmpty)
-        for (const p of nc.check(constrainedNames(cert, isLeaf))) sink.trust('name-constraints', `${who}: ${p}`, i, 'RFC 5280 §6.1.3 (b)');
+        for (const p of nc.check(constrainedNames(cert, isLeaf)))
+          sink.trust('name-constraints', `${who}: ${p}`, i, 'RFC 5280 §6.1.3 (b)');
       // §6.1.3 (d)-(f) policies.
       const pe = policy.process(cert);
       if (pe) sink.trust('policy', `${who}: ${pe}`, i, 'RFC 5280 §6.1.3 (f)');
@@ -158,26 +198,65 @@ export function validatePath(
       const bc = cert.ext.basicConstraints;
       if (!bc) {
         if (isTop && anchored && cert.version < 3)
-          sink.profile('basic-constraints', `${who} is a v${cert.version} certificate used as a CA (trusted out of band)`, i, 'RFC 5280 §6.1.4 (k)');
+          sink.profile(
+            'basic-constraints',
+            `${who} is a v${cert.version} certificate used as a CA (trusted out of band)`,
+            i,
+            'RFC 5280 §6.1.4 (k)',
+          );
         else if (isTop && anchored)
-          sink.profile('basic-constraints', `${who} has no basicConstraints extension but issues certificates`, i, 'RFC 5280 §4.2.1.9');
-        else sink.trust('basic-constraints', `${who} issues certificates but has no basicConstraints extension`, i, 'RFC 5280 §6.1.4 (k)');
+          sink.profile(
+            'basic-constraints',
+            `${who} has no basicConstraints extension but issues certificates`,
+            i,
+            'RFC 5280 §4.2.1.9',
+          );
+        else
+          sink.trust(
+            'basic-constraints',
+            `${who} issues certificates but has no basicConstraints extension`,
+            i,
+            'RFC 5280 §6.1.4 (k)',
+          );
       } else if (!bc.ca) {
-        sink.trust('basic-constraints', `${who} issues certificates but is not a CA (basicConstraints cA is FALSE)`, i, 'RFC 5280 §6.1.4 (k)');
+        sink.trust(
+          'basic-constraints',
+          `${who} issues certificates but is not a CA (basicConstraints cA is FALSE)`,
+          i,
+          'RFC 5280 §6.1.4 (k)',
+        );
       }
       if (!isTop && !cert.selfIssued) {
         if (maxPathLength <= 0)
-          sink.trust('path-length', `${who} exceeds the pathLenConstraint of a CA above it`, i, 'RFC 5280 §6.1.4 (l)');
+          sink.trust(
+            'path-length',
+            `${who} exceeds the pathLenConstraint of a CA above it`,
+            i,
+            'RFC 5280 §6.1.4 (l)',
+          );
         maxPathLength--;
       }
       if (bc?.pathLen != null && bc.pathLen < maxPathLength) maxPathLength = bc.pathLen;
       const ku = cert.ext.keyUsage;
       if (ku && !ku.has('keyCertSign'))
-        sink.trust('key-usage', `${who} issues certificates but its keyUsage lacks keyCertSign`, i, 'RFC 5280 §6.1.4 (n)');
+        sink.trust(
+          'key-usage',
+          `${who} issues certificates but its keyUsage lacks keyCertSign`,
+          i,
+          'RFC 5280 §6.1.4 (n)',
+        );
       const ncExt = cert.ext.nameConstraints;
       if (ncExt) {
-        const bad = [...ncExt.permitted, ...ncExt.excluded].map(constraintError).filter((e): e is string => e !== null);
-        for (const b of bad) sink.trust('name-constraints', `${who} has a malformed name constraint: ${b}`, i, 'RFC 5280 §4.2.1.10');
+        const bad = [...ncExt.permitted, ...ncExt.excluded]
+          .map(constraintError)
+          .filter((e): e is string => e !== null);
+        for (const b of bad)
+          sink.trust(
+            'name-constraints',
+            `${who} has a malformed name constraint: ${b}`,
+            i,
+            'RFC 5280 §4.2.1.10',
+          );
         nc.add(ncExt, `the ${label} (${subjectText(cert)})`);
       }
       if (!isTop) {
@@ -189,7 +268,11 @@ export function validatePath(
       if (s.profile === 'webpki' && eku && !(isTop && anchored) && s.purpose !== 'any') {
         const want = s.purpose === 'serverAuth' ? OID.serverAuth : OID.clientAuth;
         if (!eku.includes(want) && !eku.includes(OID.anyExtendedKeyUsage))
-          sink.trust('eku', `${who} restricts its extKeyUsage to ${eku.map((o) => EKU_NAMES[o] ?? o).join(', ')}, which excludes ${EKU_NAMES[want]}`, i);
+          sink.trust(
+            'eku',
+            `${who} restricts its extKeyUsage to ${eku.map((o) => EKU_NAMES[o] ?? o).join(', ')}, which excludes ${EKU_NAMES[want]}`,
+            i,
+          );
       }
     } else {
       checkLeaf(path[0]!, s, sink, anchored && n === 1 ? 'leaf (trusted directly)' : 'leaf certificate');
@@ -221,10 +304,17 @@ function checkLeaf(leaf: Certificate, s: PathSettings, sink: FindingSink, label:
   const ku = leaf.ext.keyUsage;
   if (ku)
     for (const bit of s.requiredKeyUsage)
-      if (!ku.has(bit)) sink.trust('key-usage', `${who}'s keyUsage lacks ${bit} (has ${[...ku].join(', ')})`, 0, 'RFC 5280 §4.2.1.3');
+      if (!ku.has(bit))
+        sink.trust(
+          'key-usage',
+          `${who}'s keyUsage lacks ${bit} (has ${[...ku].join(', ')})`,
+          0,
+          'RFC 5280 §4.2.1.3',
+        );
   // Identity.
   if (s.expectedNames.length) {
     const results = s.expectedNames.map((e) => matchExpectedName(leaf, e, s.profile));
-    if (!results.some((r) => r.matched)) for (const r of results) sink.trust('hostname-mismatch', r.message, 0, 'RFC 6125 §6');
+    if (!results.some((r) => r.matched))
+      for (const r of results) sink.trust('hostname-mismatch', r.message, 0, 'RFC 6125 §6');
   }
 }

@@ -32,7 +32,9 @@ function settingsOf(o: VerifyOptions): PathSettings {
     profile: o.profile ?? 'rfc5280',
     conformance: o.conformance ?? 'enforce',
     purpose,
-    requiredEku: o.requiredEku ?? (purpose === 'serverAuth' ? [OID.serverAuth] : purpose === 'clientAuth' ? [OID.clientAuth] : []),
+    requiredEku:
+      o.requiredEku ??
+      (purpose === 'serverAuth' ? [OID.serverAuth] : purpose === 'clientAuth' ? [OID.clientAuth] : []),
     requiredKeyUsage: o.requiredKeyUsage ?? [],
     expectedNames: o.expectedNames ?? [],
     maxDepth: o.maxDepth ?? null,
@@ -147,5 +149,11 @@ export function verifyCertificate(options: VerifyOptions): VerifyResult {
       severity: 'critical',
       message: `path building stopped at its budget (${budget.buildSteps} steps, ${budget.signatureChecks} signature checks); other paths were not tried`,
     });
-  return { valid: accepted !== null, path: chosen.candidate.path, anchored: chosen.candidate.anchored, findings, stats };
+  return {
+    valid: accepted !== null,
+    path: chosen.candidate.path,
+    anchored: chosen.candidate.anchored,
+    findings,
+    stats,
+  };
 }

@@ -78,7 +78,8 @@ function serialToHex(serial: Uint8Array): string {
 function parseExtensions(t: Tlv, defects: Defect[]): RawExtension[] {
   const seq = expectUniversal(t, TAG.SEQUENCE, 'Extensions');
   const items = children(seq);
-  if (items.length === 0) defects.push(malformed('the extensions field is present but empty (SIZE (1..MAX))'));
+  if (items.length === 0)
+    defects.push(malformed('the extensions field is present but empty (SIZE (1..MAX))'));
   const out: RawExtension[] = [];
   const seen = new Set<string>();
   for (const e of items) {
@@ -97,7 +98,8 @@ function parseExtensions(t: Tlv, defects: Defect[]): RawExtension[] {
     }
     const value = content(expectUniversal(parts[i], TAG.OCTET_STRING, 'extnValue'));
     if (parts[i + 1]) throw new DerError('Extension has trailing elements');
-    if (seen.has(oid)) defects.push(malformed(`the ${extensionLabel(oid)} extension appears more than once (RFC 5280 §4.2)`));
+    if (seen.has(oid))
+      defects.push(malformed(`the ${extensionLabel(oid)} extension appears more than once (RFC 5280 §4.2)`));
     seen.add(oid);
     out.push({ oid, critical, value });
   }
@@ -114,7 +116,8 @@ export function parseCertificate(input: Uint8Array): Certificate {
     const cert = readSingle(der);
     checkDerStrict(cert);
     const [tbsT, sigAlgT, sigT, extra] = children(expectUniversal(cert, TAG.SEQUENCE, 'Certificate'));
-    if (!tbsT || !sigAlgT || !sigT || extra) throw new DerError('Certificate must have exactly three elements');
+    if (!tbsT || !sigAlgT || !sigT || extra)
+      throw new DerError('Certificate must have exactly three elements');
     expectUniversal(tbsT, TAG.SEQUENCE, 'TBSCertificate');
     const defects: Defect[] = [];
     const f = children(tbsT);
@@ -124,7 +127,10 @@ export function parseCertificate(input: Uint8Array): Certificate {
       const [v] = children(f[i]!);
       version = decodeSmallInteger(expectUniversal(v, TAG.INTEGER, 'version')) + 1;
       if (version === 1)
-        defects.push({ kind: 'encoding', message: 'version v1 is encoded explicitly (DEFAULT values must be omitted in DER)' });
+        defects.push({
+          kind: 'encoding',
+          message: 'version v1 is encoded explicitly (DEFAULT values must be omitted in DER)',
+        });
       if (version > 3) throw new DerError(`unknown certificate version ${version}`);
       i++;
     }
@@ -213,7 +219,9 @@ const selfSignedCache = new WeakMap<Certificate, boolean>();
 export function isSelfSigned(cert: Certificate): boolean {
   let v = selfSignedCache.get(cert);
   if (v === undefined) {
-    v = cert.selfIssued && verifySignature(cert.signatureAlgorithm, cert.publicKey, cert.tbs, cert.signature) === null;
+    v =
+      cert.selfIssued &&
+      verifySignature(cert.signatureAlgorithm, cert.publicKey, cert.tbs, cert.signature) === null;
     selfSignedCache.set(cert, v);
   }
   return v;

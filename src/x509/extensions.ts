@@ -158,9 +158,11 @@ function decodeSubtrees(t: ReturnType<typeof readSingle>): GeneralSubtree[] {
     if (!baseT) throw new DerError('GeneralSubtree without a base');
     let hasMinMax = false;
     for (const r of rest) {
-      if (r.cls !== 2 || (r.tag !== 0 && r.tag !== 1)) throw new DerError('GeneralSubtree: unexpected element');
+      if (r.cls !== 2 || (r.tag !== 0 && r.tag !== 1))
+        throw new DerError('GeneralSubtree: unexpected element');
       const n = decodeSmallInteger({ ...r, constructed: false });
-      if (r.tag === 0 && n === 0) throw new DerError('GeneralSubtree encodes the DEFAULT minimum 0 (not DER)');
+      if (r.tag === 0 && n === 0)
+        throw new DerError('GeneralSubtree encodes the DEFAULT minimum 0 (not DER)');
       hasMinMax = true;
     }
     out.push({ base: decodeGeneralName(baseT), hasMinMax });
@@ -237,7 +239,10 @@ function skip(b: ArrayBuffer | undefined): number | null {
 
 function decodePolicyConstraints(v: Uint8Array): PolicyConstraintsValue {
   const pc = parseWith(v, PolicyConstraints);
-  const out = { requireExplicitPolicy: skip(pc.requireExplicitPolicy), inhibitPolicyMapping: skip(pc.inhibitPolicyMapping) };
+  const out = {
+    requireExplicitPolicy: skip(pc.requireExplicitPolicy),
+    inhibitPolicyMapping: skip(pc.inhibitPolicyMapping),
+  };
   if (out.requireExplicitPolicy === null && out.inhibitPolicyMapping === null)
     throw new DerError('policyConstraints is empty');
   return out;
@@ -280,7 +285,10 @@ function decodeTlsFeature(v: Uint8Array): number[] {
  * Decodes the extensions certvet understands. A decoding failure is returned as a defect
  * naming the extension; it is never thrown, so one bad extension does not hide the others.
  */
-export function decodeExtensions(raw: readonly RawExtension[]): { decoded: DecodedExtensions; defects: string[] } {
+export function decodeExtensions(raw: readonly RawExtension[]): {
+  decoded: DecodedExtensions;
+  defects: string[];
+} {
   const decoded: DecodedExtensions = {};
   const defects: string[] = [];
   for (const ext of raw) {

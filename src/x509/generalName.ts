@@ -32,8 +32,12 @@ export function decodeGeneralName(t: Tlv): GeneralName {
     case 0: {
       if (!t.constructed) throw new DerError('otherName must be constructed');
       const [oidT, valT, extra] = children(t);
-      if (!oidT || !valT || extra || valT.cls !== 2 || valT.tag !== 0) throw new DerError('malformed otherName');
-      return { type: 'otherName', oid: decodeOid(content(expectUniversal(oidT, TAG.OID, 'otherName type-id'))) };
+      if (!oidT || !valT || extra || valT.cls !== 2 || valT.tag !== 0)
+        throw new DerError('malformed otherName');
+      return {
+        type: 'otherName',
+        oid: decodeOid(content(expectUniversal(oidT, TAG.OID, 'otherName type-id'))),
+      };
     }
     case 1:
       return { type: 'email', value: ia5(t, 'rfc822Name') };

@@ -1,5 +1,5 @@
 import { type Certificate, CertificateParseError, parseCertificate } from './certificate.js';
-import { looksLikePem, PemError, readPemBlocks } from './pem.js';
+import { looksLikePem, type PemError, readPemBlocks } from './pem.js';
 
 /** Largest certificate file certvet reads (a bundle of the whole Mozilla store is ~250 KB). */
 export const MAX_CERT_FILE_BYTES = 16 * 1024 * 1024;

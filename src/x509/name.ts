@@ -1,5 +1,15 @@
+import {
+  children,
+  content,
+  DerError,
+  decodeOid,
+  expectUniversal,
+  TAG,
+  type Tlv,
+  toHex,
+  whole,
+} from './der.js';
 import { ATTRIBUTE_NAMES } from './oids.js';
-import { children, content, DerError, decodeOid, expectUniversal, TAG, type Tlv, toHex, whole } from './der.js';
 
 /** One attribute of a relative distinguished name. */
 export interface NameAttribute {
@@ -101,7 +111,8 @@ export function decodeName(t: Tlv): DistinguishedName {
     for (const atv of members) {
       expectUniversal(atv, TAG.SEQUENCE, 'AttributeTypeAndValue');
       const [typeT, valueT, extra] = children(atv);
-      if (!typeT || !valueT || extra) throw new DerError('AttributeTypeAndValue must have exactly two elements');
+      if (!typeT || !valueT || extra)
+        throw new DerError('AttributeTypeAndValue must have exactly two elements');
       const type = decodeOid(content(expectUniversal(typeT, TAG.OID, 'attribute type')));
       const isString = valueT.cls === 0 && !valueT.constructed && STRING_TAGS.has(valueT.tag);
       attrs.push({
@@ -118,7 +129,10 @@ export function decodeName(t: Tlv): DistinguishedName {
     .reverse()
     .map((rdn) =>
       rdn
-        .map((a) => `${ATTRIBUTE_NAMES[a.type] ?? a.type}=${a.value === null ? `#${a.valueHex}` : escape4514(a.value)}`)
+        .map(
+          (a) =>
+            `${ATTRIBUTE_NAMES[a.type] ?? a.type}=${a.value === null ? `#${a.valueHex}` : escape4514(a.value)}`,
+        )
         .join('+'),
     )
     .join(',');
@@ -140,6 +154,7 @@ export function nameWithin(name: DistinguishedName, base: DistinguishedName): bo
 /** Every value of one attribute type, in order. */
 export function attributeValues(name: DistinguishedName, type: string): string[] {
   const out: string[] = [];
-  for (const rdn of name.rdns) for (const a of rdn) if (a.type === type && a.value !== null) out.push(a.value);
+  for (const rdn of name.rdns)
+    for (const a of rdn) if (a.type === type && a.value !== null) out.push(a.value);
   return out;
 }

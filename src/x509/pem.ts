@@ -21,7 +21,9 @@ const BASE64_LINE = /^[A-Za-z0-9+/=]*$/;
 
 /** True when the bytes look like PEM text rather than binary DER. */
 export function looksLikePem(data: Uint8Array): boolean {
-  const head = Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, 1 << 20)).toString('latin1');
+  const head = Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, 1 << 20)).toString(
+    'latin1',
+  );
   return head.includes('-----BEGIN ');
 }
 
@@ -50,7 +52,8 @@ export function readPemBlocks(text: string): PemBlock[] {
     }
     const end = END.exec(line);
     if (end) {
-      if (end[1] !== label) throw new PemError(`line ${i + 1}: END ${end[1]} does not close BEGIN ${label} (line ${startLine})`);
+      if (end[1] !== label)
+        throw new PemError(`line ${i + 1}: END ${end[1]} does not close BEGIN ${label} (line ${startLine})`);
       const b64 = body.join('');
       if (b64.length === 0) throw new PemError(`line ${startLine}: empty ${label} block`);
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0)
@@ -60,12 +63,14 @@ export function readPemBlocks(text: string): PemBlock[] {
       label = null;
       continue;
     }
-    if (line.startsWith('-----BEGIN ')) throw new PemError(`line ${i + 1}: BEGIN inside the ${label} block of line ${startLine}`);
+    if (line.startsWith('-----BEGIN '))
+      throw new PemError(`line ${i + 1}: BEGIN inside the ${label} block of line ${startLine}`);
     // RFC 1421 encapsulated headers (Proc-Type, DEK-Info) appear in legacy encrypted keys.
     if (inHeaders && /^[A-Za-z-]+:/.test(line)) continue;
     inHeaders = false;
     if (line === '') continue;
-    if (!BASE64_LINE.test(line)) throw new PemError(`line ${i + 1}: unexpected text inside the ${label} block`);
+    if (!BASE64_LINE.test(line))
+      throw new PemError(`line ${i + 1}: unexpected text inside the ${label} block`);
     body.push(line);
   }
   if (label !== null) throw new PemError(`line ${startLine}: ${label} block is never closed (no END line)`);

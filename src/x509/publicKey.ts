@@ -1,5 +1,15 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { children, content, DerError, decodeOid, expectUniversal, readTlv, TAG, type Tlv, whole } from './der.js';
+import {
+  children,
+  content,
+  DerError,
+  decodeOid,
+  expectUniversal,
+  readTlv,
+  TAG,
+  type Tlv,
+  whole,
+} from './der.js';
 import { OID } from './oids.js';
 
 export type KeyType = 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448' | 'dsa' | 'x25519' | 'x448' | 'unknown';

@@ -1,5 +1,15 @@
-import { verify as cryptoVerify, constants } from 'node:crypto';
-import { children, content, DerError, decodeOid, decodeSmallInteger, expectUniversal, isUniversal, TAG, type Tlv } from './der.js';
+import { constants, verify as cryptoVerify } from 'node:crypto';
+import {
+  children,
+  content,
+  DerError,
+  decodeOid,
+  decodeSmallInteger,
+  expectUniversal,
+  isUniversal,
+  TAG,
+  type Tlv,
+} from './der.js';
 import { OID } from './oids.js';
 import type { PublicKeyInfo } from './publicKey.js';
 
@@ -58,7 +68,8 @@ function hashOfAlgId(t: Tlv): HashName {
   const oid = decodeOid(content(expectUniversal(oidT, TAG.OID, 'hash algorithm')));
   const h = HASHES[oid];
   if (!h) throw new DerError(`unsupported hash algorithm ${oid}`);
-  if (params && !isUniversal(params, TAG.NULL)) throw new DerError('hash algorithm parameters must be NULL or absent');
+  if (params && !isUniversal(params, TAG.NULL))
+    throw new DerError('hash algorithm parameters must be NULL or absent');
   return h;
 }
 
@@ -78,13 +89,15 @@ function decodePss(params: Tlv | undefined): { hash: HashName; saltLength: numbe
         throw new DerError('RSASSA-PSS: only MGF1 is supported');
       if (!mgfParams) throw new DerError('MGF1 without a hash');
       mgfHash = hashOfAlgId(mgfParams);
-    } else if (f.tag === 2) saltLength = decodeSmallInteger(expectUniversal(inner, TAG.INTEGER, 'saltLength'));
+    } else if (f.tag === 2)
+      saltLength = decodeSmallInteger(expectUniversal(inner, TAG.INTEGER, 'saltLength'));
     else if (f.tag === 3) {
       if (decodeSmallInteger(expectUniversal(inner, TAG.INTEGER, 'trailerField')) !== 1)
         throw new DerError('RSASSA-PSS trailerField must be 1');
     } else throw new DerError('RSASSA-PSS-params: unexpected element');
   }
-  if (mgfHash !== hash) throw new DerError(`RSASSA-PSS with MGF1 hash ${mgfHash} different from the message hash ${hash}`);
+  if (mgfHash !== hash)
+    throw new DerError(`RSASSA-PSS with MGF1 hash ${mgfHash} different from the message hash ${hash}`);
   return { hash, saltLength };
 }
 
@@ -112,7 +125,14 @@ export function decodeSignatureAlgorithm(t: Tlv): SignatureAlgorithm {
     paramError = (e as Error).message;
   }
   const name = def.scheme === 'rsa-pss' && hash ? `rsassaPss(${hash})` : def.name;
-  return { oid, name, scheme: def.scheme, hash, paramError, ...(pssSaltLength !== undefined ? { pssSaltLength } : {}) };
+  return {
+    oid,
+    name,
+    scheme: def.scheme,
+    hash,
+    paramError,
+    ...(pssSaltLength !== undefined ? { pssSaltLength } : {}),
+  };
 }
 
 const SCHEME_KEYS: Readonly<Record<SignatureScheme, readonly string[]>> = {

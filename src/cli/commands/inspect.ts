@@ -11,7 +11,10 @@ interface InspectFlags {
   color: boolean;
 }
 
-export function registerInspect(program: Command, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream }): void {
+export function registerInspect(
+  program: Command,
+  io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream },
+): void {
   program
     .command('inspect')
     .description('show every certificate in PEM or DER files: names, validity, key, extensions, fingerprints')
@@ -35,9 +38,11 @@ export function registerInspect(program: Command, io: { stdout: NodeJS.WriteStre
           details.push(certificateDetails(cert, file, i, now));
         });
         for (const p of loaded.problems) problems.push(`${p.source}: ${p.message}`);
-        if (loaded.certificates.length === 0 && loaded.problems.length === 0) problems.push(`${file}: contains no certificate`);
+        if (loaded.certificates.length === 0 && loaded.problems.length === 0)
+          problems.push(`${file}: contains no certificate`);
       }
-      if (flags.format === 'json') io.stdout.write(JSON.stringify({ version: 1, certificates: details, problems }, null, 2) + '\n');
+      if (flags.format === 'json')
+        io.stdout.write(JSON.stringify({ version: 1, certificates: details, problems }, null, 2) + '\n');
       else {
         const c = colorsFor(io.stdout, flags.color);
         io.stdout.write(details.map((d) => renderInspectText(d, c)).join('\n'));

@@ -48,20 +48,52 @@ function loadAll(path: string, what: string): Certificate[] {
 export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStream }): void {
   program
     .command('verify')
-    .description('verify certificate file(s) offline: path building, RFC 5280 validation, name, purpose (no network)')
-    .argument('<cert>', 'the certificate to verify (PEM or DER); further certificates in the same file are used as intermediates')
+    .description(
+      'verify certificate file(s) offline: path building, RFC 5280 validation, name, purpose (no network)',
+    )
+    .argument(
+      '<cert>',
+      'the certificate to verify (PEM or DER); further certificates in the same file are used as intermediates',
+    )
     .option('--chain <file>', 'intermediate certificates, in any order (repeatable)', collect, [])
-    .option('--ca <file>', 'trust anchors (PEM bundle, repeatable); when given, only these are trusted unless --system-ca', collect, [])
-    .option('--system-ca', "also trust Node's bundled Mozilla root store (the default when no --ca is given)", false)
+    .option(
+      '--ca <file>',
+      'trust anchors (PEM bundle, repeatable); when given, only these are trusted unless --system-ca',
+      collect,
+      [],
+    )
+    .option(
+      '--system-ca',
+      "also trust Node's bundled Mozilla root store (the default when no --ca is given)",
+      false,
+    )
     .option('--crl <file>', 'a CRL to honour, PEM or DER (repeatable)', collect, [])
     .option('--host <name>', 'the DNS name the certificate must be valid for')
     .option('--ip <addr>', 'the IP address the certificate must be valid for')
     .option('--email <addr>', 'the email address the certificate must be valid for (client certificates)')
-    .option('--purpose <purpose>', 'server or client (extended key usage serverAuth / clientAuth)', oneOf(['server', 'client'] as const), 'server')
-    .option('--profile <profile>', 'rfc5280 or webpki (CA/B Forum Baseline Requirements on top)', oneOf(['rfc5280', 'webpki'] as const), 'rfc5280')
-    .option('--lenient', 'report profile deviations (rules that do not by themselves break trust) as warnings', false)
+    .option(
+      '--purpose <purpose>',
+      'server or client (extended key usage serverAuth / clientAuth)',
+      oneOf(['server', 'client'] as const),
+      'server',
+    )
+    .option(
+      '--profile <profile>',
+      'rfc5280 or webpki (CA/B Forum Baseline Requirements on top)',
+      oneOf(['rfc5280', 'webpki'] as const),
+      'rfc5280',
+    )
+    .option(
+      '--lenient',
+      'report profile deviations (rules that do not by themselves break trust) as warnings',
+      false,
+    )
     .option('--at <time>', 'verify as of this time (ISO 8601 or epoch seconds) instead of now', parseTime)
-    .option('--max-depth <n>', 'maximum number of intermediates (self-issued ones not counted)', parseNonNegativeInt)
+    .option(
+      '--max-depth <n>',
+      'maximum number of intermediates (self-issued ones not counted)',
+      parseNonNegativeInt,
+    )
     .option('--format <format>', 'text or json', oneOf(['text', 'json'] as const), 'text')
     .option('--no-color', 'no colour in text output (NO_COLOR is honoured too)')
     .action((certPath: string, flags: VerifyFlags) => {
@@ -73,7 +105,8 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
       const intermediates = [...rest, ...flags.chain.flatMap((p) => loadAll(p, 'chain file'))];
       const anchors: Certificate[] = flags.ca.flatMap((p) => loadAll(p, 'CA file'));
       if (flags.ca.length === 0 || flags.systemCa)
-        for (const pem of rootCertificates) anchors.push(...loadCertificates(Buffer.from(pem), 'system store').certificates);
+        for (const pem of rootCertificates)
+          anchors.push(...loadCertificates(Buffer.from(pem), 'system store').certificates);
       const crls: Crl[] = [];
       for (const p of flags.crl) {
         try {
@@ -112,9 +145,17 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
         servername: null,
         status: statusOf(findings),
         findings,
-        chain: result.path.map((c) => chainEntry(c, anchorIds.has(c.sha256) ? 'trust-store' : 'peer', now.getTime())),
+        chain: result.path.map((c) =>
+          chainEntry(c, anchorIds.has(c.sha256) ? 'trust-store' : 'peer', now.getTime()),
+        ),
         durationMs: Math.round(performance.now() - started),
-        verification: { valid: result.valid, anchored: result.anchored, profile: flags.profile, conformance: flags.lenient ? 'warn' : 'enforce', at: now.toISOString() },
+        verification: {
+          valid: result.valid,
+          anchored: result.anchored,
+          profile: flags.profile,
+          conformance: flags.lenient ? 'warn' : 'enforce',
+          at: now.toISOString(),
+        },
       };
       const report = buildReport([r]);
       if (flags.format === 'json') io.stdout.write(JSON.stringify(report, null, 2) + '\n');

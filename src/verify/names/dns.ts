@@ -20,7 +20,12 @@ export function dnsSyntaxError(name: string, opts: DnsSyntaxOptions = {}): strin
   const labels = name.split('.');
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i]!;
-    if (l === '') return i === 0 ? 'starts with a dot' : i === labels.length - 1 ? 'ends with a dot' : 'has an empty label';
+    if (l === '')
+      return i === 0
+        ? 'starts with a dot'
+        : i === labels.length - 1
+          ? 'ends with a dot'
+          : 'has an empty label';
     if (i === 0 && l === '*' && opts.allowWildcard) {
       if (labels.length < 2) return 'is a bare wildcard';
       continue;
@@ -29,7 +34,8 @@ export function dnsSyntaxError(name: string, opts: DnsSyntaxOptions = {}): strin
     if (l.includes('_')) return 'contains an underscore';
     if (!LABEL.test(l)) return `has an invalid label "${l}"`;
   }
-  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return 'has an all-numeric top-level label (an IP address is not a DNS name)';
+  if (/^[0-9]+$/.test(labels[labels.length - 1]!))
+    return 'has an all-numeric top-level label (an IP address is not a DNS name)';
   return null;
 }
 
@@ -41,7 +47,6 @@ export function dnsSyntaxError(name: string, opts: DnsSyntaxOptions = {}): strin
 export function normalizeReferenceDns(name: string): string | null {
   let n = name.trim();
   if (n.endsWith('.')) n = n.slice(0, -1);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: detecting non-ASCII
   if (/[^\x00-\x7f]/.test(n)) {
     const ascii = domainToASCII(n);
     if (!ascii) return null;

@@ -12,7 +12,6 @@ export function parseMailbox(text: string): Mailbox | null {
   const local = text.slice(0, at);
   const domain = text.slice(at + 1);
   if (local.includes('@') && !(local.startsWith('"') && local.endsWith('"'))) return null;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters
   if (/[\s\x00-\x1f\x7f]/.test(local) && !local.startsWith('"')) return null;
   if (dnsSyntaxError(domain.toLowerCase()) !== null) return null;
   return { local, domain: domain.toLowerCase() };

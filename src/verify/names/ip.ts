@@ -26,7 +26,9 @@ export function parseIp(text: string): Uint8Array | null {
   const h = head ? head.split(':').filter((x) => x !== '') : [];
   const r = rest !== undefined && rest !== '' ? rest.split(':').filter((x) => x !== '') : [];
   const zeros = rest !== undefined ? groupsWanted - h.length - r.length : 0;
-  const groups = [...h, ...Array<string>(Math.max(0, zeros)).fill('0'), ...r].map((g) => Number.parseInt(g, 16));
+  const groups = [...h, ...Array<string>(Math.max(0, zeros)).fill('0'), ...r].map((g) =>
+    Number.parseInt(g, 16),
+  );
   if (groups.length !== groupsWanted) return null;
   const out = new Uint8Array(16);
   groups.forEach((g, i) => {

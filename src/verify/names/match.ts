@@ -20,7 +20,15 @@ function presentedSummary(cert: Certificate): string {
     return cns.length ? `no subjectAltName (CN=${cns.join(', ')})` : 'no subjectAltName and no CN';
   }
   const parts = san.map((n) =>
-    n.type === 'dns' ? n.value : n.type === 'ip' ? ipToText(n.bytes) : n.type === 'email' ? n.value : n.type === 'uri' ? n.value : n.type,
+    n.type === 'dns'
+      ? n.value
+      : n.type === 'ip'
+        ? ipToText(n.bytes)
+        : n.type === 'email'
+          ? n.value
+          : n.type === 'uri'
+            ? n.value
+            : n.type,
   );
   const shown = parts.slice(0, 8).join(', ') + (parts.length > 8 ? `, … (${parts.length} names)` : '');
   return `subjectAltName ${shown}`;
@@ -28,7 +36,7 @@ function presentedSummary(cert: Certificate): string {
 
 /**
  * RFC 6125 / RFC 9525 identity check of the leaf against one expected name: DNS names only
- * against dNSName SANs (CN fallback only under rfc5280 when there is no SAN extension at all),
+ * against dNSName SANs (never the subject CN, under either profile),
  * IP addresses only against iPAddress SANs, emails against rfc822Name SANs.
  */
 export function matchExpectedName(cert: Certificate, expected: ExpectedName, profile: Profile): NameMatch {
@@ -37,10 +45,15 @@ export function matchExpectedName(cert: Certificate, expected: ExpectedName, pro
   if (expected.kind === 'ip') {
     const want = parseIp(expected.value);
     if (!want) return { matched: false, message: `"${expected.value}" is not a valid IP address` };
-    const ok = (san ?? []).some((n) => n.type === 'ip' && n.bytes.length === want.length && n.bytes.every((b, i) => b === want[i]));
+    const ok = (san ?? []).some(
+      (n) => n.type === 'ip' && n.bytes.length === want.length && n.bytes.every((b, i) => b === want[i]),
+    );
     return ok
       ? { matched: true, message: '' }
-      : { matched: false, message: `the certificate is not valid for IP address ${ipToText(want)}: it has ${summary()}` };
+      : {
+          matched: false,
+          message: `the certificate is not valid for IP address ${ipToText(want)}: it has ${summary()}`,
+        };
   }
   if (expected.kind === 'email') {
     const want = parseMailbox(expected.value);
@@ -52,7 +65,10 @@ export function matchExpectedName(cert: Certificate, expected: ExpectedName, pro
     });
     return ok
       ? { matched: true, message: '' }
-      : { matched: false, message: `the certificate is not valid for email ${expected.value}: it has ${summary()}` };
+      : {
+          matched: false,
+          message: `the certificate is not valid for email ${expected.value}: it has ${summary()}`,
+        };
   }
   const ref = normalizeReferenceDns(expected.value);
   if (!ref) {
@@ -61,10 +77,15 @@ export function matchExpectedName(cert: Certificate, expected: ExpectedName, pro
     return { matched: false, message: `"${expected.value}" is not a valid host name` };
   }
   const policy = { publicSuffixCheck: profile === 'webpki' };
-  let presented: string[];
-  if (san) presented = san.filter((n) => n.type === 'dns').map((n) => (n as { value: string }).value);
-  else if (profile === 'rfc5280') presented = attributeValues(cert.subject, OID.commonName);
-  else presented = [];
+  const presented = (san ?? []).filter((n) => n.type === 'dns').map((n) => (n as { value: string }).value);
   if (presented.some((p) => matchDnsName(p, ref, policy))) return { matched: true, message: '' };
-  return { matched: false, message: `the certificate is not valid for ${ref}: it has ${summary()}` };
+  // RFC 9525 §6.3 (and every current browser, Go and rustls): the subject CN is never a fallback.
+  const inCn =
+    !san && attributeValues(cert.subject, OID.commonName).some((cn) => matchDnsName(cn, ref, policy));
+  return {
+    matched: false,
+    message: inCn
+      ? `the certificate names ${ref} only in its subject CN and has no subjectAltName; clients no longer accept a CN-only name (RFC 9525)`
+      : `the certificate is not valid for ${ref}: it has ${summary()}`,
+  };
 }

@@ -9,21 +9,30 @@ const R = (s: string) => `RFC 5280 ${s}`;
  * The RFC 5280 certificate profile (§4): rules a conforming CA MUST follow. They are reported
  * as profile findings (critical when conformance is enforced, warnings otherwise).
  */
-export function checkRfc5280Profile(c: CertContext, opts: { readonly allowNonCriticalNameConstraints: boolean }): void {
+export function checkRfc5280Profile(
+  c: CertContext,
+  opts: { readonly allowNonCriticalNameConstraints: boolean },
+): void {
   const { cert, index: i, sink, label } = c;
   const ext = cert.ext;
   const isCa = ext.basicConstraints?.ca === true;
 
   // §4.1.2.2 serial number: positive, at most 20 octets.
   if (cert.serial.length > 20)
-    sink.profile('profile-violation', `the ${label} has a ${cert.serial.length}-octet serial number (at most 20 allowed)`, i, R('§4.1.2.2'));
+    sink.profile(
+      'profile-violation',
+      `the ${label} has a ${cert.serial.length}-octet serial number (at most 20 allowed)`,
+      i,
+      R('§4.1.2.2'),
+    );
   if ((cert.serial[0]! & 0x80) !== 0)
     sink.profile('profile-violation', `the ${label} has a negative serial number`, i, R('§4.1.2.2'));
   else if (cert.serial.every((b) => b === 0))
     sink.profile('profile-violation', `the ${label} has serial number zero`, i, R('§4.1.2.2'));
 
   // §4.1.2.4 issuer must be non-empty.
-  if (cert.issuer.isEmpty) sink.profile('profile-violation', `the ${label} has an empty issuer name`, i, R('§4.1.2.4'));
+  if (cert.issuer.isEmpty)
+    sink.profile('profile-violation', `the ${label} has an empty issuer name`, i, R('§4.1.2.4'));
 
   // §4.1.2.5 dates through 2049 as UTCTime, 2050 and later as GeneralizedTime.
   for (const [what, t] of [
@@ -31,65 +40,147 @@ export function checkRfc5280Profile(c: CertContext, opts: { readonly allowNonCri
     ['notAfter', cert.notAfter],
   ] as const) {
     const year = new Date(t.seconds * 1000).getUTCFullYear();
-    if ((year < 2050) !== (t.encoding === 'UTCTime'))
-      sink.profile('profile-violation', `the ${label}'s ${what} (${t.raw}) uses ${t.encoding} for year ${year}`, i, R('§4.1.2.5'));
+    if (year < 2050 !== (t.encoding === 'UTCTime'))
+      sink.profile(
+        'profile-violation',
+        `the ${label}'s ${what} (${t.raw}) uses ${t.encoding} for year ${year}`,
+        i,
+        R('§4.1.2.5'),
+      );
   }
 
   // §4.1.2.6 subject: CAs need one; an empty subject requires a critical SAN.
   const sanExt = cert.extensions.find((e) => e.oid === OID.subjectAltName);
   if (cert.subject.isEmpty) {
-    if (isCa || c.isIssuer) sink.profile('profile-violation', `the ${label} is a CA with an empty subject name`, i, R('§4.1.2.6'));
-    if (!sanExt) sink.profile('profile-violation', `the ${label} has an empty subject and no subjectAltName`, i, R('§4.2.1.6'));
+    if (isCa || c.isIssuer)
+      sink.profile('profile-violation', `the ${label} is a CA with an empty subject name`, i, R('§4.1.2.6'));
+    if (!sanExt)
+      sink.profile(
+        'profile-violation',
+        `the ${label} has an empty subject and no subjectAltName`,
+        i,
+        R('§4.2.1.6'),
+      );
     else if (!sanExt.critical)
-      sink.profile('profile-violation', `the ${label} has an empty subject but a non-critical subjectAltName`, i, R('§4.2.1.6'));
+      sink.profile(
+        'profile-violation',
+        `the ${label} has an empty subject but a non-critical subjectAltName`,
+        i,
+        R('§4.2.1.6'),
+      );
   }
 
   // §4.2.1.1 authority key identifier.
   const akiExt = cert.extensions.find((e) => e.oid === OID.authorityKeyIdentifier);
-  if (akiExt?.critical) sink.profile('profile-violation', `the ${label} marks authorityKeyIdentifier critical`, i, R('§4.2.1.1'));
+  if (akiExt?.critical)
+    sink.profile('profile-violation', `the ${label} marks authorityKeyIdentifier critical`, i, R('§4.2.1.1'));
   if (!cert.selfIssued) {
     if (!ext.authorityKeyId)
-      sink.profile('profile-violation', `the ${label} is not self-signed but has no authorityKeyIdentifier`, i, R('§4.2.1.1'));
+      sink.profile(
+        'profile-violation',
+        `the ${label} is not self-signed but has no authorityKeyIdentifier`,
+        i,
+        R('§4.2.1.1'),
+      );
     else if (!ext.authorityKeyId.keyId)
-      sink.profile('profile-violation', `the ${label}'s authorityKeyIdentifier has no keyIdentifier`, i, R('§4.2.1.1'));
+      sink.profile(
+        'profile-violation',
+        `the ${label}'s authorityKeyIdentifier has no keyIdentifier`,
+        i,
+        R('§4.2.1.1'),
+      );
   }
 
   // §4.2.1.2 subject key identifier.
   const skiExt = cert.extensions.find((e) => e.oid === OID.subjectKeyIdentifier);
-  if (skiExt?.critical) sink.profile('profile-violation', `the ${label} marks subjectKeyIdentifier critical`, i, R('§4.2.1.2'));
+  if (skiExt?.critical)
+    sink.profile('profile-violation', `the ${label} marks subjectKeyIdentifier critical`, i, R('§4.2.1.2'));
   if (isCa && !ext.subjectKeyId)
-    sink.profile('profile-violation', `the ${label} is a CA certificate without a subjectKeyIdentifier`, i, R('§4.2.1.2'));
+    sink.profile(
+      'profile-violation',
+      `the ${label} is a CA certificate without a subjectKeyIdentifier`,
+      i,
+      R('§4.2.1.2'),
+    );
 
   // §4.2.1.3 / §4.2.1.9 keyUsage and basicConstraints consistency.
   const bcExt = cert.extensions.find((e) => e.oid === OID.basicConstraints);
   if (ext.keyUsage?.has('keyCertSign') && !isCa)
-    sink.profile('basic-constraints', `the ${label} asserts keyCertSign but is not a CA (basicConstraints cA is not TRUE)`, i, R('§4.2.1.9'));
+    sink.profile(
+      'basic-constraints',
+      `the ${label} asserts keyCertSign but is not a CA (basicConstraints cA is not TRUE)`,
+      i,
+      R('§4.2.1.9'),
+    );
   if (isCa && c.isIssuer && bcExt && !bcExt.critical)
-    sink.profile('basic-constraints', `the ${label} is a CA whose basicConstraints is not marked critical`, i, R('§4.2.1.9'));
+    sink.profile(
+      'basic-constraints',
+      `the ${label} is a CA whose basicConstraints is not marked critical`,
+      i,
+      R('§4.2.1.9'),
+    );
   if (ext.basicConstraints && ext.basicConstraints.pathLen !== null) {
-    if (!isCa) sink.profile('basic-constraints', `the ${label} has a pathLenConstraint without cA TRUE`, i, R('§4.2.1.9'));
+    if (!isCa)
+      sink.profile(
+        'basic-constraints',
+        `the ${label} has a pathLenConstraint without cA TRUE`,
+        i,
+        R('§4.2.1.9'),
+      );
     else if (ext.keyUsage && !ext.keyUsage.has('keyCertSign'))
-      sink.profile('basic-constraints', `the ${label} has a pathLenConstraint but its keyUsage lacks keyCertSign`, i, R('§4.2.1.9'));
+      sink.profile(
+        'basic-constraints',
+        `the ${label} has a pathLenConstraint but its keyUsage lacks keyCertSign`,
+        i,
+        R('§4.2.1.9'),
+      );
   }
 
   // §4.2.1.6 subjectAltName entries must be well formed.
   for (const n of ext.subjectAltName ?? []) {
     if (n.type === 'dns') {
       const err = dnsSyntaxError(n.value.toLowerCase(), { allowWildcard: true });
-      if (err) sink.profile('profile-violation', `the ${label}'s subjectAltName DNS name "${n.value}" ${err}`, i, R('§4.2.1.6'));
+      if (err)
+        sink.profile(
+          'profile-violation',
+          `the ${label}'s subjectAltName DNS name "${n.value}" ${err}`,
+          i,
+          R('§4.2.1.6'),
+        );
     } else if (n.type === 'ip' && n.bytes.length !== 4 && n.bytes.length !== 16) {
-      sink.profile('malformed-certificate', `the ${label}'s subjectAltName has a ${n.bytes.length}-byte iPAddress (must be 4 or 16)`, i, R('§4.2.1.6'));
+      sink.profile(
+        'malformed-certificate',
+        `the ${label}'s subjectAltName has a ${n.bytes.length}-byte iPAddress (must be 4 or 16)`,
+        i,
+        R('§4.2.1.6'),
+      );
     } else if (n.type === 'email' && !parseMailbox(n.value)) {
-      sink.profile('profile-violation', `the ${label}'s subjectAltName email "${n.value}" is not a valid mailbox`, i, R('§4.2.1.6'));
+      sink.profile(
+        'profile-violation',
+        `the ${label}'s subjectAltName email "${n.value}" is not a valid mailbox`,
+        i,
+        R('§4.2.1.6'),
+      );
     }
   }
 
   // §4.2.1.10 name constraints only in CA certificates, and critical.
   const ncExt = cert.extensions.find((e) => e.oid === OID.nameConstraints);
   if (ncExt) {
-    if (!isCa) sink.profile('name-constraints', `the ${label} is not a CA but has a nameConstraints extension`, i, R('§4.2.1.10'));
+    if (!isCa)
+      sink.profile(
+        'name-constraints',
+        `the ${label} is not a CA but has a nameConstraints extension`,
+        i,
+        R('§4.2.1.10'),
+      );
     if (!ncExt.critical && !opts.allowNonCriticalNameConstraints)
-      sink.profile('name-constraints', `the ${label} has a non-critical nameConstraints extension`, i, R('§4.2.1.10'));
+      sink.profile(
+        'name-constraints',
+        `the ${label} has a non-critical nameConstraints extension`,
+        i,
+        R('§4.2.1.10'),
+      );
   }
 
   // §4.2.1.11 policyConstraints and §4.2.1.14 inhibitAnyPolicy MUST be critical.
@@ -98,7 +189,8 @@ export function checkRfc5280Profile(c: CertContext, opts: { readonly allowNonCri
     [OID.inhibitAnyPolicy, 'inhibitAnyPolicy', '§4.2.1.14'],
   ] as const) {
     const e = cert.extensions.find((x) => x.oid === oid);
-    if (e && !e.critical) sink.profile('profile-violation', `the ${label} has a non-critical ${name} extension`, i, R(rule));
+    if (e && !e.critical)
+      sink.profile('profile-violation', `the ${label} has a non-critical ${name} extension`, i, R(rule));
   }
 
   // §4.2.1.12 an empty EKU is caught at decode time; §4.2.2.1/§4.2.2.2 AIA/SIA MUST be non-critical.

@@ -39,62 +39,135 @@ export function checkWebPkiProfile(c: CertContext): void {
   const ext = cert.ext;
   const key = cert.publicKey;
 
-  if (cert.version !== 3) sink.profile('profile-violation', `the ${label} is a v${cert.version} certificate (v3 required)`, i, BR('7.1.1'));
+  if (cert.version !== 3)
+    sink.profile(
+      'profile-violation',
+      `the ${label} is a v${cert.version} certificate (v3 required)`,
+      i,
+      BR('7.1.1'),
+    );
 
   // 6.1.5 / 7.1.3.1 keys.
   if (key.type === 'rsa') {
     if (key.bits !== null && key.bits % 8 !== 0)
-      sink.profile('weak-key', `the ${label}'s RSA modulus is ${key.bits} bits, not a multiple of 8`, i, BR('6.1.5'));
+      sink.profile(
+        'weak-key',
+        `the ${label}'s RSA modulus is ${key.bits} bits, not a multiple of 8`,
+        i,
+        BR('6.1.5'),
+      );
   } else if (key.type === 'ec') {
     if (key.explicitCurve)
-      sink.profile('weak-key', `the ${label}'s EC key uses explicit curve parameters (named curves required)`, i, BR('7.1.3.1.2'));
+      sink.profile(
+        'weak-key',
+        `the ${label}'s EC key uses explicit curve parameters (named curves required)`,
+        i,
+        BR('7.1.3.1.2'),
+      );
     else if (!ALLOWED_CURVES.has(key.curve ?? ''))
-      sink.profile('weak-key', `the ${label}'s EC key is on ${key.curve ?? 'an unknown curve'} (P-256, P-384 or P-521 required)`, i, BR('6.1.5'));
+      sink.profile(
+        'weak-key',
+        `the ${label}'s EC key is on ${key.curve ?? 'an unknown curve'} (P-256, P-384 or P-521 required)`,
+        i,
+        BR('6.1.5'),
+      );
   } else {
-    sink.profile('weak-key', `the ${label} has a ${key.type.toUpperCase()} key (only RSA and ECDSA keys are permitted)`, i, BR('6.1.5'));
+    sink.profile(
+      'weak-key',
+      `the ${label} has a ${key.type.toUpperCase()} key (only RSA and ECDSA keys are permitted)`,
+      i,
+      BR('6.1.5'),
+    );
   }
 
   // 7.1.3.2 signature algorithms (signatures below the anchor; an anchor's self-signature is not relied on).
   if (!c.isAnchor && !ALLOWED_SIGNATURES.has(cert.signatureAlgorithm.name))
-    sink.profile('weak-signature', `the ${label} is signed with ${cert.signatureAlgorithm.name}, which the Baseline Requirements do not permit`, i, BR('7.1.3.2'));
+    sink.profile(
+      'weak-signature',
+      `the ${label} is signed with ${cert.signatureAlgorithm.name}, which the Baseline Requirements do not permit`,
+      i,
+      BR('7.1.3.2'),
+    );
 
   // 7.1.2.1 root CA certificates.
   if (c.isAnchor && cert.selfIssued) {
     const aki = ext.authorityKeyId;
     if (aki) {
-      if (!aki.keyId) sink.profile('profile-violation', `the ${label}'s authorityKeyIdentifier lacks keyIdentifier`, i, BR('7.1.2.1.3'));
+      if (!aki.keyId)
+        sink.profile(
+          'profile-violation',
+          `the ${label}'s authorityKeyIdentifier lacks keyIdentifier`,
+          i,
+          BR('7.1.2.1.3'),
+        );
       else if (ext.subjectKeyId && !bytesEqual(aki.keyId, ext.subjectKeyId))
-        sink.profile('profile-violation', `the ${label}'s authorityKeyIdentifier does not equal its subjectKeyIdentifier`, i, BR('7.1.2.1.3'));
-      if (aki.hasIssuer) sink.profile('profile-violation', `the ${label}'s authorityKeyIdentifier has authorityCertIssuer`, i, BR('7.1.2.1.3'));
+        sink.profile(
+          'profile-violation',
+          `the ${label}'s authorityKeyIdentifier does not equal its subjectKeyIdentifier`,
+          i,
+          BR('7.1.2.1.3'),
+        );
+      if (aki.hasIssuer)
+        sink.profile(
+          'profile-violation',
+          `the ${label}'s authorityKeyIdentifier has authorityCertIssuer`,
+          i,
+          BR('7.1.2.1.3'),
+        );
       if (aki.hasSerial)
-        sink.profile('profile-violation', `the ${label}'s authorityKeyIdentifier has authorityCertSerialNumber`, i, BR('7.1.2.1.3'));
+        sink.profile(
+          'profile-violation',
+          `the ${label}'s authorityKeyIdentifier has authorityCertSerialNumber`,
+          i,
+          BR('7.1.2.1.3'),
+        );
     }
-    if (ext.extKeyUsage) sink.profile('eku', `the ${label} (a root) has an extKeyUsage extension`, i, BR('7.1.2.1.2'));
+    if (ext.extKeyUsage)
+      sink.profile('eku', `the ${label} (a root) has an extKeyUsage extension`, i, BR('7.1.2.1.2'));
   }
 
   if (!isLeaf) return;
 
   // 7.1.2.7 subscriber (leaf) certificates.
-  if (ext.basicConstraints?.ca) sink.profile('basic-constraints', `the ${label} has basicConstraints cA TRUE`, i, BR('7.1.2.7.8'));
+  if (ext.basicConstraints?.ca)
+    sink.profile('basic-constraints', `the ${label} has basicConstraints cA TRUE`, i, BR('7.1.2.7.8'));
   if (ext.keyUsage?.has('keyCertSign') || ext.keyUsage?.has('cRLSign'))
-    sink.profile('key-usage', `the ${label}'s keyUsage allows certificate or CRL signing`, i, BR('7.1.2.7.11'));
+    sink.profile(
+      'key-usage',
+      `the ${label}'s keyUsage allows certificate or CRL signing`,
+      i,
+      BR('7.1.2.7.11'),
+    );
 
   const ekuExt = cert.extensions.find((e) => e.oid === OID.extKeyUsage);
   if (c.purpose === 'serverAuth') {
-    if (!ext.extKeyUsage) sink.profile('eku', `the ${label} has no extKeyUsage extension`, i, BR('7.1.2.7.10'));
+    if (!ext.extKeyUsage)
+      sink.profile('eku', `the ${label} has no extKeyUsage extension`, i, BR('7.1.2.7.10'));
     else {
-      if (ekuExt?.critical) sink.profile('eku', `the ${label} marks extKeyUsage critical`, i, BR('7.1.2.7.10'));
+      if (ekuExt?.critical)
+        sink.profile('eku', `the ${label} marks extKeyUsage critical`, i, BR('7.1.2.7.10'));
       for (const oid of ext.extKeyUsage)
         if (FORBIDDEN_SERVER_EKUS.has(oid))
-          sink.profile('eku', `the ${label}'s extKeyUsage contains ${EKU_NAMES[oid] ?? oid}, which a TLS server certificate must not`, i, BR('7.1.2.7.10'));
+          sink.profile(
+            'eku',
+            `the ${label}'s extKeyUsage contains ${EKU_NAMES[oid] ?? oid}, which a TLS server certificate must not`,
+            i,
+            BR('7.1.2.7.10'),
+          );
     }
   }
 
   // 7.1.2.7.12 / 7.1.4.3: SAN required; non-critical unless the subject is empty; CN must copy a SAN.
   const sanExt = cert.extensions.find((e) => e.oid === OID.subjectAltName);
-  if (!sanExt) sink.profile('profile-violation', `the ${label} has no subjectAltName extension`, i, BR('7.1.2.7.12'));
+  if (!sanExt)
+    sink.profile('profile-violation', `the ${label} has no subjectAltName extension`, i, BR('7.1.2.7.12'));
   else if (sanExt.critical && !cert.subject.isEmpty)
-    sink.profile('profile-violation', `the ${label} marks subjectAltName critical although its subject is not empty`, i, BR('7.1.2.7.12'));
+    sink.profile(
+      'profile-violation',
+      `the ${label} marks subjectAltName critical although its subject is not empty`,
+      i,
+      BR('7.1.2.7.12'),
+    );
   const sanTexts = new Set<string>();
   for (const n of ext.subjectAltName ?? []) {
     if (n.type === 'dns') sanTexts.add(n.value);
@@ -102,5 +175,10 @@ export function checkWebPkiProfile(c: CertContext): void {
   }
   for (const cn of attributeValues(cert.subject, OID.commonName))
     if (!sanTexts.has(cn))
-      sink.profile('profile-violation', `the ${label}'s commonName "${cn}" is not a character-for-character copy of a subjectAltName entry`, i, BR('7.1.4.3'));
+      sink.profile(
+        'profile-violation',
+        `the ${label}'s commonName "${cn}" is not a character-for-character copy of a subjectAltName entry`,
+        i,
+        BR('7.1.4.3'),
+      );
 }

@@ -1,0 +1,42 @@
+/**
+ * certvet as a library. Everything here is pure and typed; nothing prints or exits.
+ */
+export {
+  FINDING_CODES,
+  type Finding,
+  type FindingCode,
+  type Severity,
+  worstSeverity,
+} from './findings/catalogue.js';
+export { type ChainEntry, chainEntry, daysRemaining } from './report/chainEntry.js';
+export {
+  buildReport,
+  exitCodeOf,
+  type Report,
+  type Status,
+  statusOf,
+  type TargetResult,
+} from './report/result.js';
+export { type Crl, checkCrls, parseCrl } from './verify/crl.js';
+export { type LimboCase, type LimboResult, runLimboCase } from './verify/limbo.js';
+export { loadCrls } from './verify/loadCrls.js';
+export { matchExpectedName } from './verify/names/match.js';
+export type {
+  Conformance,
+  ExpectedName,
+  Profile,
+  Purpose,
+  VerifyBudget,
+  VerifyOptions,
+} from './verify/options.js';
+export { type VerifyResult, verifyCertificate } from './verify/verify.js';
+export {
+  type Certificate,
+  CertificateParseError,
+  isSelfSigned,
+  parseCertificate,
+} from './x509/certificate.js';
+export type { GeneralName } from './x509/generalName.js';
+export { type LoadedCertificates, type LoadProblem, loadCertificates } from './x509/load.js';
+export type { DistinguishedName } from './x509/name.js';
+export { type PemBlock, readPemBlocks } from './x509/pem.js';
