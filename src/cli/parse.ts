@@ -25,3 +25,29 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** --timeout DURATION: "10s", "500ms", "2m", or plain seconds. Returns milliseconds. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`"${value}" is not a duration (e.g. 10s, 500ms, 2m)`);
+  const n = Number(m[1]);
+  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  if (ms < 1 || ms > 3600_000) throw new InvalidArgumentError(`"${value}" is out of range (1ms to 1h)`);
+  return Math.round(ms);
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = parseNonNegativeInt(value);
+  if (n < 1) throw new InvalidArgumentError(`"${value}" must be at least 1`);
+  return n;
+}
+
+/** --shard K/N with 1 <= K <= N. */
+export function parseShard(value: string): { k: number; n: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`"${value}" is not K/N (e.g. 2/5)`);
+  const k = Number(m[1]);
+  const n = Number(m[2]);
+  if (n < 1 || k < 1 || k > n) throw new InvalidArgumentError(`"${value}": K must be between 1 and N`);
+  return { k, n };
+}

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerCheck } from './commands/check.js';
+import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLab } from './commands/lab.js';
 import { registerVerify } from './commands/verify.js';
 import { InputError, UsageError } from './errors.js';
 
@@ -18,8 +21,11 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  registerCheck(program, io);
   registerVerify(program, io);
   registerInspect(program, io);
+  registerLab(program, io);
+  registerDemo(program, io);
   program.addHelpText(
     'after',
     `

@@ -41,6 +41,8 @@ export const FINDING_CODES = {
   policy: 'critical',
   /** The path is longer than the caller's maximum depth. */
   'path-too-long': 'critical',
+  /** The server's chain works but carries waste or disorder (e.g. it sends the root). */
+  'chain-hygiene': 'info',
   /** Path building stopped at its work budget before finding a valid path. */
   'budget-exceeded': 'critical',
 } as const satisfies Record<string, Severity>;

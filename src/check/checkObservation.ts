@@ -1,0 +1,138 @@
+import type { Finding } from '../findings/catalogue.js';
+import type { Observation } from '../probe/observation.js';
+import { type ChainEntry, chainEntry } from '../report/chainEntry.js';
+import { statusOf, type TargetResult } from '../report/result.js';
+import type { Crl } from '../verify/crl.js';
+import { parseIp } from '../verify/names/ip.js';
+import type { Conformance, ExpectedName, Profile } from '../verify/options.js';
+import { verifyCertificate } from '../verify/verify.js';
+import { type Certificate, parseCertificate } from '../x509/certificate.js';
+import { isoOf } from '../x509/time.js';
+
+export interface CheckPolicy {
+  readonly anchors: readonly Certificate[];
+  /** Intermediates known locally (to complete chains servers send incompletely). */
+  readonly localIntermediates?: readonly Certificate[];
+  readonly profile: Profile;
+  readonly conformance: Conformance;
+  readonly warnDays: number;
+  readonly critDays: number;
+  /** Warn when less than this percentage of a certificate's lifetime remains (0 = off). */
+  readonly warnPercent: number;
+  readonly crls?: readonly Crl[];
+  readonly purpose?: 'serverAuth' | 'clientAuth';
+}
+
+export interface CheckSubject {
+  /** The target as given. */
+  readonly target: string;
+  readonly host: string;
+  readonly port: number;
+  /** The name the certificate must be valid for (default: the host). */
+  readonly expectName?: string | null;
+}
+
+function nameFor(s: CheckSubject): ExpectedName {
+  const n = s.expectName ?? s.host;
+  return parseIp(n) ? { kind: 'ip', value: n } : { kind: 'dns', value: n };
+}
+
+function describeDays(days: number): string {
+  return days === 1 ? '1 day' : `${days} days`;
+}
+
+/**
+ * Turns what a probe saw into a result: verification of the presented chain (pure), expiry
+ * thresholds on every certificate of the path, protocol and client-certificate findings.
+ */
+export function checkObservation(s: CheckSubject, obs: Observation, p: CheckPolicy, now: Date): TargetResult {
+  const findings: Finding[] = [];
+  const base = {
+    target: s.target,
+    host: s.host,
+    port: s.port,
+    address: obs.address,
+    servername: obs.servername,
+    tls: { protocol: obs.protocol, cipher: obs.cipher, alpn: obs.alpn, ocspStapled: obs.ocspStaple !== null },
+    crossCheck: obs.crossCheck,
+    timings: obs.timings,
+    durationMs: obs.timings.totalMs,
+  };
+  if (obs.error && obs.certificates.length === 0) {
+    findings.push({ code: obs.error.code, severity: 'error', message: obs.error.message });
+    return { ...base, status: 'error', findings, chain: [] };
+  }
+  const parsed: Certificate[] = [];
+  obs.certificates.forEach((der, i) => {
+    try {
+      parsed.push(parseCertificate(der));
+    } catch (e) {
+      findings.push({ code: 'malformed-certificate', severity: 'critical', message: `certificate #${i} sent by the server cannot be parsed: ${(e as Error).message}`, certIndex: i });
+    }
+  });
+  const leaf = parsed[0];
+  if (!leaf) {
+    if (findings.length === 0) findings.push({ code: 'handshake-failed', severity: 'error', message: 'the server sent no certificate' });
+    return { ...base, status: statusOf(findings), findings, chain: [] };
+  }
+  const sent = parsed.slice(1);
+  const options = {
+    leaf,
+    anchors: p.anchors,
+    time: now,
+    profile: p.profile,
+    conformance: p.conformance,
+    purpose: p.purpose ?? 'serverAuth',
+    expectedNames: [nameFor(s)],
+    crls: p.crls ?? [],
+  } as const;
+  let result = verifyCertificate({ ...options, intermediates: sent });
+  let completedLocally = false;
+  if (!result.valid && !result.anchored && p.localIntermediates?.length) {
+    const withLocal = verifyCertificate({ ...options, intermediates: [...sent, ...p.localIntermediates] });
+    if (withLocal.anchored) {
+      result = withLocal;
+      completedLocally = true;
+    }
+  }
+  findings.push(...result.findings);
+  const sentIds = new Set(parsed.map((c) => c.sha256));
+  const anchorIds = new Set(p.anchors.map((c) => c.sha256));
+  if (completedLocally) {
+    const missing = result.path.filter((c) => !sentIds.has(c.sha256) && !anchorIds.has(c.sha256));
+    findings.push({
+      code: 'incomplete-chain',
+      severity: 'warning',
+      message: `the server does not send the intermediate certificate${missing.length > 1 ? 's' : ''} ${missing.map((c) => c.subject.text).join('; ')}; the path was completed from local certificates (clients without them will fail)`,
+      certIndex: result.path.indexOf(missing[0]!),
+    });
+  }
+  // Expiry thresholds for every certificate of the path.
+  const nowSec = Math.floor(now.getTime() / 1000);
+  result.path.forEach((c, i) => {
+    const left = c.notAfter.seconds - nowSec;
+    if (left < 0) return; // already `expired`
+    const days = Math.floor(left / 86400);
+    const what = i === 0 ? 'the leaf certificate' : anchorIds.has(c.sha256) ? 'the trust anchor' : `intermediate #${i}`;
+    const lifetime = c.notAfter.seconds - c.notBefore.seconds;
+    if (days < p.critDays)
+      findings.push({ code: 'expires-soon', severity: 'critical', message: `${what} (${c.subject.text}) expires in ${describeDays(days)}, on ${isoOf(c.notAfter)} (critical threshold ${p.critDays} days)`, certIndex: i });
+    else if (days < p.warnDays)
+      findings.push({ code: 'expires-soon', severity: 'warning', message: `${what} (${c.subject.text}) expires in ${describeDays(days)}, on ${isoOf(c.notAfter)} (warning threshold ${p.warnDays} days)`, certIndex: i });
+    else if (p.warnPercent > 0 && lifetime > 0 && (100 * left) / lifetime < p.warnPercent)
+      findings.push({ code: 'expires-soon', severity: 'warning', message: `${what} (${c.subject.text}) has ${((100 * left) / lifetime).toFixed(1)}% of its lifetime left (expires ${isoOf(c.notAfter)}; threshold ${p.warnPercent}%)`, certIndex: i });
+  });
+
+  if (obs.protocol === 'TLSv1' || obs.protocol === 'TLSv1.1')
+    findings.push({ code: 'protocol-deprecated', severity: 'warning', message: `the server negotiated ${obs.protocol}, deprecated by RFC 8996; it should offer TLS 1.2 or 1.3` });
+  if (obs.clientCert === 'required-missing')
+    findings.push({ code: 'client-cert-required', severity: 'warning', message: 'the server requires a client certificate and none was given (its own chain was still checked)' });
+  else if (obs.clientCert === 'rejected')
+    findings.push({ code: 'client-cert-rejected', severity: 'critical', message: `the server refused the client certificate presented${obs.error ? `: ${obs.error.message}` : ''}` });
+
+  const chain: ChainEntry[] = result.path.map((c) =>
+    chainEntry(c, anchorIds.has(c.sha256) && !sentIds.has(c.sha256) ? 'trust-store' : sentIds.has(c.sha256) ? 'peer' : 'trust-store', now.getTime()),
+  );
+  const crossCheck = obs.crossCheck ? { ...obs.crossCheck, certvetValid: result.valid, agrees: obs.crossCheck.authorized === result.valid } : null;
+  return { ...base, crossCheck, status: statusOf(findings), findings, chain };
+}

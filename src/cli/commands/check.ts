@@ -1,0 +1,254 @@
+import { writeFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { Command } from 'commander';
+import type { CheckPolicy } from '../../check/checkObservation.js';
+import type { ClientIdentity, LookupFn } from '../../probe/probe.js';
+import { FORMATS, type Format, renderReport } from '../../report/render.js';
+import { buildReport, exitCodeOf, type TargetResult } from '../../report/result.js';
+import { colorsFor } from '../../report/style.js';
+import { loadCrls } from '../../verify/loadCrls.js';
+import type { Profile } from '../../verify/options.js';
+import { type ScanTarget, scan } from '../../scan/scanner.js';
+import { inShard } from '../../scan/shard.js';
+import { parseResolve, parseTarget, STARTTLS_PROTOCOLS, type StartTlsProtocol, TargetError } from '../../scan/target.js';
+import { parseTargetFile, type TargetEntry, TargetFileError } from '../../scan/targetFile.js';
+import type { Certificate } from '../../x509/certificate.js';
+import { loadCertificates, MAX_CERT_FILE_BYTES } from '../../x509/load.js';
+import { InputError, UsageError } from '../errors.js';
+import { readInputFile } from '../files.js';
+import { collect, oneOf, parseDuration, parseNonNegativeInt, parsePositiveInt, parseShard, parseTime } from '../parse.js';
+
+export interface CheckFlags {
+  file?: string;
+  ca: string[];
+  systemCa: boolean;
+  chain: string[];
+  crl: string[];
+  resolve: string[];
+  servername?: string;
+  expectName?: string;
+  warnDays: number;
+  critDays: number;
+  warnPercent: number;
+  timeout: number;
+  connectTimeout?: number;
+  concurrency: number;
+  retries: number;
+  starttls?: StartTlsProtocol;
+  clientCert?: string;
+  clientKey?: string;
+  clientPfx?: string;
+  clientKeyPassEnv?: string;
+  clientKeyPassFile?: string;
+  profile: Profile;
+  strict: boolean;
+  at?: Date;
+  format: Format;
+  output?: string;
+  color: boolean;
+  quiet: boolean;
+  shard?: { k: number; n: number };
+}
+
+interface CheckIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  lookup?: LookupFn;
+}
+
+function loadAnchors(paths: readonly string[], cache: Map<string, Certificate[]>): Certificate[] {
+  const out: Certificate[] = [];
+  for (const p of paths) {
+    let certs = cache.get(p);
+    if (!certs) {
+      const { certificates, problems } = loadCertificates(readInputFile(p, MAX_CERT_FILE_BYTES, 'CA file'), p);
+      if (problems.length) throw new InputError(problems.map((x) => `${x.source}: ${x.message}`).join('\n'));
+      if (!certificates.length) throw new InputError(`${p}: contains no certificate`);
+      certs = certificates;
+      cache.set(p, certs);
+    }
+    out.push(...certs);
+  }
+  return out;
+}
+
+function pemOf(certs: readonly Certificate[]): string[] {
+  return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`);
+}
+
+function passphrase(f: CheckFlags): string | undefined {
+  if (f.clientKeyPassEnv) {
+    const v = process.env[f.clientKeyPassEnv];
+    if (v === undefined) throw new UsageError(`--client-key-pass-env: environment variable ${f.clientKeyPassEnv} is not set`);
+    return v;
+  }
+  if (f.clientKeyPassFile) return Buffer.from(readInputFile(f.clientKeyPassFile, 4096, 'passphrase file')).toString('utf8').replace(/\r?\n$/, '');
+  return undefined;
+}
+
+function clientIdentity(cert: string | undefined, key: string | undefined, pfx: string | undefined, pass: string | undefined): ClientIdentity | undefined {
+  if (pfx) return { pfx: Buffer.from(readInputFile(pfx, 1 << 20, 'PKCS#12 file')), ...(pass !== undefined ? { passphrase: pass } : {}) };
+  if (cert || key) {
+    if (!cert || !key) throw new UsageError('--client-cert and --client-key must be given together');
+    return {
+      cert: Buffer.from(readInputFile(cert, 1 << 20, 'client certificate')),
+      key: Buffer.from(readInputFile(key, 1 << 20, 'client key')),
+      ...(pass !== undefined ? { passphrase: pass } : {}),
+    };
+  }
+  return undefined;
+}
+
+/** Turns arguments and the target file into scan targets (pure apart from reading files). */
+export function buildTargets(args: readonly string[], f: CheckFlags): ScanTarget[] {
+  const entries: TargetEntry[] = args.map((a) => ({ target: a, line: 0 }));
+  if (f.file) {
+    const text = Buffer.from(readInputFile(f.file, 64 * 1024 * 1024, 'target file')).toString('utf8');
+    try {
+      entries.push(...parseTargetFile(text, f.file === '-' ? 'stdin' : f.file));
+    } catch (e) {
+      if (e instanceof TargetFileError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+  if (entries.length === 0) throw new UsageError(f.file ? `${f.file}: contains no targets` : 'no targets given (arguments or -f FILE)');
+  const resolveMap = new Map<string, string>();
+  for (const r of f.resolve) {
+    try {
+      const x = parseResolve(r);
+      resolveMap.set(`${x.host}:${x.port}`, x.address);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const cache = new Map<string, Certificate[]>();
+  const useSystem = f.ca.length === 0 || f.systemCa;
+  const systemAnchors = useSystem ? rootCertificates.flatMap((p) => loadCertificates(Buffer.from(p), 'system store').certificates) : [];
+  const globalAnchors = [...loadAnchors(f.ca, cache), ...systemAnchors];
+  const globalPem = f.ca.length ? [...pemOf(loadAnchors(f.ca, cache)), ...(f.systemCa ? [...rootCertificates] : [])] : undefined;
+  const local = f.chain.flatMap((p) => loadAnchors([p], cache));
+  const crls = f.crl.flatMap((p) => {
+    try {
+      return loadCrls(readInputFile(p, 256 * 1024 * 1024, 'CRL file'), p);
+    } catch (e) {
+      throw new InputError((e as Error).message);
+    }
+  });
+  const pass = passphrase(f);
+  const globalClient = clientIdentity(f.clientCert, f.clientKey, f.clientPfx, pass);
+  const basePolicy: Omit<CheckPolicy, 'anchors'> = {
+    localIntermediates: local,
+    profile: f.profile,
+    conformance: f.strict ? 'enforce' : 'warn',
+    warnDays: f.warnDays,
+    critDays: f.critDays,
+    warnPercent: f.warnPercent,
+    crls,
+  };
+  const targets: ScanTarget[] = [];
+  for (const e of entries) {
+    let spec: ReturnType<typeof parseTarget>;
+    try {
+      spec = parseTarget(e.target, { starttls: e.starttls ?? f.starttls ?? null });
+    } catch (err) {
+      if (err instanceof TargetError) throw new UsageError(`${e.line ? `${f.file}:${e.line}: ` : ''}${err.message}`);
+      throw err;
+    }
+    if (e.port) spec = { ...spec, port: e.port };
+    if (f.shard && !inShard(spec.raw, f.shard.k, f.shard.n)) continue;
+    const anchors = e.ca ? loadAnchors(e.ca, cache) : globalAnchors;
+    const address = e.resolve ?? resolveMap.get(`${spec.host}:${spec.port}`) ?? null;
+    const client = e.clientCert || e.clientKey ? clientIdentity(e.clientCert, e.clientKey, undefined, pass) : globalClient;
+    targets.push({
+      spec,
+      servername: e.servername ?? f.servername,
+      address,
+      expectName: e.expectName ?? f.expectName ?? e.servername ?? f.servername ?? null,
+      policy: { ...basePolicy, anchors, warnDays: e.warnDays ?? f.warnDays, critDays: e.critDays ?? f.critDays },
+      ...(e.ca ? { caPem: pemOf(anchors) } : globalPem ? { caPem: globalPem } : {}),
+      ...(client ? { client } : {}),
+      timeouts: { totalMs: f.timeout, handshakeMs: f.timeout, connectMs: f.connectTimeout ?? Math.min(f.timeout, 5000) },
+    });
+  }
+  return targets;
+}
+
+/** Runs a check and writes the report; returns the exit status. */
+export async function runCheck(args: readonly string[], f: CheckFlags, io: CheckIo): Promise<number> {
+  if (f.critDays > f.warnDays) throw new UsageError(`--crit-days (${f.critDays}) must not exceed --warn-days (${f.warnDays})`);
+  const targets = buildTargets(args, f);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSigint);
+  const progress = !f.quiet && io.stderr.isTTY === true;
+  let done = 0;
+  const streamJsonl = f.format === 'jsonl' && !f.output;
+  try {
+    const results = await scan(targets, {
+      concurrency: f.concurrency,
+      retries: f.retries,
+      signal: controller.signal,
+      ...(f.at ? { at: f.at } : {}),
+      ...(io.lookup ? { lookup: io.lookup } : {}),
+      onResult: (r: TargetResult) => {
+        done++;
+        if (streamJsonl) io.stdout.write(JSON.stringify(r) + '\n');
+        if (progress) io.stderr.write(`\r\x1b[2Kchecked ${done}/${targets.length}`);
+      },
+    });
+    if (progress) io.stderr.write('\r\x1b[2K');
+    const completed = results.filter((r): r is TargetResult => r !== undefined);
+    if (controller.signal.aborted) io.stderr.write(`certvet: interrupted: ${completed.length} of ${targets.length} targets checked\n`);
+    const report = buildReport(completed);
+    if (!streamJsonl) {
+      const text = renderReport(report, f.format, colorsFor(io.stdout, f.color && !f.output));
+      if (f.output) writeFileSync(f.output, text);
+      else io.stdout.write(text);
+    }
+    if (f.quiet && f.output === undefined && f.format === 'text') {
+      /* the report itself is the output */
+    }
+    return controller.signal.aborted ? Math.max(exitCodeOf(report), 130) : exitCodeOf(report);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export function registerCheck(program: Command, io: CheckIo): void {
+  program
+    .command('check')
+    .description('verify TLS endpoints now (concurrently): chain, names, expiry, protocol; report; exit by worst status')
+    .argument('[target...]', 'host, host:port, [v6]:port, https://host, smtp://host (STARTTLS) … (default port 443)')
+    .option('-f, --file <file>', 'targets: one per line (# comments), or YAML/JSON with per-target options; - for stdin')
+    .option('--ca <file>', 'trust anchors (PEM, repeatable); when given, only these are trusted unless --system-ca', collect, [])
+    .option('--system-ca', "also trust Node's bundled Mozilla roots (the default without --ca)", false)
+    .option('--chain <file>', 'intermediates known locally, to diagnose servers that omit theirs (repeatable)', collect, [])
+    .option('--crl <file>', 'a CRL to honour, PEM or DER (repeatable)', collect, [])
+    .option('--resolve <host:port:addr>', "connect to ADDR for HOST:PORT (curl's meaning; repeatable; [::1] for IPv6)", collect, [])
+    .option('--servername <name>', 'SNI name to send (default: the host, none for IP addresses)')
+    .option('--expect-name <name>', 'the name the certificate must be valid for (default: SNI name or host)')
+    .option('--warn-days <n>', 'warn when a certificate in the path expires within N days', parseNonNegativeInt, 30)
+    .option('--crit-days <n>', 'critical when a certificate in the path expires within N days', parseNonNegativeInt, 7)
+    .option('--warn-percent <p>', 'warn when less than P% of a certificate lifetime remains (short-lived certificates)', parseNonNegativeInt, 0)
+    .option('--timeout <duration>', 'per-target deadline (e.g. 10s, 500ms)', parseDuration, 10_000)
+    .option('--connect-timeout <duration>', 'TCP connect deadline (default: min(timeout, 5s))', parseDuration)
+    .option('--concurrency <n>', 'targets checked at once', parsePositiveInt, 32)
+    .option('--retries <n>', 'retries of transient network failures per target', parseNonNegativeInt, 0)
+    .option('--starttls <proto>', `STARTTLS protocol for targets without a scheme (${STARTTLS_PROTOCOLS.join(', ')})`, oneOf(STARTTLS_PROTOCOLS))
+    .option('--client-cert <file>', 'client certificate (PEM) to present')
+    .option('--client-key <file>', 'its private key (PEM, possibly encrypted)')
+    .option('--client-pfx <file>', 'client certificate and key as PKCS#12')
+    .option('--client-key-pass-env <var>', 'read the key/PKCS#12 passphrase from this environment variable')
+    .option('--client-key-pass-file <file>', 'read the key/PKCS#12 passphrase from this file')
+    .option('--profile <profile>', 'webpki (CA/B Forum rules) or rfc5280', oneOf(['webpki', 'rfc5280'] as const), 'webpki')
+    .option('--strict', 'profile deviations are critical instead of warnings', false)
+    .option('--at <time>', 'verify as of this time (ISO 8601 or epoch seconds)', parseTime)
+    .option('--format <format>', FORMATS.join(', '), oneOf(FORMATS), 'text')
+    .option('-o, --output <file>', 'write the report to a file')
+    .option('--no-color', 'no colour (NO_COLOR is honoured too)')
+    .option('-q, --quiet', 'no progress output', false)
+    .option('--shard <k/n>', 'check only shard K of N (deterministic split for batch runners)', parseShard)
+    .action(async (args: string[], flags: CheckFlags) => {
+      process.exitCode = await runCheck(args, flags, io);
+    });
+}

@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { generateLabPki } from '../../lab/generate.js';
+import type { LabKeyType } from '../../lab/pki.js';
+import { type LabEndpoint, labTarget, startLab } from '../../lab/zoo.js';
+import { InputError, UsageError } from '../errors.js';
+import { collect, oneOf, parseNonNegativeInt, parsePositiveInt } from '../parse.js';
+
+interface LabState {
+  readonly pid: number;
+  readonly endpoints: readonly LabEndpoint[];
+  readonly ca: string;
+  readonly intermediates: string;
+  readonly targets: string;
+}
+
+const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'ed25519'] as const;
+
+export function describeEndpoints(endpoints: readonly LabEndpoint[]): string {
+  const w = Math.max(...endpoints.map((e) => labTarget(e).length));
+  return endpoints
+    .map((e) => `  ${labTarget(e).padEnd(w)}  ${e.expectStatus.toUpperCase().padEnd(8)} ${(e.expectCodes.join(',') || '-').padEnd(20)} ${e.description}`)
+    .join('\n');
+}
+
+/** YAML target file for the lab: every endpoint with its address, so no DNS is needed. */
+export function labTargetsYaml(endpoints: readonly LabEndpoint[]): string {
+  return `# certvet lab targets: certvet check -f THIS_FILE --ca ca.pem --chain intermediates.pem\ntargets:\n${endpoints
+    .map((e) => `  - target: "${labTarget(e)}"\n    resolve: "${e.address}"`)
+    .join('\n')}\n`;
+}
+
+export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }): void {
+  const lab = program.command('lab').description('local test PKI and good/bad TLS servers on loopback');
+  lab
+    .command('gen')
+    .description('write a ready local PKI: CA, intermediate, server and client certificates and keys')
+    .argument('<dir>', 'output directory')
+    .option('--name <name>', 'server DNS name or IP address (repeatable; default localhost and 127.0.0.1)', collect, [])
+    .option('--client-name <name>', 'client certificate CN (an email address also goes in the SAN)', 'certvet-client')
+    .option('--days <n>', 'validity of the server and client certificates', parsePositiveInt, 90)
+    .option('--key-type <type>', KEY_TYPES.join(', '), oneOf(KEY_TYPES), 'ec-p256')
+    .action(async (dir: string, f: { name: string[]; clientName: string; days: number; keyType: LabKeyType }) => {
+      const files = await generateLabPki({ dir, names: f.name.length ? f.name : ['localhost', '127.0.0.1'], clientName: f.clientName, days: f.days, keyType: f.keyType });
+      io.stdout.write(`Wrote ${files.length} files to ${dir}:\n${files.map((x) => `  ${x}`).join('\n')}\n`);
+      io.stdout.write(`Serve with server-fullchain.pem + server.key; trust ca.pem; present client-fullchain.pem + client.key.\n`);
+    });
+  lab
+    .command('start')
+    .description('start the zoo of TLS endpoints on 127.0.0.1 in the background and print the targets')
+    .option('--port-base <n>', 'first port (endpoints use consecutive ports)', parseNonNegativeInt, 8440)
+    .option('--dir <dir>', 'where the lab keeps its state, CA and target file', '.certvet-lab')
+    .action(async (f: { portBase: number; dir: string }) => {
+      const dir = resolve(f.dir);
+      const statePath = join(dir, 'state.json');
+      if (existsSync(statePath)) {
+        const st = JSON.parse(readFileSync(statePath, 'utf8')) as LabState;
+        if (alive(st.pid)) throw new UsageError(`a lab is already running (pid ${st.pid}); run "certvet lab stop --dir ${f.dir}" first`);
+      }
+      mkdirSync(dir, { recursive: true });
+      rmSync(statePath, { force: true });
+      const main = fileURLToPath(new URL('../main.js', import.meta.url));
+      const child = spawn(process.execPath, [main, 'lab', 'run', '--port-base', String(f.portBase), '--dir', dir], { detached: true, stdio: 'ignore' });
+      child.unref();
+      const deadline = Date.now() + 30_000;
+      while (!existsSync(statePath)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new InputError(`the lab did not start (ports ${f.portBase}+ in use?)`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const st = JSON.parse(readFileSync(statePath, 'utf8')) as LabState;
+      io.stdout.write(`certvet lab running (pid ${st.pid}) on 127.0.0.1:\n${describeEndpoints(st.endpoints)}\n\n`);
+      io.stdout.write(`Check it:  certvet check -f ${st.targets} --ca ${st.ca} --chain ${st.intermediates}\nStop it:   certvet lab stop${f.dir !== '.certvet-lab' ? ` --dir ${f.dir}` : ''}\n`);
+    });
+  lab
+    .command('run', { hidden: true })
+    .option('--port-base <n>', 'first port', parseNonNegativeInt, 8440)
+    .option('--dir <dir>', 'state directory', '.certvet-lab')
+    .action(async (f: { portBase: number; dir: string }) => {
+      const l = await startLab({ portBase: f.portBase });
+      const ca = join(f.dir, 'ca.pem');
+      const intermediates = join(f.dir, 'intermediates.pem');
+      const targets = join(f.dir, 'targets.yaml');
+      writeFileSync(ca, l.caPem);
+      writeFileSync(intermediates, l.intermediatesPem);
+      writeFileSync(join(f.dir, 'client.pem'), l.client.certPem);
+      writeFileSync(join(f.dir, 'client.key'), l.client.keyPem, { mode: 0o600 });
+      writeFileSync(targets, labTargetsYaml(l.endpoints));
+      const state: LabState = { pid: process.pid, endpoints: l.endpoints, ca, intermediates, targets };
+      writeFileSync(join(f.dir, 'state.json'), JSON.stringify(state, null, 2));
+      await new Promise<void>((resolveStop) => {
+        process.once('SIGTERM', () => resolveStop());
+        process.once('SIGINT', () => resolveStop());
+      });
+      await l.close();
+      rmSync(join(f.dir, 'state.json'), { force: true });
+    });
+  lab
+    .command('stop')
+    .description('stop the lab started by "certvet lab start"')
+    .option('--dir <dir>', 'the lab state directory', '.certvet-lab')
+    .action(async (f: { dir: string }) => {
+      const statePath = join(resolve(f.dir), 'state.json');
+      if (!existsSync(statePath)) throw new UsageError(`no lab is running (no ${statePath})`);
+      const st = JSON.parse(readFileSync(statePath, 'utf8')) as LabState;
+      if (alive(st.pid)) process.kill(st.pid, 'SIGTERM');
+      const deadline = Date.now() + 10_000;
+      while (alive(st.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      rmSync(statePath, { force: true });
+      io.stdout.write(`certvet lab stopped (pid ${st.pid}).\n`);
+    });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

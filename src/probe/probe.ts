@@ -1,0 +1,264 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP, Socket } from 'node:net';
+import { type ConnectionOptions, connect as tlsConnect, type DetailedPeerCertificate, type SecureVersion, type TLSSocket } from 'node:tls';
+import type { StartTlsProtocol } from '../scan/target.js';
+import { DeadlineError, withDeadline } from './deadline.js';
+import type { Observation, ProbeErrorCode } from './observation.js';
+import { STARTTLS } from './starttls/index.js';
+
+/** Resolves a host name to IP addresses; injectable so tests never touch real DNS. */
+export type LookupFn = (host: string) => Promise<string[]>;
+
+export const systemLookup: LookupFn = async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+/** A client certificate to present (PEM cert + key, or PKCS#12), with its passphrase if any. */
+export interface ClientIdentity {
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  readonly pfx?: Buffer;
+  readonly passphrase?: string;
+}
+
+export interface ProbeTimeouts {
+  readonly connectMs: number;
+  readonly handshakeMs: number;
+  readonly totalMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ProbeTimeouts = { connectMs: 5000, handshakeMs: 10000, totalMs: 10000 };
+
+export interface ProbeOptions {
+  readonly host: string;
+  readonly port: number;
+  /** SNI; defaults to the host when it is a name, none for IP literals. */
+  readonly servername?: string | null;
+  /** Dial this address instead of resolving (curl's --resolve). */
+  readonly address?: string | null;
+  readonly lookup?: LookupFn;
+  readonly starttls?: StartTlsProtocol | null;
+  /** Anchors for the cross-check by Node/OpenSSL (PEM). Undefined: Node's default roots. */
+  readonly ca?: readonly string[];
+  readonly client?: ClientIdentity;
+  readonly timeouts?: Partial<ProbeTimeouts>;
+  readonly signal?: AbortSignal;
+  readonly minVersion?: SecureVersion;
+  readonly maxVersion?: SecureVersion;
+  /** How long to wait after a TLS 1.3 handshake for a client-certificate alert (default: from connect RTT). */
+  readonly postHandshakeWaitMs?: number;
+}
+
+class ProbeError extends Error {
+  constructor(
+    readonly code: ProbeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const CLIENT_CERT_REJECTED_ALERTS = new Set([40, 42, 43, 44, 45, 46, 48, 49, 116]);
+
+function alertOf(e: NodeJS.ErrnoException): number | null {
+  const m = /SSL alert number (\d+)/.exec(e.message);
+  return m ? Number(m[1]) : null;
+}
+
+function describeNetError(e: NodeJS.ErrnoException, where: string): string {
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return `connection to ${where} refused`;
+    case 'ECONNRESET':
+      return `connection to ${where} reset by the peer`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `${where} is unreachable (${e.code})`;
+    case 'EADDRNOTAVAIL':
+      return `cannot connect to ${where} (${e.code})`;
+    default:
+      return `cannot connect to ${where}: ${e.message}`;
+  }
+}
+
+function describeTlsError(e: NodeJS.ErrnoException): string {
+  const msg = e.message;
+  if (/wrong version number|packet length too long|unknown protocol|record layer failure/i.test(msg))
+    return 'the server did not answer with TLS (plain text on a TLS port?)';
+  if (e.code === 'ECONNRESET') return 'the connection was reset during the TLS handshake';
+  if (/socket disconnected before secure TLS connection/i.test(msg)) return 'the server closed the connection during the TLS handshake';
+  if (/unsupported protocol|no protocols available|tlsv1 alert protocol version/i.test(msg)) return 'no TLS protocol version in common with the server';
+  if (/handshake failure|no shared cipher|sslv3 alert/i.test(msg)) return `the TLS handshake failed: ${msg.replace(/^.*?:error:[0-9A-F]+:/, '').replace(/:\.\.\/deps.*$/, '')}`;
+  return `the TLS handshake failed: ${msg}`;
+}
+
+/** The certificates the peer presented, leaf first, as DER. */
+function peerChain(sock: TLSSocket): Uint8Array[] {
+  let cert: DetailedPeerCertificate | undefined;
+  try {
+    cert = sock.getPeerCertificate(true);
+  } catch {
+    return [];
+  }
+  const out: Uint8Array[] = [];
+  const seen = new Set<string>();
+  while (cert?.raw && !seen.has(cert.fingerprint256)) {
+    seen.add(cert.fingerprint256);
+    out.push(new Uint8Array(cert.raw));
+    cert = cert.issuerCertificate;
+  }
+  return out;
+}
+
+/**
+ * Connects to one endpoint and records what it presents. Never decides trust (verification
+ * is off during the handshake; Node's own verdict is kept as `crossCheck`), never throws:
+ * failures become `error`. Every step is bounded by its timeout and the total deadline.
+ */
+export async function probe(o: ProbeOptions): Promise<Observation> {
+  const t = { ...DEFAULT_TIMEOUTS, ...o.timeouts };
+  const started = performance.now();
+  const remaining = () => Math.max(1, t.totalMs - (performance.now() - started));
+  const timings = { dnsMs: 0, connectMs: 0, starttlsMs: 0, handshakeMs: 0, totalMs: 0 };
+  const servername = o.servername !== undefined ? o.servername : isIP(o.host) ? null : o.host;
+  let address: string | null = o.address ?? (isIP(o.host) ? o.host : null);
+  let certificates: Uint8Array[] = [];
+  let protocol: string | null = null;
+  let cipher: string | null = null;
+  let alpn: string | null = null;
+  let ocspStaple: Uint8Array | null = null;
+  let crossCheck: Observation['crossCheck'] = null;
+  let clientCert: Observation['clientCert'] = 'unknown';
+  let socket: Socket | null = null;
+  let tlsSock: TLSSocket | null = null;
+  const where = () => `${address && isIP(address) === 6 ? `[${address}]` : address}:${o.port}`;
+  const finish = (error: Observation['error']): Observation => {
+    tlsSock?.destroy();
+    socket?.destroy();
+    timings.totalMs = Math.round(performance.now() - started);
+    return { address, port: o.port, servername, certificates, protocol, cipher, alpn, ocspStaple, crossCheck, clientCert, timings, error };
+  };
+  try {
+    if (!address) {
+      const t0 = performance.now();
+      let addrs: string[];
+      try {
+        addrs = await withDeadline((o.lookup ?? systemLookup)(o.host), Math.min(t.connectMs, remaining()), `resolving ${o.host}`, o.signal);
+      } catch (e) {
+        if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
+        throw new ProbeError('dns-failed', `cannot resolve ${o.host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      timings.dnsMs = Math.round(performance.now() - t0);
+      if (!addrs.length) throw new ProbeError('dns-failed', `${o.host} has no addresses`);
+      address = addrs[0]!;
+    }
+    const t1 = performance.now();
+    const sock = new Socket();
+    socket = sock;
+    try {
+      await withDeadline(
+        new Promise<void>((resolve, reject) => {
+          sock.once('connect', resolve);
+          sock.once('error', reject);
+          sock.connect({ host: address!, port: o.port });
+        }),
+        Math.min(t.connectMs, remaining()),
+        `connecting to ${where()}`,
+        o.signal,
+        () => sock.destroy(),
+      );
+    } catch (e) {
+      if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
+      throw new ProbeError('connect-failed', describeNetError(e as NodeJS.ErrnoException, where()));
+    }
+    sock.removeAllListeners('error');
+    sock.on('error', () => {});
+    timings.connectMs = Math.round(performance.now() - t1);
+    if (o.starttls) {
+      const t2 = performance.now();
+      try {
+        await withDeadline(STARTTLS[o.starttls]({ socket: sock, host: o.host }), Math.min(t.handshakeMs, remaining()), `the ${o.starttls} STARTTLS exchange`, o.signal);
+      } catch (e) {
+        if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
+        throw new ProbeError('starttls-failed', `${o.starttls} STARTTLS with ${where()} failed: ${(e as Error).message}`);
+      }
+      timings.starttlsMs = Math.round(performance.now() - t2);
+    }
+    const t3 = performance.now();
+    const opts: ConnectionOptions & { requestOCSP: boolean } = {
+      socket: sock,
+      rejectUnauthorized: false,
+      requestOCSP: true,
+      minVersion: o.minVersion ?? 'TLSv1',
+      ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
+      // The probe must complete handshakes with weak or legacy servers so their certificates are still verified.
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+      ...(servername ? { servername } : {}),
+      ...(o.ca ? { ca: [...o.ca] } : {}),
+      ...(o.client?.pfx ? { pfx: o.client.pfx } : {}),
+      ...(o.client?.cert ? { cert: o.client.cert } : {}),
+      ...(o.client?.key ? { key: o.client.key } : {}),
+      ...(o.client?.passphrase !== undefined ? { passphrase: o.client.passphrase } : {}),
+    };
+    const ts = tlsConnect(opts);
+    tlsSock = ts;
+    ts.on('OCSPResponse', (r: Buffer) => {
+      if (r?.length) ocspStaple = new Uint8Array(r);
+    });
+    const haveClientCert = Boolean(o.client?.pfx || o.client?.cert);
+    let lateError: NodeJS.ErrnoException | null = null;
+    try {
+      await withDeadline(
+        new Promise<void>((resolve, reject) => {
+          ts.once('secureConnect', resolve);
+          ts.once('error', reject);
+          ts.once('close', () => reject(Object.assign(new Error('socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET' })));
+        }),
+        Math.min(t.handshakeMs, remaining()),
+        `the TLS handshake with ${where()}`,
+        o.signal,
+      );
+    } catch (e) {
+      certificates = peerChain(ts);
+      if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
+      const err = e as NodeJS.ErrnoException;
+      const alert = alertOf(err);
+      if (certificates.length && alert !== null && CLIENT_CERT_REJECTED_ALERTS.has(alert)) {
+        clientCert = haveClientCert ? 'rejected' : 'required-missing';
+        protocol = ts.getProtocol() ?? null;
+        return finish(null);
+      }
+      throw new ProbeError('handshake-failed', describeTlsError(err));
+    }
+    timings.handshakeMs = Math.round(performance.now() - t3);
+    certificates = peerChain(ts);
+    protocol = ts.getProtocol() ?? null;
+    cipher = ts.getCipher()?.standardName ?? ts.getCipher()?.name ?? null;
+    alpn = ts.alpnProtocol || null;
+    crossCheck = { authorized: ts.authorized, error: ts.authorizationError ? String(ts.authorizationError) : null };
+    if (protocol === 'TLSv1.3') {
+      // TLS 1.3: a client-certificate refusal arrives after the handshake; wait briefly for it
+      // (ends early when the server sends its session tickets, i.e. it accepted us).
+      const wait = o.postHandshakeWaitMs ?? Math.min(1000, Math.max(50, timings.connectMs * 4 + 30));
+      lateError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), Math.min(wait, remaining()));
+        ts.once('session', () => {
+          clearTimeout(timer);
+          resolve(null);
+        });
+        ts.once('error', (e) => {
+          clearTimeout(timer);
+          resolve(e as NodeJS.ErrnoException);
+        });
+      });
+      const alert = lateError ? alertOf(lateError) : null;
+      if (alert !== null && CLIENT_CERT_REJECTED_ALERTS.has(alert)) clientCert = haveClientCert ? 'rejected' : 'required-missing';
+      else if (!lateError) clientCert = haveClientCert ? 'accepted' : 'not-requested';
+    } else {
+      clientCert = haveClientCert ? 'accepted' : 'not-requested';
+    }
+    return finish(null);
+  } catch (e) {
+    if (e instanceof ProbeError) return finish({ code: e.code, message: e.message });
+    if (o.signal?.aborted) return finish({ code: 'timeout', message: `aborted: ${(e as Error).message}` });
+    return finish({ code: 'handshake-failed', message: (e as Error).message });
+  }
+}

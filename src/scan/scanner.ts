@@ -1,0 +1,84 @@
+import { setMaxListeners } from 'node:events';
+import { type CheckPolicy, checkObservation } from '../check/checkObservation.js';
+import type { ClientIdentity, LookupFn, ProbeTimeouts } from '../probe/probe.js';
+import { probe } from '../probe/probe.js';
+import type { TargetResult } from '../report/result.js';
+import type { TargetSpec } from './target.js';
+
+/** One endpoint to check, with everything that may differ per target. */
+export interface ScanTarget {
+  readonly spec: TargetSpec;
+  readonly servername?: string | null;
+  /** Dial this address (from --resolve or the config). */
+  readonly address?: string | null;
+  readonly expectName?: string | null;
+  readonly policy: CheckPolicy;
+  /** Anchors as PEM for Node's cross-check (undefined: Node's default roots). */
+  readonly caPem?: readonly string[];
+  readonly client?: ClientIdentity;
+  readonly timeouts?: Partial<ProbeTimeouts>;
+}
+
+export interface ScanOptions {
+  /** Targets checked at once (default 32). */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  readonly lookup?: LookupFn;
+  /** Retries of transient network failures (connect-failed, timeout) per target (default 0). */
+  readonly retries?: number;
+  /** Verification time (default: now, per target). */
+  readonly at?: Date;
+  /** Called as each target completes (completion order). */
+  readonly onResult?: (result: TargetResult, index: number) => void;
+}
+
+/** Checks one target: probe (I/O), then the pure verification and checks. */
+export async function checkTarget(t: ScanTarget, o: Omit<ScanOptions, 'concurrency' | 'onResult'> = {}): Promise<TargetResult> {
+  let attempt = 0;
+  for (;;) {
+    const obs = await probe({
+      host: t.spec.host,
+      port: t.spec.port,
+      servername: t.servername,
+      address: t.address ?? null,
+      starttls: t.spec.starttls,
+      ...(t.caPem ? { ca: t.caPem } : {}),
+      ...(t.client ? { client: t.client } : {}),
+      ...(t.timeouts ? { timeouts: t.timeouts } : {}),
+      ...(o.lookup ? { lookup: o.lookup } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    const transient = obs.error && (obs.error.code === 'connect-failed' || obs.error.code === 'timeout') && obs.certificates.length === 0;
+    if (transient && attempt < (o.retries ?? 0) && !o.signal?.aborted) {
+      attempt++;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+      continue;
+    }
+    return checkObservation({ target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null }, obs, t.policy, o.at ?? new Date());
+  }
+}
+
+/**
+ * Checks every target with bounded concurrency. Results stream to `onResult` as they
+ * complete; the returned array is in input order. Work already started finishes (each probe
+ * is bounded by its own deadline); after `signal` aborts no new target starts.
+ */
+export async function scan(targets: readonly ScanTarget[], o: ScanOptions = {}): Promise<(TargetResult | undefined)[]> {
+  const results: (TargetResult | undefined)[] = new Array(targets.length);
+  // Every in-flight probe listens on the one signal.
+  if (o.signal) setMaxListeners(0, o.signal);
+  const limit = Math.max(1, Math.min(o.concurrency ?? 32, targets.length || 1));
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      if (o.signal?.aborted) return;
+      const i = next++;
+      if (i >= targets.length) return;
+      const r = await checkTarget(targets[i]!, o);
+      results[i] = r;
+      o.onResult?.(r, i);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  return results;
+}

@@ -1,0 +1,108 @@
+import { isIP } from 'node:net';
+
+/** STARTTLS protocols certvet speaks (each in src/probe/starttls/). */
+export const STARTTLS_PROTOCOLS = ['smtp', 'imap', 'pop3', 'ftp', 'ldap', 'xmpp', 'postgres', 'mysql'] as const;
+export type StartTlsProtocol = (typeof STARTTLS_PROTOCOLS)[number];
+
+/** Default ports per scheme; implicit-TLS schemes connect with TLS straight away. */
+const SCHEMES: Readonly<Record<string, { port: number; starttls: StartTlsProtocol | null }>> = {
+  https: { port: 443, starttls: null },
+  tls: { port: 443, starttls: null },
+  smtps: { port: 465, starttls: null },
+  imaps: { port: 993, starttls: null },
+  pop3s: { port: 995, starttls: null },
+  ldaps: { port: 636, starttls: null },
+  ftps: { port: 990, starttls: null },
+  smtp: { port: 25, starttls: 'smtp' },
+  submission: { port: 587, starttls: 'smtp' },
+  imap: { port: 143, starttls: 'imap' },
+  pop3: { port: 110, starttls: 'pop3' },
+  ftp: { port: 21, starttls: 'ftp' },
+  ldap: { port: 389, starttls: 'ldap' },
+  xmpp: { port: 5222, starttls: 'xmpp' },
+  postgres: { port: 5432, starttls: 'postgres' },
+  postgresql: { port: 5432, starttls: 'postgres' },
+  mysql: { port: 3306, starttls: 'mysql' },
+};
+
+/** A parsed target: where to connect and how. */
+export interface TargetSpec {
+  /** The target as the user wrote it. */
+  readonly raw: string;
+  /** Host name or IP literal (IPv6 without brackets). */
+  readonly host: string;
+  readonly port: number;
+  readonly starttls: StartTlsProtocol | null;
+  readonly scheme: string | null;
+}
+
+export class TargetError extends Error {
+  override readonly name = 'TargetError';
+}
+
+const HOST_RE = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+
+function parsePort(p: string, raw: string): number {
+  if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw new TargetError(`"${raw}": invalid port "${p}"`);
+  return Number(p);
+}
+
+function checkHost(host: string, raw: string): string {
+  if (isIP(host)) return host;
+  if (!HOST_RE.test(host)) throw new TargetError(`"${raw}": "${host}" is not a valid host name or IP address`);
+  return host.toLowerCase();
+}
+
+/**
+ * Parses `host`, `host:port`, `[v6]:port`, a bare IPv6 literal, or `scheme://host[:port][/...]`
+ * (https, smtp, smtps, imap, imaps, pop3, pop3s, ftp, ldap, ldaps, xmpp, postgres, mysql).
+ * `defaultPort` applies to scheme-less targets (443).
+ */
+export function parseTarget(raw: string, opts: { defaultPort?: number; starttls?: StartTlsProtocol | null } = {}): TargetSpec {
+  const s = raw.trim();
+  if (!s) throw new TargetError('empty target');
+  let scheme: string | null = null;
+  let rest = s;
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(s);
+  if (m) {
+    scheme = m[1]!.toLowerCase();
+    if (!(scheme in SCHEMES))
+      throw new TargetError(`"${raw}": unsupported scheme "${scheme}" (supported: ${Object.keys(SCHEMES).join(', ')})`);
+    rest = m[2]!.replace(/[/?#].*$/, '');
+    if (rest.includes('@')) rest = rest.slice(rest.lastIndexOf('@') + 1);
+  }
+  const def = scheme ? SCHEMES[scheme]! : { port: opts.defaultPort ?? 443, starttls: null };
+  let host: string;
+  let port = def.port;
+  if (rest.startsWith('[')) {
+    const end = rest.indexOf(']');
+    if (end < 0) throw new TargetError(`"${raw}": unclosed "[" in an IPv6 address`);
+    host = rest.slice(1, end);
+    if (isIP(host) !== 6) throw new TargetError(`"${raw}": "${host}" is not an IPv6 address`);
+    const after = rest.slice(end + 1);
+    if (after) {
+      if (!after.startsWith(':')) throw new TargetError(`"${raw}": unexpected "${after}" after the address`);
+      port = parsePort(after.slice(1), raw);
+    }
+  } else if (isIP(rest) === 6) {
+    host = rest;
+  } else {
+    const colon = rest.lastIndexOf(':');
+    if (colon >= 0) {
+      host = rest.slice(0, colon);
+      port = parsePort(rest.slice(colon + 1), raw);
+    } else host = rest;
+  }
+  host = checkHost(host, raw);
+  const starttls = opts.starttls !== undefined && opts.starttls !== null ? opts.starttls : def.starttls;
+  return { raw: s, host, port, starttls, scheme };
+}
+
+/** Parses curl's --resolve HOST:PORT:ADDR (ADDR may be [v6]). */
+export function parseResolve(value: string): { host: string; port: number; address: string } {
+  const m = /^([^:]+):(\d{1,5}):(\[[0-9a-f:.]+\]|[0-9a-f:.]+)$/i.exec(value.trim());
+  if (!m) throw new TargetError(`--resolve "${value}": expected HOST:PORT:ADDR (e.g. example.com:443:127.0.0.1 or example.com:443:[::1])`);
+  const address = m[3]!.replace(/^\[|\]$/g, '');
+  if (!isIP(address)) throw new TargetError(`--resolve "${value}": "${address}" is not an IP address`);
+  return { host: m[1]!.toLowerCase(), port: parsePort(m[2]!, value), address };
+}

@@ -1,0 +1,93 @@
+import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { z } from 'zod';
+import { STARTTLS_PROTOCOLS } from './target.js';
+
+/** One entry of a target file, with its per-target options. */
+export interface TargetEntry {
+  readonly target: string;
+  /** 1-based line in the file, for messages. */
+  readonly line: number;
+  readonly port?: number;
+  readonly servername?: string;
+  readonly resolve?: string;
+  readonly starttls?: (typeof STARTTLS_PROTOCOLS)[number];
+  readonly expectName?: string;
+  readonly ca?: readonly string[];
+  readonly clientCert?: string;
+  readonly clientKey?: string;
+  readonly warnDays?: number;
+  readonly critDays?: number;
+}
+
+export class TargetFileError extends Error {
+  override readonly name = 'TargetFileError';
+}
+
+const entrySchema = z
+  .object({
+    target: z.string().min(1),
+    port: z.number().int().min(1).max(65535).optional(),
+    servername: z.string().min(1).optional(),
+    resolve: z.string().min(1).optional(),
+    starttls: z.enum(STARTTLS_PROTOCOLS).optional(),
+    expectName: z.string().min(1).optional(),
+    ca: z.union([z.string(), z.array(z.string())]).optional(),
+    clientCert: z.string().optional(),
+    clientKey: z.string().optional(),
+    warnDays: z.number().int().min(0).optional(),
+    critDays: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+/**
+ * Reads a target file: plain lines (`#` comments), or YAML/JSON — a list, or `{ targets: [...] }`
+ * — whose entries are target strings or objects with per-target options. Errors name the file
+ * and line.
+ */
+export function parseTargetFile(text: string, file: string): TargetEntry[] {
+  const trimmed = text.replace(/^\uFEFF/, '');
+  const looksStructured = /^\s*(-\s|targets\s*:|\[|\{)/m.test(trimmed.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '');
+  if (!looksStructured) {
+    const out: TargetEntry[] = [];
+    trimmed.split(/\r?\n/).forEach((raw, i) => {
+      const line = raw.replace(/#.*$/, '').trim();
+      if (line) out.push({ target: line, line: i + 1 });
+    });
+    return out;
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(trimmed, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const pos = lc.linePos(e.pos[0]);
+    throw new TargetFileError(`${file}:${pos.line}:${pos.col}: invalid YAML/JSON: ${e.message.split('\n')[0]}`);
+  }
+  const lineOf = (n: YamlNode | null | undefined) => (n?.range ? lc.linePos(n.range[0]).line : 1);
+  let list: YamlNode | null | undefined = doc.contents as YamlNode | null;
+  if (isMap(list)) {
+    const t = list.get('targets', true) as YamlNode | undefined;
+    const extra = list.items.map((p) => String((p.key as { value?: unknown })?.value)).filter((k) => k !== 'targets');
+    if (extra.length) throw new TargetFileError(`${file}:${lineOf(list)}: unknown key "${extra[0]}" (expected "targets")`);
+    list = t;
+  }
+  if (!isSeq(list)) throw new TargetFileError(`${file}:${lineOf(list)}: expected a list of targets (or "targets:" with a list)`);
+  return list.items.map((item) => {
+    const node = item as YamlNode;
+    const line = lineOf(node);
+    const value = (node as { toJSON(): unknown }).toJSON();
+    if (typeof value === 'string') return { target: value, line };
+    const parsed = entrySchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      let at = line;
+      if (isMap(node) && issue.path.length) {
+        const pair = node.items.find((p) => (p.key as { value?: unknown })?.value === issue.path[0]);
+        if (pair) at = lineOf(pair.key as YamlNode);
+      }
+      const field = issue.path.length ? `"${issue.path.join('.')}"` : 'entry';
+      throw new TargetFileError(`${file}:${at}: ${field}: ${issue.message}`);
+    }
+    const v = parsed.data;
+    return { ...v, ca: v.ca === undefined ? undefined : Array.isArray(v.ca) ? v.ca : [v.ca], line } as TargetEntry;
+  });
+}
