@@ -2,7 +2,9 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, Socket } from 'node:net';
 import { type ConnectionOptions, connect as tlsConnect, type DetailedPeerCertificate, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { StartTlsProtocol } from '../scan/target.js';
+import { CapturingStream } from './capture.js';
 import { DeadlineError, withDeadline } from './deadline.js';
+import { parseServerCertificates } from './handshakeParser.js';
 import type { Observation, ProbeErrorCode } from './observation.js';
 import { STARTTLS } from './starttls/index.js';
 
@@ -183,8 +185,11 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
       timings.starttlsMs = Math.round(performance.now() - t2);
     }
     const t3 = performance.now();
+    const capture = new CapturingStream(sock);
     const opts: ConnectionOptions & { requestOCSP: boolean } = {
-      socket: sock,
+      socket: capture,
+      // Only for Node's identity check in the cross-check (the connection is already made).
+      host: o.host,
       rejectUnauthorized: false,
       requestOCSP: true,
       minVersion: o.minVersion ?? 'TLSv1',
@@ -200,6 +205,21 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
     };
     const ts = tlsConnect(opts);
     tlsSock = ts;
+    let serverSecret: Buffer | null = null;
+    ts.on('keylog', (line: Buffer) => {
+      const m = /^SERVER_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]+ ([0-9a-f]+)/i.exec(line.toString('latin1'));
+      if (m) serverSecret = Buffer.from(m[1]!, 'hex');
+    });
+    // The chain exactly as sent (order, extras) from the wire; Node's rebuilt chain as a fallback.
+    const sentChain = () => {
+      try {
+        const exact = parseServerCertificates(capture.captured(), serverSecret);
+        if (exact?.length) return exact;
+      } catch {
+        /* fall back below */
+      }
+      return peerChain(ts);
+    };
     ts.on('OCSPResponse', (r: Buffer) => {
       if (r?.length) ocspStaple = new Uint8Array(r);
     });
@@ -217,7 +237,7 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
         o.signal,
       );
     } catch (e) {
-      certificates = peerChain(ts);
+      certificates = sentChain();
       if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
       const err = e as NodeJS.ErrnoException;
       const alert = alertOf(err);
@@ -229,7 +249,7 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
       throw new ProbeError('handshake-failed', describeTlsError(err));
     }
     timings.handshakeMs = Math.round(performance.now() - t3);
-    certificates = peerChain(ts);
+    certificates = sentChain();
     protocol = ts.getProtocol() ?? null;
     cipher = ts.getCipher()?.standardName ?? ts.getCipher()?.name ?? null;
     alpn = ts.alpnProtocol || null;

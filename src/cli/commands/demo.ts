@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { labTarget, startLab } from '../../lab/zoo.js';
+import { FORMATS, type Format } from '../../report/render.js';
+import { oneOf } from '../parse.js';
 import { runCheck } from './check.js';
 import { describeEndpoints } from './lab.js';
 
@@ -11,18 +13,19 @@ export function registerDemo(program: Command, io: { stdout: NodeJS.WriteStream;
   program
     .command('demo')
     .description('the offline showcase: start the lab on 127.0.0.1, check it, print the report, stop')
-    .option('--format <format>', 'report format (as for check)', 'text')
+    .option('--format <format>', `report format: ${FORMATS.join(', ')}`, oneOf(FORMATS), 'text')
     .option('--no-color', 'no colour')
-    .action(async (f: { format: 'text'; color: boolean }) => {
+    .action(async (f: { format: Format; color: boolean }) => {
       const started = performance.now();
-      io.stdout.write('Starting the certvet lab (a CA and a zoo of TLS servers on 127.0.0.1)…\n');
+      // Narration goes to stderr for machine-readable formats, so stdout stays parseable.
+      const say = f.format === 'text' ? io.stdout : io.stderr;
+      say.write('Starting the certvet lab (a CA and a zoo of TLS servers on 127.0.0.1)…\n');
       const lab = await startLab();
       const dir = mkdtempSync(join(tmpdir(), 'certvet-demo-'));
       try {
         writeFileSync(join(dir, 'ca.pem'), lab.caPem);
         writeFileSync(join(dir, 'intermediates.pem'), lab.intermediatesPem);
-        io.stdout.write(`${describeEndpoints(lab.endpoints)}\n\n$ certvet check <${lab.endpoints.length} targets> --ca lab-ca.pem --chain lab-intermediates.pem\n\n`);
-        const results: { target: string; status: string; codes: string[] }[] = [];
+        say.write(`${describeEndpoints(lab.endpoints)}\n\n$ certvet check <${lab.endpoints.length} targets> --ca lab-ca.pem --chain lab-intermediates.pem\n\n`);
         const code = await runCheck(
           lab.endpoints.map(labTarget),
           {
@@ -53,8 +56,7 @@ export function registerDemo(program: Command, io: { stdout: NodeJS.WriteStream;
             },
           },
         );
-        void results;
-        io.stdout.write(`\nDemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s (exit status of the check: ${code}). Start the lab yourself with "certvet lab start".\n`);
+        say.write(`\nDemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s (exit status of the check: ${code}). Start the lab yourself with "certvet lab start".\n`);
       } finally {
         await lab.close();
         rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,154 @@
+import { createDecipheriv, createHmac } from 'node:crypto';
+
+/**
+ * Reads the server's Certificate handshake message from the raw bytes it sent: plaintext
+ * records for TLS 1.0–1.2, and for TLS 1.3 the encrypted handshake records decrypted with
+ * the server handshake traffic secret (from Node's 'keylog' event, RFC 8446 §7.1/§7.3/§5.2).
+ * Returns null when the message cannot be found; callers then fall back to Node's view.
+ */
+export function parseServerCertificates(bytes: Buffer, serverHandshakeSecret: Buffer | null): Uint8Array[] | null {
+  const records = readRecords(bytes);
+  let handshake = Buffer.alloc(0);
+  let suite: number | null = null;
+  let tls13 = false;
+  let seq = 0n;
+  let keys: { key: Buffer; iv: Buffer; alg: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' } | null = null;
+  for (const r of records) {
+    if (r.type === 22) {
+      handshake = Buffer.concat([handshake, r.body]);
+      if (suite === null) {
+        const sh = serverHello(handshake);
+        if (sh) {
+          suite = sh.suite;
+          tls13 = sh.tls13;
+        }
+      }
+      const certs = findCertificateMessage(handshake, false);
+      if (certs) return certs;
+    } else if (r.type === 23 && tls13 && suite !== null) {
+      if (!serverHandshakeSecret) return null;
+      keys ??= trafficKeys(serverHandshakeSecret, suite);
+      if (!keys) return null;
+      const plain = decrypt(keys, seq++, r.header, r.body);
+      if (!plain) return null;
+      // TLSInnerPlaintext: content, content type, zero padding.
+      let end = plain.length - 1;
+      while (end >= 0 && plain[end] === 0) end--;
+      if (end < 0 || plain[end] !== 22) continue;
+      handshake = Buffer.concat([handshake, plain.subarray(0, end)]);
+      const certs = findCertificateMessage(handshake, true);
+      if (certs) return certs;
+    }
+  }
+  return null;
+}
+
+interface TlsRecord {
+  readonly type: number;
+  readonly header: Buffer;
+  readonly body: Buffer;
+}
+
+function readRecords(b: Buffer): TlsRecord[] {
+  const out: TlsRecord[] = [];
+  let p = 0;
+  while (p + 5 <= b.length) {
+    const len = b.readUInt16BE(p + 3);
+    if (p + 5 + len > b.length) break;
+    out.push({ type: b[p]!, header: b.subarray(p, p + 5), body: b.subarray(p + 5, p + 5 + len) });
+    p += 5 + len;
+  }
+  return out;
+}
+
+/** Walks handshake messages; returns the ServerHello's cipher suite and whether it selected TLS 1.3. */
+function serverHello(hs: Buffer): { suite: number; tls13: boolean } | null {
+  let p = 0;
+  while (p + 4 <= hs.length) {
+    const type = hs[p]!;
+    const len = hs.readUIntBE(p + 1, 3);
+    if (p + 4 + len > hs.length) return null;
+    if (type === 2) {
+      const m = hs.subarray(p + 4, p + 4 + len);
+      let q = 2 + 32; // legacy_version, random
+      const sidLen = m[q]!;
+      q += 1 + sidLen;
+      const suite = m.readUInt16BE(q);
+      q += 2 + 1; // cipher suite, compression
+      let tls13 = false;
+      if (q + 2 <= m.length) {
+        const extEnd = q + 2 + m.readUInt16BE(q);
+        q += 2;
+        while (q + 4 <= extEnd) {
+          const et = m.readUInt16BE(q);
+          const el = m.readUInt16BE(q + 2);
+          if (et === 43 && el === 2 && m.readUInt16BE(q + 4) === 0x0304) tls13 = true; // supported_versions
+          q += 4 + el;
+        }
+      }
+      return { suite, tls13 };
+    }
+    p += 4 + len;
+  }
+  return null;
+}
+
+function findCertificateMessage(hs: Buffer, tls13: boolean): Uint8Array[] | null {
+  let p = 0;
+  while (p + 4 <= hs.length) {
+    const type = hs[p]!;
+    const len = hs.readUIntBE(p + 1, 3);
+    if (p + 4 + len > hs.length) return null;
+    if (type === 11) {
+      const m = hs.subarray(p + 4, p + 4 + len);
+      let q = 0;
+      if (tls13) q += 1 + m[0]!; // certificate_request_context
+      const listEnd = q + 3 + m.readUIntBE(q, 3);
+      q += 3;
+      const certs: Uint8Array[] = [];
+      while (q + 3 <= listEnd) {
+        const cl = m.readUIntBE(q, 3);
+        certs.push(new Uint8Array(m.subarray(q + 3, q + 3 + cl)));
+        q += 3 + cl;
+        if (tls13) q += 2 + m.readUInt16BE(q); // extensions
+      }
+      return certs;
+    }
+    p += 4 + len;
+  }
+  return null;
+}
+
+function hkdfExpandLabel(secret: Buffer, label: string, length: number, hash: 'sha256' | 'sha384'): Buffer {
+  const full = Buffer.from(`tls13 ${label}`, 'latin1');
+  const info = Buffer.concat([Buffer.from([length >> 8, length & 0xff, full.length]), full, Buffer.from([0])]);
+  // One HMAC block suffices for key and IV lengths (<= hash length).
+  return createHmac(hash, secret).update(Buffer.concat([info, Buffer.from([1])])).digest().subarray(0, length);
+}
+
+function trafficKeys(secret: Buffer, suite: number) {
+  switch (suite) {
+    case 0x1301:
+      return { key: hkdfExpandLabel(secret, 'key', 16, 'sha256'), iv: hkdfExpandLabel(secret, 'iv', 12, 'sha256'), alg: 'aes-128-gcm' as const };
+    case 0x1302:
+      return { key: hkdfExpandLabel(secret, 'key', 32, 'sha384'), iv: hkdfExpandLabel(secret, 'iv', 12, 'sha384'), alg: 'aes-256-gcm' as const };
+    case 0x1303:
+      return { key: hkdfExpandLabel(secret, 'key', 32, 'sha256'), iv: hkdfExpandLabel(secret, 'iv', 12, 'sha256'), alg: 'chacha20-poly1305' as const };
+    default:
+      return null;
+  }
+}
+
+function decrypt(k: { key: Buffer; iv: Buffer; alg: string }, seq: bigint, header: Buffer, body: Buffer): Buffer | null {
+  if (body.length < 17) return null;
+  const nonce = Buffer.from(k.iv);
+  for (let i = 0; i < 8; i++) nonce[11 - i]! ^= Number((seq >> BigInt(8 * i)) & 0xffn);
+  try {
+    const d = createDecipheriv(k.alg as 'aes-128-gcm', k.key, nonce, { authTagLength: 16 });
+    d.setAAD(header);
+    d.setAuthTag(body.subarray(body.length - 16));
+    return Buffer.concat([d.update(body.subarray(0, body.length - 16)), d.final()]);
+  } catch {
+    return null;
+  }
+}
