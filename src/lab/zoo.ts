@@ -144,7 +144,7 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
     endpoints,
     caPem: root.pem,
     intermediatesPem: ica.pem,
-    client: { certPem: clientLeaf.pem, keyPem: await privateKeyPem(clientLeaf.key) },
+    client: { certPem: clientLeaf.pem + ica.pem, keyPem: await privateKeyPem(clientLeaf.key) },
     close: async () => {
       await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
     },

@@ -6,7 +6,14 @@ import { createDecipheriv, createHmac } from 'node:crypto';
  * the server handshake traffic secret (from Node's 'keylog' event, RFC 8446 §7.1/§7.3/§5.2).
  * Returns null when the message cannot be found; callers then fall back to Node's view.
  */
-export function parseServerCertificates(bytes: Buffer, serverHandshakeSecret: Buffer | null): Uint8Array[] | null {
+export interface ServerHandshake {
+  /** The Certificate message's certificates (DER, in the order sent), or null if not seen. */
+  readonly certificates: Uint8Array[] | null;
+  /** The server sent a CertificateRequest (it asked for a client certificate). */
+  readonly certificateRequested: boolean;
+}
+
+export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffer | null): ServerHandshake {
   const records = readRecords(bytes);
   let handshake = Buffer.alloc(0);
   let suite: number | null = null;
@@ -23,24 +30,52 @@ export function parseServerCertificates(bytes: Buffer, serverHandshakeSecret: Bu
           tls13 = sh.tls13;
         }
       }
-      const certs = findCertificateMessage(handshake, false);
-      if (certs) return certs;
     } else if (r.type === 23 && tls13 && suite !== null) {
-      if (!serverHandshakeSecret) return null;
+      if (!serverHandshakeSecret) break;
       keys ??= trafficKeys(serverHandshakeSecret, suite);
-      if (!keys) return null;
+      if (!keys) break;
       const plain = decrypt(keys, seq++, r.header, r.body);
-      if (!plain) return null;
+      if (!plain) break; // past the handshake keys (application data) or not ours
       // TLSInnerPlaintext: content, content type, zero padding.
       let end = plain.length - 1;
       while (end >= 0 && plain[end] === 0) end--;
       if (end < 0 || plain[end] !== 22) continue;
       handshake = Buffer.concat([handshake, plain.subarray(0, end)]);
-      const certs = findCertificateMessage(handshake, true);
-      if (certs) return certs;
     }
   }
-  return null;
+  const messages = handshakeMessages(handshake);
+  const cert = messages.find((m) => m.type === 11);
+  return {
+    certificates: cert ? certificateList(cert.body, tls13) : null,
+    certificateRequested: messages.some((m) => m.type === 13),
+  };
+}
+
+function handshakeMessages(hs: Buffer): { type: number; body: Buffer }[] {
+  const out: { type: number; body: Buffer }[] = [];
+  let p = 0;
+  while (p + 4 <= hs.length) {
+    const len = hs.readUIntBE(p + 1, 3);
+    if (p + 4 + len > hs.length) break;
+    out.push({ type: hs[p]!, body: hs.subarray(p + 4, p + 4 + len) });
+    p += 4 + len;
+  }
+  return out;
+}
+
+function certificateList(m: Buffer, tls13: boolean): Uint8Array[] {
+  let q = 0;
+  if (tls13) q += 1 + m[0]!; // certificate_request_context
+  const listEnd = q + 3 + m.readUIntBE(q, 3);
+  q += 3;
+  const certs: Uint8Array[] = [];
+  while (q + 3 <= listEnd) {
+    const cl = m.readUIntBE(q, 3);
+    certs.push(new Uint8Array(m.subarray(q + 3, q + 3 + cl)));
+    q += 3 + cl;
+    if (tls13) q += 2 + m.readUInt16BE(q); // extensions
+  }
+  return certs;
 }
 
 interface TlsRecord {
@@ -87,32 +122,6 @@ function serverHello(hs: Buffer): { suite: number; tls13: boolean } | null {
         }
       }
       return { suite, tls13 };
-    }
-    p += 4 + len;
-  }
-  return null;
-}
-
-function findCertificateMessage(hs: Buffer, tls13: boolean): Uint8Array[] | null {
-  let p = 0;
-  while (p + 4 <= hs.length) {
-    const type = hs[p]!;
-    const len = hs.readUIntBE(p + 1, 3);
-    if (p + 4 + len > hs.length) return null;
-    if (type === 11) {
-      const m = hs.subarray(p + 4, p + 4 + len);
-      let q = 0;
-      if (tls13) q += 1 + m[0]!; // certificate_request_context
-      const listEnd = q + 3 + m.readUIntBE(q, 3);
-      q += 3;
-      const certs: Uint8Array[] = [];
-      while (q + 3 <= listEnd) {
-        const cl = m.readUIntBE(q, 3);
-        certs.push(new Uint8Array(m.subarray(q + 3, q + 3 + cl)));
-        q += 3 + cl;
-        if (tls13) q += 2 + m.readUInt16BE(q); // extensions
-      }
-      return certs;
     }
     p += 4 + len;
   }

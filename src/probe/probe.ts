@@ -4,7 +4,7 @@ import { type ConnectionOptions, connect as tlsConnect, type DetailedPeerCertifi
 import type { StartTlsProtocol } from '../scan/target.js';
 import { CapturingStream } from './capture.js';
 import { DeadlineError, withDeadline } from './deadline.js';
-import { parseServerCertificates } from './handshakeParser.js';
+import { parseServerHandshake } from './handshakeParser.js';
 import type { Observation, ProbeErrorCode } from './observation.js';
 import { STARTTLS } from './starttls/index.js';
 
@@ -211,10 +211,12 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
       if (m) serverSecret = Buffer.from(m[1]!, 'hex');
     });
     // The chain exactly as sent (order, extras) from the wire; Node's rebuilt chain as a fallback.
+    let certificateRequested = false;
     const sentChain = () => {
       try {
-        const exact = parseServerCertificates(capture.captured(), serverSecret);
-        if (exact?.length) return exact;
+        const hs = parseServerHandshake(capture.captured(), serverSecret);
+        certificateRequested = hs.certificateRequested;
+        if (hs.certificates?.length) return hs.certificates;
       } catch {
         /* fall back below */
       }
@@ -258,22 +260,33 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
       // TLS 1.3: a client-certificate refusal arrives after the handshake; wait briefly for it
       // (ends early when the server sends its session tickets, i.e. it accepted us).
       const wait = o.postHandshakeWaitMs ?? Math.min(1000, Math.max(50, timings.connectMs * 4 + 30));
+      let closed = false;
+      let gotData = false;
       lateError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-        const timer = setTimeout(() => resolve(null), Math.min(wait, remaining()));
-        ts.once('session', () => {
-          clearTimeout(timer);
-          resolve(null);
+        // Read (and discard) so that OpenSSL processes whatever the server sends next.
+        ts.on('data', () => {
+          gotData = true;
         });
-        ts.once('error', (e) => {
+        ts.resume();
+        const timer = setTimeout(() => resolve(null), Math.min(wait, remaining()));
+        const done = (e: NodeJS.ErrnoException | null) => {
           clearTimeout(timer);
-          resolve(e as NodeJS.ErrnoException);
+          resolve(e);
+        };
+        ts.once('session', () => done(null));
+        ts.once('error', (e) => done(e as NodeJS.ErrnoException));
+        ts.once('end', () => {
+          closed = true;
+          done(null);
         });
       });
+      certificates = sentChain();
       const alert = lateError ? alertOf(lateError) : null;
       if (alert !== null && CLIENT_CERT_REJECTED_ALERTS.has(alert)) clientCert = haveClientCert ? 'rejected' : 'required-missing';
-      else if (!lateError) clientCert = haveClientCert ? 'accepted' : 'not-requested';
+      else if (closed && !gotData && certificateRequested) clientCert = haveClientCert ? 'rejected' : 'required-missing';
+      else if (!lateError) clientCert = certificateRequested ? (haveClientCert ? 'accepted' : 'optional') : 'not-requested';
     } else {
-      clientCert = haveClientCert ? 'accepted' : 'not-requested';
+      clientCert = certificateRequested ? (haveClientCert ? 'accepted' : 'optional') : 'not-requested';
     }
     return finish(null);
   } catch (e) {

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Lab, labTarget, startLab } from '../src/lab/zoo.js';
+import { checkTarget } from '../src/scan/scanner.js';
+import { parseTarget } from '../src/scan/target.js';
+import { loadCertificates } from '../src/x509/load.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+/** Runs the CLI without blocking this process, whose event loop serves the lab. */
+function certvet(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => p.kill(), 60_000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
+  let lab: Lab;
+  let dir: string;
+  const f = (n: string) => join(dir, n);
+  before(async () => {
+    lab = await startLab();
+    dir = mkdtempSync(join(tmpdir(), 'certvet-lab-'));
+    writeFileSync(f('ca.pem'), lab.caPem);
+    writeFileSync(f('int.pem'), lab.intermediatesPem);
+    writeFileSync(f('client.pem'), lab.client.certPem);
+    writeFileSync(f('client.key'), lab.client.keyPem);
+    writeFileSync(
+      f('targets.yaml'),
+      `targets:\n${lab.endpoints.map((e) => `  - target: "${labTarget(e)}"\n    resolve: "${e.address}"`).join('\n')}\n`,
+    );
+  });
+  after(async () => {
+    await lab.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('every endpoint gets the verdict the lab expects (library API)', async () => {
+    const anchors = loadCertificates(Buffer.from(lab.caPem), 'ca').certificates;
+    const local = loadCertificates(Buffer.from(lab.intermediatesPem), 'int').certificates;
+    for (const e of lab.endpoints) {
+      const r = await checkTarget({
+        spec: parseTarget(labTarget(e)),
+        address: e.address,
+        caPem: [lab.caPem],
+        policy: { anchors, localIntermediates: local, profile: 'webpki', conformance: 'warn', warnDays: 30, critDays: 7, warnPercent: 0 },
+      });
+      assert.equal(r.status, e.expectStatus, `${e.name}: ${JSON.stringify(r.findings)}`);
+      const codes = new Set(r.findings.filter((x) => x.severity !== 'info').map((x) => x.code));
+      for (const c of e.expectCodes) assert.ok(codes.has(c), `${e.name}: expected ${c}, got ${[...codes]}`);
+      if (e.expectStatus === 'ok') assert.equal(r.findings.filter((x) => x.severity !== 'info').length, 0, `${e.name}: ${JSON.stringify(r.findings)}`);
+    }
+  });
+
+  test('the chain is recorded exactly as sent, and the incomplete chain names the missing intermediate', async () => {
+    const good = lab.endpoints.find((e) => e.name === 'good-ecdsa')!;
+    const inc = lab.endpoints.find((e) => e.name === 'incomplete-chain')!;
+    const r = await certvet(['check', labTarget(good), labTarget(inc), '--resolve', `${good.host}:${good.port}:127.0.0.1`, '--resolve', `${inc.host}:${inc.port}:127.0.0.1`, '--ca', f('ca.pem'), '--chain', f('int.pem'), '--format', 'json']);
+    assert.equal(r.code, 1, r.stderr);
+    const j = JSON.parse(r.stdout);
+    const [g, i] = j.results;
+    assert.deepEqual(g.chain.map((c: { source: string }) => c.source), ['peer', 'peer', 'trust-store']);
+    assert.deepEqual(i.chain.map((c: { source: string }) => c.source), ['peer', 'trust-store', 'trust-store']);
+    assert.match(i.findings[0].message, /does not send the intermediate certificate .*Issuing CA/);
+    assert.equal(g.tls.protocol, 'TLSv1.3');
+    assert.equal(g.crossCheck.authorized, true);
+    assert.equal(g.crossCheck.agrees, true);
+  });
+
+  test('certvet check -f targets.yaml: exit 2, every format renders', async () => {
+    const base = ['check', '-f', f('targets.yaml'), '--ca', f('ca.pem'), '--chain', f('int.pem')];
+    const text = await certvet(base);
+    assert.equal(text.code, 2, text.stderr);
+    assert.match(text.stdout, /18 targets: 4 ok, 4 warning, 10 critical, 0 error/);
+    assert.match(text.stdout, /CRITICAL\s+expired\.lab\.certvet\.test/);
+    const json = JSON.parse((await certvet([...base, '--format', 'json'])).stdout);
+    assert.deepEqual(json.summary, { total: 18, ok: 4, warning: 4, critical: 10, error: 0 });
+    assert.deepEqual(
+      json.results.map((r: { target: string }) => r.target),
+      lab.endpoints.map(labTarget),
+      'json results keep the input order',
+    );
+    const jsonl = (await certvet([...base, '--format', 'jsonl'])).stdout.trim().split('\n');
+    assert.equal(jsonl.length, 18);
+    for (const line of jsonl) assert.ok(JSON.parse(line).target);
+    const junit = (await certvet([...base, '--format', 'junit'])).stdout;
+    assert.match(junit, /<testsuites name="certvet" tests="18" failures="10" errors="0"/);
+    assert.equal((junit.match(/<testcase /g) ?? []).length, 18);
+    const prom = (await certvet([...base, '--format', 'prometheus'])).stdout;
+    assert.match(prom, /# TYPE certvet_cert_not_after_timestamp_seconds gauge/);
+    assert.match(prom, /certvet_target_status\{target="expired\.lab\.certvet\.test:\d+"\} 2/);
+    const html = await certvet([...base, '--format', 'html', '-o', f('report.html')]);
+    assert.equal(html.stdout, '');
+    const page = readFileSync(f('report.html'), 'utf8');
+    assert.match(page, /<table id="results">/);
+    assert.ok(!/<(link|img|script src)/i.test(page), 'self-contained');
+  });
+
+  test('--shard splits the targets deterministically and completely', async () => {
+    const seen: string[] = [];
+    for (const k of [1, 2, 3]) {
+      const r = await certvet(['check', '-f', f('targets.yaml'), '--ca', f('ca.pem'), '--format', 'jsonl', '--shard', `${k}/3`]);
+      seen.push(...r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).target));
+    }
+    assert.deepEqual(seen.sort(), lab.endpoints.map(labTarget).sort());
+  });
+
+  test('client certificates: presented and accepted, or rejected when from another CA', async () => {
+    const mtls = lab.endpoints.find((e) => e.name === 'client-cert-required')!;
+    const args = ['check', labTarget(mtls), '--resolve', `${mtls.host}:${mtls.port}:127.0.0.1`, '--ca', f('ca.pem'), '--format', 'json'];
+    const ok = await certvet([...args, '--client-cert', f('client.pem'), '--client-key', f('client.key')]);
+    assert.equal(ok.code, 0, ok.stdout);
+    const { makeChain, privateKeyPem } = await import('../src/lab/pki.js');
+    const other = await makeChain({ names: ['intruder'] });
+    writeFileSync(f('bad.pem'), other.leaf.pem);
+    writeFileSync(f('bad.key'), await privateKeyPem(other.leaf.key));
+    const bad = await certvet([...args, '--client-cert', f('bad.pem'), '--client-key', f('bad.key')]);
+    assert.equal(bad.code, 2);
+    assert.ok(JSON.parse(bad.stdout).results[0].findings.some((x: { code: string }) => x.code === 'client-cert-rejected'));
+    const none = await certvet(args);
+    assert.equal(none.code, 1);
+    assert.ok(JSON.parse(none.stdout).results[0].findings.some((x: { code: string }) => x.code === 'client-cert-required'));
+  });
+
+  test('TLS 1.2 servers that require a client certificate are detected too', async () => {
+    const tls = await import('node:tls');
+    const { makeChain, privateKeyPem } = await import('../src/lab/pki.js');
+    const c = await makeChain({ names: ['127.0.0.1'] });
+    const server = tls.createServer({ cert: c.leaf.pem + c.intermediate.pem, key: await privateKeyPem(c.leaf.key), requestCert: true, rejectUnauthorized: true, ca: [c.root.pem], maxVersion: 'TLSv1.2' }, (s) => s.end());
+    server.on('tlsClientError', () => {});
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    writeFileSync(f('r12.pem'), c.root.pem);
+    try {
+      const r = await certvet(['check', `127.0.0.1:${port}`, '--ca', f('r12.pem'), '--format', 'json']);
+      const res = JSON.parse(r.stdout).results[0];
+      assert.equal(res.status, 'warning', JSON.stringify(res.findings));
+      assert.equal(res.tls.protocol, 'TLSv1.2');
+      assert.equal(res.chain.length, 3, 'its own chain is still verified');
+    } finally {
+      server.close();
+    }
+  });
+
+  test('certvet demo runs offline and prints the report', async () => {
+    const t0 = Date.now();
+    const r = await certvet(['demo', '--no-color']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /18 targets: 4 ok, 4 warning, 10 critical, 0 error/);
+    assert.ok(Date.now() - t0 < 15_000);
+  });
+
+  test('lab gen writes a usable PKI (server cert verifies against the CA)', async () => {
+    const out = join(dir, 'pki');
+    const g = await certvet(['lab', 'gen', out, '--name', 'svc.internal', '--name', '10.0.0.5']);
+    assert.equal(g.code, 0, g.stderr);
+    const v = await certvet(['verify', join(out, 'server-fullchain.pem'), '--ca', join(out, 'ca.pem'), '--host', 'svc.internal']);
+    assert.equal(v.code, 0, v.stdout);
+    const c = await certvet(['verify', join(out, 'client-fullchain.pem'), '--ca', join(out, 'ca.pem'), '--purpose', 'client']);
+    assert.equal(c.code, 0, c.stdout);
+  });
+});
