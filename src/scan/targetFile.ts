@@ -80,8 +80,9 @@ export function parseTargetFile(text: string, file: string): TargetEntry[] {
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       let at = line;
-      if (isMap(node) && issue.path.length) {
-        const pair = node.items.find((p) => (p.key as { value?: unknown })?.value === issue.path[0]);
+      const key = issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
+      if (isMap(node) && key !== undefined) {
+        const pair = node.items.find((p) => (p.key as { value?: unknown })?.value === key);
         if (pair) at = lineOf(pair.key as YamlNode);
       }
       const field = issue.path.length ? `"${issue.path.join('.')}"` : 'entry';

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createServer as createTlsServer } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { makeChain, privateKeyPem } from '../src/lab/pki.js';
+import { type ScanTarget, scan } from '../src/scan/scanner.js';
+import { parseTarget } from '../src/scan/target.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+function certvet(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const openSockets = new Set<Socket>();
+
+async function listen(onConn: (s: Socket) => void): Promise<{ server: Server; port: number }> {
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    openSockets.add(s);
+    s.on('close', () => openSockets.delete(s));
+    onConn(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+describe('hostile and broken peers', () => {
+  const servers: Server[] = [];
+  const ports: Record<string, number> = {};
+  let dir: string;
+  let rootPem: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'certvet-hostile-'));
+    const chain = await makeChain({ names: ['127.0.0.1'] });
+    rootPem = chain.root.pem;
+    writeFileSync(join(dir, 'ca.pem'), rootPem);
+    const good = createTlsServer({ cert: chain.leaf.pem + chain.intermediate.pem, key: await privateKeyPem(chain.leaf.key) }, (s) => s.end());
+    await new Promise<void>((r) => good.listen(0, '127.0.0.1', r));
+    servers.push(good);
+    ports.good = (good.address() as { port: number }).port;
+    const add = async (name: string, fn: (s: Socket) => void) => {
+      const { server, port } = await listen(fn);
+      servers.push(server);
+      ports[name] = port;
+    };
+    await add('silent', () => {});
+    await add('http', (s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n')));
+    await add('garbage', (s) => s.once('data', () => s.write(Buffer.alloc(4096, 0x5a))));
+    await add('reset', (s) => s.once('data', () => s.resetAndDestroy()));
+    await add('slowloris', (s) => {
+      // A plausible TLS record header announcing 16 KiB, then one byte every 100 ms.
+      s.write(Buffer.from([0x16, 0x03, 0x03, 0x40, 0x00]));
+      const t = setInterval(() => s.write(Buffer.from([0x02])), 100);
+      s.on('close', () => clearInterval(t));
+    });
+    const closed = await listen(() => {});
+    ports.refused = closed.port;
+    await new Promise((r) => closed.server.close(r));
+  });
+  after(async () => {
+    for (const s of openSockets) s.destroy();
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const target = (name: string, host = '127.0.0.1'): ScanTarget => ({
+    spec: parseTarget(`${host}:${ports[name] ?? 1}`),
+    caPem: [rootPem],
+    policy: { anchors: [], profile: 'webpki', conformance: 'warn', warnDays: 30, critDays: 7, warnPercent: 0 },
+    timeouts: { totalMs: 1500, handshakeMs: 1500, connectMs: 1000 },
+  });
+
+  test('each failure gets its own finding, nothing hangs past the deadline, the good target is unaffected', async () => {
+    const names = ['good', 'silent', 'http', 'garbage', 'reset', 'slowloris', 'refused'];
+    const targets = names.map((n) => target(n));
+    targets.push({ ...target('good', 'no-such-host.certvet.test'), spec: parseTarget(`no-such-host.certvet.test:${ports.good}`) });
+    const t0 = performance.now();
+    const results = await scan(targets, {
+      concurrency: 8,
+      lookup: async (host) => {
+        if (host === 'no-such-host.certvet.test') throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+        return ['127.0.0.1'];
+      },
+    });
+    const elapsed = performance.now() - t0;
+    const byName = Object.fromEntries(names.map((n, i) => [n, results[i]!]));
+    const dns = results[names.length]!;
+    const code = (r: (typeof results)[number]) => r?.findings[0]?.code;
+    assert.notEqual(byName.good!.status, 'error', JSON.stringify(byName.good!.findings));
+    assert.equal(code(byName.silent), 'timeout');
+    assert.match(byName.silent!.findings[0]!.message, /TLS handshake with 127\.0\.0\.1:\d+ did not complete within/);
+    assert.equal(code(byName.http), 'handshake-failed');
+    assert.match(byName.http!.findings[0]!.message, /did not answer with TLS/);
+    assert.equal(code(byName.garbage), 'handshake-failed');
+    assert.equal(code(byName.reset), 'handshake-failed');
+    assert.match(byName.reset!.findings[0]!.message, /reset|closed/);
+    assert.equal(code(byName.slowloris), 'timeout');
+    assert.equal(code(byName.refused), 'connect-failed');
+    assert.match(byName.refused!.findings[0]!.message, /refused/);
+    assert.equal(code(dns), 'dns-failed');
+    assert.match(dns.findings[0]!.message, /no-such-host\.certvet\.test/);
+    for (const r of results) if (r!.status === 'error') assert.equal(r!.findings[0]!.severity, 'error');
+    assert.ok(elapsed < 6000, `bounded by the per-target deadline (took ${elapsed} ms)`);
+  });
+
+  test('an aborted scan stops starting new targets and keeps what is done', async () => {
+    const controller = new AbortController();
+    const targets = Array.from({ length: 20 }, () => target('silent'));
+    const done: number[] = [];
+    setTimeout(() => controller.abort(new Error('stop')), 300);
+    const t0 = performance.now();
+    const results = await scan(targets, { concurrency: 2, signal: controller.signal, onResult: (_r, i) => done.push(i) });
+    assert.ok(performance.now() - t0 < 3000);
+    assert.ok(results.filter(Boolean).length < 20);
+  });
+
+  test('the exit status is 3 when targets could not be checked and nothing is critical', async () => {
+    const r = await certvet(['check', `127.0.0.1:${ports.refused}`, '--ca', join(dir, 'ca.pem'), '--timeout', '2s']);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stdout, /ERROR\s+127\.0\.0\.1:\d+/);
+    assert.match(r.stdout, /connect-failed: connection to 127\.0\.0\.1:\d+ refused/);
+  });
+
+  for (const [name, content, pattern] of [
+    ['an empty target file', '# nothing here\n\n', /contains no targets/],
+    ['malformed YAML', 'targets:\n  - target: a.example\n    port: [1,\n', /targets\.yaml:\d+:\d+: invalid YAML/],
+    ['an unknown field', 'targets:\n  - target: a.example\n    prot: 443\n', /targets\.yaml:3: entry: Unrecognized key/],
+    ['a bad port', 'targets:\n  - target: a.example\n    port: 99999\n', /targets\.yaml:3: "port":/],
+    ['an invalid target', 'good.example\nbad host name!\n', /targets\.yaml:2: "bad host name!"/],
+  ] as const) {
+    test(`usage error — ${name}: exit 64 naming the file and line`, async () => {
+      writeFileSync(join(dir, 'targets.yaml'), content);
+      const r = await certvet(['check', '-f', join(dir, 'targets.yaml')]);
+      assert.equal(r.code, 64, r.stderr);
+      assert.match(r.stderr, pattern);
+    });
+  }
+
+  for (const [name, args] of [
+    ['no targets', ['check']],
+    ['a bad --resolve', ['check', 'a.example', '--resolve', 'a.example:443']],
+    ['an unknown scheme', ['check', 'gopher://a.example']],
+    ['a bad --timeout', ['check', 'a.example', '--timeout', 'soon']],
+    ['a bad --shard', ['check', 'a.example', '--shard', '3/2']],
+    ['crit above warn', ['check', 'a.example', '--crit-days', '40']],
+    ['an unknown --format', ['check', 'a.example', '--format', 'xml']],
+    ['a missing client key', ['check', 'a.example', '--client-cert', 'x.pem']],
+  ] as const) {
+    test(`usage error — ${name}: exit 64`, async () => {
+      const r = await certvet([...args]);
+      assert.equal(r.code, 64, r.stderr);
+      assert.ok(r.stderr.length > 0);
+    });
+  }
+});
