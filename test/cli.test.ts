@@ -10,7 +10,12 @@ import { generateKey, issue, type LabChain, makeChain, privateKeyPem } from '../
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 function certvet(args: string[], opts: { input?: string } = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input: opts.input, env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    input: opts.input,
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -25,20 +30,35 @@ describe('certvet verify / inspect (CLI)', () => {
     writeFileSync(f('int.pem'), chain.intermediate.pem);
     writeFileSync(f('leaf.pem'), chain.leaf.pem);
     writeFileSync(f('leaf.der'), chain.leaf.der);
-    writeFileSync(f('full.pem'), `subject=whatever\r\n${chain.leaf.pem.replace(/\n/g, '\r\n')}\njunk between blocks\n${chain.intermediate.pem}`);
+    writeFileSync(
+      f('full.pem'),
+      `subject=whatever\r\n${chain.leaf.pem.replace(/\n/g, '\r\n')}\njunk between blocks\n${chain.intermediate.pem}`,
+    );
     const key = await generateKey('ec-p256');
     writeFileSync(f('key.pem'), await privateKeyPem(key));
     writeFileSync(
       f('enc-key.pem'),
       '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQIc2VjcmV0c2VjcmV0\n-----END ENCRYPTED PRIVATE KEY-----\n',
     );
-    writeFileSync(f('garbage.pem'), '-----BEGIN CERTIFICATE-----\nthis is not base64 at all!\n-----END CERTIFICATE-----\n');
+    writeFileSync(
+      f('garbage.pem'),
+      '-----BEGIN CERTIFICATE-----\nthis is not base64 at all!\n-----END CERTIFICATE-----\n',
+    );
     writeFileSync(f('truncated.der'), chain.leaf.der.subarray(0, chain.leaf.der.length - 20));
     writeFileSync(f('text.txt'), 'hello, I am not a certificate\n');
     writeFileSync(f('big.pem'), Buffer.alloc(50 * 1024 * 1024, 0x41));
-    const evil = await issue({ subject: 'CN=evil\u001b[31mRED\u202etxt.exe', issuer: chain.intermediate, dns: ['evil.example.test'] });
+    const evil = await issue({
+      subject: 'CN=evil\u001b[31mRED\u202etxt.exe',
+      issuer: chain.intermediate,
+      dns: ['evil.example.test'],
+    });
     writeFileSync(f('evil.pem'), evil.pem);
-    const oddSerial = await issue({ subject: 'CN=odd.example.test', issuer: chain.intermediate, dns: ['odd.example.test'], serialNumber: `01${'00'.repeat(20)}` });
+    const oddSerial = await issue({
+      subject: 'CN=odd.example.test',
+      issuer: chain.intermediate,
+      dns: ['odd.example.test'],
+      serialNumber: `01${'00'.repeat(20)}`,
+    });
     writeFileSync(f('odd.pem'), oddSerial.pem);
     // 500 certificates: a long chain of CAs, each issued by the previous one.
     let prev = chain.root;
@@ -48,13 +68,28 @@ describe('certvet verify / inspect (CLI)', () => {
       prev = await issue({ subject: `CN=Long CA ${i}`, issuer: prev, ca: true, key: key2 });
       pems.push(prev.pem);
     }
-    const longLeaf = await issue({ subject: 'CN=long.example.test', dns: ['long.example.test'], issuer: prev });
+    const longLeaf = await issue({
+      subject: 'CN=long.example.test',
+      dns: ['long.example.test'],
+      issuer: prev,
+    });
     writeFileSync(f('long.pem'), [longLeaf.pem, ...pems.reverse()].join('\n'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('a good chain: exit 0, JSON per DESIGN.md §4', () => {
-    const r = certvet(['verify', f('leaf.pem'), '--chain', f('int.pem'), '--ca', f('root.pem'), '--host', 'www.example.test', '--format', 'json']);
+    const r = certvet([
+      'verify',
+      f('leaf.pem'),
+      '--chain',
+      f('int.pem'),
+      '--ca',
+      f('root.pem'),
+      '--host',
+      'www.example.test',
+      '--format',
+      'json',
+    ]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const j = JSON.parse(r.stdout);
     assert.equal(j.version, 1);
@@ -62,8 +97,16 @@ describe('certvet verify / inspect (CLI)', () => {
     const res = j.results[0];
     assert.equal(res.status, 'ok');
     assert.equal(res.chain.length, 3);
-    assert.deepEqual(res.chain.map((c: { source: string }) => c.source), ['peer', 'peer', 'trust-store']);
-    assert.deepEqual(res.chain[0].subjectAltNames, { dns: ['www.example.test'], ip: ['127.0.0.1'], email: [], uri: [] });
+    assert.deepEqual(
+      res.chain.map((c: { source: string }) => c.source),
+      ['peer', 'peer', 'trust-store'],
+    );
+    assert.deepEqual(res.chain[0].subjectAltNames, {
+      dns: ['www.example.test'],
+      ip: ['127.0.0.1'],
+      email: [],
+      uri: [],
+    });
     assert.equal(res.chain[0].publicKey.type, 'ec');
     assert.equal(res.chain[0].publicKey.curve, 'P-256');
     assert.equal(res.chain[2].selfSigned, true);
@@ -76,7 +119,16 @@ describe('certvet verify / inspect (CLI)', () => {
   });
 
   test('wrong name and expired: exit 2 with both findings named', () => {
-    const r = certvet(['verify', f('full.pem'), '--ca', f('root.pem'), '--host', 'other.example.test', '--at', '2031-01-01']);
+    const r = certvet([
+      'verify',
+      f('full.pem'),
+      '--ca',
+      f('root.pem'),
+      '--host',
+      'other.example.test',
+      '--at',
+      '2031-01-01',
+    ]);
     assert.equal(r.code, 2);
     assert.match(r.stdout, /hostname-mismatch .*other\.example\.test/);
     assert.match(r.stdout, /expired .*leaf certificate/);
@@ -89,7 +141,16 @@ describe('certvet verify / inspect (CLI)', () => {
   });
 
   test('--lenient turns a profile violation into a warning: exit 1', () => {
-    const args = ['verify', f('odd.pem'), '--chain', f('int.pem'), '--ca', f('root.pem'), '--host', 'odd.example.test'];
+    const args = [
+      'verify',
+      f('odd.pem'),
+      '--chain',
+      f('int.pem'),
+      '--ca',
+      f('root.pem'),
+      '--host',
+      'odd.example.test',
+    ];
     assert.equal(certvet(args).code, 2);
     const r = certvet([...args, '--lenient']);
     assert.equal(r.code, 1);
@@ -97,7 +158,16 @@ describe('certvet verify / inspect (CLI)', () => {
   });
 
   test('hostile certificate text is escaped for the terminal', () => {
-    const r = certvet(['verify', f('evil.pem'), '--chain', f('int.pem'), '--ca', f('root.pem'), '--host', 'evil.example.test']);
+    const r = certvet([
+      'verify',
+      f('evil.pem'),
+      '--chain',
+      f('int.pem'),
+      '--ca',
+      f('root.pem'),
+      '--host',
+      'evil.example.test',
+    ]);
     assert.equal(r.code, 0);
     assert.ok(!r.stdout.includes('\u001b'), 'no raw ESC in output');
     assert.ok(!r.stdout.includes('\u202e'), 'no raw bidi override in output');
@@ -106,10 +176,22 @@ describe('certvet verify / inspect (CLI)', () => {
 
   for (const [name, file, pattern] of [
     ['a missing file', 'nope.pem', /nope\.pem: cannot read certificate: no such file/],
-    ['garbage PEM', 'garbage.pem', /garbage\.pem: is not valid PEM: line 2: unexpected text inside the CERTIFICATE block/],
-    ['a private key', 'key.pem', /key\.pem \(PEM block 1, line 1\): is a private key block, not a certificate/],
+    [
+      'garbage PEM',
+      'garbage.pem',
+      /garbage\.pem: is not valid PEM: line 2: unexpected text inside the CERTIFICATE block/,
+    ],
+    [
+      'a private key',
+      'key.pem',
+      /key\.pem \(PEM block 1, line 1\): is a private key block, not a certificate/,
+    ],
     ['an encrypted private key', 'enc-key.pem', /encrypted private key block, not a certificate/],
-    ['truncated DER', 'truncated.der', /truncated\.der: is neither PEM nor a DER certificate \(not a valid DER X\.509 certificate: truncated/],
+    [
+      'truncated DER',
+      'truncated.der',
+      /truncated\.der: is neither PEM nor a DER certificate \(not a valid DER X\.509 certificate: truncated/,
+    ],
     ['plain text', 'text.txt', /text\.txt: is neither PEM nor a DER certificate/],
     ['a 50 MB file', 'big.pem', /big\.pem: is 52428800 bytes, larger than the 16777216-byte limit/],
     ['a directory', '.', /is a directory/],
@@ -125,7 +207,16 @@ describe('certvet verify / inspect (CLI)', () => {
 
   test('a 500-certificate chain file finishes quickly with a verdict', () => {
     const t0 = Date.now();
-    const r = certvet(['verify', f('long.pem'), '--ca', f('root.pem'), '--host', 'long.example.test', '--format', 'json']);
+    const r = certvet([
+      'verify',
+      f('long.pem'),
+      '--ca',
+      f('root.pem'),
+      '--host',
+      'long.example.test',
+      '--format',
+      'json',
+    ]);
     assert.ok(r.code === 2, r.stderr);
     assert.ok(Date.now() - t0 < 30_000);
     const j = JSON.parse(r.stdout);
@@ -156,7 +247,11 @@ describe('certvet verify / inspect (CLI)', () => {
     const out = JSON.parse(j.stdout);
     assert.equal(out.certificates.length, 2);
     assert.equal(out.certificates[1].isCA, true);
-    assert.ok(out.certificates[0].extensions.some((e: { name: string; value: string[] }) => e.name === 'extKeyUsage' && e.value[0] === 'serverAuth'));
+    assert.ok(
+      out.certificates[0].extensions.some(
+        (e: { name: string; value: string[] }) => e.name === 'extKeyUsage' && e.value[0] === 'serverAuth',
+      ),
+    );
     assert.equal(out.certificates[0].sha256, chain.leaf.parsed.sha256);
     assert.match(out.certificates[0].sha1, /^[0-9a-f]{40}$/);
   });

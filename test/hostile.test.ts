@@ -47,7 +47,10 @@ describe('hostile and broken peers', () => {
     const chain = await makeChain({ names: ['127.0.0.1'] });
     rootPem = chain.root.pem;
     writeFileSync(join(dir, 'ca.pem'), rootPem);
-    const good = createTlsServer({ cert: chain.leaf.pem + chain.intermediate.pem, key: await privateKeyPem(chain.leaf.key) }, (s) => s.end());
+    const good = createTlsServer(
+      { cert: chain.leaf.pem + chain.intermediate.pem, key: await privateKeyPem(chain.leaf.key) },
+      (s) => s.end(),
+    );
     await new Promise<void>((r) => good.listen(0, '127.0.0.1', r));
     servers.push(good);
     ports.good = (good.address() as { port: number }).port;
@@ -57,7 +60,9 @@ describe('hostile and broken peers', () => {
       ports[name] = port;
     };
     await add('silent', () => {});
-    await add('http', (s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n')));
+    await add('http', (s) =>
+      s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n')),
+    );
     await add('garbage', (s) => s.once('data', () => s.write(Buffer.alloc(4096, 0x5a))));
     await add('reset', (s) => s.once('data', () => s.resetAndDestroy()));
     await add('slowloris', (s) => {
@@ -79,19 +84,30 @@ describe('hostile and broken peers', () => {
   const target = (name: string, host = '127.0.0.1'): ScanTarget => ({
     spec: parseTarget(`${host}:${ports[name] ?? 1}`),
     caPem: [rootPem],
-    policy: { anchors: [], profile: 'webpki', conformance: 'warn', warnDays: 30, critDays: 7, warnPercent: 0 },
+    policy: {
+      anchors: [],
+      profile: 'webpki',
+      conformance: 'warn',
+      warnDays: 30,
+      critDays: 7,
+      warnPercent: 0,
+    },
     timeouts: { totalMs: 1500, handshakeMs: 1500, connectMs: 1000 },
   });
 
   test('each failure gets its own finding, nothing hangs past the deadline, the good target is unaffected', async () => {
     const names = ['good', 'silent', 'http', 'garbage', 'reset', 'slowloris', 'refused'];
     const targets = names.map((n) => target(n));
-    targets.push({ ...target('good', 'no-such-host.certvet.test'), spec: parseTarget(`no-such-host.certvet.test:${ports.good}`) });
+    targets.push({
+      ...target('good', 'no-such-host.certvet.test'),
+      spec: parseTarget(`no-such-host.certvet.test:${ports.good}`),
+    });
     const t0 = performance.now();
     const results = await scan(targets, {
       concurrency: 8,
       lookup: async (host) => {
-        if (host === 'no-such-host.certvet.test') throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+        if (host === 'no-such-host.certvet.test')
+          throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
         return ['127.0.0.1'];
       },
     });
@@ -101,7 +117,10 @@ describe('hostile and broken peers', () => {
     const code = (r: (typeof results)[number]) => r?.findings[0]?.code;
     assert.notEqual(byName.good!.status, 'error', JSON.stringify(byName.good!.findings));
     assert.equal(code(byName.silent), 'timeout');
-    assert.match(byName.silent!.findings[0]!.message, /TLS handshake with 127\.0\.0\.1:\d+ did not complete within/);
+    assert.match(
+      byName.silent!.findings[0]!.message,
+      /TLS handshake with 127\.0\.0\.1:\d+ did not complete within/,
+    );
     assert.equal(code(byName.http), 'handshake-failed');
     assert.match(byName.http!.findings[0]!.message, /did not answer with TLS/);
     assert.equal(code(byName.garbage), 'handshake-failed');
@@ -122,13 +141,24 @@ describe('hostile and broken peers', () => {
     const done: number[] = [];
     setTimeout(() => controller.abort(new Error('stop')), 300);
     const t0 = performance.now();
-    const results = await scan(targets, { concurrency: 2, signal: controller.signal, onResult: (_r, i) => done.push(i) });
+    const results = await scan(targets, {
+      concurrency: 2,
+      signal: controller.signal,
+      onResult: (_r, i) => done.push(i),
+    });
     assert.ok(performance.now() - t0 < 3000);
     assert.ok(results.filter(Boolean).length < 20);
   });
 
   test('the exit status is 3 when targets could not be checked and nothing is critical', async () => {
-    const r = await certvet(['check', `127.0.0.1:${ports.refused}`, '--ca', join(dir, 'ca.pem'), '--timeout', '2s']);
+    const r = await certvet([
+      'check',
+      `127.0.0.1:${ports.refused}`,
+      '--ca',
+      join(dir, 'ca.pem'),
+      '--timeout',
+      '2s',
+    ]);
     assert.equal(r.code, 3, r.stdout + r.stderr);
     assert.match(r.stdout, /ERROR\s+127\.0\.0\.1:\d+/);
     assert.match(r.stdout, /connect-failed: connection to 127\.0\.0\.1:\d+ refused/);
@@ -136,8 +166,16 @@ describe('hostile and broken peers', () => {
 
   for (const [name, content, pattern] of [
     ['an empty target file', '# nothing here\n\n', /contains no targets/],
-    ['malformed YAML', 'targets:\n  - target: a.example\n    port: [1,\n', /targets\.yaml:\d+:\d+: invalid YAML/],
-    ['an unknown field', 'targets:\n  - target: a.example\n    prot: 443\n', /targets\.yaml:3: entry: Unrecognized key/],
+    [
+      'malformed YAML',
+      'targets:\n  - target: a.example\n    port: [1,\n',
+      /targets\.yaml:\d+:\d+: invalid YAML/,
+    ],
+    [
+      'an unknown field',
+      'targets:\n  - target: a.example\n    prot: 443\n',
+      /targets\.yaml:3: entry: Unrecognized key/,
+    ],
     ['a bad port', 'targets:\n  - target: a.example\n    port: 99999\n', /targets\.yaml:3: "port":/],
     ['an invalid target', 'good.example\nbad host name!\n', /targets\.yaml:2: "bad host name!"/],
   ] as const) {

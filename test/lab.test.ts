@@ -57,24 +57,57 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
         spec: parseTarget(labTarget(e)),
         address: e.address,
         caPem: [lab.caPem],
-        policy: { anchors, localIntermediates: local, profile: 'webpki', conformance: 'warn', warnDays: 30, critDays: 7, warnPercent: 0 },
+        policy: {
+          anchors,
+          localIntermediates: local,
+          profile: 'webpki',
+          conformance: 'warn',
+          warnDays: 30,
+          critDays: 7,
+          warnPercent: 0,
+        },
       });
       assert.equal(r.status, e.expectStatus, `${e.name}: ${JSON.stringify(r.findings)}`);
       const codes = new Set(r.findings.filter((x) => x.severity !== 'info').map((x) => x.code));
       for (const c of e.expectCodes) assert.ok(codes.has(c), `${e.name}: expected ${c}, got ${[...codes]}`);
-      if (e.expectStatus === 'ok') assert.equal(r.findings.filter((x) => x.severity !== 'info').length, 0, `${e.name}: ${JSON.stringify(r.findings)}`);
+      if (e.expectStatus === 'ok')
+        assert.equal(
+          r.findings.filter((x) => x.severity !== 'info').length,
+          0,
+          `${e.name}: ${JSON.stringify(r.findings)}`,
+        );
     }
   });
 
   test('the chain is recorded exactly as sent, and the incomplete chain names the missing intermediate', async () => {
     const good = lab.endpoints.find((e) => e.name === 'good-ecdsa')!;
     const inc = lab.endpoints.find((e) => e.name === 'incomplete-chain')!;
-    const r = await certvet(['check', labTarget(good), labTarget(inc), '--resolve', `${good.host}:${good.port}:127.0.0.1`, '--resolve', `${inc.host}:${inc.port}:127.0.0.1`, '--ca', f('ca.pem'), '--chain', f('int.pem'), '--format', 'json']);
+    const r = await certvet([
+      'check',
+      labTarget(good),
+      labTarget(inc),
+      '--resolve',
+      `${good.host}:${good.port}:127.0.0.1`,
+      '--resolve',
+      `${inc.host}:${inc.port}:127.0.0.1`,
+      '--ca',
+      f('ca.pem'),
+      '--chain',
+      f('int.pem'),
+      '--format',
+      'json',
+    ]);
     assert.equal(r.code, 1, r.stderr);
     const j = JSON.parse(r.stdout);
     const [g, i] = j.results;
-    assert.deepEqual(g.chain.map((c: { source: string }) => c.source), ['peer', 'peer', 'trust-store']);
-    assert.deepEqual(i.chain.map((c: { source: string }) => c.source), ['peer', 'trust-store', 'trust-store']);
+    assert.deepEqual(
+      g.chain.map((c: { source: string }) => c.source),
+      ['peer', 'peer', 'trust-store'],
+    );
+    assert.deepEqual(
+      i.chain.map((c: { source: string }) => c.source),
+      ['peer', 'trust-store', 'trust-store'],
+    );
     assert.match(i.findings[0].message, /does not send the intermediate certificate .*Issuing CA/);
     assert.equal(g.tls.protocol, 'TLSv1.3');
     assert.equal(g.crossCheck.authorized, true);
@@ -113,15 +146,40 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
   test('--shard splits the targets deterministically and completely', async () => {
     const seen: string[] = [];
     for (const k of [1, 2, 3]) {
-      const r = await certvet(['check', '-f', f('targets.yaml'), '--ca', f('ca.pem'), '--format', 'jsonl', '--shard', `${k}/3`]);
-      seen.push(...r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).target));
+      const r = await certvet([
+        'check',
+        '-f',
+        f('targets.yaml'),
+        '--ca',
+        f('ca.pem'),
+        '--format',
+        'jsonl',
+        '--shard',
+        `${k}/3`,
+      ]);
+      seen.push(
+        ...r.stdout
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l).target),
+      );
     }
     assert.deepEqual(seen.sort(), lab.endpoints.map(labTarget).sort());
   });
 
   test('client certificates: presented and accepted, or rejected when from another CA', async () => {
     const mtls = lab.endpoints.find((e) => e.name === 'client-cert-required')!;
-    const args = ['check', labTarget(mtls), '--resolve', `${mtls.host}:${mtls.port}:127.0.0.1`, '--ca', f('ca.pem'), '--format', 'json'];
+    const args = [
+      'check',
+      labTarget(mtls),
+      '--resolve',
+      `${mtls.host}:${mtls.port}:127.0.0.1`,
+      '--ca',
+      f('ca.pem'),
+      '--format',
+      'json',
+    ];
     const ok = await certvet([...args, '--client-cert', f('client.pem'), '--client-key', f('client.key')]);
     assert.equal(ok.code, 0, ok.stdout);
     const { makeChain, privateKeyPem } = await import('../src/lab/pki.js');
@@ -130,17 +188,35 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     writeFileSync(f('bad.key'), await privateKeyPem(other.leaf.key));
     const bad = await certvet([...args, '--client-cert', f('bad.pem'), '--client-key', f('bad.key')]);
     assert.equal(bad.code, 2);
-    assert.ok(JSON.parse(bad.stdout).results[0].findings.some((x: { code: string }) => x.code === 'client-cert-rejected'));
+    assert.ok(
+      JSON.parse(bad.stdout).results[0].findings.some(
+        (x: { code: string }) => x.code === 'client-cert-rejected',
+      ),
+    );
     const none = await certvet(args);
     assert.equal(none.code, 1);
-    assert.ok(JSON.parse(none.stdout).results[0].findings.some((x: { code: string }) => x.code === 'client-cert-required'));
+    assert.ok(
+      JSON.parse(none.stdout).results[0].findings.some(
+        (x: { code: string }) => x.code === 'client-cert-required',
+      ),
+    );
   });
 
   test('TLS 1.2 servers that require a client certificate are detected too', async () => {
     const tls = await import('node:tls');
     const { makeChain, privateKeyPem } = await import('../src/lab/pki.js');
     const c = await makeChain({ names: ['127.0.0.1'] });
-    const server = tls.createServer({ cert: c.leaf.pem + c.intermediate.pem, key: await privateKeyPem(c.leaf.key), requestCert: true, rejectUnauthorized: true, ca: [c.root.pem], maxVersion: 'TLSv1.2' }, (s) => s.end());
+    const server = tls.createServer(
+      {
+        cert: c.leaf.pem + c.intermediate.pem,
+        key: await privateKeyPem(c.leaf.key),
+        requestCert: true,
+        rejectUnauthorized: true,
+        ca: [c.root.pem],
+        maxVersion: 'TLSv1.2',
+      },
+      (s) => s.end(),
+    );
     server.on('tlsClientError', () => {});
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
@@ -168,9 +244,23 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     const out = join(dir, 'pki');
     const g = await certvet(['lab', 'gen', out, '--name', 'svc.internal', '--name', '10.0.0.5']);
     assert.equal(g.code, 0, g.stderr);
-    const v = await certvet(['verify', join(out, 'server-fullchain.pem'), '--ca', join(out, 'ca.pem'), '--host', 'svc.internal']);
+    const v = await certvet([
+      'verify',
+      join(out, 'server-fullchain.pem'),
+      '--ca',
+      join(out, 'ca.pem'),
+      '--host',
+      'svc.internal',
+    ]);
     assert.equal(v.code, 0, v.stdout);
-    const c = await certvet(['verify', join(out, 'client-fullchain.pem'), '--ca', join(out, 'ca.pem'), '--purpose', 'client']);
+    const c = await certvet([
+      'verify',
+      join(out, 'client-fullchain.pem'),
+      '--ca',
+      join(out, 'ca.pem'),
+      '--purpose',
+      'client',
+    ]);
     assert.equal(c.code, 0, c.stdout);
   });
 });

@@ -16,7 +16,9 @@ const entry = (subject: string, days: number): ChainEntry => ({
   issuer: 'CN=Issuer',
   serialNumber: '01AB',
   notBefore: '2026-01-01T00:00:00Z',
-  notAfter: new Date(Date.parse('2026-11-22T00:00:00Z') + days * 86400_000).toISOString().replace('.000Z', 'Z'),
+  notAfter: new Date(Date.parse('2026-11-22T00:00:00Z') + days * 86400_000)
+    .toISOString()
+    .replace('.000Z', 'Z'),
   daysRemaining: days,
   sha256: 'ab'.repeat(32),
   subjectAltNames: { dns: ['x.example'], ip: [], email: [], uri: [] },
@@ -27,7 +29,12 @@ const entry = (subject: string, days: number): ChainEntry => ({
   source: 'peer',
 });
 
-const result = (target: string, status: TargetResult['status'], findings: TargetResult['findings'], chain: ChainEntry[] = []): TargetResult => ({
+const result = (
+  target: string,
+  status: TargetResult['status'],
+  findings: TargetResult['findings'],
+  chain: ChainEntry[] = [],
+): TargetResult => ({
   target,
   host: target,
   port: 443,
@@ -43,9 +50,21 @@ const result = (target: string, status: TargetResult['status'], findings: Target
 const report = buildReport(
   [
     result('ok.example:443', 'ok', [], [entry('CN=ok.example', 80)]),
-    result(`evil.example:443`, 'critical', [{ code: 'expired', severity: 'critical', message: `the leaf ${EVIL} expired`, certIndex: 0 }], [entry(EVIL, -3)]),
-    result('down.example:443', 'error', [{ code: 'connect-failed', severity: 'error', message: 'connection refused' }]),
-    result('soon.example:443', 'warning', [{ code: 'expires-soon', severity: 'warning', message: 'expires in 5 days', certIndex: 0 }], [entry('CN=soon', 5)]),
+    result(
+      `evil.example:443`,
+      'critical',
+      [{ code: 'expired', severity: 'critical', message: `the leaf ${EVIL} expired`, certIndex: 0 }],
+      [entry(EVIL, -3)],
+    ),
+    result('down.example:443', 'error', [
+      { code: 'connect-failed', severity: 'error', message: 'connection refused' },
+    ]),
+    result(
+      'soon.example:443',
+      'warning',
+      [{ code: 'expires-soon', severity: 'warning', message: 'expires in 5 days', certIndex: 0 }],
+      [entry('CN=soon', 5)],
+    ),
   ],
   new Date('2026-11-22T00:00:00Z'),
 );
@@ -55,7 +74,13 @@ describe('report renderers', () => {
     assert.equal(statusOf([]), 'ok');
     assert.equal(statusOf([{ code: 'chain-hygiene', severity: 'info', message: '' }]), 'ok');
     assert.equal(statusOf([{ code: 'expires-soon', severity: 'warning', message: '' }]), 'warning');
-    assert.equal(statusOf([{ code: 'expires-soon', severity: 'warning', message: '' }, { code: 'expired', severity: 'critical', message: '' }]), 'critical');
+    assert.equal(
+      statusOf([
+        { code: 'expires-soon', severity: 'warning', message: '' },
+        { code: 'expired', severity: 'critical', message: '' },
+      ]),
+      'critical',
+    );
     assert.deepEqual(report.summary, { total: 4, ok: 1, warning: 1, critical: 1, error: 1 });
     assert.equal(exitCodeOf(report), 2);
     assert.equal(exitCodeOf(buildReport([report.results[2]!])), 3);
@@ -97,7 +122,10 @@ describe('report renderers', () => {
     assert.match(prom, /# TYPE certvet_target_status gauge/);
     assert.match(prom, /certvet_target_status\{target="evil\.example:443"\} 2/);
     assert.match(prom, /certvet_target_status\{target="down\.example:443"\} 3/);
-    assert.match(prom, /certvet_cert_days_remaining\{target="soon\.example:443",index="0",subject="CN=soon",serial="01AB",sha256="(ab){32}"\} 5/);
+    assert.match(
+      prom,
+      /certvet_cert_days_remaining\{target="soon\.example:443",index="0",subject="CN=soon",serial="01AB",sha256="(ab){32}"\} 5/,
+    );
     for (const line of prom.split('\n')) assert.ok(!line.includes('\n'));
     assert.ok(prom.includes('\\"x\\"'), 'quotes escaped in label values');
     assert.ok(prom.includes('\\n'), 'newlines escaped in label values');
@@ -109,6 +137,18 @@ describe('report renderers', () => {
     const j = JSON.parse(renderReport(report, 'json', colorsFor(process.stdout, false)));
     assert.equal(j.version, 1);
     assert.ok(j.generatedAt);
-    for (const r of j.results) for (const k of ['target', 'host', 'port', 'address', 'servername', 'status', 'findings', 'chain', 'durationMs']) assert.ok(k in r, k);
+    for (const r of j.results)
+      for (const k of [
+        'target',
+        'host',
+        'port',
+        'address',
+        'servername',
+        'status',
+        'findings',
+        'chain',
+        'durationMs',
+      ])
+        assert.ok(k in r, k);
   });
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { issue, type LabChain, makeChain, x509 } from '../src/lab/pki.js';
-import { verifyCertificate } from '../src/verify/verify.js';
 import type { VerifyOptions } from '../src/verify/options.js';
+import { verifyCertificate } from '../src/verify/verify.js';
 
 const codes = (r: { findings: readonly { code: string; severity: string }[] }) =>
   r.findings.filter((f) => f.severity === 'critical').map((f) => f.code);
@@ -39,7 +39,10 @@ describe('verifyCertificate on generated chains', () => {
   });
 
   test('IP identities match only iPAddress SANs', () => {
-    assert.equal(verifyCertificate(base(ec, { expectedNames: [{ kind: 'ip', value: '192.0.2.10' }] })).valid, true);
+    assert.equal(
+      verifyCertificate(base(ec, { expectedNames: [{ kind: 'ip', value: '192.0.2.10' }] })).valid,
+      true,
+    );
     const r = verifyCertificate(base(ec, { expectedNames: [{ kind: 'ip', value: '192.0.2.11' }] }));
     assert.deepEqual(codes(r), ['hostname-mismatch']);
     assert.match(r.findings[0]!.message, /192\.0\.2\.11/);
@@ -82,45 +85,104 @@ describe('verifyCertificate on generated chains', () => {
     const ss = await issue({ subject: 'CN=self.example.test', dns: ['self.example.test'] });
     const r = verifyCertificate({ leaf: ss.parsed, anchors: [ec.root.parsed], time: Date.now() });
     assert.deepEqual(codes(r), ['self-signed']);
-    const t = verifyCertificate({ leaf: ss.parsed, anchors: [ss.parsed], time: Date.now(), expectedNames: [{ kind: 'dns', value: 'self.example.test' }] });
+    const t = verifyCertificate({
+      leaf: ss.parsed,
+      anchors: [ss.parsed],
+      time: Date.now(),
+      expectedNames: [{ kind: 'dns', value: 'self.example.test' }],
+    });
     assert.equal(t.valid, true, JSON.stringify(t.findings));
   });
 
   test('an intermediate that is not a CA cannot issue', async () => {
-    const notCa = await issue({ subject: 'CN=Not A CA', issuer: ec.root, ca: false, keyUsage: x509.KeyUsageFlags.digitalSignature, eku: [] });
+    const notCa = await issue({
+      subject: 'CN=Not A CA',
+      issuer: ec.root,
+      ca: false,
+      keyUsage: x509.KeyUsageFlags.digitalSignature,
+      eku: [],
+    });
     const leaf = await issue({ subject: 'CN=x.example.test', dns: ['x.example.test'], issuer: notCa });
-    const r = verifyCertificate({ leaf: leaf.parsed, intermediates: [notCa.parsed], anchors: [ec.root.parsed], time: Date.now() });
+    const r = verifyCertificate({
+      leaf: leaf.parsed,
+      intermediates: [notCa.parsed],
+      anchors: [ec.root.parsed],
+      time: Date.now(),
+    });
     assert.ok(codes(r).includes('basic-constraints'));
     assert.ok(codes(r).includes('key-usage'));
   });
 
   test('a forged signature is invalid-signature', async () => {
-    const other = await issue({ subject: 'CN=certvet Test Intermediate,O=certvet', ca: true, issuer: ec.root });
+    const other = await issue({
+      subject: 'CN=certvet Test Intermediate,O=certvet',
+      ca: true,
+      issuer: ec.root,
+    });
     // Same issuer name, different key: the leaf's signature does not verify with it.
-    const leaf = await issue({ subject: 'CN=y.example.test', dns: ['y.example.test'], issuer: ec.intermediate });
-    const r = verifyCertificate({ leaf: leaf.parsed, intermediates: [other.parsed], anchors: [ec.root.parsed], time: Date.now() });
+    const leaf = await issue({
+      subject: 'CN=y.example.test',
+      dns: ['y.example.test'],
+      issuer: ec.intermediate,
+    });
+    const r = verifyCertificate({
+      leaf: leaf.parsed,
+      intermediates: [other.parsed],
+      anchors: [ec.root.parsed],
+      time: Date.now(),
+    });
     assert.equal(r.valid, false);
   });
 
   test('the serverAuth purpose rejects a clientAuth-only leaf, and clientAuth accepts it', async () => {
-    const leaf = await issue({ subject: 'CN=client', emails: ['alice@example.test'], issuer: ec.intermediate, eku: ['clientAuth'] });
-    const o = { leaf: leaf.parsed, intermediates: [ec.intermediate.parsed], anchors: [ec.root.parsed], time: Date.now() };
+    const leaf = await issue({
+      subject: 'CN=client',
+      emails: ['alice@example.test'],
+      issuer: ec.intermediate,
+      eku: ['clientAuth'],
+    });
+    const o = {
+      leaf: leaf.parsed,
+      intermediates: [ec.intermediate.parsed],
+      anchors: [ec.root.parsed],
+      time: Date.now(),
+    };
     assert.deepEqual(codes(verifyCertificate(o)), ['eku']);
-    const r = verifyCertificate({ ...o, purpose: 'clientAuth', expectedNames: [{ kind: 'email', value: 'alice@example.test' }] });
+    const r = verifyCertificate({
+      ...o,
+      purpose: 'clientAuth',
+      expectedNames: [{ kind: 'email', value: 'alice@example.test' }],
+    });
     assert.equal(r.valid, true, JSON.stringify(r.findings));
   });
 
   test('SHA-1 signatures below the anchor are weak-signature; RSA-1024 keys are weak-key', async () => {
     const root = await issue({ subject: 'CN=RSA Root', ca: true, keyType: 'rsa-2048' });
-    const weak = await issue({ subject: 'CN=weak.example.test', dns: ['weak.example.test'], issuer: root, keyType: 'rsa-1024', hash: 'SHA-1' });
+    const weak = await issue({
+      subject: 'CN=weak.example.test',
+      dns: ['weak.example.test'],
+      issuer: root,
+      keyType: 'rsa-1024',
+      hash: 'SHA-1',
+    });
     const r = verifyCertificate({ leaf: weak.parsed, anchors: [root.parsed], time: Date.now() });
     assert.ok(codes(r).includes('weak-signature'));
     assert.ok(codes(r).includes('weak-key'));
   });
 
   test('profile deviations are warnings when conformance is "warn"', async () => {
-    const leaf = await issue({ subject: 'CN=z.example.test', dns: ['z.example.test'], issuer: ec.intermediate, serialNumber: `01${'00'.repeat(20)}` });
-    const o = { leaf: leaf.parsed, intermediates: [ec.intermediate.parsed], anchors: [ec.root.parsed], time: Date.now() };
+    const leaf = await issue({
+      subject: 'CN=z.example.test',
+      dns: ['z.example.test'],
+      issuer: ec.intermediate,
+      serialNumber: `01${'00'.repeat(20)}`,
+    });
+    const o = {
+      leaf: leaf.parsed,
+      intermediates: [ec.intermediate.parsed],
+      anchors: [ec.root.parsed],
+      time: Date.now(),
+    };
     assert.ok(codes(verifyCertificate(o)).includes('profile-violation'));
     const lenient = verifyCertificate({ ...o, conformance: 'warn' });
     assert.equal(lenient.valid, true);
@@ -138,7 +200,12 @@ describe('verifyCertificate on generated chains', () => {
     }
     const leaf = await issue({ subject: 'CN=mesh.example.test', dns: ['mesh.example.test'], issuer: a0 });
     const t0 = performance.now();
-    const r = verifyCertificate({ leaf: leaf.parsed, intermediates: mesh.map((m) => m.parsed), anchors: [ec.root.parsed], time: Date.now() });
+    const r = verifyCertificate({
+      leaf: leaf.parsed,
+      intermediates: mesh.map((m) => m.parsed),
+      anchors: [ec.root.parsed],
+      time: Date.now(),
+    });
     assert.equal(r.valid, false);
     assert.ok(performance.now() - t0 < 5000);
   });

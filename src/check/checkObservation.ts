@@ -6,7 +6,8 @@ import type { Crl } from '../verify/crl.js';
 import { parseIp } from '../verify/names/ip.js';
 import type { Conformance, ExpectedName, Profile } from '../verify/options.js';
 import { verifyCertificate } from '../verify/verify.js';
-import { type Certificate, parseCertificate } from '../x509/certificate.js';
+import { parseCertificateCached } from '../x509/cache.js';
+import type { Certificate } from '../x509/certificate.js';
 import { isoOf } from '../x509/time.js';
 
 export interface CheckPolicy {
@@ -65,14 +66,24 @@ export function checkObservation(s: CheckSubject, obs: Observation, p: CheckPoli
   const parsed: Certificate[] = [];
   obs.certificates.forEach((der, i) => {
     try {
-      parsed.push(parseCertificate(der));
+      parsed.push(parseCertificateCached(der));
     } catch (e) {
-      findings.push({ code: 'malformed-certificate', severity: 'critical', message: `certificate #${i} sent by the server cannot be parsed: ${(e as Error).message}`, certIndex: i });
+      findings.push({
+        code: 'malformed-certificate',
+        severity: 'critical',
+        message: `certificate #${i} sent by the server cannot be parsed: ${(e as Error).message}`,
+        certIndex: i,
+      });
     }
   });
   const leaf = parsed[0];
   if (!leaf) {
-    if (findings.length === 0) findings.push({ code: 'handshake-failed', severity: 'error', message: 'the server sent no certificate' });
+    if (findings.length === 0)
+      findings.push({
+        code: 'handshake-failed',
+        severity: 'error',
+        message: 'the server sent no certificate',
+      });
     return { ...base, status: statusOf(findings), findings, chain: [] };
   }
   const sent = parsed.slice(1);
@@ -113,26 +124,65 @@ export function checkObservation(s: CheckSubject, obs: Observation, p: CheckPoli
     const left = c.notAfter.seconds - nowSec;
     if (left < 0) return; // already `expired`
     const days = Math.floor(left / 86400);
-    const what = i === 0 ? 'the leaf certificate' : anchorIds.has(c.sha256) ? 'the trust anchor' : `intermediate #${i}`;
+    const what =
+      i === 0 ? 'the leaf certificate' : anchorIds.has(c.sha256) ? 'the trust anchor' : `intermediate #${i}`;
     const lifetime = c.notAfter.seconds - c.notBefore.seconds;
     if (days < p.critDays)
-      findings.push({ code: 'expires-soon', severity: 'critical', message: `${what} (${c.subject.text}) expires in ${describeDays(days)}, on ${isoOf(c.notAfter)} (critical threshold ${p.critDays} days)`, certIndex: i });
+      findings.push({
+        code: 'expires-soon',
+        severity: 'critical',
+        message: `${what} (${c.subject.text}) expires in ${describeDays(days)}, on ${isoOf(c.notAfter)} (critical threshold ${p.critDays} days)`,
+        certIndex: i,
+      });
     else if (days < p.warnDays)
-      findings.push({ code: 'expires-soon', severity: 'warning', message: `${what} (${c.subject.text}) expires in ${describeDays(days)}, on ${isoOf(c.notAfter)} (warning threshold ${p.warnDays} days)`, certIndex: i });
+      findings.push({
+        code: 'expires-soon',
+        severity: 'warning',
+        message: `${what} (${c.subject.text}) expires in ${describeDays(days)}, on ${isoOf(c.notAfter)} (warning threshold ${p.warnDays} days)`,
+        certIndex: i,
+      });
     else if (p.warnPercent > 0 && lifetime > 0 && (100 * left) / lifetime < p.warnPercent)
-      findings.push({ code: 'expires-soon', severity: 'warning', message: `${what} (${c.subject.text}) has ${((100 * left) / lifetime).toFixed(1)}% of its lifetime left (expires ${isoOf(c.notAfter)}; threshold ${p.warnPercent}%)`, certIndex: i });
+      findings.push({
+        code: 'expires-soon',
+        severity: 'warning',
+        message: `${what} (${c.subject.text}) has ${((100 * left) / lifetime).toFixed(1)}% of its lifetime left (expires ${isoOf(c.notAfter)}; threshold ${p.warnPercent}%)`,
+        certIndex: i,
+      });
   });
 
   if (obs.protocol === 'TLSv1' || obs.protocol === 'TLSv1.1')
-    findings.push({ code: 'protocol-deprecated', severity: 'warning', message: `the server negotiated ${obs.protocol}, deprecated by RFC 8996; it should offer TLS 1.2 or 1.3` });
+    findings.push({
+      code: 'protocol-deprecated',
+      severity: 'warning',
+      message: `the server negotiated ${obs.protocol}, deprecated by RFC 8996; it should offer TLS 1.2 or 1.3`,
+    });
   if (obs.clientCert === 'required-missing')
-    findings.push({ code: 'client-cert-required', severity: 'warning', message: 'the server requires a client certificate and none was given (its own chain was still checked)' });
+    findings.push({
+      code: 'client-cert-required',
+      severity: 'warning',
+      message:
+        'the server requires a client certificate and none was given (its own chain was still checked)',
+    });
   else if (obs.clientCert === 'rejected')
-    findings.push({ code: 'client-cert-rejected', severity: 'critical', message: `the server refused the client certificate presented${obs.error ? `: ${obs.error.message}` : ''}` });
+    findings.push({
+      code: 'client-cert-rejected',
+      severity: 'critical',
+      message: `the server refused the client certificate presented${obs.error ? `: ${obs.error.message}` : ''}`,
+    });
 
   const chain: ChainEntry[] = result.path.map((c) =>
-    chainEntry(c, anchorIds.has(c.sha256) && !sentIds.has(c.sha256) ? 'trust-store' : sentIds.has(c.sha256) ? 'peer' : 'trust-store', now.getTime()),
+    chainEntry(
+      c,
+      anchorIds.has(c.sha256) && !sentIds.has(c.sha256)
+        ? 'trust-store'
+        : sentIds.has(c.sha256)
+          ? 'peer'
+          : 'trust-store',
+      now.getTime(),
+    ),
   );
-  const crossCheck = obs.crossCheck ? { ...obs.crossCheck, certvetValid: result.valid, agrees: obs.crossCheck.authorized === result.valid } : null;
+  const crossCheck = obs.crossCheck
+    ? { ...obs.crossCheck, certvetValid: result.valid, agrees: obs.crossCheck.authorized === result.valid }
+    : null;
   return { ...base, crossCheck, status: statusOf(findings), findings, chain };
 }

@@ -19,8 +19,20 @@ export async function generateLabPki(o: GenerateOptions): Promise<string[]> {
   mkdirSync(o.dir, { recursive: true });
   const DAY = 86400_000;
   const now = Date.now();
-  const root = await issue({ subject: 'CN=certvet Local Root CA,O=certvet lab', ca: true, keyType: o.keyType, notAfter: new Date(now + 3650 * DAY) });
-  const ica = await issue({ subject: 'CN=certvet Local Issuing CA,O=certvet lab', ca: true, pathLen: 0, issuer: root, keyType: o.keyType, notAfter: new Date(now + 1825 * DAY) });
+  const root = await issue({
+    subject: 'CN=certvet Local Root CA,O=certvet lab',
+    ca: true,
+    keyType: o.keyType,
+    notAfter: new Date(now + 3650 * DAY),
+  });
+  const ica = await issue({
+    subject: 'CN=certvet Local Issuing CA,O=certvet lab',
+    ca: true,
+    pathLen: 0,
+    issuer: root,
+    keyType: o.keyType,
+    notAfter: new Date(now + 1825 * DAY),
+  });
   const isIp = (n: string) => /^[\d.]+$/.test(n) || n.includes(':');
   const serverKey = await generateKey(o.keyType);
   const server = await issue({

@@ -200,7 +200,14 @@ export async function issue(spec: CertSpec): Promise<IssuedCert> {
     extensions: ext,
   });
   const der = new Uint8Array(cert.rawData);
-  return { cert, key, pem: `${cert.toString('pem').trimEnd()}\n`, der, parsed: parseCertificate(der), subject: spec.subject };
+  return {
+    cert,
+    key,
+    pem: `${cert.toString('pem').trimEnd()}\n`,
+    der,
+    parsed: parseCertificate(der),
+    subject: spec.subject,
+  };
 }
 
 export interface LabChain {

@@ -1,7 +1,7 @@
 import { createServer, type Server, type TlsOptions } from 'node:tls';
 import type { FindingCode } from '../findings/catalogue.js';
 import type { Status } from '../report/result.js';
-import { type IssuedCert, issue, type LabKey, generateKey, privateKeyPem, x509 } from './pki.js';
+import { generateKey, type IssuedCert, issue, type LabKey, privateKeyPem, x509 } from './pki.js';
 
 /** One lab endpoint: what it serves and the verdict certvet should give it. */
 export interface LabEndpoint {
@@ -50,42 +50,186 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
   const ec = () => generateKey('ec-p256');
   const caKey = await ec();
   const root = await issue({ subject: 'CN=certvet Lab Root CA,O=certvet lab', ca: true, key: caKey });
-  const ica = await issue({ subject: 'CN=certvet Lab Issuing CA,O=certvet lab', ca: true, pathLen: 0, issuer: root });
+  const ica = await issue({
+    subject: 'CN=certvet Lab Issuing CA,O=certvet lab',
+    ca: true,
+    pathLen: 0,
+    issuer: root,
+  });
   const otherRoot = await issue({ subject: 'CN=Some Other Root,O=elsewhere', ca: true });
-  const otherIca = await issue({ subject: 'CN=Some Other Issuing CA,O=elsewhere', ca: true, issuer: otherRoot });
-  const expiredIca = await issue({ subject: 'CN=certvet Lab Expired CA,O=certvet lab', ca: true, issuer: root, notBefore: new Date(now - 400 * DAY), notAfter: new Date(now - 30 * DAY) });
-  const notCa = await issue({ subject: 'CN=certvet Lab Not-A-CA,O=certvet lab', ca: false, issuer: root, eku: [], keyUsage: x509.KeyUsageFlags.digitalSignature });
+  const otherIca = await issue({
+    subject: 'CN=Some Other Issuing CA,O=elsewhere',
+    ca: true,
+    issuer: otherRoot,
+  });
+  const expiredIca = await issue({
+    subject: 'CN=certvet Lab Expired CA,O=certvet lab',
+    ca: true,
+    issuer: root,
+    notBefore: new Date(now - 400 * DAY),
+    notAfter: new Date(now - 30 * DAY),
+  });
+  const notCa = await issue({
+    subject: 'CN=certvet Lab Not-A-CA,O=certvet lab',
+    ca: false,
+    issuer: root,
+    eku: [],
+    keyUsage: x509.KeyUsageFlags.digitalSignature,
+  });
   const ncDer = new x509.Extension('2.5.29.30', true, ncPermitDns('allowed.example'));
-  const ncIca = await issue({ subject: 'CN=certvet Lab Constrained CA,O=certvet lab', ca: true, issuer: root, extensions: [ncDer] });
+  const ncIca = await issue({
+    subject: 'CN=certvet Lab Constrained CA,O=certvet lab',
+    ca: true,
+    issuer: root,
+    extensions: [ncDer],
+  });
   const leafKey: LabKey = await ec();
   const host = (n: string) => `${n}.${LAB_DOMAIN}`;
   const leaf = (name: string, extra: Partial<Parameters<typeof issue>[0]> = {}) =>
     issue({ subject: `CN=${host(name)}`, dns: [host(name)], issuer: ica, key: leafKey, ...extra });
   const rsaKey = await generateKey('rsa-2048');
-  const clientLeaf = await issue({ subject: 'CN=lab-client,O=certvet lab', emails: ['client@lab.certvet.test'], issuer: ica, eku: ['clientAuth'] });
+  const clientLeaf = await issue({
+    subject: 'CN=lab-client,O=certvet lab',
+    emails: ['client@lab.certvet.test'],
+    issuer: ica,
+    eku: ['clientAuth'],
+  });
 
   const specs: ServeSpec[] = [
-    { name: 'good-rsa', description: 'valid RSA-2048 chain', chain: [await leaf('good-rsa', { key: rsaKey }), ica], expectStatus: 'ok', expectCodes: [] },
-    { name: 'good-ecdsa', description: 'valid ECDSA P-256 chain', chain: [await leaf('good-ecdsa'), ica], expectStatus: 'ok', expectCodes: [] },
+    {
+      name: 'good-rsa',
+      description: 'valid RSA-2048 chain',
+      chain: [await leaf('good-rsa', { key: rsaKey }), ica],
+      expectStatus: 'ok',
+      expectCodes: [],
+    },
+    {
+      name: 'good-ecdsa',
+      description: 'valid ECDSA P-256 chain',
+      chain: [await leaf('good-ecdsa'), ica],
+      expectStatus: 'ok',
+      expectCodes: [],
+    },
     {
       name: 'wildcard',
       description: 'wildcard certificate *.wild.lab.certvet.test',
       host: `www.wild.${LAB_DOMAIN}`,
-      chain: [await issue({ subject: `CN=*.wild.${LAB_DOMAIN}`, dns: [`*.wild.${LAB_DOMAIN}`], issuer: ica, key: leafKey }), ica],
+      chain: [
+        await issue({
+          subject: `CN=*.wild.${LAB_DOMAIN}`,
+          dns: [`*.wild.${LAB_DOMAIN}`],
+          issuer: ica,
+          key: leafKey,
+        }),
+        ica,
+      ],
       expectStatus: 'ok',
       expectCodes: [],
     },
-    { name: 'expired', description: 'leaf expired 10 days ago', chain: [await leaf('expired', { notBefore: new Date(now - 100 * DAY), notAfter: new Date(now - 10 * DAY) }), ica], expectStatus: 'critical', expectCodes: ['expired'] },
-    { name: 'not-yet-valid', description: 'leaf valid from tomorrow', chain: [await leaf('not-yet-valid', { notBefore: new Date(now + DAY), notAfter: new Date(now + 90 * DAY) }), ica], expectStatus: 'critical', expectCodes: ['not-yet-valid'] },
-    { name: 'expired-intermediate', description: 'the issuing CA expired', chain: [await leaf('expired-intermediate', { issuer: expiredIca, notBefore: new Date(now - 100 * DAY) }), expiredIca], expectStatus: 'critical', expectCodes: ['expired'] },
-    { name: 'wrong-host', description: 'certificate for another name', chain: [await issue({ subject: `CN=other.${LAB_DOMAIN}`, dns: [`other.${LAB_DOMAIN}`], issuer: ica, key: leafKey }), ica], expectStatus: 'critical', expectCodes: ['hostname-mismatch'] },
-    { name: 'self-signed', description: 'self-signed leaf', chain: [await issue({ subject: `CN=${host('self-signed')}`, dns: [host('self-signed')], key: leafKey })], expectStatus: 'critical', expectCodes: ['self-signed'] },
-    { name: 'untrusted-root', description: 'chain to a root that is not trusted', chain: [await issue({ subject: `CN=${host('untrusted-root')}`, dns: [host('untrusted-root')], issuer: otherIca, key: leafKey }), otherIca], expectStatus: 'critical', expectCodes: ['untrusted'] },
-    { name: 'incomplete-chain', description: 'server omits its intermediate', chain: [await leaf('incomplete-chain')], expectStatus: 'warning', expectCodes: ['incomplete-chain'] },
-    { name: 'weak-key', description: 'RSA-1024 leaf key', chain: [await leaf('weak-key', { keyType: 'rsa-1024', key: undefined }), ica], expectStatus: 'critical', expectCodes: ['weak-key'] },
-    { name: 'sha1', description: 'leaf signed with ECDSA-SHA1', chain: [await leaf('sha1', { hash: 'SHA-1' }), ica], expectStatus: 'critical', expectCodes: ['weak-signature'] },
-    { name: 'ca-false-intermediate', description: 'intermediate is not a CA (cA FALSE)', chain: [await leaf('ca-false-intermediate', { issuer: notCa }), notCa], expectStatus: 'critical', expectCodes: ['basic-constraints'] },
-    { name: 'name-constraints', description: 'issuer only permits allowed.example', chain: [await leaf('name-constraints', { issuer: ncIca }), ncIca], expectStatus: 'critical', expectCodes: ['name-constraints'] },
+    {
+      name: 'expired',
+      description: 'leaf expired 10 days ago',
+      chain: [
+        await leaf('expired', { notBefore: new Date(now - 100 * DAY), notAfter: new Date(now - 10 * DAY) }),
+        ica,
+      ],
+      expectStatus: 'critical',
+      expectCodes: ['expired'],
+    },
+    {
+      name: 'not-yet-valid',
+      description: 'leaf valid from tomorrow',
+      chain: [
+        await leaf('not-yet-valid', { notBefore: new Date(now + DAY), notAfter: new Date(now + 90 * DAY) }),
+        ica,
+      ],
+      expectStatus: 'critical',
+      expectCodes: ['not-yet-valid'],
+    },
+    {
+      name: 'expired-intermediate',
+      description: 'the issuing CA expired',
+      chain: [
+        await leaf('expired-intermediate', { issuer: expiredIca, notBefore: new Date(now - 100 * DAY) }),
+        expiredIca,
+      ],
+      expectStatus: 'critical',
+      expectCodes: ['expired'],
+    },
+    {
+      name: 'wrong-host',
+      description: 'certificate for another name',
+      chain: [
+        await issue({
+          subject: `CN=other.${LAB_DOMAIN}`,
+          dns: [`other.${LAB_DOMAIN}`],
+          issuer: ica,
+          key: leafKey,
+        }),
+        ica,
+      ],
+      expectStatus: 'critical',
+      expectCodes: ['hostname-mismatch'],
+    },
+    {
+      name: 'self-signed',
+      description: 'self-signed leaf',
+      chain: [
+        await issue({ subject: `CN=${host('self-signed')}`, dns: [host('self-signed')], key: leafKey }),
+      ],
+      expectStatus: 'critical',
+      expectCodes: ['self-signed'],
+    },
+    {
+      name: 'untrusted-root',
+      description: 'chain to a root that is not trusted',
+      chain: [
+        await issue({
+          subject: `CN=${host('untrusted-root')}`,
+          dns: [host('untrusted-root')],
+          issuer: otherIca,
+          key: leafKey,
+        }),
+        otherIca,
+      ],
+      expectStatus: 'critical',
+      expectCodes: ['untrusted'],
+    },
+    {
+      name: 'incomplete-chain',
+      description: 'server omits its intermediate',
+      chain: [await leaf('incomplete-chain')],
+      expectStatus: 'warning',
+      expectCodes: ['incomplete-chain'],
+    },
+    {
+      name: 'weak-key',
+      description: 'RSA-1024 leaf key',
+      chain: [await leaf('weak-key', { keyType: 'rsa-1024', key: undefined }), ica],
+      expectStatus: 'critical',
+      expectCodes: ['weak-key'],
+    },
+    {
+      name: 'sha1',
+      description: 'leaf signed with ECDSA-SHA1',
+      chain: [await leaf('sha1', { hash: 'SHA-1' }), ica],
+      expectStatus: 'critical',
+      expectCodes: ['weak-signature'],
+    },
+    {
+      name: 'ca-false-intermediate',
+      description: 'intermediate is not a CA (cA FALSE)',
+      chain: [await leaf('ca-false-intermediate', { issuer: notCa }), notCa],
+      expectStatus: 'critical',
+      expectCodes: ['basic-constraints'],
+    },
+    {
+      name: 'name-constraints',
+      description: 'issuer only permits allowed.example',
+      chain: [await leaf('name-constraints', { issuer: ncIca }), ncIca],
+      expectStatus: 'critical',
+      expectCodes: ['name-constraints'],
+    },
     {
       name: 'ip-san',
       description: 'certificate for the IP address 127.0.0.1',
@@ -110,7 +254,13 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
       expectCodes: ['protocol-deprecated'],
       tls: { minVersion: 'TLSv1', maxVersion: 'TLSv1' },
     },
-    { name: 'expires-soon', description: 'leaf expires in 10 days', chain: [await leaf('expires-soon', { notAfter: new Date(now + 10 * DAY + 3600_000) }), ica], expectStatus: 'warning', expectCodes: ['expires-soon'] },
+    {
+      name: 'expires-soon',
+      description: 'leaf expires in 10 days',
+      chain: [await leaf('expires-soon', { notAfter: new Date(now + 10 * DAY + 3600_000) }), ica],
+      expectStatus: 'warning',
+      expectCodes: ['expires-soon'],
+    },
   ];
 
   const servers: Server[] = [];
@@ -120,7 +270,13 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
       const s = specs[i]!;
       const key = await privateKeyPem(s.chain[0]!.key);
       const server = createServer(
-        { cert: s.chain.map((c) => c.pem).join(''), key, ciphers: 'DEFAULT:@SECLEVEL=0', minVersion: 'TLSv1', ...s.tls },
+        {
+          cert: s.chain.map((c) => c.pem).join(''),
+          key,
+          ciphers: 'DEFAULT:@SECLEVEL=0',
+          minVersion: 'TLSv1',
+          ...s.tls,
+        },
         (sock) => {
           sock.on('error', () => {});
           sock.end('HTTP/1.1 200 OK\r\ncontent-length: 15\r\nconnection: close\r\n\r\ncertvet lab ok\n');
@@ -134,7 +290,15 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
       });
       servers.push(server);
       const actual = (server.address() as { port: number }).port;
-      endpoints.push({ name: s.name, description: s.description, host: s.host ?? host(s.name), address, port: actual, expectStatus: s.expectStatus, expectCodes: s.expectCodes });
+      endpoints.push({
+        name: s.name,
+        description: s.description,
+        host: s.host ?? host(s.name),
+        address,
+        port: actual,
+        expectStatus: s.expectStatus,
+        expectCodes: s.expectCodes,
+      });
     }
   } catch (e) {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));

@@ -1,5 +1,5 @@
-import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 
 /** Most server bytes kept for parsing the handshake (certificate chains are far smaller). */
 export const MAX_CAPTURE_BYTES = 512 * 1024;

@@ -1,13 +1,22 @@
 /** Raised when a step runs past its deadline. */
 export class DeadlineError extends Error {
   override readonly name = 'DeadlineError';
-  constructor(readonly step: string, readonly ms: number) {
+  constructor(
+    readonly step: string,
+    readonly ms: number,
+  ) {
     super(`${step} did not complete within ${ms} ms`);
   }
 }
 
 /** Races `p` against a timer and an abort signal; `onCancel` releases what `p` holds. */
-export function withDeadline<T>(p: Promise<T>, ms: number, step: string, signal?: AbortSignal, onCancel?: () => void): Promise<T> {
+export function withDeadline<T>(
+  p: Promise<T>,
+  ms: number,
+  step: string,
+  signal?: AbortSignal,
+  onCancel?: () => void,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let done = false;
     const finish = (fn: () => void) => {

@@ -19,7 +19,8 @@ export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffe
   let suite: number | null = null;
   let tls13 = false;
   let seq = 0n;
-  let keys: { key: Buffer; iv: Buffer; alg: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' } | null = null;
+  let keys: { key: Buffer; iv: Buffer; alg: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' } | null =
+    null;
   for (const r of records) {
     if (r.type === 22) {
       handshake = Buffer.concat([handshake, r.body]);
@@ -130,25 +131,49 @@ function serverHello(hs: Buffer): { suite: number; tls13: boolean } | null {
 
 function hkdfExpandLabel(secret: Buffer, label: string, length: number, hash: 'sha256' | 'sha384'): Buffer {
   const full = Buffer.from(`tls13 ${label}`, 'latin1');
-  const info = Buffer.concat([Buffer.from([length >> 8, length & 0xff, full.length]), full, Buffer.from([0])]);
+  const info = Buffer.concat([
+    Buffer.from([length >> 8, length & 0xff, full.length]),
+    full,
+    Buffer.from([0]),
+  ]);
   // One HMAC block suffices for key and IV lengths (<= hash length).
-  return createHmac(hash, secret).update(Buffer.concat([info, Buffer.from([1])])).digest().subarray(0, length);
+  return createHmac(hash, secret)
+    .update(Buffer.concat([info, Buffer.from([1])]))
+    .digest()
+    .subarray(0, length);
 }
 
 function trafficKeys(secret: Buffer, suite: number) {
   switch (suite) {
     case 0x1301:
-      return { key: hkdfExpandLabel(secret, 'key', 16, 'sha256'), iv: hkdfExpandLabel(secret, 'iv', 12, 'sha256'), alg: 'aes-128-gcm' as const };
+      return {
+        key: hkdfExpandLabel(secret, 'key', 16, 'sha256'),
+        iv: hkdfExpandLabel(secret, 'iv', 12, 'sha256'),
+        alg: 'aes-128-gcm' as const,
+      };
     case 0x1302:
-      return { key: hkdfExpandLabel(secret, 'key', 32, 'sha384'), iv: hkdfExpandLabel(secret, 'iv', 12, 'sha384'), alg: 'aes-256-gcm' as const };
+      return {
+        key: hkdfExpandLabel(secret, 'key', 32, 'sha384'),
+        iv: hkdfExpandLabel(secret, 'iv', 12, 'sha384'),
+        alg: 'aes-256-gcm' as const,
+      };
     case 0x1303:
-      return { key: hkdfExpandLabel(secret, 'key', 32, 'sha256'), iv: hkdfExpandLabel(secret, 'iv', 12, 'sha256'), alg: 'chacha20-poly1305' as const };
+      return {
+        key: hkdfExpandLabel(secret, 'key', 32, 'sha256'),
+        iv: hkdfExpandLabel(secret, 'iv', 12, 'sha256'),
+        alg: 'chacha20-poly1305' as const,
+      };
     default:
       return null;
   }
 }
 
-function decrypt(k: { key: Buffer; iv: Buffer; alg: string }, seq: bigint, header: Buffer, body: Buffer): Buffer | null {
+function decrypt(
+  k: { key: Buffer; iv: Buffer; alg: string },
+  seq: bigint,
+  header: Buffer,
+  body: Buffer,
+): Buffer | null {
   if (body.length < 17) return null;
   const nonce = Buffer.from(k.iv);
   for (let i = 0; i < 8; i++) nonce[11 - i]! ^= Number((seq >> BigInt(8 * i)) & 0xffn);

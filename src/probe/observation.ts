@@ -14,13 +14,30 @@ export interface Observation {
   /** What Node/OpenSSL's own verification with the same anchors said (handshake with verification reporting only). */
   readonly crossCheck: { readonly authorized: boolean; readonly error: string | null } | null;
   /** What happened about client certificates: requested optionally, required and missing, refused, accepted. */
-  readonly clientCert: 'not-requested' | 'optional' | 'required-missing' | 'rejected' | 'accepted' | 'unknown';
-  readonly timings: { readonly dnsMs: number; readonly connectMs: number; readonly starttlsMs: number; readonly handshakeMs: number; readonly totalMs: number };
+  readonly clientCert:
+    | 'not-requested'
+    | 'optional'
+    | 'required-missing'
+    | 'rejected'
+    | 'accepted'
+    | 'unknown';
+  readonly timings: {
+    readonly dnsMs: number;
+    readonly connectMs: number;
+    readonly starttlsMs: number;
+    readonly handshakeMs: number;
+    readonly totalMs: number;
+  };
   /** Why the endpoint could not be checked, or null. */
   readonly error: ProbeFailure | null;
 }
 
-export type ProbeErrorCode = 'connect-failed' | 'dns-failed' | 'timeout' | 'handshake-failed' | 'starttls-failed';
+export type ProbeErrorCode =
+  | 'connect-failed'
+  | 'dns-failed'
+  | 'timeout'
+  | 'handshake-failed'
+  | 'starttls-failed';
 
 export interface ProbeFailure {
   readonly code: ProbeErrorCode;

@@ -1,6 +1,14 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, Socket } from 'node:net';
-import { type ConnectionOptions, connect as tlsConnect, type DetailedPeerCertificate, type SecureVersion, type TLSSocket } from 'node:tls';
+import {
+  type ConnectionOptions,
+  createSecureContext,
+  type DetailedPeerCertificate,
+  type SecureContext,
+  type SecureVersion,
+  type TLSSocket,
+  connect as tlsConnect,
+} from 'node:tls';
 import type { StartTlsProtocol } from '../scan/target.js';
 import { CapturingStream } from './capture.js';
 import { DeadlineError, withDeadline } from './deadline.js';
@@ -11,7 +19,8 @@ import { STARTTLS } from './starttls/index.js';
 /** Resolves a host name to IP addresses; injectable so tests never touch real DNS. */
 export type LookupFn = (host: string) => Promise<string[]>;
 
-export const systemLookup: LookupFn = async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+export const systemLookup: LookupFn = async (host) =>
+  (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 /** A client certificate to present (PEM cert + key, or PKCS#12), with its passphrase if any. */
 export interface ClientIdentity {
@@ -47,6 +56,48 @@ export interface ProbeOptions {
   readonly maxVersion?: SecureVersion;
   /** How long to wait after a TLS 1.3 handshake for a client-certificate alert (default: from connect RTT). */
   readonly postHandshakeWaitMs?: number;
+}
+
+/**
+ * Secure contexts are expensive to build (the CA bundle is parsed each time); targets share
+ * them when they share anchors, client identity and protocol bounds.
+ */
+const contexts = new WeakMap<object, Map<string, SecureContext>>();
+const NO_CA = {};
+const NO_CLIENT = {};
+
+function secureContextFor(o: ProbeOptions): SecureContext {
+  const caKey = (o.ca ?? NO_CA) as object;
+  const clientKey = (o.client ?? NO_CLIENT) as object;
+  let byCa = contexts.get(caKey);
+  if (!byCa) {
+    byCa = new Map();
+    contexts.set(caKey, byCa);
+  }
+  const k = `${o.minVersion ?? 'TLSv1'}|${o.maxVersion ?? ''}|${clientIds.get(clientKey) ?? nextClientId(clientKey)}`;
+  let ctx = byCa.get(k);
+  if (!ctx) {
+    ctx = createSecureContext({
+      minVersion: o.minVersion ?? 'TLSv1',
+      ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
+      // The probe must complete handshakes with weak or legacy servers so their certificates are still verified.
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+      ...(o.ca ? { ca: [...o.ca] } : {}),
+      ...(o.client?.pfx ? { pfx: o.client.pfx } : {}),
+      ...(o.client?.cert ? { cert: o.client.cert } : {}),
+      ...(o.client?.key ? { key: o.client.key } : {}),
+      ...(o.client?.passphrase !== undefined ? { passphrase: o.client.passphrase } : {}),
+    });
+    byCa.set(k, ctx);
+  }
+  return ctx;
+}
+
+const clientIds = new WeakMap<object, number>();
+let clientCounter = 0;
+function nextClientId(o: object): number {
+  clientIds.set(o, ++clientCounter);
+  return clientCounter;
 }
 
 class ProbeError extends Error {
@@ -86,9 +137,12 @@ function describeTlsError(e: NodeJS.ErrnoException): string {
   if (/wrong version number|packet length too long|unknown protocol|record layer failure/i.test(msg))
     return 'the server did not answer with TLS (plain text on a TLS port?)';
   if (e.code === 'ECONNRESET') return 'the connection was reset during the TLS handshake';
-  if (/socket disconnected before secure TLS connection/i.test(msg)) return 'the server closed the connection during the TLS handshake';
-  if (/unsupported protocol|no protocols available|tlsv1 alert protocol version/i.test(msg)) return 'no TLS protocol version in common with the server';
-  if (/handshake failure|no shared cipher|sslv3 alert/i.test(msg)) return `the TLS handshake failed: ${msg.replace(/^.*?:error:[0-9A-F]+:/, '').replace(/:\.\.\/deps.*$/, '')}`;
+  if (/socket disconnected before secure TLS connection/i.test(msg))
+    return 'the server closed the connection during the TLS handshake';
+  if (/unsupported protocol|no protocols available|tlsv1 alert protocol version/i.test(msg))
+    return 'no TLS protocol version in common with the server';
+  if (/handshake failure|no shared cipher|sslv3 alert/i.test(msg))
+    return `the TLS handshake failed: ${msg.replace(/^.*?:error:[0-9A-F]+:/, '').replace(/:\.\.\/deps.*$/, '')}`;
   return `the TLS handshake failed: ${msg}`;
 }
 
@@ -136,17 +190,38 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
     tlsSock?.destroy();
     socket?.destroy();
     timings.totalMs = Math.round(performance.now() - started);
-    return { address, port: o.port, servername, certificates, protocol, cipher, alpn, ocspStaple, crossCheck, clientCert, timings, error };
+    return {
+      address,
+      port: o.port,
+      servername,
+      certificates,
+      protocol,
+      cipher,
+      alpn,
+      ocspStaple,
+      crossCheck,
+      clientCert,
+      timings,
+      error,
+    };
   };
   try {
     if (!address) {
       const t0 = performance.now();
       let addrs: string[];
       try {
-        addrs = await withDeadline((o.lookup ?? systemLookup)(o.host), Math.min(t.connectMs, remaining()), `resolving ${o.host}`, o.signal);
+        addrs = await withDeadline(
+          (o.lookup ?? systemLookup)(o.host),
+          Math.min(t.connectMs, remaining()),
+          `resolving ${o.host}`,
+          o.signal,
+        );
       } catch (e) {
         if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
-        throw new ProbeError('dns-failed', `cannot resolve ${o.host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new ProbeError(
+          'dns-failed',
+          `cannot resolve ${o.host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
       }
       timings.dnsMs = Math.round(performance.now() - t0);
       if (!addrs.length) throw new ProbeError('dns-failed', `${o.host} has no addresses`);
@@ -177,31 +252,40 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
     if (o.starttls) {
       const t2 = performance.now();
       try {
-        await withDeadline(STARTTLS[o.starttls]({ socket: sock, host: o.host }), Math.min(t.handshakeMs, remaining()), `the ${o.starttls} STARTTLS exchange`, o.signal);
+        await withDeadline(
+          STARTTLS[o.starttls]({ socket: sock, host: o.host }),
+          Math.min(t.handshakeMs, remaining()),
+          `the ${o.starttls} STARTTLS exchange`,
+          o.signal,
+        );
       } catch (e) {
         if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
-        throw new ProbeError('starttls-failed', `${o.starttls} STARTTLS with ${where()} failed: ${(e as Error).message}`);
+        throw new ProbeError(
+          'starttls-failed',
+          `${o.starttls} STARTTLS with ${where()} failed: ${(e as Error).message}`,
+        );
       }
       timings.starttlsMs = Math.round(performance.now() - t2);
     }
     const t3 = performance.now();
     const capture = new CapturingStream(sock);
+    let secureContext: SecureContext;
+    try {
+      secureContext = secureContextFor(o);
+    } catch (e) {
+      throw new ProbeError(
+        'handshake-failed',
+        `cannot use the client certificate or CA bundle: ${(e as Error).message}`,
+      );
+    }
     const opts: ConnectionOptions & { requestOCSP: boolean } = {
       socket: capture,
       // Only for Node's identity check in the cross-check (the connection is already made).
       host: o.host,
       rejectUnauthorized: false,
       requestOCSP: true,
-      minVersion: o.minVersion ?? 'TLSv1',
-      ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
-      // The probe must complete handshakes with weak or legacy servers so their certificates are still verified.
-      ciphers: 'DEFAULT:@SECLEVEL=0',
+      secureContext,
       ...(servername ? { servername } : {}),
-      ...(o.ca ? { ca: [...o.ca] } : {}),
-      ...(o.client?.pfx ? { pfx: o.client.pfx } : {}),
-      ...(o.client?.cert ? { cert: o.client.cert } : {}),
-      ...(o.client?.key ? { key: o.client.key } : {}),
-      ...(o.client?.passphrase !== undefined ? { passphrase: o.client.passphrase } : {}),
     };
     const ts = tlsConnect(opts);
     tlsSock = ts;
@@ -232,7 +316,13 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
         new Promise<void>((resolve, reject) => {
           ts.once('secureConnect', resolve);
           ts.once('error', reject);
-          ts.once('close', () => reject(Object.assign(new Error('socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET' })));
+          ts.once('close', () =>
+            reject(
+              Object.assign(new Error('socket disconnected before secure TLS connection was established'), {
+                code: 'ECONNRESET',
+              }),
+            ),
+          );
         }),
         Math.min(t.handshakeMs, remaining()),
         `the TLS handshake with ${where()}`,
@@ -255,7 +345,10 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
     protocol = ts.getProtocol() ?? null;
     cipher = ts.getCipher()?.standardName ?? ts.getCipher()?.name ?? null;
     alpn = ts.alpnProtocol || null;
-    crossCheck = { authorized: ts.authorized, error: ts.authorizationError ? String(ts.authorizationError) : null };
+    crossCheck = {
+      authorized: ts.authorized,
+      error: ts.authorizationError ? String(ts.authorizationError) : null,
+    };
     if (protocol === 'TLSv1.3') {
       // TLS 1.3: a client-certificate refusal arrives after the handshake; wait briefly for it
       // (ends early when the server sends its session tickets, i.e. it accepted us).
@@ -282,9 +375,12 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
       });
       certificates = sentChain();
       const alert = lateError ? alertOf(lateError) : null;
-      if (alert !== null && CLIENT_CERT_REJECTED_ALERTS.has(alert)) clientCert = haveClientCert ? 'rejected' : 'required-missing';
-      else if (closed && !gotData && certificateRequested) clientCert = haveClientCert ? 'rejected' : 'required-missing';
-      else if (!lateError) clientCert = certificateRequested ? (haveClientCert ? 'accepted' : 'optional') : 'not-requested';
+      if (alert !== null && CLIENT_CERT_REJECTED_ALERTS.has(alert))
+        clientCert = haveClientCert ? 'rejected' : 'required-missing';
+      else if (closed && !gotData && certificateRequested)
+        clientCert = haveClientCert ? 'rejected' : 'required-missing';
+      else if (!lateError)
+        clientCert = certificateRequested ? (haveClientCert ? 'accepted' : 'optional') : 'not-requested';
     } else {
       clientCert = certificateRequested ? (haveClientCert ? 'accepted' : 'optional') : 'not-requested';
     }

@@ -1,7 +1,12 @@
 import type { Report, Status } from './result.js';
 import { escapeHtml as h } from './sanitize.js';
 
-const COLOR: Record<Status, string> = { ok: '#1a7f37', warning: '#9a6700', critical: '#cf222e', error: '#8250df' };
+const COLOR: Record<Status, string> = {
+  ok: '#1a7f37',
+  warning: '#9a6700',
+  critical: '#cf222e',
+  error: '#8250df',
+};
 const RANK: Record<Status, number> = { critical: 0, error: 1, warning: 2, ok: 3 };
 
 /**
@@ -11,9 +16,18 @@ const RANK: Record<Status, number> = { critical: 0, error: 1, warning: 2, ok: 3 
  */
 export function renderHtml(report: Report): string {
   const s = report.summary;
-  const rows = [...report.results].sort((a, b) => RANK[a.status] - RANK[b.status] || a.target.localeCompare(b.target));
+  const rows = [...report.results].sort(
+    (a, b) => RANK[a.status] - RANK[b.status] || a.target.localeCompare(b.target),
+  );
   const now = Date.parse(report.generatedAt);
-  const leaves = rows.filter((r) => r.chain[0]).map((r) => ({ target: r.target, days: r.chain[0]!.daysRemaining, notAfter: r.chain[0]!.notAfter, status: r.status }));
+  const leaves = rows
+    .filter((r) => r.chain[0])
+    .map((r) => ({
+      target: r.target,
+      days: r.chain[0]!.daysRemaining,
+      notAfter: r.chain[0]!.notAfter,
+      status: r.status,
+    }));
   const maxDays = Math.max(30, ...leaves.map((l) => Math.min(l.days, 400)));
   const timeline = leaves
     .sort((a, b) => a.days - b.days)
@@ -25,7 +39,9 @@ export function renderHtml(report: Report): string {
   const table = rows
     .map((r) => {
       const leaf = r.chain[0];
-      const findings = r.findings.map((f) => `<li class="${h(f.severity)}"><b>${h(f.code)}</b> ${h(f.message)}</li>`).join('');
+      const findings = r.findings
+        .map((f) => `<li class="${h(f.severity)}"><b>${h(f.code)}</b> ${h(f.message)}</li>`)
+        .join('');
       return `<tr data-status="${RANK[r.status]}"><td><span class="st" style="background:${COLOR[r.status]}">${h(r.status)}</span></td><td>${h(r.target)}</td><td data-v="${leaf ? leaf.daysRemaining : -99999}">${leaf ? `${h(leaf.notAfter.slice(0, 10))} (${leaf.daysRemaining}d)` : '-'}</td><td>${h(String((r.tls as { protocol?: string } | undefined)?.protocol ?? '-'))}</td><td>${h(leaf?.subject ?? '')}</td><td><ul>${findings}</ul></td></tr>`;
     })
     .join('\n');

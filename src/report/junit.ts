@@ -2,7 +2,9 @@ import type { Report } from './result.js';
 
 function xml(s: string): string {
   // XML 1.0 forbids most control characters even when escaped.
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '?').replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return s
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '?')
+    .replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** JUnit XML: one testcase per target; critical → failure, error → error, warnings in system-out. */
@@ -20,10 +22,14 @@ export function renderJunit(report: Report): string {
     const text = r.findings.map((f) => `${f.severity} ${f.code}: ${f.message}`).join('\n');
     if (r.status === 'critical') {
       const first = r.findings.find((f) => f.severity === 'critical')!;
-      lines.push(`      <failure type="${xml(first.code)}" message="${xml(first.message)}">${xml(text)}</failure>`);
+      lines.push(
+        `      <failure type="${xml(first.code)}" message="${xml(first.message)}">${xml(text)}</failure>`,
+      );
     } else if (r.status === 'error') {
       const first = r.findings.find((f) => f.severity === 'error')!;
-      lines.push(`      <error type="${xml(first.code)}" message="${xml(first.message)}">${xml(text)}</error>`);
+      lines.push(
+        `      <error type="${xml(first.code)}" message="${xml(first.message)}">${xml(text)}</error>`,
+      );
     }
     if (text) lines.push(`      <system-out>${xml(text)}</system-out>`);
     lines.push('    </testcase>');

@@ -16,13 +16,29 @@ export function renderPrometheus(report: Report): string {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...rows);
   };
   const t = (r: Report['results'][number]) => `target="${label(r.target)}"`;
-  metric('certvet_target_status', 'Worst status of the target: 0 ok, 1 warning, 2 critical, 3 error.', 'gauge', report.results.map((r) => `certvet_target_status{${t(r)}} ${STATUS_VALUE[r.status]}`));
-  metric('certvet_target_ok', '1 when the target has no warning, critical or error finding.', 'gauge', report.results.map((r) => `certvet_target_ok{${t(r)}} ${r.status === 'ok' ? 1 : 0}`));
-  metric('certvet_check_duration_seconds', 'Time taken to check the target.', 'gauge', report.results.map((r) => `certvet_check_duration_seconds{${t(r)}} ${(r.durationMs / 1000).toFixed(3)}`));
+  metric(
+    'certvet_target_status',
+    'Worst status of the target: 0 ok, 1 warning, 2 critical, 3 error.',
+    'gauge',
+    report.results.map((r) => `certvet_target_status{${t(r)}} ${STATUS_VALUE[r.status]}`),
+  );
+  metric(
+    'certvet_target_ok',
+    '1 when the target has no warning, critical or error finding.',
+    'gauge',
+    report.results.map((r) => `certvet_target_ok{${t(r)}} ${r.status === 'ok' ? 1 : 0}`),
+  );
+  metric(
+    'certvet_check_duration_seconds',
+    'Time taken to check the target.',
+    'gauge',
+    report.results.map((r) => `certvet_check_duration_seconds{${t(r)}} ${(r.durationMs / 1000).toFixed(3)}`),
+  );
   const findings: string[] = [];
   for (const r of report.results) {
     const counts = new Map<string, number>();
-    for (const f of r.findings) counts.set(`${f.code}|${f.severity}`, (counts.get(`${f.code}|${f.severity}`) ?? 0) + 1);
+    for (const f of r.findings)
+      counts.set(`${f.code}|${f.severity}`, (counts.get(`${f.code}|${f.severity}`) ?? 0) + 1);
     for (const [k, n] of counts) {
       const [code, severity] = k.split('|');
       findings.push(`certvet_findings{${t(r)},code="${code}",severity="${severity}"} ${n}`);
@@ -34,11 +50,25 @@ export function renderPrometheus(report: Report): string {
   for (const r of report.results)
     r.chain.forEach((c, i) => {
       const l = `${t(r)},index="${i}",subject="${label(c.subject)}",serial="${c.serialNumber}",sha256="${c.sha256}"`;
-      notAfter.push(`certvet_cert_not_after_timestamp_seconds{${l}} ${Math.floor(Date.parse(c.notAfter) / 1000)}`);
+      notAfter.push(
+        `certvet_cert_not_after_timestamp_seconds{${l}} ${Math.floor(Date.parse(c.notAfter) / 1000)}`,
+      );
       days.push(`certvet_cert_days_remaining{${l}} ${c.daysRemaining}`);
     });
-  metric('certvet_cert_not_after_timestamp_seconds', 'notAfter of each certificate in the path (leaf index 0).', 'gauge', notAfter);
-  metric('certvet_cert_days_remaining', 'Whole days until each certificate in the path expires.', 'gauge', days);
-  metric('certvet_last_run_timestamp_seconds', 'When this report was generated.', 'gauge', [`certvet_last_run_timestamp_seconds ${Math.floor(Date.parse(report.generatedAt) / 1000)}`]);
+  metric(
+    'certvet_cert_not_after_timestamp_seconds',
+    'notAfter of each certificate in the path (leaf index 0).',
+    'gauge',
+    notAfter,
+  );
+  metric(
+    'certvet_cert_days_remaining',
+    'Whole days until each certificate in the path expires.',
+    'gauge',
+    days,
+  );
+  metric('certvet_last_run_timestamp_seconds', 'When this report was generated.', 'gauge', [
+    `certvet_last_run_timestamp_seconds ${Math.floor(Date.parse(report.generatedAt) / 1000)}`,
+  ]);
   return out.join('\n') + '\n';
 }

@@ -32,9 +32,13 @@ function summaryOf(r: TargetResult): string {
  */
 export function renderText(report: Report, c: Colors): string {
   const out: string[] = [];
-  const rows = [...report.results].sort((a, b) => ORDER.indexOf(a.status) - ORDER.indexOf(b.status) || a.target.localeCompare(b.target));
+  const rows = [...report.results].sort(
+    (a, b) => ORDER.indexOf(a.status) - ORDER.indexOf(b.status) || a.target.localeCompare(b.target),
+  );
   const wTarget = Math.min(48, Math.max(6, ...rows.map((r) => clean(r.target).length)));
-  out.push(c.bold(`${pad('STATUS', 9)} ${pad('TARGET', wTarget)} ${pad('EXPIRES', 18)} ${pad('TLS', 8)} FINDINGS`));
+  out.push(
+    c.bold(`${pad('STATUS', 9)} ${pad('TARGET', wTarget)} ${pad('EXPIRES', 18)} ${pad('TLS', 8)} FINDINGS`),
+  );
   for (const r of rows) {
     out.push(
       `${paint(r.status, pad(LABEL[r.status], 9), c)} ${pad(clean(r.target), wTarget)} ${pad(expiry(r), 18)} ${pad(String((r.tls as { protocol?: string } | undefined)?.protocol ?? '-'), 8)} ${clean(summaryOf(r))}`,
@@ -43,12 +47,22 @@ export function renderText(report: Report, c: Colors): string {
   const problems = rows.filter((r) => r.status !== 'ok' || r.findings.some((f) => f.severity === 'info'));
   for (const r of problems) {
     out.push('');
-    out.push(`${paint(r.status, LABEL[r.status], c)} ${c.bold(clean(r.target))}${r.address ? c.dim(` (${r.address}:${r.port})`) : ''}`);
+    out.push(
+      `${paint(r.status, LABEL[r.status], c)} ${c.bold(clean(r.target))}${r.address ? c.dim(` (${r.address}:${r.port})`) : ''}`,
+    );
     for (const f of r.findings) {
-      const sev = f.severity === 'critical' || f.severity === 'error' ? c.red(f.severity) : f.severity === 'warning' ? c.yellow(f.severity) : c.dim(f.severity);
+      const sev =
+        f.severity === 'critical' || f.severity === 'error'
+          ? c.red(f.severity)
+          : f.severity === 'warning'
+            ? c.yellow(f.severity)
+            : c.dim(f.severity);
       out.push(`  ${sev} ${c.bold(f.code)}: ${clean(f.message)}`);
     }
-    if (r.chain.length) out.push(c.dim(`  chain: ${r.chain.map((e, i) => `[${i}] ${clean(e.subject || '(empty)')}`).join(' → ')}`));
+    if (r.chain.length)
+      out.push(
+        c.dim(`  chain: ${r.chain.map((e, i) => `[${i}] ${clean(e.subject || '(empty)')}`).join(' → ')}`),
+      );
   }
   const s = report.summary;
   out.push('');

@@ -33,7 +33,10 @@ export interface ScanOptions {
 }
 
 /** Checks one target: probe (I/O), then the pure verification and checks. */
-export async function checkTarget(t: ScanTarget, o: Omit<ScanOptions, 'concurrency' | 'onResult'> = {}): Promise<TargetResult> {
+export async function checkTarget(
+  t: ScanTarget,
+  o: Omit<ScanOptions, 'concurrency' | 'onResult'> = {},
+): Promise<TargetResult> {
   let attempt = 0;
   for (;;) {
     const obs = await probe({
@@ -48,13 +51,21 @@ export async function checkTarget(t: ScanTarget, o: Omit<ScanOptions, 'concurren
       ...(o.lookup ? { lookup: o.lookup } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     });
-    const transient = obs.error && (obs.error.code === 'connect-failed' || obs.error.code === 'timeout') && obs.certificates.length === 0;
+    const transient =
+      obs.error &&
+      (obs.error.code === 'connect-failed' || obs.error.code === 'timeout') &&
+      obs.certificates.length === 0;
     if (transient && attempt < (o.retries ?? 0) && !o.signal?.aborted) {
       attempt++;
       await new Promise((r) => setTimeout(r, 200 * attempt));
       continue;
     }
-    return checkObservation({ target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null }, obs, t.policy, o.at ?? new Date());
+    return checkObservation(
+      { target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null },
+      obs,
+      t.policy,
+      o.at ?? new Date(),
+    );
   }
 }
 
@@ -63,7 +74,10 @@ export async function checkTarget(t: ScanTarget, o: Omit<ScanOptions, 'concurren
  * complete; the returned array is in input order. Work already started finishes (each probe
  * is bounded by its own deadline); after `signal` aborts no new target starts.
  */
-export async function scan(targets: readonly ScanTarget[], o: ScanOptions = {}): Promise<(TargetResult | undefined)[]> {
+export async function scan(
+  targets: readonly ScanTarget[],
+  o: ScanOptions = {},
+): Promise<(TargetResult | undefined)[]> {
   const results: (TargetResult | undefined)[] = new Array(targets.length);
   // Every in-flight probe listens on the one signal.
   if (o.signal) setMaxListeners(0, o.signal);

@@ -1,7 +1,16 @@
 import { isIP } from 'node:net';
 
 /** STARTTLS protocols certvet speaks (each in src/probe/starttls/). */
-export const STARTTLS_PROTOCOLS = ['smtp', 'imap', 'pop3', 'ftp', 'ldap', 'xmpp', 'postgres', 'mysql'] as const;
+export const STARTTLS_PROTOCOLS = [
+  'smtp',
+  'imap',
+  'pop3',
+  'ftp',
+  'ldap',
+  'xmpp',
+  'postgres',
+  'mysql',
+] as const;
 export type StartTlsProtocol = (typeof STARTTLS_PROTOCOLS)[number];
 
 /** Default ports per scheme; implicit-TLS schemes connect with TLS straight away. */
@@ -40,16 +49,19 @@ export class TargetError extends Error {
   override readonly name = 'TargetError';
 }
 
-const HOST_RE = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+const HOST_RE =
+  /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
 
 function parsePort(p: string, raw: string): number {
-  if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw new TargetError(`"${raw}": invalid port "${p}"`);
+  if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535)
+    throw new TargetError(`"${raw}": invalid port "${p}"`);
   return Number(p);
 }
 
 function checkHost(host: string, raw: string): string {
   if (isIP(host)) return host;
-  if (!HOST_RE.test(host)) throw new TargetError(`"${raw}": "${host}" is not a valid host name or IP address`);
+  if (!HOST_RE.test(host))
+    throw new TargetError(`"${raw}": "${host}" is not a valid host name or IP address`);
   return host.toLowerCase();
 }
 
@@ -58,7 +70,10 @@ function checkHost(host: string, raw: string): string {
  * (https, smtp, smtps, imap, imaps, pop3, pop3s, ftp, ldap, ldaps, xmpp, postgres, mysql).
  * `defaultPort` applies to scheme-less targets (443).
  */
-export function parseTarget(raw: string, opts: { defaultPort?: number; starttls?: StartTlsProtocol | null } = {}): TargetSpec {
+export function parseTarget(
+  raw: string,
+  opts: { defaultPort?: number; starttls?: StartTlsProtocol | null } = {},
+): TargetSpec {
   const s = raw.trim();
   if (!s) throw new TargetError('empty target');
   let scheme: string | null = null;
@@ -67,7 +82,9 @@ export function parseTarget(raw: string, opts: { defaultPort?: number; starttls?
   if (m) {
     scheme = m[1]!.toLowerCase();
     if (!(scheme in SCHEMES))
-      throw new TargetError(`"${raw}": unsupported scheme "${scheme}" (supported: ${Object.keys(SCHEMES).join(', ')})`);
+      throw new TargetError(
+        `"${raw}": unsupported scheme "${scheme}" (supported: ${Object.keys(SCHEMES).join(', ')})`,
+      );
     rest = m[2]!.replace(/[/?#].*$/, '');
     if (rest.includes('@')) rest = rest.slice(rest.lastIndexOf('@') + 1);
   }
@@ -101,7 +118,10 @@ export function parseTarget(raw: string, opts: { defaultPort?: number; starttls?
 /** Parses curl's --resolve HOST:PORT:ADDR (ADDR may be [v6]). */
 export function parseResolve(value: string): { host: string; port: number; address: string } {
   const m = /^([^:]+):(\d{1,5}):(\[[0-9a-f:.]+\]|[0-9a-f:.]+)$/i.exec(value.trim());
-  if (!m) throw new TargetError(`--resolve "${value}": expected HOST:PORT:ADDR (e.g. example.com:443:127.0.0.1 or example.com:443:[::1])`);
+  if (!m)
+    throw new TargetError(
+      `--resolve "${value}": expected HOST:PORT:ADDR (e.g. example.com:443:127.0.0.1 or example.com:443:[::1])`,
+    );
   const address = m[3]!.replace(/^\[|\]$/g, '');
   if (!isIP(address)) throw new TargetError(`--resolve "${value}": "${address}" is not an IP address`);
   return { host: m[1]!.toLowerCase(), port: parsePort(m[2]!, value), address };

@@ -46,7 +46,9 @@ const entrySchema = z
  */
 export function parseTargetFile(text: string, file: string): TargetEntry[] {
   const trimmed = text.replace(/^\uFEFF/, '');
-  const looksStructured = /^\s*(-\s|targets\s*:|\[|\{)/m.test(trimmed.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '');
+  const looksStructured = /^\s*(-\s|targets\s*:|\[|\{)/m.test(
+    trimmed.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '',
+  );
   if (!looksStructured) {
     const out: TargetEntry[] = [];
     trimmed.split(/\r?\n/).forEach((raw, i) => {
@@ -60,17 +62,25 @@ export function parseTargetFile(text: string, file: string): TargetEntry[] {
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const pos = lc.linePos(e.pos[0]);
-    throw new TargetFileError(`${file}:${pos.line}:${pos.col}: invalid YAML/JSON: ${e.message.split('\n')[0]}`);
+    throw new TargetFileError(
+      `${file}:${pos.line}:${pos.col}: invalid YAML/JSON: ${e.message.split('\n')[0]}`,
+    );
   }
   const lineOf = (n: YamlNode | null | undefined) => (n?.range ? lc.linePos(n.range[0]).line : 1);
   let list: YamlNode | null | undefined = doc.contents as YamlNode | null;
   if (isMap(list)) {
     const t = list.get('targets', true) as YamlNode | undefined;
-    const extra = list.items.map((p) => String((p.key as { value?: unknown })?.value)).filter((k) => k !== 'targets');
-    if (extra.length) throw new TargetFileError(`${file}:${lineOf(list)}: unknown key "${extra[0]}" (expected "targets")`);
+    const extra = list.items
+      .map((p) => String((p.key as { value?: unknown })?.value))
+      .filter((k) => k !== 'targets');
+    if (extra.length)
+      throw new TargetFileError(`${file}:${lineOf(list)}: unknown key "${extra[0]}" (expected "targets")`);
     list = t;
   }
-  if (!isSeq(list)) throw new TargetFileError(`${file}:${lineOf(list)}: expected a list of targets (or "targets:" with a list)`);
+  if (!isSeq(list))
+    throw new TargetFileError(
+      `${file}:${lineOf(list)}: expected a list of targets (or "targets:" with a list)`,
+    );
   return list.items.map((item) => {
     const node = item as YamlNode;
     const line = lineOf(node);
@@ -89,6 +99,10 @@ export function parseTargetFile(text: string, file: string): TargetEntry[] {
       throw new TargetFileError(`${file}:${at}: ${field}: ${issue.message}`);
     }
     const v = parsed.data;
-    return { ...v, ca: v.ca === undefined ? undefined : Array.isArray(v.ca) ? v.ca : [v.ca], line } as TargetEntry;
+    return {
+      ...v,
+      ca: v.ca === undefined ? undefined : Array.isArray(v.ca) ? v.ca : [v.ca],
+      line,
+    } as TargetEntry;
   });
 }

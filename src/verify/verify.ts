@@ -1,4 +1,5 @@
 import type { Finding } from '../findings/catalogue.js';
+import { Lru } from '../util/lru.js';
 import type { Certificate } from '../x509/certificate.js';
 import { OID } from '../x509/oids.js';
 import { verifySignature } from '../x509/signatureAlgorithm.js';
@@ -23,6 +24,12 @@ export interface VerifyResult {
     readonly budgetExhausted: boolean;
   };
 }
+
+/**
+ * Signature results are a pure function of the two certificates' bytes, so they are shared
+ * across verifications (an intermediate→root signature is checked once per process).
+ */
+const signatureResults = new Lru<string, string | null>(16384);
 
 function settingsOf(o: VerifyOptions): PathSettings {
   const purpose = o.purpose ?? 'serverAuth';
@@ -71,7 +78,11 @@ export function verifyCertificate(options: VerifyOptions): VerifyResult {
     const hit = sigCache.get(k);
     if (hit !== undefined) return hit;
     state.signatureChecks++;
-    const r = verifySignature(child.signatureAlgorithm, issuer.publicKey, child.tbs, child.signature);
+    let r = signatureResults.get(k);
+    if (r === undefined) {
+      r = verifySignature(child.signatureAlgorithm, issuer.publicKey, child.tbs, child.signature);
+      signatureResults.set(k, r);
+    }
     sigCache.set(k, r);
     return r;
   };

@@ -6,17 +6,31 @@ import type { ClientIdentity, LookupFn } from '../../probe/probe.js';
 import { FORMATS, type Format, renderReport } from '../../report/render.js';
 import { buildReport, exitCodeOf, type TargetResult } from '../../report/result.js';
 import { colorsFor } from '../../report/style.js';
-import { loadCrls } from '../../verify/loadCrls.js';
-import type { Profile } from '../../verify/options.js';
 import { type ScanTarget, scan } from '../../scan/scanner.js';
 import { inShard } from '../../scan/shard.js';
-import { parseResolve, parseTarget, STARTTLS_PROTOCOLS, type StartTlsProtocol, TargetError } from '../../scan/target.js';
+import {
+  parseResolve,
+  parseTarget,
+  STARTTLS_PROTOCOLS,
+  type StartTlsProtocol,
+  TargetError,
+} from '../../scan/target.js';
 import { parseTargetFile, type TargetEntry, TargetFileError } from '../../scan/targetFile.js';
+import { loadCrls } from '../../verify/loadCrls.js';
+import type { Profile } from '../../verify/options.js';
 import type { Certificate } from '../../x509/certificate.js';
 import { loadCertificates, MAX_CERT_FILE_BYTES } from '../../x509/load.js';
 import { InputError, UsageError } from '../errors.js';
 import { readInputFile } from '../files.js';
-import { collect, oneOf, parseDuration, parseNonNegativeInt, parsePositiveInt, parseShard, parseTime } from '../parse.js';
+import {
+  collect,
+  oneOf,
+  parseDuration,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parseShard,
+  parseTime,
+} from '../parse.js';
 
 export interface CheckFlags {
   file?: string;
@@ -61,7 +75,10 @@ function loadAnchors(paths: readonly string[], cache: Map<string, Certificate[]>
   for (const p of paths) {
     let certs = cache.get(p);
     if (!certs) {
-      const { certificates, problems } = loadCertificates(readInputFile(p, MAX_CERT_FILE_BYTES, 'CA file'), p);
+      const { certificates, problems } = loadCertificates(
+        readInputFile(p, MAX_CERT_FILE_BYTES, 'CA file'),
+        p,
+      );
       if (problems.length) throw new InputError(problems.map((x) => `${x.source}: ${x.message}`).join('\n'));
       if (!certificates.length) throw new InputError(`${p}: contains no certificate`);
       certs = certificates;
@@ -73,21 +90,39 @@ function loadAnchors(paths: readonly string[], cache: Map<string, Certificate[]>
 }
 
 function pemOf(certs: readonly Certificate[]): string[] {
-  return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`);
+  return certs.map(
+    (c) =>
+      `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der)
+        .toString('base64')
+        .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`,
+  );
 }
 
 function passphrase(f: CheckFlags): string | undefined {
   if (f.clientKeyPassEnv) {
     const v = process.env[f.clientKeyPassEnv];
-    if (v === undefined) throw new UsageError(`--client-key-pass-env: environment variable ${f.clientKeyPassEnv} is not set`);
+    if (v === undefined)
+      throw new UsageError(`--client-key-pass-env: environment variable ${f.clientKeyPassEnv} is not set`);
     return v;
   }
-  if (f.clientKeyPassFile) return Buffer.from(readInputFile(f.clientKeyPassFile, 4096, 'passphrase file')).toString('utf8').replace(/\r?\n$/, '');
+  if (f.clientKeyPassFile)
+    return Buffer.from(readInputFile(f.clientKeyPassFile, 4096, 'passphrase file'))
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   return undefined;
 }
 
-function clientIdentity(cert: string | undefined, key: string | undefined, pfx: string | undefined, pass: string | undefined): ClientIdentity | undefined {
-  if (pfx) return { pfx: Buffer.from(readInputFile(pfx, 1 << 20, 'PKCS#12 file')), ...(pass !== undefined ? { passphrase: pass } : {}) };
+function clientIdentity(
+  cert: string | undefined,
+  key: string | undefined,
+  pfx: string | undefined,
+  pass: string | undefined,
+): ClientIdentity | undefined {
+  if (pfx)
+    return {
+      pfx: Buffer.from(readInputFile(pfx, 1 << 20, 'PKCS#12 file')),
+      ...(pass !== undefined ? { passphrase: pass } : {}),
+    };
   if (cert || key) {
     if (!cert || !key) throw new UsageError('--client-cert and --client-key must be given together');
     return {
@@ -111,7 +146,10 @@ export function buildTargets(args: readonly string[], f: CheckFlags): ScanTarget
       throw e;
     }
   }
-  if (entries.length === 0) throw new UsageError(f.file ? `${f.file}: contains no targets` : 'no targets given (arguments or -f FILE)');
+  if (entries.length === 0)
+    throw new UsageError(
+      f.file ? `${f.file}: contains no targets` : 'no targets given (arguments or -f FILE)',
+    );
   const resolveMap = new Map<string, string>();
   for (const r of f.resolve) {
     try {
@@ -123,9 +161,13 @@ export function buildTargets(args: readonly string[], f: CheckFlags): ScanTarget
   }
   const cache = new Map<string, Certificate[]>();
   const useSystem = f.ca.length === 0 || f.systemCa;
-  const systemAnchors = useSystem ? rootCertificates.flatMap((p) => loadCertificates(Buffer.from(p), 'system store').certificates) : [];
+  const systemAnchors = useSystem
+    ? rootCertificates.flatMap((p) => loadCertificates(Buffer.from(p), 'system store').certificates)
+    : [];
   const globalAnchors = [...loadAnchors(f.ca, cache), ...systemAnchors];
-  const globalPem = f.ca.length ? [...pemOf(loadAnchors(f.ca, cache)), ...(f.systemCa ? [...rootCertificates] : [])] : undefined;
+  const globalPem = f.ca.length
+    ? [...pemOf(loadAnchors(f.ca, cache)), ...(f.systemCa ? [...rootCertificates] : [])]
+    : undefined;
   const local = f.chain.flatMap((p) => loadAnchors([p], cache));
   const crls = f.crl.flatMap((p) => {
     try {
@@ -151,23 +193,34 @@ export function buildTargets(args: readonly string[], f: CheckFlags): ScanTarget
     try {
       spec = parseTarget(e.target, { starttls: e.starttls ?? f.starttls ?? null });
     } catch (err) {
-      if (err instanceof TargetError) throw new UsageError(`${e.line ? `${f.file}:${e.line}: ` : ''}${err.message}`);
+      if (err instanceof TargetError)
+        throw new UsageError(`${e.line ? `${f.file}:${e.line}: ` : ''}${err.message}`);
       throw err;
     }
     if (e.port) spec = { ...spec, port: e.port };
     if (f.shard && !inShard(spec.raw, f.shard.k, f.shard.n)) continue;
     const anchors = e.ca ? loadAnchors(e.ca, cache) : globalAnchors;
     const address = e.resolve ?? resolveMap.get(`${spec.host}:${spec.port}`) ?? null;
-    const client = e.clientCert || e.clientKey ? clientIdentity(e.clientCert, e.clientKey, undefined, pass) : globalClient;
+    const client =
+      e.clientCert || e.clientKey ? clientIdentity(e.clientCert, e.clientKey, undefined, pass) : globalClient;
     targets.push({
       spec,
       servername: e.servername ?? f.servername,
       address,
       expectName: e.expectName ?? f.expectName ?? e.servername ?? f.servername ?? null,
-      policy: { ...basePolicy, anchors, warnDays: e.warnDays ?? f.warnDays, critDays: e.critDays ?? f.critDays },
+      policy: {
+        ...basePolicy,
+        anchors,
+        warnDays: e.warnDays ?? f.warnDays,
+        critDays: e.critDays ?? f.critDays,
+      },
       ...(e.ca ? { caPem: pemOf(anchors) } : globalPem ? { caPem: globalPem } : {}),
       ...(client ? { client } : {}),
-      timeouts: { totalMs: f.timeout, handshakeMs: f.timeout, connectMs: f.connectTimeout ?? Math.min(f.timeout, 5000) },
+      timeouts: {
+        totalMs: f.timeout,
+        handshakeMs: f.timeout,
+        connectMs: f.connectTimeout ?? Math.min(f.timeout, 5000),
+      },
     });
   }
   return targets;
@@ -175,7 +228,8 @@ export function buildTargets(args: readonly string[], f: CheckFlags): ScanTarget
 
 /** Runs a check and writes the report; returns the exit status. */
 export async function runCheck(args: readonly string[], f: CheckFlags, io: CheckIo): Promise<number> {
-  if (f.critDays > f.warnDays) throw new UsageError(`--crit-days (${f.critDays}) must not exceed --warn-days (${f.warnDays})`);
+  if (f.critDays > f.warnDays)
+    throw new UsageError(`--crit-days (${f.critDays}) must not exceed --warn-days (${f.warnDays})`);
   const targets = buildTargets(args, f);
   const controller = new AbortController();
   const onSigint = () => controller.abort(new Error('interrupted'));
@@ -198,7 +252,8 @@ export async function runCheck(args: readonly string[], f: CheckFlags, io: Check
     });
     if (progress) io.stderr.write('\r\x1b[2K');
     const completed = results.filter((r): r is TargetResult => r !== undefined);
-    if (controller.signal.aborted) io.stderr.write(`certvet: interrupted: ${completed.length} of ${targets.length} targets checked\n`);
+    if (controller.signal.aborted)
+      io.stderr.write(`certvet: interrupted: ${completed.length} of ${targets.length} targets checked\n`);
     const report = buildReport(completed);
     if (!streamJsonl) {
       const text = renderReport(report, f.format, colorsFor(io.stdout, f.color && !f.output));
@@ -217,30 +272,77 @@ export async function runCheck(args: readonly string[], f: CheckFlags, io: Check
 export function registerCheck(program: Command, io: CheckIo): void {
   program
     .command('check')
-    .description('verify TLS endpoints now (concurrently): chain, names, expiry, protocol; report; exit by worst status')
-    .argument('[target...]', 'host, host:port, [v6]:port, https://host, smtp://host (STARTTLS) … (default port 443)')
-    .option('-f, --file <file>', 'targets: one per line (# comments), or YAML/JSON with per-target options; - for stdin')
-    .option('--ca <file>', 'trust anchors (PEM, repeatable); when given, only these are trusted unless --system-ca', collect, [])
+    .description(
+      'verify TLS endpoints now (concurrently): chain, names, expiry, protocol; report; exit by worst status',
+    )
+    .argument(
+      '[target...]',
+      'host, host:port, [v6]:port, https://host, smtp://host (STARTTLS) … (default port 443)',
+    )
+    .option(
+      '-f, --file <file>',
+      'targets: one per line (# comments), or YAML/JSON with per-target options; - for stdin',
+    )
+    .option(
+      '--ca <file>',
+      'trust anchors (PEM, repeatable); when given, only these are trusted unless --system-ca',
+      collect,
+      [],
+    )
     .option('--system-ca', "also trust Node's bundled Mozilla roots (the default without --ca)", false)
-    .option('--chain <file>', 'intermediates known locally, to diagnose servers that omit theirs (repeatable)', collect, [])
+    .option(
+      '--chain <file>',
+      'intermediates known locally, to diagnose servers that omit theirs (repeatable)',
+      collect,
+      [],
+    )
     .option('--crl <file>', 'a CRL to honour, PEM or DER (repeatable)', collect, [])
-    .option('--resolve <host:port:addr>', "connect to ADDR for HOST:PORT (curl's meaning; repeatable; [::1] for IPv6)", collect, [])
+    .option(
+      '--resolve <host:port:addr>',
+      "connect to ADDR for HOST:PORT (curl's meaning; repeatable; [::1] for IPv6)",
+      collect,
+      [],
+    )
     .option('--servername <name>', 'SNI name to send (default: the host, none for IP addresses)')
     .option('--expect-name <name>', 'the name the certificate must be valid for (default: SNI name or host)')
-    .option('--warn-days <n>', 'warn when a certificate in the path expires within N days', parseNonNegativeInt, 30)
-    .option('--crit-days <n>', 'critical when a certificate in the path expires within N days', parseNonNegativeInt, 7)
-    .option('--warn-percent <p>', 'warn when less than P% of a certificate lifetime remains (short-lived certificates)', parseNonNegativeInt, 0)
+    .option(
+      '--warn-days <n>',
+      'warn when a certificate in the path expires within N days',
+      parseNonNegativeInt,
+      30,
+    )
+    .option(
+      '--crit-days <n>',
+      'critical when a certificate in the path expires within N days',
+      parseNonNegativeInt,
+      7,
+    )
+    .option(
+      '--warn-percent <p>',
+      'warn when less than P% of a certificate lifetime remains (short-lived certificates)',
+      parseNonNegativeInt,
+      0,
+    )
     .option('--timeout <duration>', 'per-target deadline (e.g. 10s, 500ms)', parseDuration, 10_000)
     .option('--connect-timeout <duration>', 'TCP connect deadline (default: min(timeout, 5s))', parseDuration)
     .option('--concurrency <n>', 'targets checked at once', parsePositiveInt, 32)
     .option('--retries <n>', 'retries of transient network failures per target', parseNonNegativeInt, 0)
-    .option('--starttls <proto>', `STARTTLS protocol for targets without a scheme (${STARTTLS_PROTOCOLS.join(', ')})`, oneOf(STARTTLS_PROTOCOLS))
+    .option(
+      '--starttls <proto>',
+      `STARTTLS protocol for targets without a scheme (${STARTTLS_PROTOCOLS.join(', ')})`,
+      oneOf(STARTTLS_PROTOCOLS),
+    )
     .option('--client-cert <file>', 'client certificate (PEM) to present')
     .option('--client-key <file>', 'its private key (PEM, possibly encrypted)')
     .option('--client-pfx <file>', 'client certificate and key as PKCS#12')
     .option('--client-key-pass-env <var>', 'read the key/PKCS#12 passphrase from this environment variable')
     .option('--client-key-pass-file <file>', 'read the key/PKCS#12 passphrase from this file')
-    .option('--profile <profile>', 'webpki (CA/B Forum rules) or rfc5280', oneOf(['webpki', 'rfc5280'] as const), 'webpki')
+    .option(
+      '--profile <profile>',
+      'webpki (CA/B Forum rules) or rfc5280',
+      oneOf(['webpki', 'rfc5280'] as const),
+      'webpki',
+    )
     .option('--strict', 'profile deviations are critical instead of warnings', false)
     .option('--at <time>', 'verify as of this time (ISO 8601 or epoch seconds)', parseTime)
     .option('--format <format>', FORMATS.join(', '), oneOf(FORMATS), 'text')

@@ -9,7 +9,10 @@ import { runCheck } from './check.js';
 import { describeEndpoints } from './lab.js';
 
 /** `certvet demo`: start the lab, check every endpoint, print the report, stop. Offline. */
-export function registerDemo(program: Command, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream }): void {
+export function registerDemo(
+  program: Command,
+  io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream },
+): void {
   program
     .command('demo')
     .description('the offline showcase: start the lab on 127.0.0.1, check it, print the report, stop')
@@ -25,7 +28,9 @@ export function registerDemo(program: Command, io: { stdout: NodeJS.WriteStream;
       try {
         writeFileSync(join(dir, 'ca.pem'), lab.caPem);
         writeFileSync(join(dir, 'intermediates.pem'), lab.intermediatesPem);
-        say.write(`${describeEndpoints(lab.endpoints)}\n\n$ certvet check <${lab.endpoints.length} targets> --ca lab-ca.pem --chain lab-intermediates.pem\n\n`);
+        say.write(
+          `${describeEndpoints(lab.endpoints)}\n\n$ certvet check <${lab.endpoints.length} targets> --ca lab-ca.pem --chain lab-intermediates.pem\n\n`,
+        );
         const code = await runCheck(
           lab.endpoints.map(labTarget),
           {
@@ -51,12 +56,15 @@ export function registerDemo(program: Command, io: { stdout: NodeJS.WriteStream;
             stderr: io.stderr,
             lookup: async (host) => {
               const e = lab.endpoints.find((x) => x.host === host);
-              if (!e) throw Object.assign(new Error(`demo: no lab endpoint named ${host}`), { code: 'ENOTFOUND' });
+              if (!e)
+                throw Object.assign(new Error(`demo: no lab endpoint named ${host}`), { code: 'ENOTFOUND' });
               return [e.address];
             },
           },
         );
-        say.write(`\nDemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s (exit status of the check: ${code}). Start the lab yourself with "certvet lab start".\n`);
+        say.write(
+          `\nDemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s (exit status of the check: ${code}). Start the lab yourself with "certvet lab start".\n`,
+        );
       } finally {
         await lab.close();
         rmSync(dir, { recursive: true, force: true });

@@ -22,7 +22,10 @@ const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'ed25519'] as c
 export function describeEndpoints(endpoints: readonly LabEndpoint[]): string {
   const w = Math.max(...endpoints.map((e) => labTarget(e).length));
   return endpoints
-    .map((e) => `  ${labTarget(e).padEnd(w)}  ${e.expectStatus.toUpperCase().padEnd(8)} ${(e.expectCodes.join(',') || '-').padEnd(20)} ${e.description}`)
+    .map(
+      (e) =>
+        `  ${labTarget(e).padEnd(w)}  ${e.expectStatus.toUpperCase().padEnd(8)} ${(e.expectCodes.join(',') || '-').padEnd(20)} ${e.description}`,
+    )
     .join('\n');
 }
 
@@ -39,15 +42,34 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
     .command('gen')
     .description('write a ready local PKI: CA, intermediate, server and client certificates and keys')
     .argument('<dir>', 'output directory')
-    .option('--name <name>', 'server DNS name or IP address (repeatable; default localhost and 127.0.0.1)', collect, [])
-    .option('--client-name <name>', 'client certificate CN (an email address also goes in the SAN)', 'certvet-client')
+    .option(
+      '--name <name>',
+      'server DNS name or IP address (repeatable; default localhost and 127.0.0.1)',
+      collect,
+      [],
+    )
+    .option(
+      '--client-name <name>',
+      'client certificate CN (an email address also goes in the SAN)',
+      'certvet-client',
+    )
     .option('--days <n>', 'validity of the server and client certificates', parsePositiveInt, 90)
     .option('--key-type <type>', KEY_TYPES.join(', '), oneOf(KEY_TYPES), 'ec-p256')
-    .action(async (dir: string, f: { name: string[]; clientName: string; days: number; keyType: LabKeyType }) => {
-      const files = await generateLabPki({ dir, names: f.name.length ? f.name : ['localhost', '127.0.0.1'], clientName: f.clientName, days: f.days, keyType: f.keyType });
-      io.stdout.write(`Wrote ${files.length} files to ${dir}:\n${files.map((x) => `  ${x}`).join('\n')}\n`);
-      io.stdout.write(`Serve with server-fullchain.pem + server.key; trust ca.pem; present client-fullchain.pem + client.key.\n`);
-    });
+    .action(
+      async (dir: string, f: { name: string[]; clientName: string; days: number; keyType: LabKeyType }) => {
+        const files = await generateLabPki({
+          dir,
+          names: f.name.length ? f.name : ['localhost', '127.0.0.1'],
+          clientName: f.clientName,
+          days: f.days,
+          keyType: f.keyType,
+        });
+        io.stdout.write(`Wrote ${files.length} files to ${dir}:\n${files.map((x) => `  ${x}`).join('\n')}\n`);
+        io.stdout.write(
+          `Serve with server-fullchain.pem + server.key; trust ca.pem; present client-fullchain.pem + client.key.\n`,
+        );
+      },
+    );
   lab
     .command('start')
     .description('start the zoo of TLS endpoints on 127.0.0.1 in the background and print the targets')
@@ -58,21 +80,33 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
       const statePath = join(dir, 'state.json');
       if (existsSync(statePath)) {
         const st = JSON.parse(readFileSync(statePath, 'utf8')) as LabState;
-        if (alive(st.pid)) throw new UsageError(`a lab is already running (pid ${st.pid}); run "certvet lab stop --dir ${f.dir}" first`);
+        if (alive(st.pid))
+          throw new UsageError(
+            `a lab is already running (pid ${st.pid}); run "certvet lab stop --dir ${f.dir}" first`,
+          );
       }
       mkdirSync(dir, { recursive: true });
       rmSync(statePath, { force: true });
       const main = fileURLToPath(new URL('../main.js', import.meta.url));
-      const child = spawn(process.execPath, [main, 'lab', 'run', '--port-base', String(f.portBase), '--dir', dir], { detached: true, stdio: 'ignore' });
+      const child = spawn(
+        process.execPath,
+        [main, 'lab', 'run', '--port-base', String(f.portBase), '--dir', dir],
+        { detached: true, stdio: 'ignore' },
+      );
       child.unref();
       const deadline = Date.now() + 30_000;
       while (!existsSync(statePath)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new InputError(`the lab did not start (ports ${f.portBase}+ in use?)`);
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new InputError(`the lab did not start (ports ${f.portBase}+ in use?)`);
         await new Promise((r) => setTimeout(r, 100));
       }
       const st = JSON.parse(readFileSync(statePath, 'utf8')) as LabState;
-      io.stdout.write(`certvet lab running (pid ${st.pid}) on 127.0.0.1:\n${describeEndpoints(st.endpoints)}\n\n`);
-      io.stdout.write(`Check it:  certvet check -f ${st.targets} --ca ${st.ca} --chain ${st.intermediates}\nStop it:   certvet lab stop${f.dir !== '.certvet-lab' ? ` --dir ${f.dir}` : ''}\n`);
+      io.stdout.write(
+        `certvet lab running (pid ${st.pid}) on 127.0.0.1:\n${describeEndpoints(st.endpoints)}\n\n`,
+      );
+      io.stdout.write(
+        `Check it:  certvet check -f ${st.targets} --ca ${st.ca} --chain ${st.intermediates}\nStop it:   certvet lab stop${f.dir !== '.certvet-lab' ? ` --dir ${f.dir}` : ''}\n`,
+      );
     });
   lab
     .command('run', { hidden: true })

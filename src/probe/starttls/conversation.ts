@@ -18,11 +18,14 @@ export class Conversation {
   private failure: Error | null = null;
   private readonly onData = (d: Buffer) => {
     this.buf = Buffer.concat([this.buf, d]);
-    if (this.buf.length > MAX_PREAMBLE_BYTES) this.fail(new StartTlsError(`the server sent more than ${MAX_PREAMBLE_BYTES} bytes before TLS`));
+    if (this.buf.length > MAX_PREAMBLE_BYTES)
+      this.fail(new StartTlsError(`the server sent more than ${MAX_PREAMBLE_BYTES} bytes before TLS`));
     this.waiter?.();
   };
-  private readonly onEnd = () => this.fail(new StartTlsError('the server closed the connection during the STARTTLS exchange'));
-  private readonly onError = (e: Error) => this.fail(new StartTlsError(`connection error during the STARTTLS exchange: ${e.message}`));
+  private readonly onEnd = () =>
+    this.fail(new StartTlsError('the server closed the connection during the STARTTLS exchange'));
+  private readonly onError = (e: Error) =>
+    this.fail(new StartTlsError(`connection error during the STARTTLS exchange: ${e.message}`));
 
   constructor(private readonly socket: Socket) {
     socket.on('data', this.onData);
@@ -83,7 +86,8 @@ export class Conversation {
     this.socket.off('end', this.onEnd);
     this.socket.off('error', this.onError);
     this.socket.pause();
-    if (this.buf.length) throw new StartTlsError(`the server sent ${this.buf.length} unexpected bytes before the TLS handshake`);
+    if (this.buf.length)
+      throw new StartTlsError(`the server sent ${this.buf.length} unexpected bytes before the TLS handshake`);
   }
 }
 

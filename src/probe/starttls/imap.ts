@@ -5,7 +5,8 @@ import type { StartTlsContext } from './index.js';
 export async function imap({ socket }: StartTlsContext): Promise<void> {
   const c = new Conversation(socket);
   const [greeting] = await c.readLines(() => true);
-  if (!/^\* (OK|PREAUTH)\b/i.test(greeting!)) throw new StartTlsError(`IMAP greeting was ${quote(greeting!)}`);
+  if (!/^\* (OK|PREAUTH)\b/i.test(greeting!))
+    throw new StartTlsError(`IMAP greeting was ${quote(greeting!)}`);
   c.write('c1 STARTTLS\r\n');
   const lines = await c.readLines((l) => l.startsWith('c1 '));
   const tagged = lines.at(-1)!;

@@ -28,7 +28,8 @@ export async function ldap({ socket }: StartTlsContext): Promise<void> {
   const c = new Conversation(socket);
   c.write(startTlsRequest());
   const msg = await c.read((buf) => {
-    if (buf.length && buf[0] !== 0x30) throw new StartTlsError('the LDAP server did not answer with an LDAPMessage');
+    if (buf.length && buf[0] !== 0x30)
+      throw new StartTlsError('the LDAP server did not answer with an LDAPMessage');
     const l = tlvLength(buf, 0);
     if (!l || buf.length < l.hdr + l.len) return null;
     return { value: buf.subarray(0, l.hdr + l.len), consumed: l.hdr + l.len };
@@ -36,7 +37,10 @@ export async function ldap({ socket }: StartTlsContext): Promise<void> {
   // messageID INTEGER, then protocolOp: ExtendedResponse [APPLICATION 24] = 0x78.
   const idLen = tlvLength(msg, 2);
   const opOff = 2 + (idLen ? idLen.hdr + idLen.len : 0);
-  if (msg[opOff] !== 0x78) throw new StartTlsError(`the LDAP server answered with operation tag 0x${(msg[opOff] ?? 0).toString(16)}, not an ExtendedResponse`);
+  if (msg[opOff] !== 0x78)
+    throw new StartTlsError(
+      `the LDAP server answered with operation tag 0x${(msg[opOff] ?? 0).toString(16)}, not an ExtendedResponse`,
+    );
   const opLen = tlvLength(msg, opOff);
   const rcOff = opOff + (opLen?.hdr ?? 2);
   if (msg[rcOff] !== 0x0a) throw new StartTlsError('malformed LDAP ExtendedResponse (no resultCode)');

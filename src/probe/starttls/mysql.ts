@@ -18,12 +18,21 @@ export async function mysql({ socket }: StartTlsContext): Promise<void> {
     if (len > 16384) throw new StartTlsError('the MySQL greeting packet is implausibly large');
     return buf.length >= 4 + len ? { value: buf.subarray(4, 4 + len), consumed: 4 + len } : null;
   });
-  if (packet[0] === 0xff) throw new StartTlsError(`the MySQL server refused the connection: ${packet.subarray(3).toString('latin1').replace(/[^\x20-\x7e]/g, '?').slice(0, 120)}`);
+  if (packet[0] === 0xff)
+    throw new StartTlsError(
+      `the MySQL server refused the connection: ${packet
+        .subarray(3)
+        .toString('latin1')
+        .replace(/[^\x20-\x7e]/g, '?')
+        .slice(0, 120)}`,
+    );
   if (packet[0] !== 10) throw new StartTlsError(`unsupported MySQL protocol version ${packet[0]}`);
   const verEnd = packet.indexOf(0, 1);
-  if (verEnd < 0 || packet.length < verEnd + 1 + 4 + 8 + 1 + 2) throw new StartTlsError('truncated MySQL greeting');
+  if (verEnd < 0 || packet.length < verEnd + 1 + 4 + 8 + 1 + 2)
+    throw new StartTlsError('truncated MySQL greeting');
   const capLow = packet.readUInt16LE(verEnd + 1 + 4 + 8 + 1);
-  if ((capLow & CLIENT_SSL) === 0) throw new StartTlsError('the MySQL server does not support TLS (no CLIENT_SSL capability)');
+  if ((capLow & CLIENT_SSL) === 0)
+    throw new StartTlsError('the MySQL server does not support TLS (no CLIENT_SSL capability)');
   const body = Buffer.alloc(32);
   body.writeUInt32LE(CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SSL | CLIENT_SECURE_CONNECTION, 0);
   body.writeUInt32LE(16 * 1024 * 1024, 4);

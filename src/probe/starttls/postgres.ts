@@ -9,7 +9,9 @@ export async function postgres({ socket }: StartTlsContext): Promise<void> {
   req.writeInt32BE(80877103, 4);
   c.write(req);
   const b = await c.read((buf) => (buf.length >= 1 ? { value: buf[0]!, consumed: 1 } : null));
-  if (b === 0x4e) throw new StartTlsError('the PostgreSQL server does not accept TLS (it answered N to SSLRequest)');
-  if (b !== 0x53) throw new StartTlsError(`the server answered 0x${b.toString(16)} to a PostgreSQL SSLRequest`);
+  if (b === 0x4e)
+    throw new StartTlsError('the PostgreSQL server does not accept TLS (it answered N to SSLRequest)');
+  if (b !== 0x53)
+    throw new StartTlsError(`the server answered 0x${b.toString(16)} to a PostgreSQL SSLRequest`);
   c.close();
 }

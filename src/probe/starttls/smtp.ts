@@ -7,11 +7,14 @@ const isFinal = (l: string) => /^\d{3}(?: |$)/.test(l);
 export async function smtp({ socket }: StartTlsContext): Promise<void> {
   const c = new Conversation(socket);
   const greeting = await c.readLines(isFinal);
-  if (!greeting.at(-1)!.startsWith('220')) throw new StartTlsError(`SMTP greeting was ${quote(greeting.join(' '))}, not 220`);
+  if (!greeting.at(-1)!.startsWith('220'))
+    throw new StartTlsError(`SMTP greeting was ${quote(greeting.join(' '))}, not 220`);
   c.write('EHLO certvet.invalid\r\n');
   const ehlo = await c.readLines(isFinal);
-  if (!ehlo.at(-1)!.startsWith('250')) throw new StartTlsError(`SMTP EHLO was answered ${quote(ehlo.at(-1)!)}`);
-  if (!ehlo.some((l) => /^250[ -]STARTTLS\b/i.test(l))) throw new StartTlsError('the SMTP server does not offer STARTTLS');
+  if (!ehlo.at(-1)!.startsWith('250'))
+    throw new StartTlsError(`SMTP EHLO was answered ${quote(ehlo.at(-1)!)}`);
+  if (!ehlo.some((l) => /^250[ -]STARTTLS\b/i.test(l)))
+    throw new StartTlsError('the SMTP server does not offer STARTTLS');
   c.write('STARTTLS\r\n');
   const r = await c.readLines(isFinal);
   if (!r.at(-1)!.startsWith('220')) throw new StartTlsError(`SMTP STARTTLS was answered ${quote(r.at(-1)!)}`);

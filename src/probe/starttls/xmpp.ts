@@ -12,10 +12,12 @@ export async function xmpp({ socket, host }: StartTlsContext): Promise<void> {
     const t = buf.toString('utf8');
     const end = t.indexOf('</stream:features>');
     if (end >= 0) return { value: t.slice(0, end), consumed: Buffer.byteLength(t.slice(0, end + 18)) };
-    if (/<stream:error/.test(t) && /<\/stream:error>/.test(t)) throw new StartTlsError('the XMPP server sent a stream error');
+    if (/<stream:error/.test(t) && /<\/stream:error>/.test(t))
+      throw new StartTlsError('the XMPP server sent a stream error');
     return null;
   });
-  if (!/<starttls\b[^>]*urn:ietf:params:xml:ns:xmpp-tls/.test(features)) throw new StartTlsError('the XMPP server does not offer STARTTLS');
+  if (!/<starttls\b[^>]*urn:ietf:params:xml:ns:xmpp-tls/.test(features))
+    throw new StartTlsError('the XMPP server does not offer STARTTLS');
   c.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
   const answer = await c.read((buf) => {
     const t = buf.toString('utf8');

@@ -83,7 +83,12 @@ export function checkWebPkiProfile(c: CertContext): void {
   // 7.1.3.2 signature algorithms (signatures below the anchor; an anchor's self-signature is not relied on).
   const hash = cert.signatureAlgorithm.hash;
   // MD5/SHA-1 are already critical weak-signature findings (trust rule), not repeated here.
-  if (!c.isAnchor && hash !== 'md5' && hash !== 'sha1' && !ALLOWED_SIGNATURES.has(cert.signatureAlgorithm.name))
+  if (
+    !c.isAnchor &&
+    hash !== 'md5' &&
+    hash !== 'sha1' &&
+    !ALLOWED_SIGNATURES.has(cert.signatureAlgorithm.name)
+  )
     sink.profile(
       'weak-signature',
       `the ${label} is signed with ${cert.signatureAlgorithm.name}, which the Baseline Requirements do not permit`,

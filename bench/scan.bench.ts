@@ -1,0 +1,141 @@
+/**
+ * npm run bench:scan — targets checked per second by certvet versus a bare baseline of
+ * tls.connect handshakes with Node's own verification, at the same concurrency, against the
+ * same 500 loopback endpoints (served by a separate process); then the peak RSS of a
+ * 10,000-target `certvet check` run. Prints figures and ratios; asserts nothing.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { connect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { type ScanTarget, scan } from '../src/scan/scanner.js';
+import { parseTarget } from '../src/scan/target.js';
+import { loadCertificates } from '../src/x509/load.js';
+
+const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 500);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const BIG = Number(process.env.BENCH_BIG ?? 10000);
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+
+const server = spawn(process.execPath, [here('./servers.js'), String(ENDPOINTS)], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
+const line: string = await new Promise((resolve) =>
+  createInterface({ input: server.stdout! }).once('line', resolve),
+);
+const { ca, intermediate, ports } = JSON.parse(line) as { ca: string; intermediate: string; ports: number[] };
+
+async function pool(n: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        await fn(i);
+      }
+    }),
+  );
+}
+
+function bareHandshake(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, ca: [ca], rejectUnauthorized: true }, () => {
+      s.destroy();
+      resolve();
+    });
+    s.on('error', reject);
+  });
+}
+
+const anchors = loadCertificates(Buffer.from(ca), 'ca').certificates;
+const targets: ScanTarget[] = ports.map((p) => ({
+  spec: parseTarget(`127.0.0.1:${p}`),
+  caPem: [ca],
+  policy: { anchors, profile: 'webpki', conformance: 'warn', warnDays: 30, critDays: 7, warnPercent: 0 },
+}));
+
+async function timeIt(fn: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+// Warm-up both paths once.
+await pool(ports.length, (i) => bareHandshake(ports[i]!));
+await scan(targets, { concurrency: CONCURRENCY });
+
+const bare: number[] = [];
+const cv: number[] = [];
+let bad = 0;
+for (let r = 0; r < ROUNDS; r++) {
+  bare.push(ports.length / (await timeIt(() => pool(ports.length, (i) => bareHandshake(ports[i]!)))));
+  cv.push(
+    ports.length /
+      (await timeIt(async () => {
+        const res = await scan(targets, { concurrency: CONCURRENCY });
+        bad += res.filter((x) => x?.status !== 'ok').length;
+      })),
+  );
+}
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+const b = median(bare);
+const c = median(cv);
+console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, Node ${process.version}`);
+console.log(
+  `${ENDPOINTS} loopback TLS endpoints (ECDSA P-256 leaf + intermediate), concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds`,
+);
+console.log(`  bare tls.connect + Node verification : ${b.toFixed(0)} targets/s`);
+console.log(`  certvet scan (probe + verify + checks): ${c.toFixed(0)} targets/s`);
+console.log(
+  `  ratio certvet / bare                  : ${(c / b).toFixed(2)}× (target ≥ 0.70×)${bad ? `  [${bad} results not ok!]` : ''}`,
+);
+
+// Peak RSS of a 10,000-target CLI run (endpoints repeat).
+const dir = mkdtempSync(join(tmpdir(), 'certvet-bench-'));
+writeFileSync(join(dir, 'ca.pem'), ca);
+writeFileSync(
+  join(dir, 'targets.txt'),
+  Array.from({ length: BIG }, (_, i) => `127.0.0.1:${ports[i % ports.length]}`).join('\n'),
+);
+const cli = spawn(
+  process.execPath,
+  [
+    here('../src/cli/main.js'),
+    'check',
+    '-f',
+    join(dir, 'targets.txt'),
+    '--ca',
+    join(dir, 'ca.pem'),
+    '--format',
+    'jsonl',
+    '--concurrency',
+    String(CONCURRENCY),
+    '-q',
+  ],
+  {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
+let peakKb = 0;
+const poll = setInterval(() => {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${cli.pid}/status`, 'utf8'));
+    if (m) peakKb = Math.max(peakKb, Number(m[1]));
+  } catch {
+    /* exited */
+  }
+}, 20);
+const t0 = performance.now();
+const code: number | null = await new Promise((r) => cli.on('close', r));
+clearInterval(poll);
+const secs = (performance.now() - t0) / 1000;
+console.log(
+  `  ${BIG}-target certvet check: ${secs.toFixed(1)} s (${(BIG / secs).toFixed(0)} targets/s), peak RSS ${(peakKb / 1024).toFixed(0)} MB (target < 300 MB), exit ${code}`,
+);
+rmSync(dir, { recursive: true, force: true });
+server.stdin!.end();
