@@ -27,7 +27,7 @@ const server = spawn(process.execPath, [here('./servers.js'), String(ENDPOINTS)]
 const line: string = await new Promise((resolve) =>
   createInterface({ input: server.stdout! }).once('line', resolve),
 );
-const { ca, intermediate, ports } = JSON.parse(line) as { ca: string; intermediate: string; ports: number[] };
+const { ca, ports } = JSON.parse(line) as { ca: string; ports: number[] };
 
 async function pool(n: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
