@@ -232,6 +232,75 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     }
   });
 
+  test('--probe-protocols reports every version the server accepts', async () => {
+    const only10 = lab.endpoints.find((e) => e.name === 'tls10-only')!;
+    const good = lab.endpoints.find((e) => e.name === 'good-ecdsa')!;
+    const r = await certvet([
+      'check',
+      labTarget(only10),
+      labTarget(good),
+      '--resolve',
+      `${only10.host}:${only10.port}:127.0.0.1`,
+      '--resolve',
+      `${good.host}:${good.port}:127.0.0.1`,
+      '--ca',
+      f('ca.pem'),
+      '--probe-protocols',
+      '--format',
+      'json',
+    ]);
+    const [a, b] = JSON.parse(r.stdout).results;
+    assert.deepEqual(a.tls.protocols, { TLSv1: true, 'TLSv1.1': false, 'TLSv1.2': false, 'TLSv1.3': false });
+    assert.deepEqual(b.tls.protocols, { TLSv1: true, 'TLSv1.1': true, 'TLSv1.2': true, 'TLSv1.3': true });
+    assert.equal(b.tls.protocol, 'TLSv1.3');
+    assert.ok(
+      b.findings.some(
+        (x: { code: string; message: string }) =>
+          x.code === 'protocol-deprecated' && /TLSv1 and TLSv1\.1/.test(x.message),
+      ),
+    );
+  });
+
+  test('--all-addresses checks every address of a name (injected resolver)', async () => {
+    const { runCheck } = await import('../src/cli/commands/check.js');
+    const good = lab.endpoints.find((e) => e.name === 'good-ecdsa')!;
+    const chunks: string[] = [];
+    const out = { write: (s: string) => chunks.push(s), isTTY: false } as unknown as NodeJS.WriteStream;
+    const code = await runCheck(
+      [labTarget(good)],
+      {
+        ca: [f('ca.pem')],
+        systemCa: false,
+        chain: [],
+        crl: [],
+        resolve: [],
+        warnDays: 30,
+        critDays: 7,
+        warnPercent: 0,
+        timeout: 3000,
+        concurrency: 4,
+        retries: 0,
+        profile: 'webpki',
+        strict: false,
+        format: 'json',
+        color: false,
+        quiet: true,
+        probeProtocols: false,
+        allAddresses: true,
+      },
+      { stdout: out, stderr: out, lookup: async () => ['127.0.0.1', '127.0.0.2'] },
+    );
+    const j = JSON.parse(chunks.join(''));
+    assert.equal(code, 3);
+    assert.deepEqual(
+      j.results.map((x: { address: string; status: string }) => [x.address, x.status]),
+      [
+        ['127.0.0.1', 'ok'],
+        ['127.0.0.2', 'error'],
+      ],
+    );
+  });
+
   test('certvet demo runs offline and prints the report', async () => {
     const t0 = Date.now();
     const r = await certvet(['demo', '--no-color']);

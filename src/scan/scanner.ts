@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { type CheckPolicy, checkObservation } from '../check/checkObservation.js';
 import type { ClientIdentity, LookupFn, ProbeTimeouts } from '../probe/probe.js';
 import { probe } from '../probe/probe.js';
-import type { TargetResult } from '../report/result.js';
+import { statusOf, type TargetResult } from '../report/result.js';
 import type { TargetSpec } from './target.js';
 
 /** One endpoint to check, with everything that may differ per target. */
@@ -17,7 +17,11 @@ export interface ScanTarget {
   readonly caPem?: readonly string[];
   readonly client?: ClientIdentity;
   readonly timeouts?: Partial<ProbeTimeouts>;
+  /** Also try TLS 1.0, 1.1, 1.2 and 1.3 one by one and report which the server accepts. */
+  readonly probeProtocols?: boolean;
 }
+
+const VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
 export interface ScanOptions {
   /** Targets checked at once (default 32). */
@@ -60,13 +64,51 @@ export async function checkTarget(
       await new Promise((r) => setTimeout(r, 200 * attempt));
       continue;
     }
-    return checkObservation(
+    const result = checkObservation(
       { target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null },
       obs,
       t.policy,
       o.at ?? new Date(),
     );
+    if (!t.probeProtocols || obs.error || !obs.address) return result;
+    return { ...result, ...(await probeProtocols(t, obs.address, result, o)) };
   }
+}
+
+/** One handshake per protocol version (OpenSSL needs @SECLEVEL=0 for 1.0/1.1, which the probe sets). */
+async function probeProtocols(
+  t: ScanTarget,
+  address: string,
+  result: TargetResult,
+  o: Omit<ScanOptions, 'concurrency' | 'onResult'>,
+): Promise<Pick<TargetResult, 'findings' | 'status'> & { tls: unknown }> {
+  const accepted: Record<string, boolean> = {};
+  for (const v of VERSIONS) {
+    const r = await probe({
+      host: t.spec.host,
+      port: t.spec.port,
+      servername: t.servername,
+      address,
+      starttls: t.spec.starttls,
+      minVersion: v,
+      maxVersion: v,
+      postHandshakeWaitMs: 0,
+      ...(t.caPem ? { ca: t.caPem } : {}),
+      ...(t.client ? { client: t.client } : {}),
+      ...(t.timeouts ? { timeouts: t.timeouts } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    accepted[v] = r.protocol === v && (r.error === null || r.certificates.length > 0);
+  }
+  const findings = [...result.findings];
+  const old = VERSIONS.filter((v) => (v === 'TLSv1' || v === 'TLSv1.1') && accepted[v]);
+  if (old.length && !findings.some((f) => f.code === 'protocol-deprecated'))
+    findings.push({
+      code: 'protocol-deprecated',
+      severity: 'warning',
+      message: `the server accepts ${old.join(' and ')} (deprecated by RFC 8996) when a client offers only that`,
+    });
+  return { findings, status: statusOf(findings), tls: { ...(result.tls as object), protocols: accepted } };
 }
 
 /**

@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { Command } from 'commander';
 import type { CheckPolicy } from '../../check/checkObservation.js';
-import type { ClientIdentity, LookupFn } from '../../probe/probe.js';
+import { type ClientIdentity, type LookupFn, systemLookup } from '../../probe/probe.js';
 import { FORMATS, type Format, renderReport } from '../../report/render.js';
 import { buildReport, exitCodeOf, type TargetResult } from '../../report/result.js';
 import { colorsFor } from '../../report/style.js';
@@ -62,6 +63,8 @@ export interface CheckFlags {
   color: boolean;
   quiet: boolean;
   shard?: { k: number; n: number };
+  probeProtocols: boolean;
+  allAddresses: boolean;
 }
 
 interface CheckIo {
@@ -221,16 +224,42 @@ export function buildTargets(args: readonly string[], f: CheckFlags): ScanTarget
         handshakeMs: f.timeout,
         connectMs: f.connectTimeout ?? Math.min(f.timeout, 5000),
       },
+      probeProtocols: f.probeProtocols,
     });
   }
   return targets;
+}
+
+/**
+ * --all-addresses: one target per address of each name (IPv4 and IPv6), so a bad node behind
+ * a round-robin name is not hidden by a good one. Names that do not resolve stay as they are
+ * (their probe reports dns-failed).
+ */
+async function expandAddresses(targets: readonly ScanTarget[], lookup: LookupFn): Promise<ScanTarget[]> {
+  const out: ScanTarget[] = [];
+  for (const t of targets) {
+    if (t.address || isIP(t.spec.host)) {
+      out.push(t);
+      continue;
+    }
+    let addrs: string[] = [];
+    try {
+      addrs = [...new Set(await lookup(t.spec.host))];
+    } catch {
+      addrs = [];
+    }
+    if (addrs.length === 0) out.push(t);
+    else for (const a of addrs) out.push({ ...t, address: a });
+  }
+  return out;
 }
 
 /** Runs a check and writes the report; returns the exit status. */
 export async function runCheck(args: readonly string[], f: CheckFlags, io: CheckIo): Promise<number> {
   if (f.critDays > f.warnDays)
     throw new UsageError(`--crit-days (${f.critDays}) must not exceed --warn-days (${f.warnDays})`);
-  const targets = buildTargets(args, f);
+  let targets = buildTargets(args, f);
+  if (f.allAddresses) targets = await expandAddresses(targets, io.lookup ?? systemLookup);
   const controller = new AbortController();
   const onSigint = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
@@ -349,6 +378,16 @@ export function registerCheck(program: Command, io: CheckIo): void {
     .option('-o, --output <file>', 'write the report to a file')
     .option('--no-color', 'no colour (NO_COLOR is honoured too)')
     .option('-q, --quiet', 'no progress output', false)
+    .option(
+      '--probe-protocols',
+      'also try TLS 1.0, 1.1, 1.2 and 1.3 one by one; report deprecated ones accepted',
+      false,
+    )
+    .option(
+      '--all-addresses',
+      'check every address a name resolves to (IPv4 and IPv6), one result each',
+      false,
+    )
     .option('--shard <k/n>', 'check only shard K of N (deterministic split for batch runners)', parseShard)
     .action(async (args: string[], flags: CheckFlags) => {
       process.exitCode = await runCheck(args, flags, io);

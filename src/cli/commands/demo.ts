@@ -50,6 +50,8 @@ export function registerDemo(
             format: f.format,
             color: f.color,
             quiet: true,
+            probeProtocols: false,
+            allAddresses: false,
           },
           {
             stdout: io.stdout,
