@@ -150,6 +150,33 @@ describe('hostile and broken peers', () => {
     assert.ok(results.filter(Boolean).length < 20);
   });
 
+  test('Ctrl-C (SIGINT) prints what is done and exits promptly', async () => {
+    const args = [
+      'check',
+      `127.0.0.1:${ports.good}`,
+      ...Array.from({ length: 6 }, () => `127.0.0.1:${ports.silent}`),
+    ];
+    const p = spawn(
+      process.execPath,
+      [CLI, ...args, '--ca', join(dir, 'ca.pem'), '--concurrency', '2', '--timeout', '20s'],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = performance.now();
+    p.kill('SIGINT');
+    const code: number | null = await new Promise((r) => p.on('close', r));
+    assert.ok(performance.now() - t0 < 5000, 'exits without waiting for the 20 s deadlines');
+    assert.ok(code !== null && code >= 130, `exit ${code}`);
+    assert.match(stderr, /interrupted: \d+ of 7 targets checked/);
+    assert.match(stdout, /127\.0\.0\.1:\d+/);
+  });
+
   test('the exit status is 3 when targets could not be checked and nothing is critical', async () => {
     const r = await certvet([
       'check',

@@ -186,7 +186,11 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
   let socket: Socket | null = null;
   let tlsSock: TLSSocket | null = null;
   const where = () => `${address && isIP(address) === 6 ? `[${address}]` : address}:${o.port}`;
-  const finish = (error: Observation['error']): Observation => {
+  const finish = (failure: Observation['error']): Observation => {
+    const error: Observation['error'] =
+      failure && o.signal?.aborted
+        ? { code: 'timeout', message: 'interrupted before the check completed' }
+        : failure;
     tlsSock?.destroy();
     socket?.destroy();
     timings.totalMs = Math.round(performance.now() - started);

@@ -131,6 +131,8 @@ export async function scan(
       const i = next++;
       if (i >= targets.length) return;
       const r = await checkTarget(targets[i]!, o);
+      // A target cut short by the abort was not checked: leave it out rather than report an error.
+      if (o.signal?.aborted && r.status === 'error') return;
       results[i] = r;
       o.onResult?.(r, i);
     }
