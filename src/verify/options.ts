@@ -47,6 +47,11 @@ export interface VerifyOptions {
   /** CRLs to honour (RFC 5280 §6.3), e.g. given on the command line. */
   readonly crls?: readonly Crl[];
   readonly budget?: Partial<VerifyBudget>;
+  /**
+   * Share signature results across calls (default true): they depend only on the two
+   * certificates' bytes. Off for benchmarks that must pay for every signature.
+   */
+  readonly shareSignatureResults?: boolean;
 }
 
 export const DEFAULT_BUDGET: VerifyBudget = { signatureChecks: 256, buildSteps: 4096 };

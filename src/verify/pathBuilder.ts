@@ -50,8 +50,16 @@ export interface BuildState {
   exhausted: boolean;
 }
 
+const entityKeys = new WeakMap<Certificate, string>();
+
+/** (subject, key) identity: two cross-signed copies of one CA are the same entity. */
 function entityKey(c: Certificate): string {
-  return `${c.subject.key}|${toHex(c.publicKey.spkiDer)}`;
+  let k = entityKeys.get(c);
+  if (k === undefined) {
+    k = `${c.subject.key}|${toHex(c.publicKey.spkiDer)}`;
+    entityKeys.set(c, k);
+  }
+  return k;
 }
 
 /**

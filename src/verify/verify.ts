@@ -78,10 +78,11 @@ export function verifyCertificate(options: VerifyOptions): VerifyResult {
     const hit = sigCache.get(k);
     if (hit !== undefined) return hit;
     state.signatureChecks++;
-    let r = signatureResults.get(k);
+    const share = options.shareSignatureResults !== false;
+    let r = share ? signatureResults.get(k) : undefined;
     if (r === undefined) {
       r = verifySignature(child.signatureAlgorithm, issuer.publicKey, child.tbs, child.signature);
-      signatureResults.set(k, r);
+      if (share) signatureResults.set(k, r);
     }
     sigCache.set(k, r);
     return r;

@@ -1,10 +1,13 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { Lru } from '../util/lru.js';
 import {
   children,
   content,
   DerError,
+  decodeBitString,
   decodeOid,
   expectUniversal,
+  readSingle,
   readTlv,
   TAG,
   type Tlv,
@@ -24,10 +27,44 @@ export interface PublicKeyInfo {
   readonly curve: string | null;
   /** EC key with explicit (specifiedCurve) parameters instead of a named curve. */
   readonly explicitCurve: boolean;
-  /** The node:crypto key, or null with `error` when it cannot be loaded. */
-  readonly key: KeyObject | null;
+  /** Why the key is structurally unusable (checked without loading it), or null. */
   readonly error: string | null;
   readonly spkiDer: Uint8Array;
+}
+
+/** Loaded keys by SPKI bytes: a re-parsed certificate reuses the key already imported. */
+const loaded = new Lru<string, { key: KeyObject | null; error: string | null }>(4096);
+
+/**
+ * The node:crypto key, loaded on first use: importing a key costs far more than parsing a
+ * certificate (OpenSSL's decoders), and only issuers' keys are ever needed.
+ */
+export function loadKey(info: PublicKeyInfo): { key: KeyObject | null; error: string | null } {
+  const id = Buffer.from(info.spkiDer.buffer, info.spkiDer.byteOffset, info.spkiDer.byteLength).toString(
+    'base64',
+  );
+  let r = loaded.get(id);
+  if (!r) {
+    if (info.error) r = { key: null, error: info.error };
+    else
+      try {
+        r = {
+          key: createPublicKey({ key: Buffer.from(info.spkiDer), format: 'der', type: 'spki' }),
+          error: null,
+        };
+      } catch (e) {
+        r = { key: null, error: `the public key cannot be loaded (${(e as Error).message})` };
+      }
+    loaded.set(id, r);
+  }
+  return r;
+}
+
+function bitLength(intContent: Uint8Array): number {
+  let i = 0;
+  while (i < intContent.length - 1 && intContent[i] === 0) i++;
+  const first = intContent[i] ?? 0;
+  return (intContent.length - i - 1) * 8 + (first === 0 ? 0 : 32 - Math.clz32(first));
 }
 
 const CURVES: Readonly<Record<string, { name: string; bits: number }>> = {
@@ -88,21 +125,45 @@ export function decodePublicKey(spki: Tlv): PublicKeyInfo {
     }
   } else if (type === 'ed25519') bits = 255;
   else if (type === 'ed448') bits = 448;
-  let key: KeyObject | null = null;
   let error: string | null = null;
-  if (type === 'x25519' || type === 'x448') {
-    error = `${type} keys cannot verify signatures`;
-  } else {
-    try {
-      key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
-      const d = key.asymmetricKeyDetails;
-      if (d?.modulusLength !== undefined) bits = d.modulusLength;
-      if (type === 'ec' && explicitCurve && d?.namedCurve) curve = null;
-    } catch (e) {
-      error = `the public key cannot be loaded (${(e as Error).message})`;
+  try {
+    const keyBits = decodeBitString(keyT);
+    if (type === 'x25519' || type === 'x448') error = `${type} keys cannot verify signatures`;
+    else if (type === 'rsa' || type === 'rsa-pss') {
+      const [n, e, extraInt] = children(
+        expectUniversal(readSingle(keyBits.bytes), TAG.SEQUENCE, 'RSAPublicKey'),
+      );
+      if (!n || !e || extraInt) throw new DerError('RSAPublicKey must have two elements');
+      const mod = content(expectUniversal(n, TAG.INTEGER, 'modulus'));
+      expectUniversal(e, TAG.INTEGER, 'publicExponent');
+      if ((mod[0]! & 0x80) !== 0) throw new DerError('negative RSA modulus');
+      bits = bitLength(mod);
+    } else if (type === 'ec') {
+      const pt = keyBits.bytes;
+      const fieldBytes = bits !== null ? Math.ceil(bits / 8) : null;
+      if (
+        pt[0] === 0x04
+          ? fieldBytes !== null && pt.length !== 1 + 2 * fieldBytes
+          : pt[0] === 0x02 || pt[0] === 0x03
+            ? fieldBytes !== null && pt.length !== 1 + fieldBytes
+            : true
+      )
+        if (!explicitCurve) throw new DerError('malformed EC point');
+    } else if (type === 'dsa') {
+      if (paramsT && paramsT.cls === 0 && paramsT.tag === TAG.SEQUENCE) {
+        const [p] = children(paramsT);
+        if (p) bits = bitLength(content(expectUniversal(p, TAG.INTEGER, 'DSA p')));
+      }
+    } else if (
+      (type === 'ed25519' && keyBits.bytes.length !== 32) ||
+      (type === 'ed448' && keyBits.bytes.length !== 57)
+    ) {
+      throw new DerError(`an ${type} key must be ${type === 'ed25519' ? 32 : 57} bytes`);
     }
+  } catch (e) {
+    error = `the public key is malformed (${(e as Error).message})`;
   }
-  return { type, algorithmOid, bits, curve, explicitCurve, key, error, spkiDer };
+  return { type, algorithmOid, bits, curve, explicitCurve, error, spkiDer };
 }
 
 /** Short description such as "RSA 2048", "EC P-256", "Ed25519". */

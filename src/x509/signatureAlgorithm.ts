@@ -11,7 +11,7 @@ import {
   type Tlv,
 } from './der.js';
 import { OID } from './oids.js';
-import type { PublicKeyInfo } from './publicKey.js';
+import { loadKey, type PublicKeyInfo } from './publicKey.js';
 
 export type SignatureScheme = 'rsa-pkcs1' | 'rsa-pss' | 'ecdsa' | 'dsa' | 'ed25519' | 'ed448' | 'unknown';
 export type HashName = 'md5' | 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
@@ -154,24 +154,26 @@ export function verifySignature(
 ): string | null {
   if (alg.scheme === 'unknown') return `unsupported signature algorithm ${alg.oid}`;
   if (alg.paramError) return alg.paramError;
-  if (!key.key) return key.error ?? 'issuer public key unusable';
   if (!SCHEME_KEYS[alg.scheme].includes(key.type))
     return `a ${alg.name} signature cannot be made with the issuer's ${key.type} key`;
+  const loadedKey = loadKey(key);
+  if (!loadedKey.key) return loadedKey.error ?? 'issuer public key unusable';
+  const k = loadedKey.key;
   try {
     let ok: boolean;
     if (alg.scheme === 'rsa-pss') {
       ok = cryptoVerify(
         alg.hash,
         data,
-        { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.pssSaltLength ?? 20 },
+        { key: k, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.pssSaltLength ?? 20 },
         signature,
       );
     } else if (alg.scheme === 'ecdsa' || alg.scheme === 'dsa') {
-      ok = cryptoVerify(alg.hash, data, { key: key.key, dsaEncoding: 'der' }, signature);
+      ok = cryptoVerify(alg.hash, data, { key: k, dsaEncoding: 'der' }, signature);
     } else if (alg.scheme === 'rsa-pkcs1') {
-      ok = cryptoVerify(alg.hash, data, { key: key.key, padding: constants.RSA_PKCS1_PADDING }, signature);
+      ok = cryptoVerify(alg.hash, data, { key: k, padding: constants.RSA_PKCS1_PADDING }, signature);
     } else {
-      ok = cryptoVerify(null, data, key.key, signature);
+      ok = cryptoVerify(null, data, k, signature);
     }
     return ok ? null : 'the signature does not verify with the issuer public key';
   } catch (e) {
