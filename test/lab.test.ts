@@ -68,7 +68,7 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
         },
       });
       assert.equal(r.status, e.expectStatus, `${e.name}: ${JSON.stringify(r.findings)}`);
-      const codes = new Set(r.findings.filter((x) => x.severity !== 'info').map((x) => x.code));
+      const codes = new Set(r.findings.map((x) => x.code));
       for (const c of e.expectCodes) assert.ok(codes.has(c), `${e.name}: expected ${c}, got ${[...codes]}`);
       if (e.expectStatus === 'ok')
         assert.equal(
@@ -118,21 +118,21 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     const base = ['check', '-f', f('targets.yaml'), '--ca', f('ca.pem'), '--chain', f('int.pem')];
     const text = await certvet(base);
     assert.equal(text.code, 2, text.stderr);
-    assert.match(text.stdout, /18 targets: 4 ok, 4 warning, 10 critical, 0 error/);
+    assert.match(text.stdout, /19 targets: 5 ok, 4 warning, 10 critical, 0 error/);
     assert.match(text.stdout, /CRITICAL\s+expired\.lab\.certvet\.test/);
     const json = JSON.parse((await certvet([...base, '--format', 'json'])).stdout);
-    assert.deepEqual(json.summary, { total: 18, ok: 4, warning: 4, critical: 10, error: 0 });
+    assert.deepEqual(json.summary, { total: 19, ok: 5, warning: 4, critical: 10, error: 0 });
     assert.deepEqual(
       json.results.map((r: { target: string }) => r.target),
       lab.endpoints.map(labTarget),
       'json results keep the input order',
     );
     const jsonl = (await certvet([...base, '--format', 'jsonl'])).stdout.trim().split('\n');
-    assert.equal(jsonl.length, 18);
+    assert.equal(jsonl.length, 19);
     for (const line of jsonl) assert.ok(JSON.parse(line).target);
     const junit = (await certvet([...base, '--format', 'junit'])).stdout;
-    assert.match(junit, /<testsuites name="certvet" tests="18" failures="10" errors="0"/);
-    assert.equal((junit.match(/<testcase /g) ?? []).length, 18);
+    assert.match(junit, /<testsuites name="certvet" tests="19" failures="10" errors="0"/);
+    assert.equal((junit.match(/<testcase /g) ?? []).length, 19);
     const prom = (await certvet([...base, '--format', 'prometheus'])).stdout;
     assert.match(prom, /# TYPE certvet_cert_not_after_timestamp_seconds gauge/);
     assert.match(prom, /certvet_target_status\{target="expired\.lab\.certvet\.test:\d+"\} 2/);
@@ -305,7 +305,7 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     const t0 = Date.now();
     const r = await certvet(['demo', '--no-color']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /18 targets: 4 ok, 4 warning, 10 critical, 0 error/);
+    assert.match(r.stdout, /19 targets: 5 ok, 4 warning, 10 critical, 0 error/);
     assert.ok(Date.now() - t0 < 15_000);
   });
 

@@ -118,6 +118,7 @@ export function checkObservation(s: CheckSubject, obs: Observation, p: CheckPoli
       certIndex: result.path.indexOf(missing[0]!),
     });
   }
+  if (result.anchored) findings.push(...chainHygiene(parsed, result.path, obs.protocol));
   // Expiry thresholds for every certificate of the path.
   const nowSec = Math.floor(now.getTime() / 1000);
   result.path.forEach((c, i) => {
@@ -185,4 +186,52 @@ export function checkObservation(s: CheckSubject, obs: Observation, p: CheckPoli
     ? { ...obs.crossCheck, certvetValid: result.valid, agrees: obs.crossCheck.authorized === result.valid }
     : null;
   return { ...base, crossCheck, status: statusOf(findings), findings, chain };
+}
+
+/**
+ * What the server sends, compared with the path that validated (RFC 8446 §4.4.2, RFC 5246
+ * §7.4.2): an unneeded root, certificates that belong to no path, duplicates, and (TLS <= 1.2,
+ * where order is mandatory) intermediates out of order. All info: clients cope, but bytes and
+ * fragile clients suffer.
+ */
+function chainHygiene(
+  sent: readonly Certificate[],
+  path: readonly Certificate[],
+  protocol: string | null,
+): Finding[] {
+  const out: Finding[] = [];
+  const inPath = new Set(path.map((c) => c.sha256));
+  const top = path[path.length - 1]!;
+  const seen = new Set<string>();
+  const dups = sent.filter((c) => (seen.has(c.sha256) ? true : (seen.add(c.sha256), false)));
+  if (dups.length)
+    out.push({
+      code: 'chain-hygiene',
+      severity: 'info',
+      message: `the server sends ${dups.map((c) => c.subject.text).join('; ')} more than once`,
+    });
+  if (path.length > 1 && sent.some((c) => c.sha256 === top.sha256) && top.selfIssued)
+    out.push({
+      code: 'chain-hygiene',
+      severity: 'info',
+      message: `the server sends the root certificate ${top.subject.text}; clients must already have it, so it only adds bytes to every handshake`,
+      certIndex: path.length - 1,
+    });
+  const extra = sent.filter((c) => !inPath.has(c.sha256));
+  if (extra.length)
+    out.push({
+      code: 'chain-hygiene',
+      severity: 'info',
+      message: `the server sends ${extra.length === 1 ? 'a certificate' : `${extra.length} certificates`} that ${extra.length === 1 ? 'is' : 'are'} not part of the validated path: ${extra.map((c) => c.subject.text).join('; ')}`,
+    });
+  const order = sent
+    .filter((c) => inPath.has(c.sha256))
+    .map((c) => path.findIndex((p) => p.sha256 === c.sha256));
+  if (order.some((v, i) => i > 0 && v < order[i - 1]!) && protocol !== 'TLSv1.3')
+    out.push({
+      code: 'chain-hygiene',
+      severity: 'info',
+      message: `the server sends its certificates out of order (${protocol ?? 'TLS'} requires each certificate to certify the one before it)`,
+    });
+  return out;
 }

@@ -255,6 +255,14 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
       tls: { minVersion: 'TLSv1', maxVersion: 'TLSv1' },
     },
     {
+      name: 'messy-chain',
+      description: 'TLS 1.2; sends its root, an unrelated CA, intermediate last',
+      chain: [await leaf('messy-chain'), root, otherIca, ica],
+      expectStatus: 'ok',
+      expectCodes: ['chain-hygiene'],
+      tls: { maxVersion: 'TLSv1.2' },
+    },
+    {
       name: 'expires-soon',
       description: 'leaf expires in 10 days',
       chain: [await leaf('expires-soon', { notAfter: new Date(now + 10 * DAY + 3600_000) }), ica],

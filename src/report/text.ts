@@ -21,7 +21,9 @@ function expiry(r: TargetResult): string {
 
 function summaryOf(r: TargetResult): string {
   const main = r.findings.filter((f) => f.severity !== 'info');
-  if (main.length === 0) return 'all checks passed';
+  const info = [...new Set(r.findings.filter((f) => f.severity === 'info').map((f) => f.code))];
+  if (main.length === 0)
+    return info.length ? `all checks passed (info: ${info.join(', ')})` : 'all checks passed';
   const codes = [...new Set(main.map((f) => f.code))];
   return codes.join(', ');
 }
