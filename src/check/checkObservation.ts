@@ -203,7 +203,11 @@ function chainHygiene(
   const inPath = new Set(path.map((c) => c.sha256));
   const top = path[path.length - 1]!;
   const seen = new Set<string>();
-  const dups = sent.filter((c) => (seen.has(c.sha256) ? true : (seen.add(c.sha256), false)));
+  const dups: Certificate[] = [];
+  for (const c of sent) {
+    if (seen.has(c.sha256)) dups.push(c);
+    seen.add(c.sha256);
+  }
   if (dups.length)
     out.push({
       code: 'chain-hygiene',
