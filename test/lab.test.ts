@@ -14,8 +14,17 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /** Runs the CLI without blocking this process, whose event loop serves the lab. */
 function certvet(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return certvetEnv(args, {});
+}
+
+function certvetEnv(
+  args: string[],
+  extraEnv: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    const p = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...extraEnv },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -200,6 +209,84 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
         (x: { code: string }) => x.code === 'client-cert-required',
       ),
     );
+  });
+
+  test('encrypted client keys and PKCS#12, passphrases only from env or file', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const mtls = lab.endpoints.find((e) => e.name === 'client-cert-required')!;
+    const args = [
+      'check',
+      labTarget(mtls),
+      '--resolve',
+      `${mtls.host}:${mtls.port}:127.0.0.1`,
+      '--ca',
+      f('ca.pem'),
+      '--format',
+      'json',
+    ];
+    execFileSync('openssl', [
+      'pkey',
+      '-in',
+      f('client.key'),
+      '-aes256',
+      '-passout',
+      'pass:s3cret',
+      '-out',
+      f('client-enc.key'),
+    ]);
+    execFileSync('openssl', [
+      'pkcs12',
+      '-export',
+      '-in',
+      f('client.pem'),
+      '-inkey',
+      f('client.key'),
+      '-passout',
+      'pass:s3cret',
+      '-out',
+      f('client.p12'),
+    ]);
+    writeFileSync(f('pass.txt'), 's3cret\n');
+    const env = await certvetEnv(
+      [
+        ...args,
+        '--client-cert',
+        f('client.pem'),
+        '--client-key',
+        f('client-enc.key'),
+        '--client-key-pass-env',
+        'CV_PASS',
+      ],
+      { CV_PASS: 's3cret' },
+    );
+    assert.equal(env.code, 0, env.stdout + env.stderr);
+    const file = await certvet([
+      ...args,
+      '--client-pfx',
+      f('client.p12'),
+      '--client-key-pass-file',
+      f('pass.txt'),
+    ]);
+    assert.equal(file.code, 0, file.stdout + file.stderr);
+    const wrong = await certvetEnv(
+      [...args, '--client-pfx', f('client.p12'), '--client-key-pass-env', 'CV_PASS'],
+      { CV_PASS: 'nope' },
+    );
+    assert.equal(wrong.code, 64);
+    assert.match(wrong.stderr, /--client-pfx .*client\.p12: cannot be decrypted/);
+    assert.ok(
+      !wrong.stdout.includes('nope') && !wrong.stderr.includes('nope'),
+      'never echoes the passphrase',
+    );
+    const unset = await certvet([
+      ...args,
+      '--client-pfx',
+      f('client.p12'),
+      '--client-key-pass-env',
+      'CV_UNSET_VAR',
+    ]);
+    assert.equal(unset.code, 64);
+    assert.match(unset.stderr, /CV_UNSET_VAR is not set/);
   });
 
   test('TLS 1.2 servers that require a client certificate are detected too', async () => {

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import type { Command } from 'commander';
 import type { CheckPolicy } from '../../check/checkObservation.js';
 import { type ClientIdentity, type LookupFn, systemLookup } from '../../probe/probe.js';
@@ -121,20 +121,35 @@ function clientIdentity(
   pfx: string | undefined,
   pass: string | undefined,
 ): ClientIdentity | undefined {
-  if (pfx)
-    return {
+  let id: ClientIdentity | undefined;
+  let what: string;
+  if (pfx) {
+    id = {
       pfx: Buffer.from(readInputFile(pfx, 1 << 20, 'PKCS#12 file')),
       ...(pass !== undefined ? { passphrase: pass } : {}),
     };
-  if (cert || key) {
+    what = `--client-pfx ${pfx}`;
+  } else if (cert || key) {
     if (!cert || !key) throw new UsageError('--client-cert and --client-key must be given together');
-    return {
+    id = {
       cert: Buffer.from(readInputFile(cert, 1 << 20, 'client certificate')),
       key: Buffer.from(readInputFile(key, 1 << 20, 'client key')),
       ...(pass !== undefined ? { passphrase: pass } : {}),
     };
+    what = `--client-cert ${cert} / --client-key ${key}`;
+  } else return undefined;
+  // Fail fast, before any connection, on a wrong passphrase or a key that does not match.
+  try {
+    createSecureContext({ ...id });
+  } catch (e) {
+    const reason = /bad decrypt|mac verify|decrypt|password/i.test((e as Error).message)
+      ? 'cannot be decrypted (wrong or missing passphrase?)'
+      : /key values mismatch/i.test((e as Error).message)
+        ? 'the key does not belong to the certificate'
+        : (e as Error).message;
+    throw new UsageError(`${what}: ${reason}`);
   }
-  return undefined;
+  return id;
 }
 
 /** Turns arguments and the target file into scan targets (pure apart from reading files). */
