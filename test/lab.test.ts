@@ -53,6 +53,11 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
       `targets:\n${lab.endpoints.map((e) => `  - target: "${labTarget(e)}"\n    resolve: "${e.address}"`).join('\n')}\n`,
     );
   });
+  /** Target arguments for lab endpoints by name, with the --resolve each needs. */
+  const targetsFor = (...names: string[]) => {
+    const eps = names.map((n) => lab.endpoints.find((e) => e.name === n)!);
+    return [...eps.map(labTarget), ...eps.flatMap((e) => ['--resolve', `${e.host}:${e.port}:${e.address}`])];
+  };
   after(async () => {
     await lab.close();
     rmSync(dir, { recursive: true, force: true });
@@ -89,16 +94,9 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
   });
 
   test('the chain is recorded exactly as sent, and the incomplete chain names the missing intermediate', async () => {
-    const good = lab.endpoints.find((e) => e.name === 'good-ecdsa')!;
-    const inc = lab.endpoints.find((e) => e.name === 'incomplete-chain')!;
     const r = await certvet([
       'check',
-      labTarget(good),
-      labTarget(inc),
-      '--resolve',
-      `${good.host}:${good.port}:127.0.0.1`,
-      '--resolve',
-      `${inc.host}:${inc.port}:127.0.0.1`,
+      ...targetsFor('good-ecdsa', 'incomplete-chain'),
       '--ca',
       f('ca.pem'),
       '--chain',
@@ -178,17 +176,7 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
   });
 
   test('client certificates: presented and accepted, or rejected when from another CA', async () => {
-    const mtls = lab.endpoints.find((e) => e.name === 'client-cert-required')!;
-    const args = [
-      'check',
-      labTarget(mtls),
-      '--resolve',
-      `${mtls.host}:${mtls.port}:127.0.0.1`,
-      '--ca',
-      f('ca.pem'),
-      '--format',
-      'json',
-    ];
+    const args = ['check', ...targetsFor('client-cert-required'), '--ca', f('ca.pem'), '--format', 'json'];
     const ok = await certvet([...args, '--client-cert', f('client.pem'), '--client-key', f('client.key')]);
     assert.equal(ok.code, 0, ok.stdout);
     const { makeChain, privateKeyPem } = await import('../src/lab/pki.js');
@@ -213,17 +201,7 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
 
   test('encrypted client keys and PKCS#12, passphrases only from env or file', async () => {
     const { execFileSync } = await import('node:child_process');
-    const mtls = lab.endpoints.find((e) => e.name === 'client-cert-required')!;
-    const args = [
-      'check',
-      labTarget(mtls),
-      '--resolve',
-      `${mtls.host}:${mtls.port}:127.0.0.1`,
-      '--ca',
-      f('ca.pem'),
-      '--format',
-      'json',
-    ];
+    const args = ['check', ...targetsFor('client-cert-required'), '--ca', f('ca.pem'), '--format', 'json'];
     execFileSync('openssl', [
       'pkey',
       '-in',
@@ -320,16 +298,9 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
   });
 
   test('--probe-protocols reports every version the server accepts', async () => {
-    const only10 = lab.endpoints.find((e) => e.name === 'tls10-only')!;
-    const good = lab.endpoints.find((e) => e.name === 'good-ecdsa')!;
     const r = await certvet([
       'check',
-      labTarget(only10),
-      labTarget(good),
-      '--resolve',
-      `${only10.host}:${only10.port}:127.0.0.1`,
-      '--resolve',
-      `${good.host}:${good.port}:127.0.0.1`,
+      ...targetsFor('tls10-only', 'good-ecdsa'),
       '--ca',
       f('ca.pem'),
       '--probe-protocols',
@@ -349,32 +320,21 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
   });
 
   test('--all-addresses checks every address of a name (injected resolver)', async () => {
-    const { runCheck } = await import('../src/cli/commands/check.js');
+    const { defaultCheckFlags, runCheck } = await import('../src/cli/commands/check.js');
     const good = lab.endpoints.find((e) => e.name === 'good-ecdsa')!;
     const chunks: string[] = [];
     const out = { write: (s: string) => chunks.push(s), isTTY: false } as unknown as NodeJS.WriteStream;
     const code = await runCheck(
       [labTarget(good)],
-      {
+      defaultCheckFlags({
         ca: [f('ca.pem')],
-        systemCa: false,
-        chain: [],
-        crl: [],
-        resolve: [],
-        warnDays: 30,
-        critDays: 7,
-        warnPercent: 0,
         timeout: 3000,
         concurrency: 4,
-        retries: 0,
-        profile: 'webpki',
-        strict: false,
         format: 'json',
         color: false,
         quiet: true,
-        probeProtocols: false,
         allAddresses: true,
-      },
+      }),
       { stdout: out, stderr: out, lookup: async () => ['127.0.0.1', '127.0.0.2'] },
     );
     const j = JSON.parse(chunks.join(''));

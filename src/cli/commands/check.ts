@@ -67,6 +67,31 @@ export interface CheckFlags {
   allAddresses: boolean;
 }
 
+/** The defaults of every `check` flag (as commander would fill them), for programmatic runs. */
+export function defaultCheckFlags(overrides: Partial<CheckFlags> = {}): CheckFlags {
+  return {
+    ca: [],
+    systemCa: false,
+    chain: [],
+    crl: [],
+    resolve: [],
+    warnDays: 30,
+    critDays: 7,
+    warnPercent: 0,
+    timeout: 10_000,
+    concurrency: 32,
+    retries: 0,
+    profile: 'webpki',
+    strict: false,
+    format: 'text',
+    color: true,
+    quiet: false,
+    probeProtocols: false,
+    allAddresses: false,
+    ...overrides,
+  };
+}
+
 interface CheckIo {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;

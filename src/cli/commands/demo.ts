@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { labTarget, startLab } from '../../lab/zoo.js';
 import { FORMATS, type Format } from '../../report/render.js';
 import { oneOf } from '../parse.js';
-import { runCheck } from './check.js';
+import { defaultCheckFlags, runCheck } from './check.js';
 import { describeEndpoints } from './lab.js';
 
 /** `certvet demo`: start the lab, check every endpoint, print the report, stop. Offline. */
@@ -33,26 +33,14 @@ export function registerDemo(
         );
         const code = await runCheck(
           lab.endpoints.map(labTarget),
-          {
+          defaultCheckFlags({
             ca: [join(dir, 'ca.pem')],
-            systemCa: false,
             chain: [join(dir, 'intermediates.pem')],
-            crl: [],
             resolve: lab.endpoints.map((e) => `${e.host}:${e.port}:${e.address}`),
-            warnDays: 30,
-            critDays: 7,
-            warnPercent: 0,
-            timeout: 10_000,
-            concurrency: 32,
-            retries: 0,
-            profile: 'webpki',
-            strict: false,
             format: f.format,
             color: f.color,
             quiet: true,
-            probeProtocols: false,
-            allAddresses: false,
-          },
+          }),
           {
             stdout: io.stdout,
             stderr: io.stderr,
