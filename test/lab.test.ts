@@ -356,6 +356,31 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     assert.ok(Date.now() - t0 < 15_000);
   });
 
+  test('lab start runs in the background, lab stop stops it', async () => {
+    const state = join(dir, 'bg-lab');
+    const start = await certvet(['lab', 'start', '--port-base', '0', '--dir', state]);
+    assert.equal(start.code, 0, start.stderr);
+    assert.match(start.stdout, /certvet lab running \(pid \d+\)/);
+    const pid = Number(/pid (\d+)/.exec(start.stdout)![1]);
+    const again = await certvet(['lab', 'start', '--port-base', '0', '--dir', state]);
+    assert.equal(again.code, 64, 'refuses a second lab in the same directory');
+    const check = await certvet([
+      'check',
+      '-f',
+      join(state, 'targets.yaml'),
+      '--ca',
+      join(state, 'ca.pem'),
+      '--chain',
+      join(state, 'intermediates.pem'),
+      '-q',
+    ]);
+    assert.equal(check.code, 2, check.stderr);
+    assert.match(check.stdout, /19 targets: 5 ok, 4 warning, 10 critical, 0 error/);
+    const stop = await certvet(['lab', 'stop', '--dir', state]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.throws(() => process.kill(pid, 0), 'the lab process is gone');
+  });
+
   test('lab gen writes a usable PKI (server cert verifies against the CA)', async () => {
     const out = join(dir, 'pki');
     const g = await certvet(['lab', 'gen', out, '--name', 'svc.internal', '--name', '10.0.0.5']);
