@@ -17,6 +17,21 @@ function certvet(args: string[]): Promise<{ code: number | null; stdout: string;
   return certvetEnv(args, {});
 }
 
+function certvetStdin(
+  args: string[],
+  input: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.end(input);
+  });
+}
+
 function certvetEnv(
   args: string[],
   extraEnv: Record<string, string>,
@@ -346,6 +361,48 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
         ['127.0.0.2', 'error'],
       ],
     );
+  });
+
+  test('IPv6: [::1]:port, matched against an iPAddress SAN; -f - reads targets from stdin; --warn-percent', async () => {
+    const tls = await import('node:tls');
+    const { makeChain, privateKeyPem } = await import('../src/lab/pki.js');
+    const c = await makeChain({ names: ['::1'] });
+    const server = tls.createServer(
+      { cert: c.leaf.pem + c.intermediate.pem, key: await privateKeyPem(c.leaf.key) },
+      (s) => s.end(),
+    );
+    const listened = await new Promise<boolean>((r) => {
+      server.once('error', () => r(false));
+      server.listen(0, '::1', () => r(true));
+    });
+    if (!listened) return; // no IPv6 loopback on this machine
+    const port = (server.address() as { port: number }).port;
+    writeFileSync(f('r6.pem'), c.root.pem);
+    try {
+      const r = await certvetStdin(
+        ['check', '-f', '-', '--ca', f('r6.pem'), '--format', 'json'],
+        `# from stdin\n[::1]:${port}\n`,
+      );
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const res = JSON.parse(r.stdout).results[0];
+      assert.equal(res.address, '::1');
+      assert.equal(res.servername, null, 'no SNI for an IP literal');
+      // 90-day leaf: asking for 100% of its lifetime left makes it a warning.
+      const p = await certvet([
+        'check',
+        `[::1]:${port}`,
+        '--ca',
+        f('r6.pem'),
+        '--warn-percent',
+        '100',
+        '--format',
+        'json',
+      ]);
+      assert.equal(p.code, 1, p.stdout);
+      assert.match(JSON.parse(p.stdout).results[0].findings[0].message, /% of its lifetime left/);
+    } finally {
+      server.close();
+    }
   });
 
   test('certvet demo runs offline and prints the report', async () => {

@@ -210,3 +210,24 @@ describe('verifyCertificate on generated chains', () => {
     assert.ok(performance.now() - t0 < 5000);
   });
 });
+
+describe('signature algorithms', () => {
+  for (const keyType of ['rsa-pss-2048', 'ed25519', 'ec-p384'] as const) {
+    test(`${keyType} chains verify, and a tampered signature does not`, async () => {
+      const c = await makeChain({ names: ['alg.example.test'], keyType });
+      const opts = {
+        leaf: c.leaf.parsed,
+        intermediates: [c.intermediate.parsed],
+        anchors: [c.root.parsed],
+        time: Date.now(),
+      };
+      const r = verifyCertificate(opts);
+      assert.equal(r.valid, true, `${c.leaf.parsed.signatureAlgorithm.name}: ${JSON.stringify(r.findings)}`);
+      const { parseCertificate } = await import('../src/x509/certificate.js');
+      const der = new Uint8Array(c.leaf.der);
+      der[der.length - 3]! ^= 0x01;
+      const bad = verifyCertificate({ ...opts, leaf: parseCertificate(der) });
+      assert.ok(bad.findings.some((f) => f.code === 'invalid-signature'));
+    });
+  }
+});

@@ -16,7 +16,14 @@ import { type Certificate, parseCertificate } from '../x509/certificate.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-export type LabKeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072' | 'rsa-1024' | 'ed25519';
+export type LabKeyType =
+  | 'ec-p256'
+  | 'ec-p384'
+  | 'rsa-2048'
+  | 'rsa-3072'
+  | 'rsa-1024'
+  | 'rsa-pss-2048'
+  | 'ed25519';
 
 export interface LabKey {
   readonly type: LabKeyType;
@@ -40,6 +47,16 @@ function algorithmFor(type: LabKeyType): {
       };
     case 'ed25519':
       return { gen: { name: 'Ed25519' }, sign: { name: 'Ed25519' } };
+    case 'rsa-pss-2048':
+      return {
+        gen: {
+          name: 'RSA-PSS',
+          modulusLength: 2048,
+          publicExponent: new Uint8Array([1, 0, 1]),
+          hash: 'SHA-256',
+        } as RsaHashedKeyGenParams,
+        sign: { name: 'RSA-PSS', saltLength: 32 } as Algorithm,
+      };
     default: {
       const bits = Number(type.split('-')[1]);
       return {
@@ -135,7 +152,7 @@ export async function issue(spec: CertSpec): Promise<IssuedCert> {
   let signingKey = signer.pair.privateKey;
   if (spec.hash && signer.type !== 'ed25519') {
     signAlg.hash = spec.hash;
-    if (signer.type.startsWith('rsa')) {
+    if (signer.type.startsWith('rsa') && signer.type !== 'rsa-pss-2048') {
       // WebCrypto binds an RSA key to one hash: re-import the same key for the requested one.
       const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', signer.pair.privateKey);
       signingKey = await webcrypto.subtle.importKey(

@@ -46,9 +46,9 @@ const entrySchema = z
  */
 export function parseTargetFile(text: string, file: string): TargetEntry[] {
   const trimmed = text.replace(/^\uFEFF/, '');
-  const looksStructured = /^\s*(-\s|targets\s*:|\[|\{)/m.test(
-    trimmed.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '',
-  );
+  // YAML list or map, or JSON; a bracketed IPv6 target ("[::1]:443") is a plain line.
+  const firstLine = trimmed.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '';
+  const looksStructured = /^\s*(-\s|targets\s*:|\{|\[\s*(["{\]]|$))/.test(firstLine);
   if (!looksStructured) {
     const out: TargetEntry[] = [];
     trimmed.split(/\r?\n/).forEach((raw, i) => {
