@@ -282,6 +282,36 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     assert.match(unset.stderr, /CV_UNSET_VAR is not set/);
   });
 
+  test('https:// targets offer ALPN (h2, http/1.1) and record what was negotiated', async () => {
+    const tls = await import('node:tls');
+    const { makeChain, privateKeyPem } = await import('../src/lab/pki.js');
+    const c = await makeChain({ names: ['127.0.0.1'] });
+    const server = tls.createServer(
+      {
+        cert: c.leaf.pem + c.intermediate.pem,
+        key: await privateKeyPem(c.leaf.key),
+        ALPNProtocols: ['h2', 'http/1.1'],
+      },
+      (s) => s.end(),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    writeFileSync(f('alpn.pem'), c.root.pem);
+    try {
+      const port = (server.address() as { port: number }).port;
+      const r = await certvet([
+        'check',
+        `https://127.0.0.1:${port}/health`,
+        '--ca',
+        f('alpn.pem'),
+        '--format',
+        'json',
+      ]);
+      assert.equal(JSON.parse(r.stdout).results[0].tls.alpn, 'h2');
+    } finally {
+      server.close();
+    }
+  });
+
   test('TLS 1.2 servers that require a client certificate are detected too', async () => {
     const tls = await import('node:tls');
     const { makeChain, privateKeyPem } = await import('../src/lab/pki.js');

@@ -54,6 +54,8 @@ export interface ProbeOptions {
   readonly signal?: AbortSignal;
   readonly minVersion?: SecureVersion;
   readonly maxVersion?: SecureVersion;
+  /** ALPN protocols to offer (e.g. h2, http/1.1 for https:// targets); none by default. */
+  readonly alpn?: readonly string[];
   /** How long to wait after a TLS 1.3 handshake for a client-certificate alert (default: from connect RTT). */
   readonly postHandshakeWaitMs?: number;
 }
@@ -290,6 +292,7 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
       requestOCSP: true,
       secureContext,
       ...(servername ? { servername } : {}),
+      ...(o.alpn?.length ? { ALPNProtocols: [...o.alpn] } : {}),
     };
     const ts = tlsConnect(opts);
     tlsSock = ts;

@@ -49,6 +49,7 @@ export async function checkTarget(
       servername: t.servername,
       address: t.address ?? null,
       starttls: t.spec.starttls,
+      ...(t.spec.scheme === 'https' ? { alpn: ['h2', 'http/1.1'] } : {}),
       ...(t.caPem ? { ca: t.caPem } : {}),
       ...(t.client ? { client: t.client } : {}),
       ...(t.timeouts ? { timeouts: t.timeouts } : {}),
