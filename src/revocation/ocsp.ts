@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import {
+  BasicOCSPResponse,
+  CertID,
+  id_pkix_ocsp_basic,
+  OCSPRequest,
+  OCSPResponse,
+  OCSPResponseStatus,
+  Request,
+  TBSRequest,
+} from '@peculiar/asn1-ocsp';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import { type Certificate, parseCertificate } from '../x509/certificate.js';
+import { bytesEqual, children, decodeBitString, readSingle, whole } from '../x509/der.js';
+import { namesEqual } from '../x509/name.js';
+import { OID } from '../x509/oids.js';
+import { decodeSignatureAlgorithm, verifySignature } from '../x509/signatureAlgorithm.js';
+
+export type OcspStatus = 'good' | 'revoked' | 'unknown';
+
+export interface OcspAnswer {
+  readonly status: OcspStatus;
+  readonly thisUpdate: Date;
+  readonly nextUpdate: Date | null;
+  readonly producedAt: Date;
+  readonly revokedAt: Date | null;
+  readonly reason: string | null;
+  /** Who signed it: the issuer itself or a delegated responder (its subject). */
+  readonly signer: string;
+}
+
+/** The response could not be used: responder errors (tryLater…) and verification failures. */
+export class OcspError extends Error {
+  override readonly name = 'OcspError';
+}
+
+const SHA1 = '1.3.14.3.2.26';
+const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'unused(7)', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise'];
+const STATUS_TEXT: Record<number, string> = { 1: 'malformedRequest', 2: 'internalError', 3: 'tryLater', 5: 'sigRequired', 6: 'unauthorized' };
+
+/** The issuer's public key BIT STRING contents, as CertID's issuerKeyHash hashes them. */
+function issuerKeyBytes(issuer: Certificate): Uint8Array {
+  const [, keyT] = children(readSingle(issuer.publicKey.spkiDer));
+  return decodeBitString(keyT!).bytes;
+}
+
+function certId(cert: Certificate, issuer: Certificate): CertID {
+  const sha1 = (b: Uint8Array) => new OctetString(createHash('sha1').update(b).digest());
+  return new CertID({
+    hashAlgorithm: new AlgorithmIdentifier({ algorithm: SHA1, parameters: null }),
+    issuerNameHash: sha1(cert.issuer.der),
+    issuerKeyHash: sha1(issuerKeyBytes(issuer)),
+    serialNumber: new Uint8Array(cert.serial).buffer,
+  });
+}
+
+/** An RFC 6960 request for one certificate (CertID with SHA-1, no nonce, unsigned). */
+export function buildOcspRequest(cert: Certificate, issuer: Certificate): Uint8Array {
+  const req = new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId(cert, issuer) })] }) });
+  return new Uint8Array(AsnConvert.serialize(req));
+}
+
+/** RFC 6960 Appendix A.1: GET for requests whose base64 fits in 255 bytes, POST otherwise. */
+export function ocspGetUrl(base: string, request: Uint8Array): string | null {
+  const b64 = Buffer.from(request).toString('base64');
+  if (b64.length > 255) return null;
+  return `${base.replace(/\/$/, '')}/${encodeURIComponent(b64)}`;
+}
+
+function sameCertId(a: CertID, cert: Certificate, issuer: Certificate): boolean {
+  const hashName = a.hashAlgorithm.algorithm === SHA1 ? 'sha1' : a.hashAlgorithm.algorithm === '2.16.840.1.101.3.4.2.1' ? 'sha256' : null;
+  if (!hashName) return false;
+  const h = (b: Uint8Array) => createHash(hashName).update(b).digest();
+  return (
+    bytesEqual(new Uint8Array(a.issuerNameHash.buffer), h(cert.issuer.der)) &&
+    bytesEqual(new Uint8Array(a.issuerKeyHash.buffer), h(issuerKeyBytes(issuer))) &&
+    bytesEqual(stripZero(new Uint8Array(a.serialNumber)), stripZero(cert.serial))
+  );
+}
+
+function stripZero(b: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  return b.subarray(i);
+}
+
+/**
+ * Parses and verifies an OCSP response for `cert` (RFC 6960 §3.2): a successful basic
+ * response, signed by the issuer or by a responder certificate the issuer signed that has
+ * id-kp-OCSPSigning and is valid now, containing a SingleResponse for this CertID that is
+ * current (thisUpdate not in the future, nextUpdate not past, `skewSec` allowed either way).
+ */
+export function verifyOcspResponse(der: Uint8Array, cert: Certificate, issuer: Certificate, nowSec: number, skewSec = 300): OcspAnswer {
+  let resp: OCSPResponse;
+  try {
+    readSingle(der);
+    resp = AsnConvert.parse(der, OCSPResponse);
+  } catch (e) {
+    throw new OcspError(`the OCSP response is not valid DER (${(e as Error).message})`);
+  }
+  if (resp.responseStatus !== OCSPResponseStatus.successful)
+    throw new OcspError(`the OCSP responder answered ${STATUS_TEXT[resp.responseStatus] ?? `status ${resp.responseStatus}`}`);
+  if (!resp.responseBytes || resp.responseBytes.responseType !== id_pkix_ocsp_basic) throw new OcspError('the OCSP response is not a basic response');
+  const basicDer = new Uint8Array(resp.responseBytes.response.buffer);
+  let basic: BasicOCSPResponse;
+  let tbs: Uint8Array;
+  let sigAlgDer: Uint8Array;
+  try {
+    const top = readSingle(basicDer);
+    const [tbsT, algT] = children(top);
+    tbs = whole(tbsT!);
+    sigAlgDer = whole(algT!);
+    basic = AsnConvert.parse(basicDer, BasicOCSPResponse);
+  } catch (e) {
+    throw new OcspError(`the basic OCSP response is malformed (${(e as Error).message})`);
+  }
+  const alg = decodeSignatureAlgorithm(readSingle(sigAlgDer));
+  const signature = new Uint8Array(basic.signature);
+  // Who signed: the issuer, or a delegated responder certificate included in the response.
+  let signerText = `the issuer ${issuer.subject.text}`;
+  let sigErr = verifySignature(alg, issuer.publicKey, tbs, signature);
+  if (sigErr) {
+    let delegatedError: string | null = null;
+    for (const c of basic.certs ?? []) {
+      let rc: Certificate;
+      try {
+        rc = parseCertificate(new Uint8Array(AsnConvert.serialize(c)));
+      } catch {
+        continue;
+      }
+      if (verifySignature(alg, rc.publicKey, tbs, signature) !== null) continue;
+      // The responder certificate must be issued by the CA (RFC 6960 §4.2.2.2).
+      if (!namesEqual(rc.issuer, issuer.subject) || verifySignature(rc.signatureAlgorithm, issuer.publicKey, rc.tbs, rc.signature) !== null)
+        delegatedError = `the response is signed by ${rc.subject.text}, which the issuer did not certify`;
+      else if (!rc.ext.extKeyUsage?.includes(OID.ocspSigning))
+        delegatedError = `the responder certificate ${rc.subject.text} lacks id-kp-OCSPSigning`;
+      else if (nowSec < rc.notBefore.seconds || nowSec > rc.notAfter.seconds)
+        delegatedError = `the responder certificate ${rc.subject.text} is not valid now`;
+      else {
+        sigErr = null;
+        signerText = `the delegated responder ${rc.subject.text}`;
+        break;
+      }
+    }
+    if (sigErr) throw new OcspError(delegatedError ?? `the OCSP response signature does not verify (${sigErr})`);
+  }
+  const data = basic.tbsResponseData;
+  const single = data.responses.find((r) => sameCertId(r.certID, cert, issuer));
+  if (!single) throw new OcspError('the OCSP response does not cover this certificate (no matching CertID)');
+  const thisUpdate = single.thisUpdate;
+  const nextUpdate = single.nextUpdate ?? null;
+  if (thisUpdate.getTime() / 1000 > nowSec + skewSec) throw new OcspError(`the OCSP response is from the future (thisUpdate ${thisUpdate.toISOString()})`);
+  if (nextUpdate && nextUpdate.getTime() / 1000 < nowSec - skewSec) throw new OcspError(`the OCSP response is stale (nextUpdate ${nextUpdate.toISOString()})`);
+  const st = single.certStatus;
+  const base = { thisUpdate, nextUpdate, producedAt: data.producedAt, signer: signerText };
+  if (st.revoked) {
+    const reason = st.revoked.revocationReason !== undefined ? (REASONS[Number(st.revoked.revocationReason.reason)] ?? 'unknown') : null;
+    return { ...base, status: 'revoked', revokedAt: st.revoked.revocationTime, reason };
+  }
+  if (st.unknown !== undefined) return { ...base, status: 'unknown', revokedAt: null, reason: null };
+  return { ...base, status: 'good', revokedAt: null, reason: null };
+}
