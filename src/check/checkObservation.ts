@@ -47,6 +47,22 @@ function describeDays(days: number): string {
  * thresholds on every certificate of the path, protocol and client-certificate findings.
  */
 export function checkObservation(s: CheckSubject, obs: Observation, p: CheckPolicy, now: Date): TargetResult {
+  return evaluateObservation(s, obs, p, now).result;
+}
+
+/** The result, plus the certificates of the reported path (for revocation checking). */
+export interface Evaluation {
+  readonly result: TargetResult;
+  readonly path: readonly Certificate[];
+  readonly anchored: boolean;
+}
+
+export function evaluateObservation(
+  s: CheckSubject,
+  obs: Observation,
+  p: CheckPolicy,
+  now: Date,
+): Evaluation {
   const findings: Finding[] = [];
   const base = {
     target: s.target,
@@ -61,7 +77,7 @@ export function checkObservation(s: CheckSubject, obs: Observation, p: CheckPoli
   };
   if (obs.error && obs.certificates.length === 0) {
     findings.push({ code: obs.error.code, severity: 'error', message: obs.error.message });
-    return { ...base, status: 'error', findings, chain: [] };
+    return { result: { ...base, status: 'error', findings, chain: [] }, path: [], anchored: false };
   }
   const parsed: Certificate[] = [];
   obs.certificates.forEach((der, i) => {
@@ -84,7 +100,11 @@ export function checkObservation(s: CheckSubject, obs: Observation, p: CheckPoli
         severity: 'error',
         message: 'the server sent no certificate',
       });
-    return { ...base, status: statusOf(findings), findings, chain: [] };
+    return {
+      result: { ...base, status: statusOf(findings), findings, chain: [] },
+      path: [],
+      anchored: false,
+    };
   }
   const sent = parsed.slice(1);
   const options = {
@@ -185,7 +205,11 @@ export function checkObservation(s: CheckSubject, obs: Observation, p: CheckPoli
   const crossCheck = obs.crossCheck
     ? { ...obs.crossCheck, certvetValid: result.valid, agrees: obs.crossCheck.authorized === result.valid }
     : null;
-  return { ...base, crossCheck, status: statusOf(findings), findings, chain };
+  return {
+    result: { ...base, crossCheck, status: statusOf(findings), findings, chain },
+    path: result.path,
+    anchored: result.anchored,
+  };
 }
 
 /**

@@ -51,3 +51,14 @@ export function parseShard(value: string): { k: number; n: number } {
   if (n < 1 || k < 1 || k > n) throw new InvalidArgumentError(`"${value}": K must be between 1 and N`);
   return { k, n };
 }
+
+/** --revocation-source ocsp,crl: a non-empty list without repeats. */
+export function parseSources(value: string): ('ocsp' | 'crl')[] {
+  const parts = value
+    .split(',')
+    .map((x) => x.trim().toLowerCase())
+    .filter(Boolean);
+  if (!parts.length || parts.some((p) => p !== 'ocsp' && p !== 'crl') || new Set(parts).size !== parts.length)
+    throw new InvalidArgumentError(`"${value}" must list ocsp and/or crl, e.g. ocsp,crl`);
+  return parts as ('ocsp' | 'crl')[];
+}

@@ -1,3 +1,4 @@
+import type { RevocationInfo } from '../revocation/checkRevocation.js';
 import { type Certificate, isSelfSigned } from '../x509/certificate.js';
 import { ipToText } from '../x509/generalName.js';
 import { isoOf } from '../x509/time.js';
@@ -24,6 +25,8 @@ export interface ChainEntry {
   readonly isCA: boolean;
   readonly selfSigned: boolean;
   readonly source: CertificateSource;
+  /** Revocation status when it was checked (DESIGN.md §5 revoked / revocation-unknown). */
+  readonly revocation?: RevocationInfo;
 }
 
 /** Whole days from `nowMs` until the certificate's notAfter (negative once expired). */

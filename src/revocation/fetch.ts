@@ -37,7 +37,8 @@ const active = new Map<string, number>();
 const waiting = new Map<string, (() => void)[]>();
 
 async function acquire(host: string): Promise<() => void> {
-  while ((active.get(host) ?? 0) >= PER_HOST) await new Promise<void>((r) => waiting.set(host, [...(waiting.get(host) ?? []), r]));
+  while ((active.get(host) ?? 0) >= PER_HOST)
+    await new Promise<void>((r) => waiting.set(host, [...(waiting.get(host) ?? []), r]));
   active.set(host, (active.get(host) ?? 0) + 1);
   return () => {
     active.set(host, (active.get(host) ?? 1) - 1);
@@ -62,13 +63,18 @@ export async function boundedFetch(url: string, o: FetchOptions): Promise<FetchR
     } catch {
       throw new FetchError(`"${current.slice(0, 200)}" is not a valid URL`);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FetchError(`refusing ${u.protocol.replace(':', '')} URL ${current.slice(0, 200)} (only http and https are fetched)`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new FetchError(
+        `refusing ${u.protocol.replace(':', '')} URL ${current.slice(0, 200)} (only http and https are fetched)`,
+      );
     const host = u.hostname.replace(/^\[|\]$/g, '');
     let address: string;
     try {
       address = isIP(host) ? host : await (o.lookup ?? defaultLookup)(host);
     } catch (e) {
-      throw new FetchError(`cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new FetchError(
+        `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     const denied = o.policy?.check(host, address);
     if (denied) throw new FetchError(denied);
@@ -87,12 +93,22 @@ export async function boundedFetch(url: string, o: FetchOptions): Promise<FetchR
     }
     if (status !== 200) throw new FetchError(`${u.host} answered HTTP ${status}`);
     const cc = /max-age=(\d+)/i.exec(String(res.headers['cache-control'] ?? ''));
-    return { body: new Uint8Array(body), contentType: res.headers['content-type'] ?? null, maxAgeSec: cc ? Number(cc[1]) : null, finalUrl: u.toString() };
+    return {
+      body: new Uint8Array(body),
+      contentType: res.headers['content-type'] ?? null,
+      maxAgeSec: cc ? Number(cc[1]) : null,
+      finalUrl: u.toString(),
+    };
   }
   throw new FetchError(`more than ${o.maxRedirects ?? 3} redirects from ${url.slice(0, 200)}`);
 }
 
-function once(u: URL, address: string, o: FetchOptions, timeoutMs: number): Promise<{ res: IncomingMessage; body: Buffer }> {
+function once(
+  u: URL,
+  address: string,
+  o: FetchOptions,
+  timeoutMs: number,
+): Promise<{ res: IncomingMessage; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
       {
@@ -103,10 +119,17 @@ function once(u: URL, address: string, o: FetchOptions, timeoutMs: number): Prom
         headers: {
           host: u.host,
           'user-agent': 'certvet',
-          ...(o.body ? { 'content-type': o.contentType ?? 'application/octet-stream', 'content-length': String(o.body.length) } : {}),
+          ...(o.body
+            ? {
+                'content-type': o.contentType ?? 'application/octet-stream',
+                'content-length': String(o.body.length),
+              }
+            : {}),
         },
         // The fetched objects are signed and verified by certvet; the transport is not trusted.
-        ...(u.protocol === 'https:' ? { servername: isIP(u.hostname) ? undefined : u.hostname, rejectUnauthorized: false } : {}),
+        ...(u.protocol === 'https:'
+          ? { servername: isIP(u.hostname) ? undefined : u.hostname, rejectUnauthorized: false }
+          : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       },
       (res) => {
@@ -140,7 +163,11 @@ function once(u: URL, address: string, o: FetchOptions, timeoutMs: number): Prom
     }, timeoutMs);
     req.on('error', (e) => {
       clearTimeout(timer);
-      reject(e instanceof FetchError ? e : new FetchError(`${u.host}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+      reject(
+        e instanceof FetchError
+          ? e
+          : new FetchError(`${u.host}: ${(e as NodeJS.ErrnoException).code ?? e.message}`),
+      );
     });
     if (o.body) req.end(Buffer.from(o.body));
     else req.end();

@@ -13,7 +13,11 @@ export class FetchPolicy {
   private readonly denyHosts = new Set<string>();
   private hasAllow = false;
 
-  constructor(allow: readonly string[] = [], deny: readonly string[] = [], opts: { denyLinkLocal?: boolean } = {}) {
+  constructor(
+    allow: readonly string[] = [],
+    deny: readonly string[] = [],
+    opts: { denyLinkLocal?: boolean } = {},
+  ) {
     for (const a of allow) this.add(a, this.allowNets, this.allowHosts, true);
     for (const d of deny) this.add(d, this.denyNets, this.denyHosts, false);
     if (opts.denyLinkLocal !== false) {

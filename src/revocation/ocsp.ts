@@ -36,8 +36,26 @@ export class OcspError extends Error {
 }
 
 const SHA1 = '1.3.14.3.2.26';
-const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'unused(7)', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise'];
-const STATUS_TEXT: Record<number, string> = { 1: 'malformedRequest', 2: 'internalError', 3: 'tryLater', 5: 'sigRequired', 6: 'unauthorized' };
+const REASONS = [
+  'unspecified',
+  'keyCompromise',
+  'cACompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'unused(7)',
+  'removeFromCRL',
+  'privilegeWithdrawn',
+  'aACompromise',
+];
+const STATUS_TEXT: Record<number, string> = {
+  1: 'malformedRequest',
+  2: 'internalError',
+  3: 'tryLater',
+  5: 'sigRequired',
+  6: 'unauthorized',
+};
 
 /** The issuer's public key BIT STRING contents, as CertID's issuerKeyHash hashes them. */
 function issuerKeyBytes(issuer: Certificate): Uint8Array {
@@ -57,7 +75,9 @@ function certId(cert: Certificate, issuer: Certificate): CertID {
 
 /** An RFC 6960 request for one certificate (CertID with SHA-1, no nonce, unsigned). */
 export function buildOcspRequest(cert: Certificate, issuer: Certificate): Uint8Array {
-  const req = new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId(cert, issuer) })] }) });
+  const req = new OCSPRequest({
+    tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId(cert, issuer) })] }),
+  });
   return new Uint8Array(AsnConvert.serialize(req));
 }
 
@@ -69,7 +89,12 @@ export function ocspGetUrl(base: string, request: Uint8Array): string | null {
 }
 
 function sameCertId(a: CertID, cert: Certificate, issuer: Certificate): boolean {
-  const hashName = a.hashAlgorithm.algorithm === SHA1 ? 'sha1' : a.hashAlgorithm.algorithm === '2.16.840.1.101.3.4.2.1' ? 'sha256' : null;
+  const hashName =
+    a.hashAlgorithm.algorithm === SHA1
+      ? 'sha1'
+      : a.hashAlgorithm.algorithm === '2.16.840.1.101.3.4.2.1'
+        ? 'sha256'
+        : null;
   if (!hashName) return false;
   const h = (b: Uint8Array) => createHash(hashName).update(b).digest();
   return (
@@ -91,7 +116,13 @@ function stripZero(b: Uint8Array): Uint8Array {
  * id-kp-OCSPSigning and is valid now, containing a SingleResponse for this CertID that is
  * current (thisUpdate not in the future, nextUpdate not past, `skewSec` allowed either way).
  */
-export function verifyOcspResponse(der: Uint8Array, cert: Certificate, issuer: Certificate, nowSec: number, skewSec = 300): OcspAnswer {
+export function verifyOcspResponse(
+  der: Uint8Array,
+  cert: Certificate,
+  issuer: Certificate,
+  nowSec: number,
+  skewSec = 300,
+): OcspAnswer {
   let resp: OCSPResponse;
   try {
     readSingle(der);
@@ -100,8 +131,11 @@ export function verifyOcspResponse(der: Uint8Array, cert: Certificate, issuer: C
     throw new OcspError(`the OCSP response is not valid DER (${(e as Error).message})`);
   }
   if (resp.responseStatus !== OCSPResponseStatus.successful)
-    throw new OcspError(`the OCSP responder answered ${STATUS_TEXT[resp.responseStatus] ?? `status ${resp.responseStatus}`}`);
-  if (!resp.responseBytes || resp.responseBytes.responseType !== id_pkix_ocsp_basic) throw new OcspError('the OCSP response is not a basic response');
+    throw new OcspError(
+      `the OCSP responder answered ${STATUS_TEXT[resp.responseStatus] ?? `status ${resp.responseStatus}`}`,
+    );
+  if (!resp.responseBytes || resp.responseBytes.responseType !== id_pkix_ocsp_basic)
+    throw new OcspError('the OCSP response is not a basic response');
   const basicDer = new Uint8Array(resp.responseBytes.response.buffer);
   let basic: BasicOCSPResponse;
   let tbs: Uint8Array;
@@ -131,7 +165,10 @@ export function verifyOcspResponse(der: Uint8Array, cert: Certificate, issuer: C
       }
       if (verifySignature(alg, rc.publicKey, tbs, signature) !== null) continue;
       // The responder certificate must be issued by the CA (RFC 6960 §4.2.2.2).
-      if (!namesEqual(rc.issuer, issuer.subject) || verifySignature(rc.signatureAlgorithm, issuer.publicKey, rc.tbs, rc.signature) !== null)
+      if (
+        !namesEqual(rc.issuer, issuer.subject) ||
+        verifySignature(rc.signatureAlgorithm, issuer.publicKey, rc.tbs, rc.signature) !== null
+      )
         delegatedError = `the response is signed by ${rc.subject.text}, which the issuer did not certify`;
       else if (!rc.ext.extKeyUsage?.includes(OID.ocspSigning))
         delegatedError = `the responder certificate ${rc.subject.text} lacks id-kp-OCSPSigning`;
@@ -143,19 +180,25 @@ export function verifyOcspResponse(der: Uint8Array, cert: Certificate, issuer: C
         break;
       }
     }
-    if (sigErr) throw new OcspError(delegatedError ?? `the OCSP response signature does not verify (${sigErr})`);
+    if (sigErr)
+      throw new OcspError(delegatedError ?? `the OCSP response signature does not verify (${sigErr})`);
   }
   const data = basic.tbsResponseData;
   const single = data.responses.find((r) => sameCertId(r.certID, cert, issuer));
   if (!single) throw new OcspError('the OCSP response does not cover this certificate (no matching CertID)');
   const thisUpdate = single.thisUpdate;
   const nextUpdate = single.nextUpdate ?? null;
-  if (thisUpdate.getTime() / 1000 > nowSec + skewSec) throw new OcspError(`the OCSP response is from the future (thisUpdate ${thisUpdate.toISOString()})`);
-  if (nextUpdate && nextUpdate.getTime() / 1000 < nowSec - skewSec) throw new OcspError(`the OCSP response is stale (nextUpdate ${nextUpdate.toISOString()})`);
+  if (thisUpdate.getTime() / 1000 > nowSec + skewSec)
+    throw new OcspError(`the OCSP response is from the future (thisUpdate ${thisUpdate.toISOString()})`);
+  if (nextUpdate && nextUpdate.getTime() / 1000 < nowSec - skewSec)
+    throw new OcspError(`the OCSP response is stale (nextUpdate ${nextUpdate.toISOString()})`);
   const st = single.certStatus;
   const base = { thisUpdate, nextUpdate, producedAt: data.producedAt, signer: signerText };
   if (st.revoked) {
-    const reason = st.revoked.revocationReason !== undefined ? (REASONS[Number(st.revoked.revocationReason.reason)] ?? 'unknown') : null;
+    const reason =
+      st.revoked.revocationReason !== undefined
+        ? (REASONS[Number(st.revoked.revocationReason.reason)] ?? 'unknown')
+        : null;
     return { ...base, status: 'revoked', revokedAt: st.revoked.revocationTime, reason };
   }
   if (st.unknown !== undefined) return { ...base, status: 'unknown', revokedAt: null, reason: null };

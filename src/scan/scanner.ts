@@ -1,8 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import { type CheckPolicy, checkObservation } from '../check/checkObservation.js';
+import { type CheckPolicy, evaluateObservation } from '../check/checkObservation.js';
 import type { ClientIdentity, LookupFn, ProbeTimeouts } from '../probe/probe.js';
 import { probe } from '../probe/probe.js';
 import { statusOf, type TargetResult } from '../report/result.js';
+import { checkRevocation, type RevocationContext } from '../revocation/checkRevocation.js';
 import type { TargetSpec } from './target.js';
 
 /** One endpoint to check, with everything that may differ per target. */
@@ -17,6 +18,8 @@ export interface ScanTarget {
   readonly caPem?: readonly string[];
   readonly client?: ClientIdentity;
   readonly timeouts?: Partial<ProbeTimeouts>;
+  /** Revocation checking (OCSP, CRL over the network); absent or mode 'off' skips it. */
+  readonly revocation?: Omit<RevocationContext, 'nowSec'>;
   /** Also try TLS 1.0, 1.1, 1.2 and 1.3 one by one and report which the server accepts. */
   readonly probeProtocols?: boolean;
 }
@@ -65,12 +68,23 @@ export async function checkTarget(
       await new Promise((r) => setTimeout(r, 200 * attempt));
       continue;
     }
-    const result = checkObservation(
+    const now = o.at ?? new Date();
+    const ev = evaluateObservation(
       { target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null },
       obs,
       t.policy,
-      o.at ?? new Date(),
+      now,
     );
+    let result = ev.result;
+    if (t.revocation && t.revocation.mode !== 'off' && ev.anchored && ev.path.length > 1) {
+      const rv = await checkRevocation(ev.path, obs.ocspStaple, {
+        ...t.revocation,
+        nowSec: Math.floor(now.getTime() / 1000),
+      });
+      const findings = [...result.findings, ...rv.findings];
+      const chain = result.chain.map((e, i) => (rv.perCert[i] ? { ...e, revocation: rv.perCert[i]! } : e));
+      result = { ...result, findings, chain, status: statusOf(findings) };
+    }
     if (!t.probeProtocols || obs.error || !obs.address) return result;
     return { ...result, ...(await probeProtocols(t, obs.address, result, o)) };
   }

@@ -7,6 +7,9 @@ import { type ClientIdentity, type LookupFn, systemLookup } from '../../probe/pr
 import { FORMATS, type Format, renderReport } from '../../report/render.js';
 import { buildReport, exitCodeOf, type TargetResult } from '../../report/result.js';
 import { colorsFor } from '../../report/style.js';
+import type { RevocationMode, RevocationSourceKind } from '../../revocation/checkRevocation.js';
+import { CrlCache } from '../../revocation/crlCache.js';
+import { FetchPolicy } from '../../revocation/fetchPolicy.js';
 import { type ScanTarget, scan } from '../../scan/scanner.js';
 import { inShard } from '../../scan/shard.js';
 import {
@@ -30,6 +33,7 @@ import {
   parseNonNegativeInt,
   parsePositiveInt,
   parseShard,
+  parseSources,
   parseTime,
 } from '../parse.js';
 
@@ -65,6 +69,12 @@ export interface CheckFlags {
   shard?: { k: number; n: number };
   probeProtocols: boolean;
   allAddresses: boolean;
+  revocation: RevocationMode;
+  revocationSource: RevocationSourceKind[];
+  fetchAllow: string[];
+  fetchDeny: string[];
+  fetchTimeout: number;
+  crlMaxBytes: number;
 }
 
 /** The defaults of every `check` flag (as commander would fill them), for programmatic runs. */
@@ -88,6 +98,12 @@ export function defaultCheckFlags(overrides: Partial<CheckFlags> = {}): CheckFla
     quiet: false,
     probeProtocols: false,
     allAddresses: false,
+    revocation: 'soft',
+    revocationSource: ['ocsp', 'crl'],
+    fetchAllow: [],
+    fetchDeny: [],
+    fetchTimeout: 5000,
+    crlMaxBytes: 64 * 1024 * 1024,
     ...overrides,
   };
 }
@@ -178,7 +194,7 @@ function clientIdentity(
 }
 
 /** Turns arguments and the target file into scan targets (pure apart from reading files). */
-export function buildTargets(args: readonly string[], f: CheckFlags): ScanTarget[] {
+export function buildTargets(args: readonly string[], f: CheckFlags, lookup?: LookupFn): ScanTarget[] {
   const entries: TargetEntry[] = args.map((a) => ({ target: a, line: 0 }));
   if (f.file) {
     const text = Buffer.from(readInputFile(f.file, 64 * 1024 * 1024, 'target file')).toString('utf8');
@@ -230,6 +246,24 @@ export function buildTargets(args: readonly string[], f: CheckFlags): ScanTarget
     warnPercent: f.warnPercent,
     crls,
   };
+  let policy: FetchPolicy;
+  try {
+    policy = new FetchPolicy(f.fetchAllow, f.fetchDeny);
+  } catch (e) {
+    throw new UsageError(`--fetch-allow/--fetch-deny: ${(e as Error).message}`);
+  }
+  const fetchOptions = {
+    timeoutMs: f.fetchTimeout,
+    policy,
+    ...(lookup ? { lookup: async (h: string) => (await lookup(h))[0]! } : {}),
+  };
+  // One CRL cache for the whole run: a CRL shared by many endpoints is fetched once.
+  const revocation = {
+    mode: f.revocation,
+    sources: f.revocationSource,
+    crlCache: new CrlCache({ ...fetchOptions, maxBytes: f.crlMaxBytes }),
+    fetch: { ...fetchOptions, maxOcspBytes: 1024 * 1024 },
+  };
   const targets: ScanTarget[] = [];
   for (const e of entries) {
     let spec: ReturnType<typeof parseTarget>;
@@ -265,6 +299,7 @@ export function buildTargets(args: readonly string[], f: CheckFlags): ScanTarget
         connectMs: f.connectTimeout ?? Math.min(f.timeout, 5000),
       },
       probeProtocols: f.probeProtocols,
+      revocation,
     });
   }
   return targets;
@@ -298,7 +333,7 @@ async function expandAddresses(targets: readonly ScanTarget[], lookup: LookupFn)
 export async function runCheck(args: readonly string[], f: CheckFlags, io: CheckIo): Promise<number> {
   if (f.critDays > f.warnDays)
     throw new UsageError(`--crit-days (${f.critDays}) must not exceed --warn-days (${f.warnDays})`);
-  let targets = buildTargets(args, f);
+  let targets = buildTargets(args, f, io.lookup);
   if (f.allAddresses) targets = await expandAddresses(targets, io.lookup ?? systemLookup);
   const controller = new AbortController();
   const onSigint = () => controller.abort(new Error('interrupted'));
@@ -418,6 +453,32 @@ export function registerCheck(program: Command, io: CheckIo): void {
     .option('-o, --output <file>', 'write the report to a file')
     .option('--no-color', 'no colour (NO_COLOR is honoured too)')
     .option('-q, --quiet', 'no progress output', false)
+    .option(
+      '--revocation <mode>',
+      'off, soft (unknown status is a warning) or hard (unknown is critical)',
+      oneOf(['off', 'soft', 'hard'] as const),
+      'soft',
+    )
+    .option(
+      '--revocation-source <list>',
+      'order of network sources: ocsp,crl (a stapled response is always tried first)',
+      parseSources,
+      ['ocsp', 'crl'],
+    )
+    .option(
+      '--fetch-allow <cidr|host>',
+      'only fetch OCSP/CRL URLs from these hosts or networks (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--fetch-deny <cidr|host>',
+      'never fetch from these hosts or networks (repeatable; link-local is always denied)',
+      collect,
+      [],
+    )
+    .option('--fetch-timeout <duration>', 'deadline for one OCSP or CRL fetch', parseDuration, 5000)
+    .option('--crl-max-bytes <n>', 'largest CRL downloaded', parsePositiveInt, 64 * 1024 * 1024)
     .option(
       '--probe-protocols',
       'also try TLS 1.0, 1.1, 1.2 and 1.3 one by one; report deprecated ones accepted',

@@ -46,7 +46,15 @@ export class Conversation {
   read<T>(extract: (buf: Buffer) => { value: T; consumed: number } | null): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const check = () => {
-        const r = extract(this.buf);
+        let r: { value: T; consumed: number } | null;
+        try {
+          r = extract(this.buf);
+        } catch (e) {
+          // `check` also runs from the socket's data handler: a throw there would be uncaught.
+          this.waiter = null;
+          reject(e);
+          return;
+        }
         if (r) {
           this.waiter = null;
           this.buf = this.buf.subarray(r.consumed);

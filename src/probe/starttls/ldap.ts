@@ -34,17 +34,20 @@ export async function ldap({ socket }: StartTlsContext): Promise<void> {
     if (!l || buf.length < l.hdr + l.len) return null;
     return { value: buf.subarray(0, l.hdr + l.len), consumed: l.hdr + l.len };
   });
-  // messageID INTEGER, then protocolOp: ExtendedResponse [APPLICATION 24] = 0x78.
-  const idLen = tlvLength(msg, 2);
-  const opOff = 2 + (idLen ? idLen.hdr + idLen.len : 0);
+  // messageID INTEGER, then protocolOp: ExtendedResponse [APPLICATION 24] = 0x78. Lengths may be
+  // in long form (Active Directory sends 0x84 + 4 bytes), so every offset follows the headers.
+  const outer = tlvLength(msg, 0)!;
+  const idLen = tlvLength(msg, outer.hdr);
+  const opOff = outer.hdr + (idLen ? idLen.hdr + idLen.len : 0);
   if (msg[opOff] !== 0x78)
     throw new StartTlsError(
       `the LDAP server answered with operation tag 0x${(msg[opOff] ?? 0).toString(16)}, not an ExtendedResponse`,
     );
   const opLen = tlvLength(msg, opOff);
   const rcOff = opOff + (opLen?.hdr ?? 2);
-  if (msg[rcOff] !== 0x0a) throw new StartTlsError('malformed LDAP ExtendedResponse (no resultCode)');
-  const rc = msg[rcOff + 2];
+  const rcLen = msg[rcOff] === 0x0a ? tlvLength(msg, rcOff) : null;
+  if (rcLen?.len !== 1) throw new StartTlsError('malformed LDAP ExtendedResponse (no resultCode)');
+  const rc = msg[rcOff + rcLen.hdr];
   if (rc !== 0) throw new StartTlsError(`the LDAP server refused StartTLS (resultCode ${rc})`);
   c.close();
 }

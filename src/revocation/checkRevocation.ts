@@ -1,0 +1,200 @@
+import type { Finding } from '../findings/catalogue.js';
+import { checkCrls } from '../verify/crl.js';
+import type { Certificate } from '../x509/certificate.js';
+import type { CrlCache } from './crlCache.js';
+import { boundedFetch, type FetchOptions } from './fetch.js';
+import { buildOcspRequest, type OcspAnswer, ocspGetUrl, verifyOcspResponse } from './ocsp.js';
+
+export type RevocationMode = 'off' | 'soft' | 'hard';
+export type RevocationSourceKind = 'ocsp' | 'crl';
+
+/** Per-certificate revocation outcome, as JSON carries it on each chain entry. */
+export interface RevocationInfo {
+  readonly status: 'good' | 'revoked' | 'unknown' | 'not-checked';
+  readonly source: 'ocsp-stapled' | 'ocsp' | 'crl' | null;
+  readonly checkedAt: string;
+  readonly nextUpdate: string | null;
+  readonly reason: string | null;
+  /** Why the status is unknown, or where it came from. */
+  readonly detail: string | null;
+}
+
+export interface RevocationContext {
+  readonly mode: RevocationMode;
+  /** Order of the network sources (a staple is always tried first). */
+  readonly sources: readonly RevocationSourceKind[];
+  readonly crlCache: CrlCache;
+  readonly fetch: Omit<FetchOptions, 'method' | 'body' | 'maxBytes'> & { readonly maxOcspBytes: number };
+  readonly nowSec: number;
+}
+
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString().replace('.000Z', 'Z') : null;
+}
+
+async function queryOcsp(
+  url: string,
+  cert: Certificate,
+  issuer: Certificate,
+  ctx: RevocationContext,
+): Promise<OcspAnswer> {
+  const req = buildOcspRequest(cert, issuer);
+  const get = ocspGetUrl(url, req);
+  const common = { ...ctx.fetch, maxBytes: ctx.fetch.maxOcspBytes };
+  const r = get
+    ? await boundedFetch(get, { ...common, method: 'GET' })
+    : await boundedFetch(url, {
+        ...common,
+        method: 'POST',
+        body: req,
+        contentType: 'application/ocsp-request',
+      });
+  return verifyOcspResponse(r.body, cert, issuer, ctx.nowSec);
+}
+
+/**
+ * Revocation of every certificate of a validated path below the anchor (RFC 6960, RFC 5280
+ * §6.3): the stapled OCSP response first (leaf), then the sources in `ctx.sources` order.
+ * A definitive `revoked` is always critical; a source that exists but cannot answer makes
+ * `revocation-unknown` (warning in soft mode, critical in hard). Certificates that name no
+ * source at all are "not-checked", without a finding. must-staple without a staple is critical.
+ */
+export async function checkRevocation(
+  path: readonly Certificate[],
+  staple: Uint8Array | null,
+  ctx: RevocationContext,
+): Promise<{ findings: Finding[]; perCert: (RevocationInfo | null)[] }> {
+  const findings: Finding[] = [];
+  const perCert: (RevocationInfo | null)[] = path.map(() => null);
+  if (ctx.mode === 'off') return { findings, perCert };
+  const checkedAt = new Date(ctx.nowSec * 1000).toISOString().replace('.000Z', 'Z');
+  const unknownSeverity = ctx.mode === 'hard' ? 'critical' : 'warning';
+  const leaf = path[0];
+  if (leaf?.ext.tlsFeatures?.includes(5) && !staple)
+    findings.push({
+      code: 'must-staple-missing',
+      severity: 'critical',
+      message: `the leaf certificate (${leaf.subject.text}) requires OCSP stapling (TLS Feature status_request) but the server sent no staple`,
+      certIndex: 0,
+    });
+  for (let i = 0; i < path.length - 1; i++) {
+    const cert = path[i]!;
+    const issuer = path[i + 1]!;
+    const who =
+      i === 0 ? `the leaf certificate (${cert.subject.text})` : `intermediate #${i} (${cert.subject.text})`;
+    const problems: string[] = [];
+    let info: RevocationInfo | null = null;
+    const fromOcsp = (
+      a: OcspAnswer,
+      source: 'ocsp-stapled' | 'ocsp',
+      where: string,
+    ): RevocationInfo | null => {
+      if (a.status === 'unknown') {
+        problems.push(`${where} does not know this certificate (status unknown)`);
+        return null;
+      }
+      return {
+        status: a.status,
+        source,
+        checkedAt,
+        nextUpdate: iso(a.nextUpdate),
+        reason: a.reason,
+        detail: `${where}, signed by ${a.signer}${a.revokedAt ? `, revoked at ${iso(a.revokedAt)}` : ''}`,
+      };
+    };
+    if (i === 0 && staple) {
+      try {
+        info = fromOcsp(
+          verifyOcspResponse(staple, cert, issuer, ctx.nowSec),
+          'ocsp-stapled',
+          'the stapled OCSP response',
+        );
+      } catch (e) {
+        problems.push(`the stapled OCSP response is unusable: ${(e as Error).message}`);
+      }
+    }
+    let hadSource = i === 0 && staple !== null;
+    for (const kind of ctx.sources) {
+      if (info) break;
+      if (kind === 'ocsp') {
+        for (const url of cert.ext.authorityInfoAccess?.ocsp ?? []) {
+          hadSource = true;
+          try {
+            info = fromOcsp(await queryOcsp(url, cert, issuer, ctx), 'ocsp', `the OCSP responder ${url}`);
+          } catch (e) {
+            problems.push(`OCSP ${url}: ${(e as Error).message}`);
+          }
+          if (info) break;
+        }
+      } else {
+        for (const url of cert.ext.crlDistributionPoints ?? []) {
+          hadSource = true;
+          try {
+            const crl = await ctx.crlCache.get(url);
+            const st = checkCrls(cert, issuer, [crl], ctx.nowSec, i > 0);
+            if (st.status === 'revoked')
+              info = {
+                status: 'revoked',
+                source: 'crl',
+                checkedAt,
+                nextUpdate: crl.nextUpdate ? iso(new Date(crl.nextUpdate.seconds * 1000)) : null,
+                reason: st.entry.reason,
+                detail: `the CRL at ${url}, revoked at ${iso(new Date(st.entry.revocationDate.seconds * 1000))}`,
+              };
+            else if (st.status === 'good')
+              info = {
+                status: 'good',
+                source: 'crl',
+                checkedAt,
+                nextUpdate: crl.nextUpdate ? iso(new Date(crl.nextUpdate.seconds * 1000)) : null,
+                reason: null,
+                detail: `the CRL at ${url}`,
+              };
+            else
+              problems.push(
+                `CRL ${url}: ${st.status === 'unusable' ? st.reason : 'the CRL does not cover this certificate'}`,
+              );
+          } catch (e) {
+            problems.push(`CRL ${url}: ${(e as Error).message}`);
+          }
+          if (info) break;
+        }
+      }
+    }
+    if (info) {
+      perCert[i] = info;
+      if (info.status === 'revoked')
+        findings.push({
+          code: 'revoked',
+          severity: 'critical',
+          message: `${who} (serial ${cert.serialHex}) is revoked according to ${info.detail}${info.reason ? ` (reason ${info.reason})` : ''}`,
+          certIndex: i,
+        });
+    } else if (hadSource) {
+      perCert[i] = {
+        status: 'unknown',
+        source: null,
+        checkedAt,
+        nextUpdate: null,
+        reason: null,
+        detail: problems.join('; '),
+      };
+      findings.push({
+        code: 'revocation-unknown',
+        severity: unknownSeverity,
+        message: `the revocation status of ${who} could not be determined: ${problems.join('; ')}`,
+        certIndex: i,
+      });
+    } else {
+      perCert[i] = {
+        status: 'not-checked',
+        source: null,
+        checkedAt,
+        nextUpdate: null,
+        reason: null,
+        detail: 'the certificate names no OCSP responder or CRL distribution point',
+      };
+    }
+  }
+  return { findings, perCert };
+}
