@@ -1,0 +1,298 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createServer as createTlsServer } from 'node:tls';
+import { buildCrl } from '../src/lab/crlBuilder.js';
+import { type IssuedCert, issue, privateKeyPem, x509 } from '../src/lab/pki.js';
+import { checkRevocation, type RevocationContext } from '../src/revocation/checkRevocation.js';
+import { CrlCache } from '../src/revocation/crlCache.js';
+import { FetchPolicy } from '../src/revocation/fetchPolicy.js';
+import { checkTarget } from '../src/scan/scanner.js';
+import { parseTarget } from '../src/scan/target.js';
+
+const DAY = 86400_000;
+
+describe('revocation over the network (OCSP by openssl as reference, CRLs over HTTP)', () => {
+  let dir: string;
+  let http: Server;
+  let base: string;
+  let root: IssuedCert;
+  let ica: IssuedCert;
+  const leaves: Record<string, IssuedCert> = {};
+  const index: string[] = [];
+  const counts = { crl: 0, ocsp: 0 };
+  let crlDer: Uint8Array;
+  let mode: 'openssl' | 'tryLater' | 'garbage' | 'hang' = 'openssl';
+
+  function ocspAnswer(req: Buffer): Buffer {
+    if (mode === 'tryLater') return Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x03]);
+    if (mode === 'garbage') return Buffer.from('<html>not ocsp</html>');
+    writeFileSync(join(dir, 'index.txt'), `${index.join('\n')}\n`);
+    writeFileSync(join(dir, 'req.der'), req);
+    execFileSync(
+      'openssl',
+      [
+        'ocsp',
+        '-index',
+        join(dir, 'index.txt'),
+        '-rsigner',
+        join(dir, 'ica.pem'),
+        '-rkey',
+        join(dir, 'ica.key'),
+        '-CA',
+        join(dir, 'ica.pem'),
+        '-reqin',
+        join(dir, 'req.der'),
+        '-respout',
+        join(dir, 'resp.der'),
+        '-ndays',
+        '1',
+      ],
+      { stdio: 'ignore' },
+    );
+    return readFileSync(join(dir, 'resp.der'));
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'certvet-rev-'));
+    http = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (d) => chunks.push(d));
+      req.on('end', () => {
+        if (req.url === '/ica.crl') {
+          counts.crl++;
+          res.writeHead(200, { 'content-type': 'application/pkix-crl' });
+          res.end(Buffer.from(crlDer));
+          return;
+        }
+        if (req.url?.startsWith('/ocsp')) {
+          counts.ocsp++;
+          if (mode === 'hang') return; // never answers
+          const body =
+            req.method === 'POST'
+              ? Buffer.concat(chunks)
+              : Buffer.from(decodeURIComponent(req.url.slice('/ocsp/'.length)), 'base64');
+          res.writeHead(200, { 'content-type': 'application/ocsp-response' });
+          res.end(ocspAnswer(body));
+          return;
+        }
+        res.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+    root = await issue({ subject: 'CN=Rev Root', ca: true });
+    ica = await issue({ subject: 'CN=Rev Issuing CA', ca: true, issuer: root });
+    writeFileSync(join(dir, 'ica.pem'), ica.pem);
+    writeFileSync(join(dir, 'ica.key'), await privateKeyPem(ica.key));
+    const exp = '301231235959Z';
+    for (const name of ['ocsp-good', 'ocsp-revoked', 'ocsp-unknown', 'crl-revoked', 'crl-good']) {
+      const isOcsp = name.startsWith('ocsp');
+      leaves[name] = await issue({
+        subject: `CN=${name}.example.test`,
+        dns: [`${name}.example.test`],
+        issuer: ica,
+        ...(isOcsp ? { aiaOcsp: [`${base}/ocsp`] } : { crlUrls: [`${base}/ica.crl`] }),
+      });
+      const serial = leaves[name]!.parsed.serialHex;
+      if (name === 'ocsp-good') index.push(`V\t${exp}\t\t${serial}\tunknown\t/CN=${name}`);
+      if (name === 'ocsp-revoked')
+        index.push(`R\t${exp}\t240101000000Z,keyCompromise\t${serial}\tunknown\t/CN=${name}`);
+    }
+    crlDer = await buildCrl({
+      issuer: ica,
+      entries: [
+        { serial: leaves['crl-revoked']!.parsed.serialHex, revokedAt: new Date(Date.now() - DAY), reason: 1 },
+      ],
+    });
+  });
+  after(async () => {
+    http.closeAllConnections();
+    await new Promise((r) => http.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ctx = (over: Partial<RevocationContext> = {}): RevocationContext => ({
+    mode: 'soft',
+    sources: ['ocsp', 'crl'],
+    crlCache: new CrlCache({ timeoutMs: 2000, maxBytes: 1 << 20 }),
+    fetch: { timeoutMs: 2000, maxOcspBytes: 1 << 20 },
+    nowSec: Math.floor(Date.now() / 1000),
+    ...over,
+  });
+  const path = (name: string) => [leaves[name]!.parsed, ica.parsed, root.parsed];
+
+  test('OCSP good, revoked (with time and reason) and unknown, from openssl ocsp', async () => {
+    mode = 'openssl';
+    const good = await checkRevocation(path('ocsp-good'), null, ctx());
+    assert.deepEqual(good.findings, []);
+    assert.equal(good.perCert[0]?.status, 'good');
+    assert.equal(good.perCert[0]?.source, 'ocsp');
+    assert.ok(good.perCert[0]?.nextUpdate);
+    const revoked = await checkRevocation(path('ocsp-revoked'), null, ctx());
+    assert.equal(revoked.findings[0]?.code, 'revoked');
+    assert.equal(revoked.findings[0]?.severity, 'critical');
+    assert.match(
+      revoked.findings[0]!.message,
+      /OCSP responder .*revoked at 2024-01-01T00:00:00Z.*keyCompromise/,
+    );
+    const unknown = await checkRevocation(path('ocsp-unknown'), null, ctx());
+    assert.equal(unknown.findings[0]?.code, 'revocation-unknown');
+    assert.equal(unknown.findings[0]?.severity, 'warning');
+    assert.match(unknown.findings[0]!.message, /status unknown/);
+    assert.equal(
+      (await checkRevocation(path('ocsp-unknown'), null, ctx({ mode: 'hard' }))).findings[0]?.severity,
+      'critical',
+    );
+  });
+
+  test('responder failures: tryLater, garbage, a response that never comes, a stale response', async () => {
+    for (const [m, pattern] of [
+      ['tryLater', /answered tryLater/],
+      ['garbage', /not valid DER/],
+      ['hang', /did not answer within/],
+    ] as const) {
+      mode = m;
+      const r = await checkRevocation(
+        path('ocsp-good'),
+        null,
+        ctx({ fetch: { timeoutMs: 500, maxOcspBytes: 1 << 20 } }),
+      );
+      assert.equal(r.findings[0]?.code, 'revocation-unknown', m);
+      assert.match(r.findings[0]!.message, pattern);
+    }
+    mode = 'openssl';
+    const later = await checkRevocation(
+      path('ocsp-good'),
+      null,
+      ctx({ nowSec: Math.floor((Date.now() + 3 * DAY) / 1000) }),
+    );
+    assert.match(later.findings.find((f) => f.code === 'revocation-unknown')!.message, /stale/);
+  });
+
+  test('a tampered OCSP signature is rejected', async () => {
+    mode = 'openssl';
+    const req = (await import('../src/revocation/ocsp.js')).buildOcspRequest(
+      leaves['ocsp-good']!.parsed,
+      ica.parsed,
+    );
+    const resp = ocspAnswer(Buffer.from(req));
+    resp[60]! ^= 0x01; // inside the signed response data
+    const r = await checkRevocation(path('ocsp-good'), new Uint8Array(resp), ctx({ sources: [] }));
+    assert.match(r.findings[0]!.message, /stapled OCSP response is unusable/);
+  });
+
+  test('CRL over HTTP: revoked and good, fetched once for many checks', async () => {
+    const cache = new CrlCache({ timeoutMs: 2000, maxBytes: 1 << 20 });
+    const before = counts.crl;
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => checkRevocation(path('crl-revoked'), null, ctx({ crlCache: cache }))),
+    );
+    for (const r of results) {
+      assert.equal(r.findings[0]?.code, 'revoked');
+      assert.match(r.findings[0]!.message, /the CRL at http:\/\/127\.0\.0\.1:\d+\/ica\.crl/);
+      assert.equal(r.perCert[0]?.source, 'crl');
+    }
+    const good = await checkRevocation(path('crl-good'), null, ctx({ crlCache: cache }));
+    assert.equal(good.perCert[0]?.status, 'good');
+    assert.equal(counts.crl - before, 1, 'single-flight and cached');
+    assert.equal(cache.fetches, 1);
+  });
+
+  test('fetch policy: denied networks and non-http URLs are never fetched', async () => {
+    const denied = await checkRevocation(
+      path('ocsp-good'),
+      null,
+      ctx({
+        fetch: { timeoutMs: 1000, maxOcspBytes: 1 << 20, policy: new FetchPolicy([], ['127.0.0.0/8']) },
+      }),
+    );
+    assert.match(denied.findings[0]!.message, /denied by the fetch policy/);
+    const allowOnly = await checkRevocation(
+      path('ocsp-good'),
+      null,
+      ctx({ fetch: { timeoutMs: 1000, maxOcspBytes: 1 << 20, policy: new FetchPolicy(['10.0.0.0/8']) } }),
+    );
+    assert.match(allowOnly.findings[0]!.message, /not in --fetch-allow/);
+    const ldapLeaf = await issue({ subject: 'CN=ldap', issuer: ica, crlUrls: ['ldap://127.0.0.1/cn=crl'] });
+    const r = await checkRevocation([ldapLeaf.parsed, ica.parsed, root.parsed], null, ctx());
+    assert.match(r.findings[0]!.message, /refusing ldap URL/);
+  });
+
+  test('no source at all: not checked, no finding; revocation off: nothing', async () => {
+    const plain = await issue({ subject: 'CN=plain', issuer: ica });
+    const r = await checkRevocation([plain.parsed, ica.parsed, root.parsed], null, ctx());
+    assert.deepEqual(r.findings, []);
+    assert.equal(r.perCert[0]?.status, 'not-checked');
+    assert.deepEqual((await checkRevocation(path('ocsp-revoked'), null, ctx({ mode: 'off' }))).findings, []);
+  });
+
+  test('end to end over TLS: a stapled response is used first; must-staple without a staple is critical', async () => {
+    mode = 'openssl';
+    const { buildOcspRequest } = await import('../src/revocation/ocsp.js');
+    const staple = ocspAnswer(Buffer.from(buildOcspRequest(leaves['ocsp-revoked']!.parsed, ica.parsed)));
+    const key = await privateKeyPem(leaves['ocsp-revoked']!.key);
+    const stapling = createTlsServer({ cert: leaves['ocsp-revoked']!.pem + ica.pem, key }, (s) => s.end());
+    stapling.on('OCSPRequest', (_cert: Buffer, _issuer: Buffer, cb: (e: Error | null, r?: Buffer) => void) =>
+      cb(null, staple),
+    );
+    const mustStaple = await issue({
+      subject: 'CN=127.0.0.1',
+      ips: ['127.0.0.1'],
+      issuer: ica,
+      extensions: [
+        new x509.Extension('1.3.6.1.5.5.7.1.24', false, new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x05])),
+      ],
+    });
+    const noStaple = createTlsServer(
+      { cert: mustStaple.pem + ica.pem, key: await privateKeyPem(mustStaple.key) },
+      (s) => s.end(),
+    );
+    await new Promise<void>((r) => stapling.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => noStaple.listen(0, '127.0.0.1', r));
+    const before = counts.ocsp;
+    try {
+      const policy = {
+        anchors: [root.parsed],
+        profile: 'webpki' as const,
+        conformance: 'warn' as const,
+        warnDays: 30,
+        critDays: 7,
+        warnPercent: 0,
+      };
+      const revocation = {
+        mode: 'soft' as const,
+        sources: ['ocsp', 'crl'] as const,
+        crlCache: new CrlCache({ timeoutMs: 2000, maxBytes: 1 << 20 }),
+        fetch: { timeoutMs: 2000, maxOcspBytes: 1 << 20 },
+      };
+      const r1 = await checkTarget({
+        spec: parseTarget(`127.0.0.1:${(stapling.address() as { port: number }).port}`),
+        expectName: 'ocsp-revoked.example.test',
+        policy,
+        revocation: { ...revocation, sources: [...revocation.sources] },
+      });
+      assert.equal(r1.status, 'critical');
+      assert.equal((r1.tls as { ocspStapled: boolean }).ocspStapled, true);
+      assert.equal(r1.chain[0]?.revocation?.source, 'ocsp-stapled');
+      assert.equal(r1.chain[0]?.revocation?.status, 'revoked');
+      assert.equal(counts.ocsp, before, 'the responder was not asked: the staple answered');
+      const r2 = await checkTarget({
+        spec: parseTarget(`127.0.0.1:${(noStaple.address() as { port: number }).port}`),
+        policy,
+        revocation: { ...revocation, sources: [...revocation.sources] },
+      });
+      assert.ok(
+        r2.findings.some((f) => f.code === 'must-staple-missing' && f.severity === 'critical'),
+        JSON.stringify(r2.findings),
+      );
+    } finally {
+      stapling.close();
+      noStaple.close();
+    }
+  });
+});
