@@ -24,7 +24,7 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
   let ica: IssuedCert;
   const leaves: Record<string, IssuedCert> = {};
   const index: string[] = [];
-  const counts = { crl: 0, ocsp: 0 };
+  const counts = { crl: 0, ocsp: 0, aia: 0 };
   let crlDer: Uint8Array;
   let mode: 'openssl' | 'tryLater' | 'garbage' | 'hang' = 'openssl';
 
@@ -63,6 +63,12 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
       const chunks: Buffer[] = [];
       req.on('data', (d) => chunks.push(d));
       req.on('end', () => {
+        if (req.url === '/ica.der' || req.url === '/ica.p7c') {
+          counts.aia++;
+          res.writeHead(200, { 'content-type': 'application/pkix-cert' });
+          res.end(req.url === '/ica.der' ? Buffer.from(ica.der) : readFileSync(join(dir, 'ica.p7c')));
+          return;
+        }
         if (req.url === '/ica.crl') {
           counts.crl++;
           res.writeHead(200, { 'content-type': 'application/pkix-crl' });
@@ -103,6 +109,16 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
       if (name === 'ocsp-revoked')
         index.push(`R\t${exp}\t240101000000Z,keyCompromise\t${serial}\tunknown\t/CN=${name}`);
     }
+    execFileSync('openssl', [
+      'crl2pkcs7',
+      '-nocrl',
+      '-certfile',
+      join(dir, 'ica.pem'),
+      '-outform',
+      'DER',
+      '-out',
+      join(dir, 'ica.p7c'),
+    ]);
     crlDer = await buildCrl({
       issuer: ica,
       entries: [
@@ -295,4 +311,41 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
       noStaple.close();
     }
   });
+
+  for (const file of ['ica.der', 'ica.p7c'])
+    test(`AIA chain completion (${file}): incomplete-chain, the intermediate marked aia`, async () => {
+      const leaf = await issue({
+        subject: 'CN=127.0.0.1',
+        ips: ['127.0.0.1'],
+        issuer: ica,
+        aiaCaIssuers: [`${base}/${file}`],
+      });
+      const server = createTlsServer({ cert: leaf.pem, key: await privateKeyPem(leaf.key) }, (s) => s.end());
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const { AiaFetcher } = await import('../src/revocation/aia.js');
+        const aia = new AiaFetcher({ timeoutMs: 2000, maxBytes: 1 << 20 });
+        const policy = {
+          anchors: [root.parsed],
+          profile: 'webpki' as const,
+          conformance: 'warn' as const,
+          warnDays: 30,
+          critDays: 7,
+          warnPercent: 0,
+        };
+        const spec = parseTarget(`127.0.0.1:${(server.address() as { port: number }).port}`);
+        const r = await checkTarget({ spec, policy, aia });
+        assert.equal(r.status, 'warning', JSON.stringify(r.findings));
+        assert.match(r.findings.find((f) => f.code === 'incomplete-chain')!.message, /AIA caIssuers/);
+        assert.deepEqual(
+          r.chain.map((c) => c.source),
+          ['peer', 'aia', 'trust-store'],
+        );
+        const without = await checkTarget({ spec, policy });
+        assert.equal(without.status, 'critical');
+        assert.ok(without.findings.some((f) => f.code === 'untrusted'));
+      } finally {
+        server.close();
+      }
+    });
 });

@@ -22,6 +22,8 @@ export interface CheckPolicy {
   readonly warnPercent: number;
   readonly crls?: readonly Crl[];
   readonly purpose?: 'serverAuth' | 'clientAuth';
+  /** Issuer certificates fetched through AIA caIssuers (marked `aia` in the chain). */
+  readonly aiaIntermediates?: readonly Certificate[];
 }
 
 export interface CheckSubject {
@@ -119,8 +121,9 @@ export function evaluateObservation(
   } as const;
   let result = verifyCertificate({ ...options, intermediates: sent });
   let completedLocally = false;
-  if (!result.valid && !result.anchored && p.localIntermediates?.length) {
-    const withLocal = verifyCertificate({ ...options, intermediates: [...sent, ...p.localIntermediates] });
+  const extra = [...(p.localIntermediates ?? []), ...(p.aiaIntermediates ?? [])];
+  if (!result.valid && !result.anchored && extra.length) {
+    const withLocal = verifyCertificate({ ...options, intermediates: [...sent, ...extra] });
     if (withLocal.anchored) {
       result = withLocal;
       completedLocally = true;
@@ -129,12 +132,14 @@ export function evaluateObservation(
   findings.push(...result.findings);
   const sentIds = new Set(parsed.map((c) => c.sha256));
   const anchorIds = new Set(p.anchors.map((c) => c.sha256));
+  const aiaIds = new Set((p.aiaIntermediates ?? []).map((c) => c.sha256));
   if (completedLocally) {
     const missing = result.path.filter((c) => !sentIds.has(c.sha256) && !anchorIds.has(c.sha256));
+    const viaAia = missing.some((c) => aiaIds.has(c.sha256));
     findings.push({
       code: 'incomplete-chain',
       severity: 'warning',
-      message: `the server does not send the intermediate certificate${missing.length > 1 ? 's' : ''} ${missing.map((c) => c.subject.text).join('; ')}; the path was completed from local certificates (clients without them will fail)`,
+      message: `the server does not send the intermediate certificate${missing.length > 1 ? 's' : ''} ${missing.map((c) => c.subject.text).join('; ')}; the path was completed ${viaAia ? 'by fetching it from the AIA caIssuers URL (browsers cope, many other clients fail)' : 'from local certificates (clients without them will fail)'}`,
       certIndex: result.path.indexOf(missing[0]!),
     });
   }
@@ -194,10 +199,10 @@ export function evaluateObservation(
   const chain: ChainEntry[] = result.path.map((c) =>
     chainEntry(
       c,
-      anchorIds.has(c.sha256) && !sentIds.has(c.sha256)
-        ? 'trust-store'
-        : sentIds.has(c.sha256)
-          ? 'peer'
+      sentIds.has(c.sha256)
+        ? 'peer'
+        : aiaIds.has(c.sha256) && !anchorIds.has(c.sha256)
+          ? 'aia'
           : 'trust-store',
       now.getTime(),
     ),

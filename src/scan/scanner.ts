@@ -1,9 +1,12 @@
 import { setMaxListeners } from 'node:events';
-import { type CheckPolicy, evaluateObservation } from '../check/checkObservation.js';
+import { type CheckPolicy, type Evaluation, evaluateObservation } from '../check/checkObservation.js';
+import type { Observation } from '../probe/observation.js';
 import type { ClientIdentity, LookupFn, ProbeTimeouts } from '../probe/probe.js';
 import { probe } from '../probe/probe.js';
 import { statusOf, type TargetResult } from '../report/result.js';
+import type { AiaFetcher } from '../revocation/aia.js';
 import { checkRevocation, type RevocationContext } from '../revocation/checkRevocation.js';
+import type { Certificate } from '../x509/certificate.js';
 import type { TargetSpec } from './target.js';
 
 /** One endpoint to check, with everything that may differ per target. */
@@ -18,6 +21,8 @@ export interface ScanTarget {
   readonly caPem?: readonly string[];
   readonly client?: ClientIdentity;
   readonly timeouts?: Partial<ProbeTimeouts>;
+  /** Completes chains the server sent incompletely from AIA caIssuers URLs (absent: off). */
+  readonly aia?: AiaFetcher;
   /** Revocation checking (OCSP, CRL over the network); absent or mode 'off' skips it. */
   readonly revocation?: Omit<RevocationContext, 'nowSec'>;
   /** Also try TLS 1.0, 1.1, 1.2 and 1.3 one by one and report which the server accepts. */
@@ -69,13 +74,17 @@ export async function checkTarget(
       continue;
     }
     const now = o.at ?? new Date();
-    const ev = evaluateObservation(
+    let ev = evaluateObservation(
       { target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null },
       obs,
       t.policy,
       now,
     );
     let result = ev.result;
+    if (!ev.anchored && t.aia && ev.path.length) {
+      const completed = await completeViaAia(t, obs, ev, now);
+      if (completed) ({ ev, result } = completed);
+    }
     if (t.revocation && t.revocation.mode !== 'off' && ev.anchored && ev.path.length > 1) {
       const rv = await checkRevocation(ev.path, obs.ocspStaple, {
         ...t.revocation,
@@ -88,6 +97,38 @@ export async function checkTarget(
     if (!t.probeProtocols || obs.error || !obs.address) return result;
     return { ...result, ...(await probeProtocols(t, obs.address, result, o)) };
   }
+}
+
+/**
+ * AIA chain completion: fetch the issuers named by the top certificate of the best partial
+ * path (at most three levels), then evaluate again with them.
+ */
+async function completeViaAia(
+  t: ScanTarget,
+  obs: Observation,
+  ev: Evaluation,
+  now: Date,
+): Promise<{ ev: Evaluation; result: TargetResult } | null> {
+  const fetched: Certificate[] = [];
+  let top = ev.path[ev.path.length - 1]!;
+  for (let depth = 0; depth < 3; depth++) {
+    const got = (await Promise.allSettled(t.aia!.issuersOf(top))).flatMap((r) =>
+      r.status === 'fulfilled' ? r.value : [],
+    );
+    const issuer = got.find((c) => c.subject.key === top.issuer.key);
+    if (!issuer) break;
+    fetched.push(...got);
+    if (t.policy.anchors.some((a) => a.subject.key === issuer.issuer.key) || issuer.selfIssued) break;
+    top = issuer;
+  }
+  if (!fetched.length) return null;
+  const again = evaluateObservation(
+    { target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null },
+    obs,
+    { ...t.policy, aiaIntermediates: fetched },
+    now,
+  );
+  return again.anchored ? { ev: again, result: again.result } : null;
 }
 
 /** One handshake per protocol version (OpenSSL needs @SECLEVEL=0 for 1.0/1.1, which the probe sets). */

@@ -7,6 +7,7 @@ import { type ClientIdentity, type LookupFn, systemLookup } from '../../probe/pr
 import { FORMATS, type Format, renderReport } from '../../report/render.js';
 import { buildReport, exitCodeOf, type TargetResult } from '../../report/result.js';
 import { colorsFor } from '../../report/style.js';
+import { AiaFetcher } from '../../revocation/aia.js';
 import type { RevocationMode, RevocationSourceKind } from '../../revocation/checkRevocation.js';
 import { CrlCache } from '../../revocation/crlCache.js';
 import { FetchPolicy } from '../../revocation/fetchPolicy.js';
@@ -75,6 +76,7 @@ export interface CheckFlags {
   fetchDeny: string[];
   fetchTimeout: number;
   crlMaxBytes: number;
+  aia: boolean;
 }
 
 /** The defaults of every `check` flag (as commander would fill them), for programmatic runs. */
@@ -104,6 +106,7 @@ export function defaultCheckFlags(overrides: Partial<CheckFlags> = {}): CheckFla
     fetchDeny: [],
     fetchTimeout: 5000,
     crlMaxBytes: 64 * 1024 * 1024,
+    aia: true,
     ...overrides,
   };
 }
@@ -264,6 +267,7 @@ export function buildTargets(args: readonly string[], f: CheckFlags, lookup?: Lo
     crlCache: new CrlCache({ ...fetchOptions, maxBytes: f.crlMaxBytes }),
     fetch: { ...fetchOptions, maxOcspBytes: 1024 * 1024 },
   };
+  const aia = f.aia ? new AiaFetcher({ ...fetchOptions, maxBytes: 1024 * 1024 }) : undefined;
   const targets: ScanTarget[] = [];
   for (const e of entries) {
     let spec: ReturnType<typeof parseTarget>;
@@ -300,6 +304,7 @@ export function buildTargets(args: readonly string[], f: CheckFlags, lookup?: Lo
       },
       probeProtocols: f.probeProtocols,
       revocation,
+      ...(aia ? { aia } : {}),
     });
   }
   return targets;
