@@ -81,11 +81,22 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
   test('every endpoint gets the verdict the lab expects (library API)', async () => {
     const anchors = loadCertificates(Buffer.from(lab.caPem), 'ca').certificates;
     const local = loadCertificates(Buffer.from(lab.intermediatesPem), 'int').certificates;
+    const { AiaFetcher } = await import('../src/revocation/aia.js');
+    const { CrlCache } = await import('../src/revocation/crlCache.js');
+    const aia = new AiaFetcher({ timeoutMs: 2000, maxBytes: 1 << 20 });
+    const revocation = {
+      mode: 'soft' as const,
+      sources: ['ocsp', 'crl'] as ('ocsp' | 'crl')[],
+      crlCache: new CrlCache({ timeoutMs: 2000, maxBytes: 1 << 20 }),
+      fetch: { timeoutMs: 2000, maxOcspBytes: 1 << 20 },
+    };
     for (const e of lab.endpoints) {
       const r = await checkTarget({
         spec: parseTarget(labTarget(e)),
         address: e.address,
         caPem: [lab.caPem],
+        aia,
+        revocation,
         policy: {
           anchors,
           localIntermediates: local,
@@ -140,21 +151,21 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     const base = ['check', '-f', f('targets.yaml'), '--ca', f('ca.pem'), '--chain', f('int.pem')];
     const text = await certvet(base);
     assert.equal(text.code, 2, text.stderr);
-    assert.match(text.stdout, /19 targets: 5 ok, 4 warning, 10 critical, 0 error/);
+    assert.match(text.stdout, /24 targets: 6 ok, 5 warning, 13 critical, 0 error/);
     assert.match(text.stdout, /CRITICAL\s+expired\.lab\.certvet\.test/);
     const json = JSON.parse((await certvet([...base, '--format', 'json'])).stdout);
-    assert.deepEqual(json.summary, { total: 19, ok: 5, warning: 4, critical: 10, error: 0 });
+    assert.deepEqual(json.summary, { total: 24, ok: 6, warning: 5, critical: 13, error: 0 });
     assert.deepEqual(
       json.results.map((r: { target: string }) => r.target),
       lab.endpoints.map(labTarget),
       'json results keep the input order',
     );
     const jsonl = (await certvet([...base, '--format', 'jsonl'])).stdout.trim().split('\n');
-    assert.equal(jsonl.length, 19);
+    assert.equal(jsonl.length, 24);
     for (const line of jsonl) assert.ok(JSON.parse(line).target);
     const junit = (await certvet([...base, '--format', 'junit'])).stdout;
-    assert.match(junit, /<testsuites name="certvet" tests="19" failures="10" errors="0"/);
-    assert.equal((junit.match(/<testcase /g) ?? []).length, 19);
+    assert.match(junit, /<testsuites name="certvet" tests="24" failures="13" errors="0"/);
+    assert.equal((junit.match(/<testcase /g) ?? []).length, 24);
     const prom = (await certvet([...base, '--format', 'prometheus'])).stdout;
     assert.match(prom, /# TYPE certvet_cert_not_after_timestamp_seconds gauge/);
     assert.match(prom, /certvet_target_status\{target="expired\.lab\.certvet\.test:\d+"\} 2/);
@@ -439,7 +450,7 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     const t0 = Date.now();
     const r = await certvet(['demo', '--no-color']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /19 targets: 5 ok, 4 warning, 10 critical, 0 error/);
+    assert.match(r.stdout, /24 targets: 6 ok, 5 warning, 13 critical, 0 error/);
     assert.ok(Date.now() - t0 < 15_000);
   });
 
@@ -462,7 +473,7 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
       '-q',
     ]);
     assert.equal(check.code, 2, check.stderr);
-    assert.match(check.stdout, /19 targets: 5 ok, 4 warning, 10 critical, 0 error/);
+    assert.match(check.stdout, /24 targets: 6 ok, 5 warning, 13 critical, 0 error/);
     const stop = await certvet(['lab', 'stop', '--dir', state]);
     assert.equal(stop.code, 0, stop.stderr);
     assert.throws(() => process.kill(pid, 0), 'the lab process is gone');

@@ -1,6 +1,10 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type TlsOptions } from 'node:tls';
 import type { FindingCode } from '../findings/catalogue.js';
 import type { Status } from '../report/result.js';
+import { buildOcspRequest } from '../revocation/ocsp.js';
+import { buildCrl } from './crlBuilder.js';
+import { ocspRespond } from './ocspResponder.js';
 import { generateKey, type IssuedCert, issue, type LabKey, privateKeyPem, x509 } from './pki.js';
 
 /** One lab endpoint: what it serves and the verdict certvet should give it. */
@@ -36,6 +40,8 @@ interface ServeSpec {
   readonly expectStatus: Status;
   readonly expectCodes: readonly FindingCode[];
   readonly tls?: Partial<TlsOptions>;
+  /** Staple a (good) OCSP response from the lab responder. */
+  readonly staple?: boolean;
 }
 
 const DAY = 86400_000;
@@ -47,6 +53,40 @@ const DAY = 86400_000;
 export async function startLab(opts: { portBase?: number; address?: string } = {}): Promise<Lab> {
   const address = opts.address ?? '127.0.0.1';
   const now = Date.now();
+  // The lab's CRL distribution point, OCSP responder and AIA repository, on one HTTP port.
+  let crlDer: Uint8Array = new Uint8Array();
+  let aiaDer: Uint8Array = new Uint8Array();
+  const ocspRevoked = new Set<string>();
+  let ocspSigner: IssuedCert | null = null;
+  const http: HttpServer = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => {
+      const url = req.url ?? '';
+      if (url === '/lab.crl')
+        res.writeHead(200, { 'content-type': 'application/pkix-crl' }).end(Buffer.from(crlDer));
+      else if (url === '/aia-ca.der')
+        res.writeHead(200, { 'content-type': 'application/pkix-cert' }).end(Buffer.from(aiaDer));
+      else if (url.startsWith('/ocsp') && ocspSigner) {
+        const body =
+          req.method === 'POST'
+            ? Buffer.concat(chunks)
+            : Buffer.from(decodeURIComponent(url.slice(6)), 'base64');
+        ocspRespond(body, {
+          signer: ocspSigner,
+          statusOf: (serial) => (ocspRevoked.has(serial) ? 'revoked' : 'good'),
+        }).then(
+          (r) => res.writeHead(200, { 'content-type': 'application/ocsp-response' }).end(Buffer.from(r)),
+          () => res.writeHead(400).end(),
+        );
+      } else res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.portBase ? opts.portBase + 99 : 0, address, () => resolve());
+  });
+  const httpBase = `http://${address.includes(':') ? `[${address}]` : address}:${(http.address() as { port: number }).port}`;
   const ec = () => generateKey('ec-p256');
   const caKey = await ec();
   const root = await issue({ subject: 'CN=certvet Lab Root CA,O=certvet lab', ca: true, key: caKey });
@@ -93,6 +133,27 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
     emails: ['client@lab.certvet.test'],
     issuer: ica,
     eku: ['clientAuth'],
+  });
+
+  ocspSigner = ica;
+  const aiaIca = await issue({
+    subject: 'CN=certvet Lab AIA-only CA,O=certvet lab',
+    ca: true,
+    pathLen: 0,
+    issuer: root,
+  });
+  aiaDer = aiaIca.der;
+  const revokedCrl = await leaf('revoked-crl', { crlUrls: [`${httpBase}/lab.crl`] });
+  const revokedOcsp = await leaf('revoked-ocsp', { aiaOcsp: [`${httpBase}/ocsp`] });
+  ocspRevoked.add(revokedOcsp.parsed.serialHex);
+  crlDer = await buildCrl({
+    issuer: ica,
+    entries: [{ serial: revokedCrl.parsed.serialHex, revokedAt: new Date(now - 2 * DAY), reason: 1 }],
+  });
+  const mustStaple = await leaf('must-staple', {
+    extensions: [
+      new x509.Extension('1.3.6.1.5.5.7.1.24', false, new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x05])),
+    ],
   });
 
   const specs: ServeSpec[] = [
@@ -255,6 +316,42 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
       tls: { minVersion: 'TLSv1', maxVersion: 'TLSv1' },
     },
     {
+      name: 'revoked-crl',
+      description: 'revoked on the CRL of its CA (fetched over HTTP)',
+      chain: [revokedCrl, ica],
+      expectStatus: 'critical',
+      expectCodes: ['revoked'],
+    },
+    {
+      name: 'revoked-ocsp',
+      description: "revoked according to the CA's OCSP responder",
+      chain: [revokedOcsp, ica],
+      expectStatus: 'critical',
+      expectCodes: ['revoked'],
+    },
+    {
+      name: 'must-staple',
+      description: 'must-staple certificate, served without a staple',
+      chain: [mustStaple, ica],
+      expectStatus: 'critical',
+      expectCodes: ['must-staple-missing'],
+    },
+    {
+      name: 'stapled',
+      description: 'staples a good OCSP response',
+      chain: [await leaf('stapled', { aiaOcsp: [`${httpBase}/ocsp`] }), ica],
+      expectStatus: 'ok',
+      expectCodes: [],
+      staple: true,
+    },
+    {
+      name: 'aia-chain',
+      description: 'omits an intermediate only available via AIA',
+      chain: [await leaf('aia-chain', { issuer: aiaIca, aiaCaIssuers: [`${httpBase}/aia-ca.der`] })],
+      expectStatus: 'warning',
+      expectCodes: ['incomplete-chain'],
+    },
+    {
       name: 'messy-chain',
       description: 'TLS 1.2; sends its root, an unrelated CA, intermediate last',
       chain: [await leaf('messy-chain'), root, otherIca, ica],
@@ -291,6 +388,15 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
         },
       );
       server.on('tlsClientError', () => {});
+      if (s.staple) {
+        const req = buildOcspRequest(s.chain[0]!.parsed, s.chain[1]!.parsed);
+        server.on('OCSPRequest', (_c: Buffer, _i: Buffer, cb: (e: Error | null, r?: Buffer) => void) => {
+          ocspRespond(req, { signer: ica, statusOf: () => 'good' }).then(
+            (r) => cb(null, Buffer.from(r)),
+            (e: Error) => cb(e),
+          );
+        });
+      }
       const port = opts.portBase ? opts.portBase + i : 0;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -310,6 +416,7 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
     }
   } catch (e) {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    http.close();
     throw e;
   }
   return {
@@ -318,7 +425,8 @@ export async function startLab(opts: { portBase?: number; address?: string } = {
     intermediatesPem: ica.pem,
     client: { certPem: clientLeaf.pem + ica.pem, keyPem: await privateKeyPem(clientLeaf.key) },
     close: async () => {
-      await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+      http.closeAllConnections();
+      await Promise.all([...servers, http].map((s) => new Promise((r) => s.close(() => r(undefined)))));
     },
   };
 }

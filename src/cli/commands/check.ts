@@ -458,6 +458,7 @@ export function registerCheck(program: Command, io: CheckIo): void {
     .option('-o, --output <file>', 'write the report to a file')
     .option('--no-color', 'no colour (NO_COLOR is honoured too)')
     .option('-q, --quiet', 'no progress output', false)
+    .option('--no-aia', 'do not fetch missing intermediates from AIA caIssuers URLs')
     .option(
       '--revocation <mode>',
       'off, soft (unknown status is a warning) or hard (unknown is critical)',

@@ -1,0 +1,82 @@
+import { createHash, createPrivateKey, sign, webcrypto } from 'node:crypto';
+import { children, content, readSingle, whole } from '../x509/der.js';
+import { generalizedTime, OIDS, seq, tlv } from './derWriter.js';
+import type { IssuedCert } from './pki.js';
+
+export type LabOcspStatus = 'good' | 'revoked' | 'unknown';
+
+export interface OcspRespondOptions {
+  /** Signs the response (the issuing CA, or a delegated responder). */
+  readonly signer: IssuedCert;
+  /** Status by serial (upper-case hex, as certvet prints it). */
+  readonly statusOf: (serialHex: string) => LabOcspStatus;
+  readonly now?: Date;
+  /** Seconds of validity (nextUpdate); negative makes a stale response. */
+  readonly validitySec?: number;
+  /** Include the signer's certificate (needed for delegated responders). */
+  readonly includeSigner?: boolean;
+}
+
+const ID_PKIX_OCSP_BASIC = Buffer.from([0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01]);
+
+/**
+ * The lab's OCSP responder (RFC 6960): answers every CertID of a request, signed by `signer`.
+ * It can also produce what real responders should not (stale answers, wrong signers), which is
+ * what tests of certvet's verification need.
+ */
+export async function ocspRespond(requestDer: Uint8Array, o: OcspRespondOptions): Promise<Uint8Array> {
+  const now = o.now ?? new Date();
+  // OCSPRequest { TBSRequest { [0] version?, [1] requestorName?, requestList SEQUENCE OF Request { CertID, ... } } }
+  const tbs = children(readSingle(requestDer))[0]!;
+  const list = children(tbs).find((t) => t.cls === 0 && t.tag === 16)!;
+  const singles: Buffer[] = [];
+  for (const req of children(list)) {
+    const certIdT = children(req)[0]!;
+    const serialHex = Buffer.from(content(children(certIdT)[3]!))
+      .toString('hex')
+      .toUpperCase();
+    const status = o.statusOf(serialHex);
+    const certStatus =
+      status === 'good'
+        ? Buffer.from([0x80, 0x00])
+        : status === 'unknown'
+          ? Buffer.from([0x82, 0x00])
+          : tlv(
+              0xa1,
+              Buffer.concat([
+                generalizedTime(new Date(now.getTime() - 86400_000)),
+                tlv(0xa0, Buffer.from([0x0a, 0x01, 0x01])),
+              ]),
+            );
+    const next = new Date(now.getTime() + (o.validitySec ?? 3600) * 1000);
+    const thisUpdate = new Date(Math.min(now.getTime() - 60_000, next.getTime() - 60_000));
+    singles.push(
+      seq(
+        Buffer.from(whole(certIdT)),
+        certStatus,
+        generalizedTime(thisUpdate),
+        tlv(0xa0, generalizedTime(next)),
+      ),
+    );
+  }
+  const keyHash = createHash('sha1').update(issuerKeyBits(o.signer)).digest();
+  const responseData = seq(tlv(0xa2, tlv(0x04, keyHash)), generalizedTime(now), seq(...singles));
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', o.signer.key.pair.privateKey);
+  const key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+  const isRsa = key.asymmetricKeyType === 'rsa';
+  const sig = sign('sha256', responseData, isRsa ? key : { key, dsaEncoding: 'der' });
+  const basic = seq(
+    responseData,
+    isRsa ? OIDS.sha256Rsa : OIDS.ecdsaSha256,
+    tlv(0x03, Buffer.concat([Buffer.from([0]), sig])),
+    ...(o.includeSigner ? [tlv(0xa0, seq(Buffer.from(o.signer.der)))] : []),
+  );
+  return new Uint8Array(
+    seq(tlv(0x0a, Buffer.from([0])), tlv(0xa0, seq(ID_PKIX_OCSP_BASIC, tlv(0x04, basic)))),
+  );
+}
+
+function issuerKeyBits(c: IssuedCert): Uint8Array {
+  const [, keyT] = children(readSingle(c.parsed.publicKey.spkiDer));
+  return content(keyT!).subarray(1);
+}
