@@ -349,3 +349,52 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
       }
     });
 });
+
+describe("OCSP verification against certvet's own lab responder (cases openssl will not produce)", () => {
+  test('delegated responder: accepted with id-kp-OCSPSigning, rejected without it or from another CA; expired and stale answers', async () => {
+    const { ocspRespond } = await import('../src/lab/ocspResponder.js');
+    const { buildOcspRequest, verifyOcspResponse } = await import('../src/revocation/ocsp.js');
+    const root = await issue({ subject: 'CN=Del Root', ca: true });
+    const ica = await issue({ subject: 'CN=Del CA', ca: true, issuer: root });
+    const leaf = await issue({ subject: 'CN=leaf', issuer: ica });
+    const delegated = await issue({ subject: 'CN=Del OCSP Responder', issuer: ica, eku: ['ocspSigning'] });
+    const noEku = await issue({ subject: 'CN=Del Not A Responder', issuer: ica, eku: ['serverAuth'] });
+    const other = await issue({ subject: 'CN=Other CA', ca: true });
+    const foreign = await issue({ subject: 'CN=Foreign Responder', issuer: other, eku: ['ocspSigning'] });
+    const req = buildOcspRequest(leaf.parsed, ica.parsed);
+    const now = Math.floor(Date.now() / 1000);
+    const answer = async (signer: IssuedCert, extra: { validitySec?: number } = {}) =>
+      ocspRespond(req, { signer, statusOf: () => 'good', includeSigner: true, ...extra });
+    const ok = verifyOcspResponse(await answer(delegated), leaf.parsed, ica.parsed, now);
+    assert.equal(ok.status, 'good');
+    assert.match(ok.signer, /delegated responder CN=Del OCSP Responder/);
+    assert.throws(() => verifyOcspResponse(Buffer.from([]), leaf.parsed, ica.parsed, now), /not valid DER/);
+    await assert.rejects(
+      async () => verifyOcspResponse(await answer(noEku), leaf.parsed, ica.parsed, now),
+      /lacks id-kp-OCSPSigning/,
+    );
+    await assert.rejects(
+      async () => verifyOcspResponse(await answer(foreign), leaf.parsed, ica.parsed, now),
+      /which the issuer did not certify/,
+    );
+    await assert.rejects(
+      async () => verifyOcspResponse(await answer(ica, { validitySec: -3600 }), leaf.parsed, ica.parsed, now),
+      /stale/,
+    );
+    // Clock skew of up to 5 minutes is tolerated.
+    assert.equal(
+      verifyOcspResponse(await answer(ica, { validitySec: -60 }), leaf.parsed, ica.parsed, now).status,
+      'good',
+    );
+    // A response for another certificate does not answer for this one.
+    const otherLeaf = await issue({ subject: 'CN=other leaf', issuer: ica });
+    const forOther = await ocspRespond(buildOcspRequest(otherLeaf.parsed, ica.parsed), {
+      signer: ica,
+      statusOf: () => 'good',
+    });
+    assert.throws(
+      () => verifyOcspResponse(forOther, leaf.parsed, ica.parsed, now),
+      /does not cover this certificate/,
+    );
+  });
+});
