@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { OcspCache } from '../src/revocation/checkRevocation.js';
+import { CrlCache } from '../src/revocation/crlCache.js';
 import { type ScanTarget, scan } from '../src/scan/scanner.js';
 import { parseTarget } from '../src/scan/target.js';
 import { loadCertificates } from '../src/x509/load.js';
@@ -27,7 +29,7 @@ const server = spawn(process.execPath, [here('./servers.js'), String(ENDPOINTS)]
 const line: string = await new Promise((resolve) =>
   createInterface({ input: server.stdout! }).once('line', resolve),
 );
-const { ca, ports } = JSON.parse(line) as { ca: string; ports: number[] };
+const { ca, ports, http } = JSON.parse(line) as { ca: string; ports: number[]; http: string };
 
 async function pool(n: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -94,6 +96,50 @@ console.log(`  certvet scan (probe + verify + checks): ${c.toFixed(0)} targets/s
 console.log(
   `  ratio certvet / bare                  : ${(c / b).toFixed(2)}× (target ≥ 0.70×)${bad ? `  [${bad} results not ok!]` : ''}`,
 );
+
+// Revocation on: every leaf names the intermediate's 100,000-entry CRL, the intermediate names an
+// OCSP responder. One CRL cache and one OCSP cache for the run, as `certvet check` has.
+{
+  const stats = async () => (await (await fetch(`${http}/stats`)).json()) as { crl: number; ocsp: number };
+  const off: number[] = [];
+  const on: number[] = [];
+  let crlFetches = 0;
+  let ocspQueries = 0;
+  let notRevocationChecked = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    off.push(
+      ports.length / (await timeIt(async () => void (await scan(targets, { concurrency: CONCURRENCY })))),
+    );
+    const s0 = await stats();
+    const revocation = {
+      mode: 'soft' as const,
+      sources: ['ocsp', 'crl'] as ('ocsp' | 'crl')[],
+      crlCache: new CrlCache({ timeoutMs: 5000, maxBytes: 64 << 20 }),
+      ocspCache: new OcspCache(),
+      fetch: { timeoutMs: 5000, maxOcspBytes: 1 << 20 },
+    };
+    const withRevocation = targets.map((t) => ({ ...t, revocation }));
+    on.push(
+      ports.length /
+        (await timeIt(async () => {
+          const res = await scan(withRevocation, { concurrency: CONCURRENCY });
+          notRevocationChecked += res.filter(
+            (x) => x?.chain[0]?.revocation?.status !== 'good' || x?.chain[1]?.revocation?.status !== 'good',
+          ).length;
+        })),
+    );
+    const s1 = await stats();
+    crlFetches = s1.crl - s0.crl;
+    ocspQueries = s1.ocsp - s0.ocsp;
+  }
+  const o = median(off);
+  const w = median(on);
+  console.log(`  revocation off                        : ${o.toFixed(0)} targets/s`);
+  console.log(
+    `  revocation on (CRL 100k entries, OCSP): ${w.toFixed(0)} targets/s — cost ${(o / w).toFixed(2)}× (target ≤ 1.30×)${notRevocationChecked ? `  [${notRevocationChecked} not checked good!]` : ''}`,
+  );
+  console.log(`  per run: CRL fetched ${crlFetches}×, OCSP asked ${ocspQueries}× (one shared intermediate)`);
+}
 
 // Peak RSS of a 10,000-target CLI run (endpoints repeat).
 const dir = mkdtempSync(join(tmpdir(), 'certvet-bench-'));

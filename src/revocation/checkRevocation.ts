@@ -19,8 +19,38 @@ export interface RevocationInfo {
   readonly detail: string | null;
 }
 
+/**
+ * OCSP answers shared across a run: an intermediate seen behind 1,000 endpoints is asked
+ * about once (single-flight), and the answer reused until its nextUpdate (at most an hour).
+ */
+export class OcspCache {
+  private readonly entries = new Map<string, { promise: Promise<OcspAnswer>; expiresAt: number }>();
+  queries = 0;
+
+  get(key: string, load: () => Promise<OcspAnswer>): Promise<OcspAnswer> {
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    if (hit && hit.expiresAt > now) return hit.promise;
+    this.queries++;
+    const entry = { promise: load(), expiresAt: now + 3600_000 };
+    entry.promise.then(
+      (a) => {
+        entry.expiresAt = Math.min(entry.expiresAt, a.nextUpdate ? a.nextUpdate.getTime() : now + 300_000);
+      },
+      () => {
+        entry.expiresAt = Date.now() + 30_000;
+      },
+    );
+    this.entries.set(key, entry);
+    if (this.entries.size > 4096) this.entries.delete(this.entries.keys().next().value as string);
+    return entry.promise;
+  }
+}
+
 export interface RevocationContext {
   readonly mode: RevocationMode;
+  /** Shares OCSP answers across targets (optional). */
+  readonly ocspCache?: OcspCache;
   /** Order of the network sources (a staple is always tried first). */
   readonly sources: readonly RevocationSourceKind[];
   readonly crlCache: CrlCache;
@@ -120,7 +150,11 @@ export async function checkRevocation(
         for (const url of cert.ext.authorityInfoAccess?.ocsp ?? []) {
           hadSource = true;
           try {
-            info = fromOcsp(await queryOcsp(url, cert, issuer, ctx), 'ocsp', `the OCSP responder ${url}`);
+            const load = () => queryOcsp(url, cert, issuer, ctx);
+            const answer = ctx.ocspCache
+              ? await ctx.ocspCache.get(`${url}|${cert.sha256}|${issuer.sha256}`, load)
+              : await load();
+            info = fromOcsp(answer, 'ocsp', `the OCSP responder ${url}`);
           } catch (e) {
             problems.push(`OCSP ${url}: ${(e as Error).message}`);
           }

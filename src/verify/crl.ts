@@ -12,7 +12,9 @@ import {
   decodeSmallInteger,
   expectUniversal,
   readSingle,
+  readTlv,
   TAG,
+  type Tlv,
   toHex,
   whole,
 } from '../x509/der.js';
@@ -66,12 +68,53 @@ const REASONS = [
   'aACompromise',
 ];
 
+function entryExtensionDefects(extsT: Tlv): string[] {
+  const out: string[] = [];
+  for (const ext of children(extsT)) {
+    const parts = children(ext);
+    const oid = decodeOid(content(parts[0]!));
+    const critical = parts.length === 3 && decodeBoolean(parts[1]!);
+    if (oid === OID.certificateIssuer)
+      out.push('uses certificateIssuer entry extensions (indirect CRLs are not supported)');
+    else if (critical && oid !== OID.crlReason && oid !== OID.invalidityDate)
+      out.push(`has an unknown critical entry extension ${oid}`);
+  }
+  return out;
+}
+
+/** A revoked entry whose date and reason are decoded only when the serial is looked up. */
+class LazyEntry implements RevokedEntry {
+  private date: X509Time | undefined;
+  private why: string | null | undefined;
+  constructor(
+    private readonly dateT: Tlv,
+    private readonly extsT: Tlv | null,
+  ) {}
+
+  get revocationDate(): X509Time {
+    this.date ??= decodeTime(this.dateT);
+    return this.date;
+  }
+
+  get reason(): string | null {
+    if (this.why === undefined) {
+      this.why = null;
+      for (const ext of this.extsT ? children(this.extsT) : []) {
+        const parts = children(ext);
+        if (decodeOid(content(parts[0]!)) === OID.crlReason)
+          this.why = REASONS[content(readSingle(content(parts[parts.length - 1]!)))[0] ?? 0] ?? 'unknown';
+      }
+    }
+    return this.why;
+  }
+}
+
 /** Parses a DER CRL; structural errors throw, semantic problems go to `defects`. */
 export function parseCrl(input: Uint8Array): Crl {
   const der = new Uint8Array(input);
   try {
     const top = readSingle(der);
-    checkDerStrict(top);
+    checkDerStrict(top, 0, 2);
     const [tbsT, algT, sigT, extra] = children(expectUniversal(top, TAG.SEQUENCE, 'CertificateList'));
     if (!tbsT || !algT || !sigT || extra) throw new DerError('CertificateList must have three elements');
     const f = children(expectUniversal(tbsT, TAG.SEQUENCE, 'TBSCertList'));
@@ -87,27 +130,29 @@ export function parseCrl(input: Uint8Array): Crl {
       nextUpdate = decodeTime(f[i++]!);
     const revoked = new Map<string, RevokedEntry>();
     if (f[i] && f[i]!.cls === 0 && f[i]!.tag === TAG.SEQUENCE) {
-      for (const entry of children(f[i++]!)) {
-        const [serialT, dateT, extsT] = children(expectUniversal(entry, TAG.SEQUENCE, 'revoked certificate'));
-        const serial = toHex(content(expectUniversal(serialT, TAG.INTEGER, 'userCertificate'))).toUpperCase();
-        let reason: string | null = null;
-        if (extsT) {
-          for (const ext of children(extsT)) {
-            const parts = children(ext);
-            const oid = decodeOid(content(parts[0]!));
-            const critical = parts.length === 3 && decodeBoolean(parts[1]!);
-            const value = content(parts[parts.length - 1]!);
-            if (oid === OID.crlReason) {
-              const r = readSingle(value);
-              reason = REASONS[content(r)[0] ?? 0] ?? 'unknown';
-            } else if (oid === OID.certificateIssuer) {
-              defects.push('uses certificateIssuer entry extensions (indirect CRLs are not supported)');
-            } else if (critical && oid !== OID.invalidityDate) {
-              defects.push(`has an unknown critical entry extension ${oid}`);
-            }
-          }
-        }
-        revoked.set(serial, { revocationDate: decodeTime(dateT!), reason });
+      // Hot loop for CRLs of hundreds of thousands of entries: walk the TLVs directly, keep the
+      // revocation date and entry extensions undecoded until a serial is actually looked up.
+      const list = f[i++]!;
+      let pos = list.contentStart;
+      while (pos < list.end) {
+        const entry = readTlv(der, pos, list.end);
+        pos = entry.end;
+        if (entry.cls !== 0 || entry.tag !== TAG.SEQUENCE)
+          throw new DerError('revoked certificate entry is not a SEQUENCE');
+        const serialT = readTlv(der, entry.contentStart, entry.end);
+        if (serialT.tag !== TAG.INTEGER || serialT.end === serialT.contentStart)
+          throw new DerError('bad userCertificate');
+        const dateT = readTlv(der, serialT.end, entry.end);
+        const extsT = dateT.end < entry.end ? readTlv(der, dateT.end, entry.end) : null;
+        if (extsT) for (const d of entryExtensionDefects(extsT)) if (!defects.includes(d)) defects.push(d);
+        const serial = Buffer.from(
+          der.buffer,
+          der.byteOffset + serialT.contentStart,
+          serialT.end - serialT.contentStart,
+        )
+          .toString('hex')
+          .toUpperCase();
+        revoked.set(serial, new LazyEntry(dateT, extsT));
       }
     }
     let crlNumber: string | null = null;
@@ -171,6 +216,23 @@ export function parseCrl(input: Uint8Array): Crl {
   }
 }
 
+/** A CRL's signature is checked once per issuer: hashing a large CRL costs milliseconds. */
+const crlSignatures = new WeakMap<Crl, Map<string, string | null>>();
+
+function crlSignatureError(crl: Crl, issuer: Certificate): string | null {
+  let byIssuer = crlSignatures.get(crl);
+  if (!byIssuer) {
+    byIssuer = new Map();
+    crlSignatures.set(crl, byIssuer);
+  }
+  let r = byIssuer.get(issuer.sha256);
+  if (r === undefined) {
+    r = verifySignature(crl.signatureAlgorithm, issuer.publicKey, crl.tbs, crl.signature);
+    byIssuer.set(issuer.sha256, r);
+  }
+  return r;
+}
+
 export type CrlStatus =
   | { readonly status: 'good'; readonly crl: Crl }
   | { readonly status: 'revoked'; readonly crl: Crl; readonly entry: RevokedEntry }
@@ -196,7 +258,7 @@ export function checkCrls(
     if (crl.issuer.key !== cert.issuer.key || crl.issuer.key !== issuer.subject.key) continue;
     if (crl.isDelta || crl.onlyAttributeCerts || crl.indirect) continue;
     if ((crl.onlyUserCerts && isCa) || (crl.onlyCaCerts && !isCa)) continue;
-    const sigErr = verifySignature(crl.signatureAlgorithm, issuer.publicKey, crl.tbs, crl.signature);
+    const sigErr = crlSignatureError(crl, issuer);
     if (sigErr) continue; // signed by another key with the same name: not this issuer's CRL
     const problems = [...crl.defects];
     const ku = issuer.ext.keyUsage;

@@ -132,8 +132,9 @@ export function expectUniversal(t: Tlv | undefined, tag: number, what: string): 
  * Walks the whole value recursively and checks DER framing everywhere, including the rules
  * on BOOLEAN (0x00/0xFF), minimal INTEGER encoding and SET OF ordering.
  */
-export function checkDerStrict(t: Tlv, depth = 0): void {
+export function checkDerStrict(t: Tlv, depth = 0, maxDepth = 64): void {
   if (depth > 64) throw new DerError('nesting too deep');
+  if (depth >= maxDepth) return;
   if (t.cls === UNIVERSAL) {
     if (t.tag === TAG.BOOLEAN) {
       const c = content(t);
@@ -151,7 +152,7 @@ export function checkDerStrict(t: Tlv, depth = 0): void {
       throw new DerError('constructed encoding of a primitive type is not allowed in DER');
     }
   }
-  if (t.constructed) for (const c of children(t)) checkDerStrict(c, depth + 1);
+  if (t.constructed) for (const c of children(t)) checkDerStrict(c, depth + 1, maxDepth);
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -8,7 +8,11 @@ import { FORMATS, type Format, renderReport } from '../../report/render.js';
 import { buildReport, exitCodeOf, type TargetResult } from '../../report/result.js';
 import { colorsFor } from '../../report/style.js';
 import { AiaFetcher } from '../../revocation/aia.js';
-import type { RevocationMode, RevocationSourceKind } from '../../revocation/checkRevocation.js';
+import {
+  OcspCache,
+  type RevocationMode,
+  type RevocationSourceKind,
+} from '../../revocation/checkRevocation.js';
 import { CrlCache } from '../../revocation/crlCache.js';
 import { FetchPolicy } from '../../revocation/fetchPolicy.js';
 import { type ScanTarget, scan } from '../../scan/scanner.js';
@@ -265,6 +269,7 @@ export function buildTargets(args: readonly string[], f: CheckFlags, lookup?: Lo
     mode: f.revocation,
     sources: f.revocationSource,
     crlCache: new CrlCache({ ...fetchOptions, maxBytes: f.crlMaxBytes }),
+    ocspCache: new OcspCache(),
     fetch: { ...fetchOptions, maxOcspBytes: 1024 * 1024 },
   };
   const aia = f.aia ? new AiaFetcher({ ...fetchOptions, maxBytes: 1024 * 1024 }) : undefined;
