@@ -176,6 +176,27 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     assert.ok(!/<(link|img|script src)/i.test(page), 'self-contained');
   });
 
+  test('per-target revocation policy in the target file', async () => {
+    const ep = lab.endpoints.find((e) => e.name === 'revoked-ocsp')!;
+    writeFileSync(
+      f('rev.yaml'),
+      `targets:\n  - target: "${labTarget(ep)}"\n    resolve: "127.0.0.1"\n    revocation: "off"\n`,
+    );
+    const r = await certvet(['check', '-f', f('rev.yaml'), '--ca', f('ca.pem'), '--format', 'json']);
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(JSON.parse(r.stdout).results[0].chain[0].revocation, undefined);
+    const on = await certvet([
+      'check',
+      ...targetsFor('revoked-ocsp'),
+      '--ca',
+      f('ca.pem'),
+      '--format',
+      'json',
+    ]);
+    assert.equal(on.code, 2);
+    assert.equal(JSON.parse(on.stdout).results[0].chain[0].revocation.status, 'revoked');
+  });
+
   test('--shard splits the targets deterministically and completely', async () => {
     const seen: string[] = [];
     for (const k of [1, 2, 3]) {

@@ -17,6 +17,7 @@ export interface TargetEntry {
   readonly clientKey?: string;
   readonly warnDays?: number;
   readonly critDays?: number;
+  readonly revocation?: 'off' | 'soft' | 'hard';
 }
 
 export class TargetFileError extends Error {
@@ -36,6 +37,7 @@ const entrySchema = z
     clientKey: z.string().optional(),
     warnDays: z.number().int().min(0).optional(),
     critDays: z.number().int().min(0).optional(),
+    revocation: z.enum(['off', 'soft', 'hard']).optional(),
   })
   .strict();
 

@@ -308,7 +308,7 @@ export function buildTargets(args: readonly string[], f: CheckFlags, lookup?: Lo
         connectMs: f.connectTimeout ?? Math.min(f.timeout, 5000),
       },
       probeProtocols: f.probeProtocols,
-      revocation,
+      revocation: e.revocation ? { ...revocation, mode: e.revocation } : revocation,
       ...(aia ? { aia } : {}),
     });
   }
