@@ -43,7 +43,8 @@ export interface Crl {
   readonly nextUpdate: X509Time | null;
   readonly crlNumber: string | null;
   /** Serial (upper-case hex of the INTEGER content) → entry. A Map keeps look-ups O(1) for huge CRLs. */
-  readonly revoked: ReadonlyMap<string, RevokedEntry>;
+  /** Serial (upper-case hex) → entry; a compact index, decoded per look-up. */
+  readonly revoked: { get(serialHex: string): RevokedEntry | undefined; readonly size: number };
   readonly isDelta: boolean;
   readonly onlyUserCerts: boolean;
   readonly onlyCaCerts: boolean;
@@ -82,30 +83,34 @@ function entryExtensionDefects(extsT: Tlv): string[] {
   return out;
 }
 
-/** A revoked entry whose date and reason are decoded only when the serial is looked up. */
-class LazyEntry implements RevokedEntry {
-  private date: X509Time | undefined;
-  private why: string | null | undefined;
-  constructor(
-    private readonly dateT: Tlv,
-    private readonly extsT: Tlv | null,
-  ) {}
+/**
+ * The revoked list of a CRL as serial → offset of its entry in the DER: one small number per
+ * entry (a CRL of 100,000 entries costs a few MB), decoded only when a serial is looked up.
+ */
+class RevokedIndex {
+  private readonly offsets = new Map<string, number>();
+  constructor(private readonly der: Uint8Array) {}
 
-  get revocationDate(): X509Time {
-    this.date ??= decodeTime(this.dateT);
-    return this.date;
+  add(serialHex: string, entryStart: number): void {
+    this.offsets.set(serialHex, entryStart);
   }
 
-  get reason(): string | null {
-    if (this.why === undefined) {
-      this.why = null;
-      for (const ext of this.extsT ? children(this.extsT) : []) {
-        const parts = children(ext);
-        if (decodeOid(content(parts[0]!)) === OID.crlReason)
-          this.why = REASONS[content(readSingle(content(parts[parts.length - 1]!)))[0] ?? 0] ?? 'unknown';
-      }
+  get size(): number {
+    return this.offsets.size;
+  }
+
+  get(serialHex: string): RevokedEntry | undefined {
+    const at = this.offsets.get(serialHex);
+    if (at === undefined) return undefined;
+    const entry = readTlv(this.der, at);
+    const [, dateT, extsT] = children(entry);
+    let reason: string | null = null;
+    for (const ext of extsT ? children(extsT) : []) {
+      const parts = children(ext);
+      if (decodeOid(content(parts[0]!)) === OID.crlReason)
+        reason = REASONS[content(readSingle(content(parts[parts.length - 1]!)))[0] ?? 0] ?? 'unknown';
     }
-    return this.why;
+    return { revocationDate: decodeTime(dateT!), reason };
   }
 }
 
@@ -128,7 +133,7 @@ export function parseCrl(input: Uint8Array): Crl {
     let nextUpdate: X509Time | null = null;
     if (f[i] && f[i]!.cls === 0 && (f[i]!.tag === TAG.UTC_TIME || f[i]!.tag === TAG.GENERALIZED_TIME))
       nextUpdate = decodeTime(f[i++]!);
-    const revoked = new Map<string, RevokedEntry>();
+    const revoked = new RevokedIndex(der);
     if (f[i] && f[i]!.cls === 0 && f[i]!.tag === TAG.SEQUENCE) {
       // Hot loop for CRLs of hundreds of thousands of entries: walk the TLVs directly, keep the
       // revocation date and entry extensions undecoded until a serial is actually looked up.
@@ -143,6 +148,8 @@ export function parseCrl(input: Uint8Array): Crl {
         if (serialT.tag !== TAG.INTEGER || serialT.end === serialT.contentStart)
           throw new DerError('bad userCertificate');
         const dateT = readTlv(der, serialT.end, entry.end);
+        if (dateT.cls !== 0 || (dateT.tag !== TAG.UTC_TIME && dateT.tag !== TAG.GENERALIZED_TIME))
+          throw new DerError('revocationDate is not a Time');
         const extsT = dateT.end < entry.end ? readTlv(der, dateT.end, entry.end) : null;
         if (extsT) for (const d of entryExtensionDefects(extsT)) if (!defects.includes(d)) defects.push(d);
         const serial = Buffer.from(
@@ -152,7 +159,7 @@ export function parseCrl(input: Uint8Array): Crl {
         )
           .toString('hex')
           .toUpperCase();
-        revoked.set(serial, new LazyEntry(dateT, extsT));
+        revoked.add(serial, entry.start);
       }
     }
     let crlNumber: string | null = null;
@@ -268,7 +275,12 @@ export function checkCrls(
       problems.push(`is not yet valid (thisUpdate ${isoOf(crl.thisUpdate)})`);
     if (crl.nextUpdate && crl.nextUpdate.seconds < nowSec)
       problems.push(`is stale (nextUpdate ${isoOf(crl.nextUpdate)})`);
-    const entry = crl.revoked.get(cert.serialHex);
+    let entry: RevokedEntry | undefined;
+    try {
+      entry = crl.revoked.get(cert.serialHex);
+    } catch (e) {
+      problems.push(`has a malformed entry for this serial (${(e as Error).message})`);
+    }
     if (problems.length) {
       unusable ??= `the CRL from ${crl.issuer.text} ${problems.join('; ')}`;
       continue;
