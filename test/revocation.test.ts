@@ -397,4 +397,76 @@ describe("OCSP verification against certvet's own lab responder (cases openssl w
       /does not cover this certificate/,
     );
   });
+
+  test('nonces (RFC 8954) and the SHA-256 CertID fallback', async () => {
+    const { ocspRespond } = await import('../src/lab/ocspResponder.js');
+    const { buildOcspRequest, verifyOcspResponse } = await import('../src/revocation/ocsp.js');
+    const root = await issue({ subject: 'CN=N Root', ca: true });
+    const ica = await issue({ subject: 'CN=N CA', ca: true, issuer: root });
+    const leaf = await issue({ subject: 'CN=n leaf', issuer: ica });
+    const now = Math.floor(Date.now() / 1000);
+    const nonce = new Uint8Array(16).fill(7);
+    const req = buildOcspRequest(leaf.parsed, ica.parsed, { nonce });
+    assert.equal(
+      verifyOcspResponse(
+        await ocspRespond(req, { signer: ica, statusOf: () => 'good' }),
+        leaf.parsed,
+        ica.parsed,
+        now,
+        300,
+        nonce,
+      ).status,
+      'good',
+    );
+    const replayed = await ocspRespond(req, {
+      signer: ica,
+      statusOf: () => 'good',
+      nonceOverride: new Uint8Array(16).fill(9),
+    });
+    assert.throws(
+      () => verifyOcspResponse(replayed, leaf.parsed, ica.parsed, now, 300, nonce),
+      /different nonce/,
+    );
+    const sha256 = buildOcspRequest(leaf.parsed, ica.parsed, { hash: 'sha256' });
+    assert.equal(
+      verifyOcspResponse(
+        await ocspRespond(sha256, { signer: ica, statusOf: () => 'revoked' }),
+        leaf.parsed,
+        ica.parsed,
+        now,
+      ).status,
+      'revoked',
+    );
+    // A responder that refuses SHA-1 CertIDs: certvet asks again with SHA-256.
+    const SHA1_OID = Buffer.from([0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a]);
+    const picky = createServer((rq, rs) => {
+      const chunks: Buffer[] = [];
+      rq.on('data', (d) => chunks.push(d));
+      rq.on('end', async () => {
+        const body =
+          rq.method === 'POST'
+            ? Buffer.concat(chunks)
+            : Buffer.from(decodeURIComponent(rq.url!.slice(6)), 'base64');
+        if (body.includes(SHA1_OID)) rs.end(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x06]));
+        else rs.end(Buffer.from(await ocspRespond(body, { signer: ica, statusOf: () => 'good' })));
+      });
+    });
+    await new Promise<void>((r) => picky.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(picky.address() as { port: number }).port}/ocsp`;
+      const l2 = await issue({ subject: 'CN=picky', issuer: ica, aiaOcsp: [url] });
+      const r = await checkRevocation([l2.parsed, ica.parsed, root.parsed], null, {
+        mode: 'hard',
+        sources: ['ocsp'],
+        crlCache: new CrlCache({ timeoutMs: 1000, maxBytes: 1 << 20 }),
+        fetch: { timeoutMs: 2000, maxOcspBytes: 1 << 20 },
+        nowSec: now,
+        nonce: true,
+      });
+      assert.deepEqual(r.findings, []);
+      assert.equal(r.perCert[0]?.status, 'good');
+    } finally {
+      picky.close();
+    }
+  });
 });

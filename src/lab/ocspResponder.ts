@@ -15,8 +15,11 @@ export interface OcspRespondOptions {
   readonly validitySec?: number;
   /** Include the signer's certificate (needed for delegated responders). */
   readonly includeSigner?: boolean;
+  /** Echo this nonce instead of the request's (to test replay detection). */
+  readonly nonceOverride?: Uint8Array;
 }
 
+const NONCE_OID = Buffer.from([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02]);
 const ID_PKIX_OCSP_BASIC = Buffer.from([0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01]);
 
 /**
@@ -60,7 +63,22 @@ export async function ocspRespond(requestDer: Uint8Array, o: OcspRespondOptions)
     );
   }
   const keyHash = createHash('sha1').update(issuerKeyBits(o.signer)).digest();
-  const responseData = seq(tlv(0xa2, tlv(0x04, keyHash)), generalizedTime(now), seq(...singles));
+  // RFC 8954: echo the request's nonce extension, if any.
+  const reqExts = children(tbs).find((t) => t.cls === 2 && t.tag === 2);
+  let nonceExt: Buffer | null = null;
+  for (const ext of reqExts ? children(children(reqExts)[0]!) : []) {
+    const [oidT, valT] = children(ext);
+    if (Buffer.from(content(oidT!)).equals(NONCE_OID)) nonceExt = Buffer.from(whole(ext));
+    void valT;
+  }
+  if (o.nonceOverride)
+    nonceExt = seq(tlv(0x06, NONCE_OID), tlv(0x04, tlv(0x04, Buffer.from(o.nonceOverride))));
+  const responseData = seq(
+    tlv(0xa2, tlv(0x04, keyHash)),
+    generalizedTime(now),
+    seq(...singles),
+    ...(nonceExt ? [tlv(0xa1, seq(nonceExt))] : []),
+  );
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', o.signer.key.pair.privateKey);
   const key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
   const isRsa = key.asymmetricKeyType === 'rsa';

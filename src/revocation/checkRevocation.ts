@@ -1,9 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import type { Finding } from '../findings/catalogue.js';
 import { checkCrls } from '../verify/crl.js';
 import type { Certificate } from '../x509/certificate.js';
 import type { CrlCache } from './crlCache.js';
 import { boundedFetch, type FetchOptions } from './fetch.js';
-import { buildOcspRequest, type OcspAnswer, ocspGetUrl, verifyOcspResponse } from './ocsp.js';
+import {
+  buildOcspRequest,
+  type CertIdHash,
+  type OcspAnswer,
+  OcspError,
+  ocspGetUrl,
+  verifyOcspResponse,
+} from './ocsp.js';
 
 export type RevocationMode = 'off' | 'soft' | 'hard';
 export type RevocationSourceKind = 'ocsp' | 'crl';
@@ -49,6 +57,8 @@ export class OcspCache {
 
 export interface RevocationContext {
   readonly mode: RevocationMode;
+  /** Send a nonce with OCSP requests (and reject responses that echo a different one). */
+  readonly nonce?: boolean;
   /** Shares OCSP answers across targets (optional). */
   readonly ocspCache?: OcspCache;
   /** Order of the network sources (a staple is always tried first). */
@@ -62,13 +72,15 @@ function iso(d: Date | null): string | null {
   return d ? d.toISOString().replace('.000Z', 'Z') : null;
 }
 
-async function queryOcsp(
+async function queryOcspWith(
   url: string,
   cert: Certificate,
   issuer: Certificate,
   ctx: RevocationContext,
+  hash: CertIdHash,
 ): Promise<OcspAnswer> {
-  const req = buildOcspRequest(cert, issuer);
+  const nonce = ctx.nonce ? new Uint8Array(randomBytes(16)) : undefined;
+  const req = buildOcspRequest(cert, issuer, { hash, ...(nonce ? { nonce } : {}) });
   const get = ocspGetUrl(url, req);
   const common = { ...ctx.fetch, maxBytes: ctx.fetch.maxOcspBytes };
   const r = get
@@ -79,7 +91,29 @@ async function queryOcsp(
         body: req,
         contentType: 'application/ocsp-request',
       });
-  return verifyOcspResponse(r.body, cert, issuer, ctx.nowSec);
+  return verifyOcspResponse(r.body, cert, issuer, ctx.nowSec, 300, nonce);
+}
+
+/**
+ * SHA-1 CertID first (universally supported); when the responder refuses it or does not know
+ * the certificate that way, ask again with a SHA-256 CertID.
+ */
+async function queryOcsp(
+  url: string,
+  cert: Certificate,
+  issuer: Certificate,
+  ctx: RevocationContext,
+): Promise<OcspAnswer> {
+  let first: OcspAnswer;
+  try {
+    first = await queryOcspWith(url, cert, issuer, ctx, 'sha1');
+  } catch (e) {
+    if (e instanceof OcspError && /malformedRequest|unauthorized|does not cover/.test(e.message))
+      return queryOcspWith(url, cert, issuer, ctx, 'sha256');
+    throw e;
+  }
+  if (first.status !== 'unknown') return first;
+  return queryOcspWith(url, cert, issuer, ctx, 'sha256').catch(() => first);
 }
 
 /**

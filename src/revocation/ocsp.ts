@@ -10,7 +10,7 @@ import {
   TBSRequest,
 } from '@peculiar/asn1-ocsp';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, Extension } from '@peculiar/asn1-x509';
 import { type Certificate, parseCertificate } from '../x509/certificate.js';
 import { bytesEqual, children, decodeBitString, readSingle, whole } from '../x509/der.js';
 import { namesEqual } from '../x509/name.js';
@@ -63,22 +63,40 @@ function issuerKeyBytes(issuer: Certificate): Uint8Array {
   return decodeBitString(keyT!).bytes;
 }
 
-function certId(cert: Certificate, issuer: Certificate): CertID {
-  const sha1 = (b: Uint8Array) => new OctetString(createHash('sha1').update(b).digest());
+const SHA256 = '2.16.840.1.101.3.4.2.1';
+const NONCE = '1.3.6.1.5.5.7.48.1.2';
+
+export type CertIdHash = 'sha1' | 'sha256';
+
+function certId(cert: Certificate, issuer: Certificate, hash: CertIdHash): CertID {
+  const h = (b: Uint8Array) => new OctetString(createHash(hash).update(b).digest());
   return new CertID({
-    hashAlgorithm: new AlgorithmIdentifier({ algorithm: SHA1, parameters: null }),
-    issuerNameHash: sha1(cert.issuer.der),
-    issuerKeyHash: sha1(issuerKeyBytes(issuer)),
+    hashAlgorithm: new AlgorithmIdentifier({ algorithm: hash === 'sha1' ? SHA1 : SHA256, parameters: null }),
+    issuerNameHash: h(cert.issuer.der),
+    issuerKeyHash: h(issuerKeyBytes(issuer)),
     serialNumber: new Uint8Array(cert.serial).buffer,
   });
 }
 
-/** An RFC 6960 request for one certificate (CertID with SHA-1, no nonce, unsigned). */
-export function buildOcspRequest(cert: Certificate, issuer: Certificate): Uint8Array {
-  const req = new OCSPRequest({
-    tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId(cert, issuer) })] }),
+/**
+ * An RFC 6960 request for one certificate, unsigned: CertID hashed with SHA-1 (what every
+ * responder supports) or SHA-256, and optionally a nonce (RFC 8954: 1 to 32 octets).
+ */
+export function buildOcspRequest(
+  cert: Certificate,
+  issuer: Certificate,
+  opts: { hash?: CertIdHash; nonce?: Uint8Array } = {},
+): Uint8Array {
+  const tbsRequest = new TBSRequest({
+    requestList: [new Request({ reqCert: certId(cert, issuer, opts.hash ?? 'sha1') })],
   });
-  return new Uint8Array(AsnConvert.serialize(req));
+  if (opts.nonce) {
+    const value = new Uint8Array([0x04, opts.nonce.length, ...opts.nonce]);
+    tbsRequest.requestExtensions = [
+      new Extension({ extnID: NONCE, critical: false, extnValue: new OctetString(value) }),
+    ];
+  }
+  return new Uint8Array(AsnConvert.serialize(new OCSPRequest({ tbsRequest })));
 }
 
 /** RFC 6960 Appendix A.1: GET for requests whose base64 fits in 255 bytes, POST otherwise. */
@@ -122,6 +140,7 @@ export function verifyOcspResponse(
   issuer: Certificate,
   nowSec: number,
   skewSec = 300,
+  nonce?: Uint8Array,
 ): OcspAnswer {
   let resp: OCSPResponse;
   try {
@@ -184,6 +203,17 @@ export function verifyOcspResponse(
       throw new OcspError(delegatedError ?? `the OCSP response signature does not verify (${sigErr})`);
   }
   const data = basic.tbsResponseData;
+  if (nonce) {
+    // RFC 8954: a responder may ignore the nonce (many do, to serve cached answers), but one it
+    // echoes must be ours — anything else is a replayed or misdirected response.
+    const echoed = data.responseExtensions?.find((e) => e.extnID === NONCE);
+    if (echoed) {
+      const v = new Uint8Array(echoed.extnValue.buffer);
+      const got = v[0] === 0x04 ? v.subarray(2) : v;
+      if (!bytesEqual(got, nonce))
+        throw new OcspError('the OCSP response carries a different nonce (replayed?)');
+    }
+  }
   const single = data.responses.find((r) => sameCertId(r.certID, cert, issuer));
   if (!single) throw new OcspError('the OCSP response does not cover this certificate (no matching CertID)');
   const thisUpdate = single.thisUpdate;

@@ -81,6 +81,7 @@ export interface CheckFlags {
   fetchTimeout: number;
   crlMaxBytes: number;
   aia: boolean;
+  ocspNonce: boolean;
 }
 
 /** The defaults of every `check` flag (as commander would fill them), for programmatic runs. */
@@ -111,6 +112,7 @@ export function defaultCheckFlags(overrides: Partial<CheckFlags> = {}): CheckFla
     fetchTimeout: 5000,
     crlMaxBytes: 64 * 1024 * 1024,
     aia: true,
+    ocspNonce: false,
     ...overrides,
   };
 }
@@ -270,6 +272,7 @@ export function buildTargets(args: readonly string[], f: CheckFlags, lookup?: Lo
     sources: f.revocationSource,
     crlCache: new CrlCache({ ...fetchOptions, maxBytes: f.crlMaxBytes }),
     ocspCache: new OcspCache(),
+    nonce: f.ocspNonce,
     fetch: { ...fetchOptions, maxOcspBytes: 1024 * 1024 },
   };
   const aia = f.aia ? new AiaFetcher({ ...fetchOptions, maxBytes: 1024 * 1024 }) : undefined;
@@ -464,6 +467,11 @@ export function registerCheck(program: Command, io: CheckIo): void {
     .option('--no-color', 'no colour (NO_COLOR is honoured too)')
     .option('-q, --quiet', 'no progress output', false)
     .option('--no-aia', 'do not fetch missing intermediates from AIA caIssuers URLs')
+    .option(
+      '--ocsp-nonce',
+      'send a nonce with OCSP requests (RFC 8954); a response echoing another is rejected',
+      false,
+    )
     .option(
       '--revocation <mode>',
       'off, soft (unknown status is a warning) or hard (unknown is critical)',
