@@ -469,4 +469,53 @@ describe("OCSP verification against certvet's own lab responder (cases openssl w
       picky.close();
     }
   });
+
+  test('delta CRLs (freshestCRL): revocations added, holds lifted, a delta for a newer base rejected', async () => {
+    const root = await issue({ subject: 'CN=D Root', ca: true });
+    const ica = await issue({ subject: 'CN=D CA', ca: true, issuer: root });
+    const files: Record<string, Uint8Array> = {};
+    const srv = createServer((rq, rs) => rs.end(Buffer.from(files[rq.url!] ?? new Uint8Array())));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    try {
+      const mk = (name: string) =>
+        issue({ subject: `CN=${name}`, issuer: ica, crlUrls: [`${url}/base.crl`] });
+      const [held, fresh, clean] = [await mk('held'), await mk('fresh'), await mk('clean')];
+      const ago = new Date(Date.now() - DAY);
+      files['/base.crl'] = await buildCrl({
+        issuer: ica,
+        number: 5,
+        freshestUrl: `${url}/delta.crl`,
+        entries: [{ serial: held.parsed.serialHex, revokedAt: ago, reason: 6 }],
+      });
+      files['/delta.crl'] = await buildCrl({
+        issuer: ica,
+        number: 6,
+        deltaOf: 5,
+        entries: [
+          { serial: held.parsed.serialHex, revokedAt: ago, reason: 8 },
+          { serial: fresh.parsed.serialHex, revokedAt: ago, reason: 1 },
+        ],
+      });
+      const run = (c: IssuedCert) =>
+        checkRevocation([c.parsed, ica.parsed, root.parsed], null, {
+          mode: 'soft',
+          sources: ['crl'],
+          crlCache: new CrlCache({ timeoutMs: 1000, maxBytes: 1 << 20 }),
+          fetch: { timeoutMs: 1000, maxOcspBytes: 1 << 20 },
+          nowSec: Math.floor(Date.now() / 1000),
+        });
+      assert.equal((await run(held)).perCert[0]?.status, 'good', 'the hold is lifted by removeFromCRL');
+      const f = await run(fresh);
+      assert.equal(f.perCert[0]?.status, 'revoked');
+      assert.match(f.findings[0]!.message, /delta CRL at .*delta\.crl/);
+      assert.equal((await run(clean)).perCert[0]?.status, 'good');
+      files['/delta.crl'] = await buildCrl({ issuer: ica, number: 9, deltaOf: 8, entries: [] });
+      const stale = await run(clean);
+      assert.equal(stale.findings[0]?.code, 'revocation-unknown');
+      assert.match(stale.findings[0]!.message, /does not update this base CRL/);
+    } finally {
+      srv.close();
+    }
+  });
 });

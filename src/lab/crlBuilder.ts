@@ -25,6 +25,10 @@ export interface CrlSpec {
   readonly nextUpdate?: Date | null;
   /** cRLNumber; null omits the extension. */
   readonly number?: number | null;
+  /** Make this a delta CRL updating the base CRL with this number. */
+  readonly deltaOf?: number;
+  /** freshestCRL: where the delta CRLs are. */
+  readonly freshestUrl?: string;
 }
 
 export async function buildCrl(spec: CrlSpec): Promise<Uint8Array> {
@@ -42,8 +46,28 @@ export async function buildCrl(spec: CrlSpec): Promise<Uint8Array> {
         : []),
     ),
   );
-  const exts =
-    spec.number === null ? [] : [seq(OID_CRL_NUMBER, tlv(0x04, integer((spec.number ?? 1).toString(16))))];
+  const exts = [
+    ...(spec.number === null
+      ? []
+      : [seq(OID_CRL_NUMBER, tlv(0x04, integer((spec.number ?? 1).toString(16))))]),
+    ...(spec.deltaOf !== undefined
+      ? [
+          seq(
+            Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x1b]),
+            Buffer.from([0x01, 0x01, 0xff]),
+            tlv(0x04, integer(spec.deltaOf.toString(16))),
+          ),
+        ]
+      : []),
+    ...(spec.freshestUrl
+      ? [
+          seq(
+            Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x2e]),
+            tlv(0x04, seq(seq(tlv(0xa0, tlv(0xa0, tlv(0x86, Buffer.from(spec.freshestUrl))))))),
+          ),
+        ]
+      : []),
+  ];
   const tbs = seq(
     tlv(0x02, Buffer.from([1])),
     alg,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Finding } from '../findings/catalogue.js';
-import { checkCrls } from '../verify/crl.js';
+import { checkCrls, checkDelta } from '../verify/crl.js';
 import type { Certificate } from '../x509/certificate.js';
 import type { CrlCache } from './crlCache.js';
 import { boundedFetch, type FetchOptions } from './fetch.js';
@@ -200,25 +200,29 @@ export async function checkRevocation(
           try {
             const crl = await ctx.crlCache.get(url);
             const st = checkCrls(cert, issuer, [crl], ctx.nowSec, i > 0);
-            if (st.status === 'revoked')
-              info = {
-                status: 'revoked',
-                source: 'crl',
-                checkedAt,
-                nextUpdate: crl.nextUpdate ? iso(new Date(crl.nextUpdate.seconds * 1000)) : null,
-                reason: st.entry.reason,
-                detail: `the CRL at ${url}, revoked at ${iso(new Date(st.entry.revocationDate.seconds * 1000))}`,
-              };
-            else if (st.status === 'good')
-              info = {
-                status: 'good',
-                source: 'crl',
-                checkedAt,
-                nextUpdate: crl.nextUpdate ? iso(new Date(crl.nextUpdate.seconds * 1000)) : null,
-                reason: null,
-                detail: `the CRL at ${url}`,
-              };
-            else
+            const next = crl.nextUpdate ? iso(new Date(crl.nextUpdate.seconds * 1000)) : null;
+            if (st.status === 'revoked' || st.status === 'good') {
+              let entry = st.status === 'revoked' ? st.entry : null;
+              let where = `the CRL at ${url}`;
+              // Delta CRLs named by the base (freshestCRL) update its verdict.
+              for (const deltaUrl of crl.deltaUrls) {
+                const delta = await ctx.crlCache.get(deltaUrl);
+                const d = checkDelta(cert, issuer, crl, delta, ctx.nowSec);
+                if (d === 'removed') entry = null;
+                else if (d) entry = d;
+                where = `${where} and its delta CRL at ${deltaUrl}`;
+              }
+              info = entry
+                ? {
+                    status: 'revoked',
+                    source: 'crl',
+                    checkedAt,
+                    nextUpdate: next,
+                    reason: entry.reason,
+                    detail: `${where}, revoked at ${iso(new Date(entry.revocationDate.seconds * 1000))}`,
+                  }
+                : { status: 'good', source: 'crl', checkedAt, nextUpdate: next, reason: null, detail: where };
+            } else
               problems.push(
                 `CRL ${url}: ${st.status === 'unusable' ? st.reason : 'the CRL does not cover this certificate'}`,
               );

@@ -1,5 +1,5 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { IssuingDistributionPoint } from '@peculiar/asn1-x509';
+import { CRLDistributionPoints, IssuingDistributionPoint } from '@peculiar/asn1-x509';
 import type { Certificate } from '../x509/certificate.js';
 import {
   checkDerStrict,
@@ -46,6 +46,10 @@ export interface Crl {
   /** Serial (upper-case hex) → entry; a compact index, decoded per look-up. */
   readonly revoked: { get(serialHex: string): RevokedEntry | undefined; readonly size: number };
   readonly isDelta: boolean;
+  /** For a delta CRL: the BaseCRLNumber it updates (RFC 5280 §5.2.4). */
+  readonly baseCrlNumber: string | null;
+  /** Where the delta CRLs for this (base) CRL are (freshestCRL, RFC 5280 §5.2.6). */
+  readonly deltaUrls: readonly string[];
   readonly onlyUserCerts: boolean;
   readonly onlyCaCerts: boolean;
   readonly indirect: boolean;
@@ -164,6 +168,8 @@ export function parseCrl(input: Uint8Array): Crl {
     }
     let crlNumber: string | null = null;
     let isDelta = false;
+    let baseCrlNumber: string | null = null;
+    const deltaUrls: string[] = [];
     let idp: IssuingDistributionPoint | null = null;
     if (f[i] && f[i]!.cls === 2 && f[i]!.tag === 0) {
       const [extsT] = children(f[i++]!);
@@ -180,13 +186,16 @@ export function parseCrl(input: Uint8Array): Crl {
           ).toString();
         } else if (oid === OID.deltaCrlIndicator) {
           isDelta = true;
+          baseCrlNumber = BigInt(
+            `0x${toHex(content(expectUniversal(readSingle(value), TAG.INTEGER, 'BaseCRLNumber'))) || '0'}`,
+          ).toString();
+        } else if (oid === OID.freshestCrl) {
+          for (const dp of AsnConvert.parse(value, CRLDistributionPoints))
+            for (const gn of dp.distributionPoint?.fullName ?? [])
+              if (gn.uniformResourceIdentifier) deltaUrls.push(gn.uniformResourceIdentifier);
         } else if (oid === OID.issuingDistributionPoint) {
           idp = AsnConvert.parse(value, IssuingDistributionPoint);
-        } else if (
-          oid === OID.authorityKeyIdentifier ||
-          oid === OID.issuerAltName ||
-          oid === OID.freshestCrl
-        ) {
+        } else if (oid === OID.authorityKeyIdentifier || oid === OID.issuerAltName) {
           // understood, informational
         } else if (critical) {
           defects.push(`has an unknown critical extension ${oid}`);
@@ -211,6 +220,8 @@ export function parseCrl(input: Uint8Array): Crl {
       crlNumber,
       revoked,
       isDelta,
+      baseCrlNumber,
+      deltaUrls,
       onlyUserCerts: idp?.onlyContainsUserCerts ?? false,
       onlyCaCerts: idp?.onlyContainsCACerts ?? false,
       indirect: idp?.indirectCRL ?? false,
@@ -291,4 +302,32 @@ export function checkCrls(
   if (good) return { status: 'good', crl: good };
   if (unusable) return { status: 'unusable', reason: unusable };
   return { status: 'not-covered' };
+}
+
+/**
+ * Applies a delta CRL (RFC 5280 §5.2.4, §6.3.3 (c)) to a base CRL's verdict for `cert`: the
+ * delta must come from the same issuer, be signed by it, be current, and update this base
+ * (its BaseCRLNumber not above the base's cRLNumber). Returns the entry when the delta revokes
+ * the certificate, 'removed' when it lifts a hold (removeFromCRL), null when it says nothing,
+ * or throws with the reason the delta cannot be used.
+ */
+export function checkDelta(
+  cert: Certificate,
+  issuer: Certificate,
+  base: Crl,
+  delta: Crl,
+  nowSec: number,
+): RevokedEntry | 'removed' | null {
+  if (!delta.isDelta || delta.baseCrlNumber === null)
+    throw new Error('the freshestCRL location did not serve a delta CRL');
+  if (delta.issuer.key !== base.issuer.key)
+    throw new Error('the delta CRL has another issuer than the base CRL');
+  if (crlSignatureError(delta, issuer)) throw new Error('the delta CRL is not signed by the issuer');
+  if (delta.defects.length) throw new Error(`the delta CRL ${delta.defects.join('; ')}`);
+  if (delta.nextUpdate && delta.nextUpdate.seconds < nowSec) throw new Error('the delta CRL is stale');
+  if (base.crlNumber === null || BigInt(delta.baseCrlNumber) > BigInt(base.crlNumber))
+    throw new Error('the delta CRL does not update this base CRL (BaseCRLNumber is newer)');
+  const entry = delta.revoked.get(cert.serialHex);
+  if (!entry) return null;
+  return entry.reason === 'removeFromCRL' ? 'removed' : entry;
 }
