@@ -518,4 +518,55 @@ describe("OCSP verification against certvet's own lab responder (cases openssl w
       srv.close();
     }
   });
+
+  test('bounded fetch: redirects only to http(s) and at most three; size cap; a stale staple is unusable', async () => {
+    const { boundedFetch } = await import('../src/revocation/fetch.js');
+    const srv = createServer((rq, rs) => {
+      const n = Number(rq.url!.slice(1));
+      if (rq.url === '/ldap') rs.writeHead(302, { location: 'ldap://127.0.0.1/x' }).end();
+      else if (rq.url === '/big') rs.end(Buffer.alloc(4096));
+      else if (n > 0) rs.writeHead(302, { location: `/${n - 1}` }).end();
+      else rs.end('done');
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    try {
+      const ok = await boundedFetch(`${url}/3`, { timeoutMs: 2000, maxBytes: 1000 });
+      assert.equal(Buffer.from(ok.body).toString(), 'done');
+      await assert.rejects(
+        boundedFetch(`${url}/4`, { timeoutMs: 2000, maxBytes: 1000 }),
+        /more than 3 redirects/,
+      );
+      await assert.rejects(
+        boundedFetch(`${url}/ldap`, { timeoutMs: 2000, maxBytes: 1000 }),
+        /refusing ldap URL/,
+      );
+      await assert.rejects(boundedFetch(`${url}/big`, { timeoutMs: 2000, maxBytes: 1000 }), /limit/);
+      await assert.rejects(
+        boundedFetch('file:///etc/passwd', { timeoutMs: 2000, maxBytes: 1000 }),
+        /refusing file URL/,
+      );
+    } finally {
+      srv.close();
+    }
+    const { ocspRespond } = await import('../src/lab/ocspResponder.js');
+    const { buildOcspRequest } = await import('../src/revocation/ocsp.js');
+    const root = await issue({ subject: 'CN=S Root', ca: true });
+    const ica = await issue({ subject: 'CN=S CA', ca: true, issuer: root });
+    const leaf = await issue({ subject: 'CN=stale', issuer: ica });
+    const stale = await ocspRespond(buildOcspRequest(leaf.parsed, ica.parsed), {
+      signer: ica,
+      statusOf: () => 'good',
+      validitySec: -3600,
+    });
+    const r = await checkRevocation([leaf.parsed, ica.parsed, root.parsed], stale, {
+      mode: 'soft',
+      sources: ['ocsp', 'crl'],
+      crlCache: new CrlCache({ timeoutMs: 1000, maxBytes: 1 << 20 }),
+      fetch: { timeoutMs: 1000, maxOcspBytes: 1 << 20 },
+      nowSec: Math.floor(Date.now() / 1000),
+    });
+    assert.equal(r.findings[0]?.code, 'revocation-unknown');
+    assert.match(r.findings[0]!.message, /stapled OCSP response is unusable: the OCSP response is stale/);
+  });
 });
