@@ -8,6 +8,22 @@ export {
   type Severity,
   worstSeverity,
 } from './findings/catalogue.js';
+export {
+  clientCertMiddleware,
+  createRequestGuard,
+  mtlsServerOptions,
+  requireClientCert,
+  verdictFor,
+} from './mtls/adapters.js';
+export { type AllowRule, allowedBy } from './mtls/allow.js';
+export { type ClientIdentity, identityOf } from './mtls/identity.js';
+export {
+  ClientCertVerifier,
+  type ClientCertVerifierOptions,
+  type ClientTrust,
+  type ClientVerdict,
+  createClientCertVerifier,
+} from './mtls/verifier.js';
 export { type ChainEntry, chainEntry, daysRemaining } from './report/chainEntry.js';
 export {
   buildReport,

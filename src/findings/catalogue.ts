@@ -41,6 +41,10 @@ export const FINDING_CODES = {
   policy: 'critical',
   /** The path is longer than the caller's maximum depth. */
   'path-too-long': 'critical',
+  /** mTLS: the client certificate verifies but no allow rule admits it. */
+  'client-not-allowed': 'critical',
+  /** mTLS: the client presented no certificate. */
+  'client-cert-missing': 'critical',
   /** The server's chain works but carries waste or disorder (e.g. it sends the root). */
   'chain-hygiene': 'info',
   /** Path building stopped at its work budget before finding a valid path. */

@@ -1,0 +1,196 @@
+import { EventEmitter } from 'node:events';
+import type { TLSSocket } from 'node:tls';
+import type { Finding } from '../findings/catalogue.js';
+import { checkRevocation, OcspCache, type RevocationMode } from '../revocation/checkRevocation.js';
+import { CrlCache } from '../revocation/crlCache.js';
+import type { FetchPolicy } from '../revocation/fetchPolicy.js';
+import type { Crl } from '../verify/crl.js';
+import type { Profile } from '../verify/options.js';
+import { verifyCertificate } from '../verify/verify.js';
+import { parseCertificateCached } from '../x509/cache.js';
+import type { Certificate } from '../x509/certificate.js';
+import { loadCertificates } from '../x509/load.js';
+import { type AllowRule, allowedBy, describeRule } from './allow.js';
+import { type ClientIdentity, identityOf } from './identity.js';
+
+/** Trust material a verifier uses; swap it at run time with `update()`. */
+export interface ClientTrust {
+  /** CA certificates (PEM text, or parsed certificates) that may issue client certificates. */
+  readonly ca: string | readonly (string | Certificate)[];
+  /** CRLs to honour (parsed), e.g. refreshed from files. */
+  readonly crls?: readonly Crl[];
+  /** Allow rules; empty or absent: every client whose certificate verifies. */
+  readonly allow?: readonly AllowRule[];
+}
+
+export interface ClientCertVerifierOptions extends ClientTrust {
+  /** Network revocation checking (OCSP, CRL distribution points): default off. */
+  readonly revocation?: RevocationMode;
+  readonly fetchPolicy?: FetchPolicy;
+  /** Default rfc5280 (client certificates are rarely CA/B-conformant). */
+  readonly profile?: Profile;
+  /** Injected time source (default Date.now). */
+  readonly clock?: () => number;
+}
+
+export interface ClientVerdict {
+  readonly ok: boolean;
+  readonly identity: ClientIdentity | null;
+  readonly findings: readonly Finding[];
+}
+
+function anchorsOf(ca: ClientTrust['ca']): Certificate[] {
+  const items = typeof ca === 'string' ? [ca] : ca;
+  const out: Certificate[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') out.push(item);
+    else {
+      const { certificates, problems } = loadCertificates(Buffer.from(item), 'ca');
+      if (problems.length) throw new Error(`client CA bundle: ${problems.map((p) => p.message).join('; ')}`);
+      out.push(...certificates);
+    }
+  }
+  if (!out.length) throw new Error('client CA bundle: no certificate');
+  return out;
+}
+
+/**
+ * Verifies client certificates with certvet's validator (purpose clientAuth) and revocation
+ * code, then the allow rules. Logs nothing: it emits 'accepted' and 'rejected' with the
+ * verdict, for the application to log.
+ */
+export class ClientCertVerifier extends EventEmitter {
+  private anchors: Certificate[];
+  private crls: readonly Crl[];
+  private allow: readonly AllowRule[];
+  private readonly crlCache: CrlCache;
+  private readonly ocspCache = new OcspCache();
+
+  constructor(private readonly opts: ClientCertVerifierOptions) {
+    super();
+    this.anchors = anchorsOf(opts.ca);
+    this.crls = opts.crls ?? [];
+    this.allow = opts.allow ?? [];
+    this.crlCache = new CrlCache({
+      timeoutMs: 5000,
+      maxBytes: 64 << 20,
+      ...(opts.fetchPolicy ? { policy: opts.fetchPolicy } : {}),
+    });
+  }
+
+  /** Replaces the CA bundle, CRLs and/or allow rules without restarting anything. */
+  update(trust: Partial<ClientTrust>): void {
+    if (trust.ca !== undefined) this.anchors = anchorsOf(trust.ca);
+    if (trust.crls !== undefined) this.crls = trust.crls;
+    if (trust.allow !== undefined) this.allow = trust.allow;
+  }
+
+  /** The anchors as PEM, for a TLS server's `ca` (the CertificateRequest's list of CA names). */
+  caPem(): string[] {
+    return this.anchors.map(
+      (c) =>
+        `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der)
+          .toString('base64')
+          .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`,
+    );
+  }
+
+  /** Verifies a client chain (DER, leaf first, as presented). */
+  async verifyChain(chain: readonly Uint8Array[]): Promise<ClientVerdict> {
+    const now = (this.opts.clock ?? Date.now)();
+    const done = (v: ClientVerdict): ClientVerdict => {
+      this.emit(v.ok ? 'accepted' : 'rejected', v);
+      return v;
+    };
+    if (!chain.length)
+      return done({
+        ok: false,
+        identity: null,
+        findings: [
+          {
+            code: 'client-cert-missing',
+            severity: 'critical',
+            message: 'the client presented no certificate',
+          },
+        ],
+      });
+    let certs: Certificate[];
+    try {
+      certs = chain.map((d) => parseCertificateCached(d));
+    } catch (e) {
+      return done({
+        ok: false,
+        identity: null,
+        findings: [
+          {
+            code: 'malformed-certificate',
+            severity: 'critical',
+            message: `the client certificate cannot be parsed: ${(e as Error).message}`,
+            certIndex: 0,
+          },
+        ],
+      });
+    }
+    const leaf = certs[0]!;
+    const identity = identityOf(leaf);
+    const result = verifyCertificate({
+      leaf,
+      intermediates: certs.slice(1),
+      anchors: this.anchors,
+      time: now,
+      purpose: 'clientAuth',
+      profile: this.opts.profile ?? 'rfc5280',
+      conformance: 'warn',
+      crls: this.crls,
+    });
+    const findings: Finding[] = [...result.findings];
+    if (result.valid && (this.opts.revocation ?? 'off') !== 'off') {
+      const rv = await checkRevocation(result.path, null, {
+        mode: this.opts.revocation!,
+        sources: ['ocsp', 'crl'],
+        crlCache: this.crlCache,
+        ocspCache: this.ocspCache,
+        fetch: {
+          timeoutMs: 5000,
+          maxOcspBytes: 1 << 20,
+          ...(this.opts.fetchPolicy ? { policy: this.opts.fetchPolicy } : {}),
+        },
+        nowSec: Math.floor(now / 1000),
+      });
+      findings.push(...rv.findings);
+    }
+    let ok = !findings.some((f) => f.severity === 'critical' || f.severity === 'error');
+    if (ok && this.allow.length && !allowedBy(this.allow, identity)) {
+      ok = false;
+      findings.push({
+        code: 'client-not-allowed',
+        severity: 'critical',
+        message: `the client certificate (${identity.subject}, sha256 ${identity.sha256.slice(0, 16)}…) verifies but matches none of the allow rules (${this.allow.map(describeRule).join('; ')})`,
+        certIndex: 0,
+      });
+    }
+    return done({ ok, identity, findings });
+  }
+
+  /** Verifies the certificate chain a TLS client presented on `socket`. */
+  verifySocket(socket: TLSSocket): Promise<ClientVerdict> {
+    return this.verifyChain(peerChain(socket));
+  }
+}
+
+/** The client's chain as Node exposes it on the server side (leaf first). */
+export function peerChain(socket: TLSSocket): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const seen = new Set<string>();
+  let c = socket.getPeerCertificate(true);
+  while (c && c.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    out.push(new Uint8Array(c.raw));
+    c = c.issuerCertificate;
+  }
+  return out;
+}
+
+export function createClientCertVerifier(opts: ClientCertVerifierOptions): ClientCertVerifier {
+  return new ClientCertVerifier(opts);
+}
