@@ -4,6 +4,7 @@ import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLab } from './commands/lab.js';
+import { registerMtlsServer } from './commands/mtlsServer.js';
 import { registerVerify } from './commands/verify.js';
 import { InputError, UsageError } from './errors.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
   registerInspect(program, io);
   registerLab(program, io);
   registerDemo(program, io);
+  registerMtlsServer(program, io);
   program.addHelpText(
     'after',
     `

@@ -1,4 +1,4 @@
-import { createPrivateKey, sign, webcrypto } from 'node:crypto';
+import { createPrivateKey, type KeyObject, sign, webcrypto } from 'node:crypto';
 import { integer, OIDS, seq, tlv, x509Time } from './derWriter.js';
 import type { IssuedCert } from './pki.js';
 
@@ -18,8 +18,11 @@ export interface CrlEntry {
   readonly reason?: number;
 }
 
+/** The CA that signs: a lab certificate, or a certificate's subject name and a private key from files. */
+export type CrlIssuer = IssuedCert | { readonly subjectDer: Uint8Array; readonly privateKey: KeyObject };
+
 export interface CrlSpec {
-  readonly issuer: IssuedCert;
+  readonly issuer: CrlIssuer;
   readonly entries: readonly CrlEntry[];
   readonly thisUpdate?: Date;
   readonly nextUpdate?: Date | null;
@@ -32,11 +35,18 @@ export interface CrlSpec {
 }
 
 export async function buildCrl(spec: CrlSpec): Promise<Uint8Array> {
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', spec.issuer.key.pair.privateKey);
-  const key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+  const iss = spec.issuer;
+  const key =
+    'privateKey' in iss
+      ? iss.privateKey
+      : createPrivateKey({
+          key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', iss.key.pair.privateKey)),
+          format: 'der',
+          type: 'pkcs8',
+        });
   const isRsa = key.asymmetricKeyType === 'rsa';
   const alg = isRsa ? OIDS.sha256Rsa : OIDS.ecdsaSha256;
-  const issuerName = Buffer.from(spec.issuer.cert.subjectName.toArrayBuffer());
+  const issuerName = Buffer.from('privateKey' in iss ? iss.subjectDer : iss.parsed.subject.der);
   const entries = spec.entries.map((e) =>
     seq(
       integer(e.serial),

@@ -183,7 +183,7 @@ export function peerChain(socket: TLSSocket): Uint8Array[] {
   const out: Uint8Array[] = [];
   const seen = new Set<string>();
   let c = socket.getPeerCertificate(true);
-  while (c && c.raw && !seen.has(c.fingerprint256)) {
+  while (c?.raw && !seen.has(c.fingerprint256)) {
     seen.add(c.fingerprint256);
     out.push(new Uint8Array(c.raw));
     c = c.issuerCertificate;

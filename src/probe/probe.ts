@@ -360,6 +360,9 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
       // TLS 1.3: a client-certificate refusal arrives after the handshake; wait briefly for it
       // (ends early when the server sends its session tickets, i.e. it accepted us).
       const wait = o.postHandshakeWaitMs ?? Math.min(1000, Math.max(50, timings.connectMs * 4 + 30));
+      // Knowing whether the server asked for a certificate decides how long to listen.
+      certificates = sentChain();
+      const asked = certificateRequested;
       let closed = false;
       let gotData = false;
       lateError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
@@ -373,7 +376,11 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
           clearTimeout(timer);
           resolve(e);
         };
-        ts.once('session', () => done(null));
+        // A session ticket means the handshake was accepted, unless the server asked for a
+        // client certificate: servers that verify it asynchronously close after the ticket.
+        ts.once('session', () => {
+          if (!asked) done(null);
+        });
         ts.once('error', (e) => done(e as NodeJS.ErrnoException));
         ts.once('end', () => {
           closed = true;

@@ -52,14 +52,39 @@ function uriHost(uri: string): string | null {
   }
 }
 
+/**
+ * A dNSName's lower-cased form and syntax verdict, computed once per name and not once per
+ * (name, subtree) pair: with hundreds of names against a thousand subtrees the repeated syntax
+ * check was quadratic in both (x509-limbo's pathological nc-dos cases).
+ */
+interface DnsView {
+  readonly n: string;
+  readonly valid: boolean;
+}
+
+function dnsView(value: string): DnsView {
+  const n = value.toLowerCase();
+  return { n, valid: dnsSyntaxError(n) === null };
+}
+
+/**
+ * The names `n` lies within as a dNSName subtree (RFC 5280 §4.2.1.10): "", itself, and every
+ * suffix after a dot. dnsWithinSubtree(n, c) holds exactly when c (lower-cased) is one of them.
+ */
+function subtreeKeys(n: string): string[] {
+  const out = ['', n];
+  for (let i = n.indexOf('.'); i >= 0; i = n.indexOf('.', i + 1)) out.push(n.slice(i + 1));
+  return out;
+}
+
 /** Can `name` be shown to lie within the subtree `base`? (Both must be the same form.) */
-function within(name: ConstrainedName, base: GeneralName): boolean {
+function within(name: ConstrainedName, base: GeneralName, view?: DnsView): boolean {
   switch (name.type) {
     case 'dns': {
       if (base.type !== 'dns') return false;
-      const n = name.value.toLowerCase();
-      if (n.startsWith('*.')) return dnsWithinSubtree(n.slice(2), base.value);
-      return dnsSyntaxError(n) === null && dnsWithinSubtree(n, base.value);
+      const v = view ?? dnsView(name.value);
+      if (v.n.startsWith('*.')) return dnsWithinSubtree(v.n.slice(2), base.value);
+      return v.valid && dnsWithinSubtree(v.n, base.value);
     }
     case 'email': {
       if (base.type !== 'email') return false;
@@ -87,9 +112,10 @@ function within(name: ConstrainedName, base: GeneralName): boolean {
 }
 
 /** Could `name` cover any name inside the subtree? (For excluded subtrees and wildcard SANs.) */
-function overlaps(name: ConstrainedName, base: GeneralName): boolean {
+function overlaps(name: ConstrainedName, base: GeneralName, view?: DnsView): boolean {
   if (name.type === 'dns' && base.type === 'dns') {
-    const n = name.value.toLowerCase();
+    const v = view ?? dnsView(name.value);
+    const n = v.n;
     if (n.startsWith('*.')) {
       const rest = n.slice(2);
       if (dnsWithinSubtree(rest, base.value)) return true;
@@ -99,7 +125,7 @@ function overlaps(name: ConstrainedName, base: GeneralName): boolean {
       return dot > 0 && c.slice(dot + 1) === rest;
     }
     // A name that is not a valid DNS name cannot be shown to be outside the subtree.
-    if (dnsSyntaxError(n) !== null) return true;
+    if (!v.valid) return true;
     return dnsWithinSubtree(n, base.value);
   }
   if (name.type === 'ip' && base.type === 'ip') {
@@ -142,21 +168,58 @@ export class NameConstraintState {
   /** Returns a message for every name that violates the constraints. */
   check(names: readonly ConstrainedName[]): string[] {
     const problems: string[] = [];
+    // Per permitted set and name form: its subtrees and their text, computed once per call.
+    const ofTypeBySet = this.permittedSets.map(
+      () =>
+        new Map<
+          GeneralNameType,
+          { readonly subtrees: readonly GeneralSubtree[]; text?: string; dns?: ReadonlySet<string> }
+        >(),
+    );
+    // Excluded dNSName subtrees by lower-cased value, in order: a valid DNS name can only lie
+    // within the subtrees named by its own suffixes, so it need not be compared with every one.
+    let excludedDns: Map<string, number[]> | undefined;
     for (const name of names) {
-      for (const ex of this.excluded) {
-        const base = ex.subtree.base;
-        if (base.type !== name.type) continue;
-        if (!PROCESSED.has(base.type)) {
-          problems.push(
-            `${describe(name)} is of a form (${name.type}) whose constraints in ${ex.by} cannot be processed`,
-          );
-          continue;
+      const view = name.type === 'dns' ? dnsView(name.value) : undefined;
+      if (view?.valid && !view.n.startsWith('*.')) {
+        if (!excludedDns) {
+          excludedDns = new Map();
+          this.excluded.forEach((ex, i) => {
+            const b = ex.subtree.base;
+            if (b.type !== 'dns') return;
+            const k = b.value.toLowerCase();
+            const list = excludedDns!.get(k);
+            if (list) list.push(i);
+            else excludedDns!.set(k, [i]);
+          });
         }
-        if (overlaps(name, base))
-          problems.push(`${describe(name)} is excluded by ${generalNameText(base)} in ${ex.by}`);
-      }
-      for (const set of this.permittedSets) {
-        const ofType = set.subtrees.filter((st) => st.base.type === name.type);
+        const hits = subtreeKeys(view.n).flatMap((k) => excludedDns!.get(k) ?? []);
+        for (const i of hits.sort((a, b) => a - b)) {
+          const ex = this.excluded[i]!;
+          problems.push(`${describe(name)} is excluded by ${generalNameText(ex.subtree.base)} in ${ex.by}`);
+        }
+      } else
+        for (const ex of this.excluded) {
+          const base = ex.subtree.base;
+          if (base.type !== name.type) continue;
+          if (!PROCESSED.has(base.type)) {
+            problems.push(
+              `${describe(name)} is of a form (${name.type}) whose constraints in ${ex.by} cannot be processed`,
+            );
+            continue;
+          }
+          if (overlaps(name, base, view))
+            problems.push(`${describe(name)} is excluded by ${generalNameText(base)} in ${ex.by}`);
+        }
+      for (let si = 0; si < this.permittedSets.length; si++) {
+        const set = this.permittedSets[si]!;
+        const memo = ofTypeBySet[si]!;
+        let entry = memo.get(name.type);
+        if (!entry) {
+          entry = { subtrees: set.subtrees.filter((st) => st.base.type === name.type) };
+          memo.set(name.type, entry);
+        }
+        const ofType = entry.subtrees;
         if (ofType.length === 0) continue;
         if (!PROCESSED.has(name.type)) {
           problems.push(
@@ -164,10 +227,21 @@ export class NameConstraintState {
           );
           continue;
         }
-        if (!ofType.some((st) => within(name, st.base)))
-          problems.push(
-            `${describe(name)} is outside the permitted ${ofType.map((st) => generalNameText(st.base)).join(', ')} of ${set.by}`,
+        let inside: boolean;
+        if (view && name.type === 'dns') {
+          entry.dns ??= new Set(
+            ofType.flatMap((st) => (st.base.type === 'dns' ? [st.base.value.toLowerCase()] : [])),
           );
+          const dns = entry.dns;
+          // Same answer as within() on each subtree, by lookup of the name's suffixes.
+          const wild = view.n.startsWith('*.');
+          inside =
+            (wild || view.valid) && subtreeKeys(wild ? view.n.slice(2) : view.n).some((k) => dns.has(k));
+        } else inside = ofType.some((st) => within(name, st.base, view));
+        if (!inside) {
+          entry.text ??= ofType.map((st) => generalNameText(st.base)).join(', ');
+          problems.push(`${describe(name)} is outside the permitted ${entry.text} of ${set.by}`);
+        }
       }
     }
     return problems;

@@ -15,7 +15,7 @@ export type Conformance = 'enforce' | 'warn';
 export type Purpose = 'serverAuth' | 'clientAuth' | 'any';
 
 export interface ExpectedName {
-  readonly kind: 'dns' | 'ip' | 'email';
+  readonly kind: 'dns' | 'ip' | 'email' | 'uri';
   readonly value: string;
 }
 

@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { buildCrl } from '../../lab/crlBuilder.js';
 import { generateLabPki } from '../../lab/generate.js';
 import type { LabKeyType } from '../../lab/pki.js';
 import { type LabEndpoint, labTarget, startLab } from '../../lab/zoo.js';
+import { loadCertificates } from '../../x509/load.js';
 import { InputError, UsageError } from '../errors.js';
+import { readInputFile } from '../files.js';
 import { collect, oneOf, parseNonNegativeInt, parsePositiveInt } from '../parse.js';
 
 interface LabState {
@@ -70,6 +74,46 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
         );
       },
     );
+  lab
+    .command('crl')
+    .description(
+      "issue a CRL from a PKI made by 'lab gen' (signed by its intermediate), revoking the given certificates",
+    )
+    .argument('<dir>', "the 'lab gen' directory (intermediate.pem, intermediate.key)")
+    .option('--revoke <cert>', 'a certificate to revoke (repeatable)', collect, [])
+    .option('--out <file>', 'where to write the CRL (PEM)', '')
+    .option('--days <n>', 'validity of the CRL (nextUpdate)', parsePositiveInt, 7)
+    .action(async (dir: string, f: { revoke: string[]; out: string; days: number }) => {
+      const ica = loadCertificates(
+        readInputFile(join(dir, 'intermediate.pem'), 1 << 20, 'intermediate certificate'),
+        join(dir, 'intermediate.pem'),
+      ).certificates[0];
+      if (!ica) throw new InputError(`${join(dir, 'intermediate.pem')}: no certificate`);
+      const key = createPrivateKey(
+        Buffer.from(readInputFile(join(dir, 'intermediate.key'), 1 << 20, 'intermediate key')),
+      );
+      const entries = f.revoke.map((p) => {
+        const c = loadCertificates(readInputFile(p, 1 << 20, 'certificate'), p).certificates[0];
+        if (!c) throw new InputError(`${p}: no certificate`);
+        return { serial: c.serialHex, revokedAt: new Date(), reason: 1 };
+      });
+      const der = await buildCrl({
+        issuer: { subjectDer: ica.subject.der, privateKey: key },
+        entries,
+        number: Math.floor(Date.now() / 1000),
+        nextUpdate: new Date(Date.now() + f.days * 86400_000),
+      });
+      const out = f.out || join(dir, 'crl.pem');
+      writeFileSync(
+        out,
+        `-----BEGIN X509 CRL-----\n${Buffer.from(der)
+          .toString('base64')
+          .replace(/(.{64})/g, '$1\n')}\n-----END X509 CRL-----\n`,
+      );
+      io.stdout.write(
+        `Wrote ${out}: ${entries.length} revoked certificate${entries.length === 1 ? '' : 's'}, valid for ${f.days} days.\n`,
+      );
+    });
   lab
     .command('start')
     .description('start the zoo of TLS endpoints on 127.0.0.1 in the background and print the targets')

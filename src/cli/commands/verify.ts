@@ -23,6 +23,7 @@ interface VerifyFlags {
   host?: string;
   ip?: string;
   email?: string;
+  uri?: string;
   purpose: 'server' | 'client';
   profile: Profile;
   lenient: boolean;
@@ -71,6 +72,7 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
     .option('--host <name>', 'the DNS name the certificate must be valid for')
     .option('--ip <addr>', 'the IP address the certificate must be valid for')
     .option('--email <addr>', 'the email address the certificate must be valid for (client certificates)')
+    .option('--uri <uri>', 'the URI (e.g. a SPIFFE ID) the certificate must be valid for')
     .option(
       '--purpose <purpose>',
       'server or client (extended key usage serverAuth / clientAuth)',
@@ -97,8 +99,8 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
     .option('--format <format>', 'text or json', oneOf(['text', 'json'] as const), 'text')
     .option('--no-color', 'no colour in text output (NO_COLOR is honoured too)')
     .action((certPath: string, flags: VerifyFlags) => {
-      const names = [flags.host, flags.ip, flags.email].filter((x) => x !== undefined);
-      if (names.length > 1) throw new UsageError('give at most one of --host, --ip and --email');
+      const names = [flags.host, flags.ip, flags.email, flags.uri].filter((x) => x !== undefined);
+      if (names.length > 1) throw new UsageError('give at most one of --host, --ip, --email and --uri');
       const started = performance.now();
       const now = flags.at ?? new Date();
       const [leaf, ...rest] = loadAll(certPath, 'certificate');
@@ -121,7 +123,9 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
           ? [{ kind: 'ip', value: flags.ip }]
           : flags.email
             ? [{ kind: 'email', value: flags.email }]
-            : [];
+            : flags.uri
+              ? [{ kind: 'uri', value: flags.uri }]
+              : [];
       const result = verifyCertificate({
         leaf: leaf!,
         intermediates,

@@ -55,6 +55,18 @@ export function matchExpectedName(cert: Certificate, expected: ExpectedName, pro
           message: `the certificate is not valid for IP address ${ipToText(want)}: it has ${summary()}`,
         };
   }
+  if (expected.kind === 'uri') {
+    // URI identities (e.g. SPIFFE IDs) compare exactly, except for the case of scheme and host.
+    const norm = (u: string) => u.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/]*)/i, (m) => m.toLowerCase());
+    const want = norm(expected.value);
+    const ok = (san ?? []).some((n) => n.type === 'uri' && norm(n.value) === want);
+    return ok
+      ? { matched: true, message: '' }
+      : {
+          matched: false,
+          message: `the certificate is not valid for URI ${expected.value}: it has ${summary()}`,
+        };
+  }
   if (expected.kind === 'email') {
     const want = parseMailbox(expected.value);
     if (!want) return { matched: false, message: `"${expected.value}" is not a valid email address` };
