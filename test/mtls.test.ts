@@ -223,4 +223,40 @@ describe('mTLS server side: client certificates verified by certvet (real TLS on
       app.close();
     }
   });
+
+  test('revoked by OCSP (verifier with network revocation on)', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    const { ocspRespond } = await import('../src/lab/ocspResponder.js');
+    let revoked = '';
+    const responder = createHttpServer((rq, rs) => {
+      const chunks: Buffer[] = [];
+      rq.on('data', (d) => chunks.push(d));
+      rq.on('end', async () => {
+        const body =
+          rq.method === 'POST'
+            ? Buffer.concat(chunks)
+            : Buffer.from(decodeURIComponent(rq.url!.slice(6)), 'base64');
+        rs.end(
+          Buffer.from(
+            await ocspRespond(body, { signer: ica, statusOf: (s) => (s === revoked ? 'revoked' : 'good') }),
+          ),
+        );
+      });
+    });
+    await new Promise<void>((r) => responder.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(responder.address() as { port: number }).port}/ocsp`;
+    const good = await mk('ocsp-good', { aiaOcsp: [url] });
+    const bad = await mk('ocsp-bad', { aiaOcsp: [url] });
+    revoked = bad.parsed.serialHex;
+    const ver = createClientCertVerifier({ ca: root.pem, revocation: 'hard' });
+    try {
+      const ok = await ver.verifyChain([good.der, ica.der]);
+      assert.equal(ok.ok, true, JSON.stringify(ok.findings));
+      const no = await ver.verifyChain([bad.der, ica.der]);
+      assert.equal(no.ok, false);
+      assert.ok(no.findings.some((f) => f.code === 'revoked' && /OCSP responder/.test(f.message)));
+    } finally {
+      responder.close();
+    }
+  });
 });
