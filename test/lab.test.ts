@@ -1,56 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type Lab, labTarget, startLab } from '../src/lab/zoo.js';
 import { checkTarget } from '../src/scan/scanner.js';
 import { parseTarget } from '../src/scan/target.js';
 import { loadCertificates } from '../src/x509/load.js';
+import { runCli } from './support/cli.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-/** Runs the CLI without blocking this process, whose event loop serves the lab. */
-function certvet(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return certvetEnv(args, {});
-}
-
-function certvetStdin(
-  args: string[],
-  input: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
-
-function certvetEnv(
-  args: string[],
-  extraEnv: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...extraEnv },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill(), 60_000);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const certvet = (args: string[]) => runCli(args);
+const certvetStdin = (args: string[], input: string) => runCli(args, { input });
+const certvetEnv = (args: string[], env: Record<string, string>) => runCli(args, { env });
 
 describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
   let lab: Lab;

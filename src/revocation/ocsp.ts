@@ -12,6 +12,7 @@ import {
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Extension } from '@peculiar/asn1-x509';
 import { type Certificate, parseCertificate } from '../x509/certificate.js';
+import { CRL_REASONS as REASONS } from '../x509/crlReason.js';
 import { bytesEqual, children, decodeBitString, readSingle, whole } from '../x509/der.js';
 import { namesEqual } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
@@ -36,19 +37,6 @@ export class OcspError extends Error {
 }
 
 const SHA1 = '1.3.14.3.2.26';
-const REASONS = [
-  'unspecified',
-  'keyCompromise',
-  'cACompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-  'certificateHold',
-  'unused(7)',
-  'removeFromCRL',
-  'privilegeWithdrawn',
-  'aACompromise',
-];
 const STATUS_TEXT: Record<number, string> = {
   1: 'malformedRequest',
   2: 'internalError',

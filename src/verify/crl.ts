@@ -1,6 +1,7 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CRLDistributionPoints, IssuingDistributionPoint } from '@peculiar/asn1-x509';
 import type { Certificate } from '../x509/certificate.js';
+import { CRL_REASONS as REASONS } from '../x509/crlReason.js';
 import {
   checkDerStrict,
   children,
@@ -58,20 +59,6 @@ export interface Crl {
   /** Problems that make this CRL unusable (RFC 5280 §5.2 profile violations, unknown critical extensions). */
   readonly defects: readonly string[];
 }
-
-const REASONS = [
-  'unspecified',
-  'keyCompromise',
-  'cACompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-  'certificateHold',
-  'unused(7)',
-  'removeFromCRL',
-  'privilegeWithdrawn',
-  'aACompromise',
-];
 
 function entryExtensionDefects(extsT: Tlv): string[] {
   const out: string[] = [];
