@@ -137,6 +137,21 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     assert.ok(!/<(link|img|script src)/i.test(page), 'self-contained');
   });
 
+  test('inspect a live endpoint: every certificate as sent', async () => {
+    const r = await certvet(['inspect', ...targetsFor('messy-chain'), '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const subjects = JSON.parse(r.stdout).certificates.map((c: { subject: string }) => c.subject);
+    assert.deepEqual(subjects, [
+      'CN=messy-chain.lab.certvet.test',
+      'O=certvet lab,CN=certvet Lab Root CA',
+      'O=elsewhere,CN=Some Other Issuing CA',
+      'O=certvet lab,CN=certvet Lab Issuing CA',
+    ]);
+    const down = await certvet(['inspect', '127.0.0.1:1']);
+    assert.equal(down.code, 3);
+    assert.match(down.stderr, /127\.0\.0\.1:1: connection to 127\.0\.0\.1:1 refused/);
+  });
+
   test('per-target revocation policy in the target file', async () => {
     const ep = lab.endpoints.find((e) => e.name === 'revoked-ocsp')!;
     writeFileSync(

@@ -1,14 +1,53 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { probe } from '../../probe/probe.js';
 import { type CertificateDetails, certificateDetails, renderInspectText } from '../../report/inspectText.js';
 import { colorsFor } from '../../report/style.js';
+import { parseResolve, parseTarget, STARTTLS_PROTOCOLS, type StartTlsProtocol } from '../../scan/target.js';
+import { parseCertificate } from '../../x509/certificate.js';
 import { loadCertificates, MAX_CERT_FILE_BYTES } from '../../x509/load.js';
 import { InputError } from '../errors.js';
 import { readInputFile } from '../files.js';
-import { oneOf } from '../parse.js';
+import { collect, oneOf, parseDuration } from '../parse.js';
 
 interface InspectFlags {
   format: 'text' | 'json';
   color: boolean;
+  resolve: string[];
+  servername?: string;
+  starttls?: StartTlsProtocol;
+  timeout: number;
+}
+
+/** A live endpoint rather than a file: not an existing path, and written as host:port or scheme://. */
+function isTarget(arg: string): boolean {
+  return arg !== '-' && !existsSync(arg) && (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg) || /:\d+$/.test(arg));
+}
+
+async function fetchEndpoint(
+  arg: string,
+  f: InspectFlags,
+): Promise<{ certificates: Uint8Array[]; problem: string | null }> {
+  let spec: ReturnType<typeof parseTarget>;
+  try {
+    spec = parseTarget(arg, f.starttls ? { starttls: f.starttls } : {});
+  } catch (e) {
+    return { certificates: [], problem: (e as Error).message };
+  }
+  const resolved = f.resolve
+    .map((r) => parseResolve(r))
+    .find((r) => r.host === spec.host && r.port === spec.port);
+  const obs = await probe({
+    host: spec.host,
+    port: spec.port,
+    starttls: spec.starttls,
+    address: resolved?.address ?? null,
+    ...(f.servername ? { servername: f.servername } : {}),
+    timeouts: { totalMs: f.timeout, handshakeMs: f.timeout, connectMs: Math.min(f.timeout, 5000) },
+    postHandshakeWaitMs: 0,
+  });
+  const certificates = [...obs.certificates];
+  return { certificates, problem: obs.error && !certificates.length ? `${arg}: ${obs.error.message}` : null };
 }
 
 export function registerInspect(
@@ -17,15 +56,40 @@ export function registerInspect(
 ): void {
   program
     .command('inspect')
-    .description('show every certificate in PEM or DER files: names, validity, key, extensions, fingerprints')
-    .argument('<file...>', 'certificate files (PEM with any number of certificates, or DER); - for stdin')
+    .description(
+      'show every certificate in PEM or DER files, or sent by a live endpoint: names, validity, key, extensions, fingerprints',
+    )
+    .argument(
+      '<file|target...>',
+      'certificate files (PEM, DER; - for stdin) or endpoints (host:port, https://host, smtp://host …)',
+    )
     .option('--format <format>', 'text or json', oneOf(['text', 'json'] as const), 'text')
     .option('--no-color', 'no colour in text output (NO_COLOR is honoured too)')
-    .action((files: string[], flags: InspectFlags) => {
+    .option('--resolve <host:port:addr>', 'for endpoints: connect to ADDR (repeatable)', collect, [])
+    .option('--servername <name>', 'for endpoints: SNI name')
+    .option(
+      '--starttls <proto>',
+      `for endpoints without a scheme: ${STARTTLS_PROTOCOLS.join(', ')}`,
+      oneOf(STARTTLS_PROTOCOLS),
+    )
+    .option('--timeout <duration>', 'for endpoints: deadline', parseDuration, 10_000)
+    .action(async (files: string[], flags: InspectFlags) => {
       const now = Date.now();
       const details: CertificateDetails[] = [];
       const problems: string[] = [];
       for (const file of files) {
+        if (isTarget(file)) {
+          const r = await fetchEndpoint(file, flags);
+          r.certificates.forEach((der, i) => {
+            try {
+              details.push(certificateDetails(parseCertificate(der), file, i, now));
+            } catch (e) {
+              problems.push(`${file} (certificate #${i} as sent): ${(e as Error).message}`);
+            }
+          });
+          if (r.problem) problems.push(r.problem);
+          continue;
+        }
         let data: Uint8Array;
         try {
           data = readInputFile(file, MAX_CERT_FILE_BYTES, 'certificate file');
