@@ -259,7 +259,7 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
       const t2 = performance.now();
       try {
         await withDeadline(
-          STARTTLS[o.starttls]({ socket: sock, host: o.host }),
+          STARTTLS[o.starttls]({ socket: sock, host: servername ?? o.host }),
           Math.min(t.handshakeMs, remaining()),
           `the ${o.starttls} STARTTLS exchange`,
           o.signal,

@@ -11,7 +11,7 @@ import { xmpp } from './xmpp.js';
 
 export interface StartTlsContext {
   readonly socket: Socket;
-  /** The host name as given (XMPP's stream `to`). */
+  /** The service name: the SNI name when set, else the host (XMPP's stream `to`). */
   readonly host: string;
 }
 
