@@ -69,10 +69,21 @@ describe('CRLs supplied to the validator (RFC 5280 §5, §6.3)', () => {
     assert.equal(verify([await makeCrl(other, { serials: [c.leaf.parsed.serialHex] })]).valid, true);
   });
 
-  test('a CRL without cRLNumber, or a stale one, cannot be used: fail closed', async () => {
-    const missing = verify([await makeCrl(c.intermediate, { number: null })]);
-    assert.ok(missing.findings.some((f) => f.code === 'revocation-unknown' && /cRLNumber/.test(f.message)));
-    assert.equal(missing.valid, false);
+  test('a CRL without cRLNumber, or a stale one, cannot be used: fail closed, severity by revocation mode', async () => {
+    const noNumber = await makeCrl(c.intermediate, { number: null });
+    const soft = verify([noNumber]);
+    const f = soft.findings.find((x) => x.code === 'revocation-unknown' && /cRLNumber/.test(x.message));
+    assert.equal(f?.severity, 'warning', 'soft mode: a warning, never a clean pass');
+    const hard = verifyCertificate({
+      leaf: c.leaf.parsed,
+      intermediates: [c.intermediate.parsed],
+      anchors: [c.root.parsed],
+      time: Date.now(),
+      crls: [noNumber],
+      crlPolicy: { mode: 'hard' },
+    });
+    assert.equal(hard.valid, false);
+    assert.equal(hard.findings.find((x) => x.code === 'revocation-unknown')?.severity, 'critical');
     const stale = verify([
       await makeCrl(c.intermediate, {
         thisUpdate: new Date(Date.now() - 10 * DAY),

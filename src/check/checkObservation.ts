@@ -21,6 +21,8 @@ export interface CheckPolicy {
   /** Warn when less than this percentage of a certificate's lifetime remains (0 = off). */
   readonly warnPercent: number;
   readonly crls?: readonly Crl[];
+  /** Severity of revocation status the supplied CRLs cannot establish (the revocation mode; default soft). */
+  readonly crlMode?: 'soft' | 'hard';
   readonly purpose?: 'serverAuth' | 'clientAuth';
   /** Issuer certificates fetched through AIA caIssuers (marked `aia` in the chain). */
   readonly aiaIntermediates?: readonly Certificate[];
@@ -81,27 +83,39 @@ export function evaluateObservation(
     findings.push({ code: obs.error.code, severity: 'error', message: obs.error.message });
     return { result: { ...base, status: 'error', findings, chain: [] }, path: [], anchored: false };
   }
+  // The leaf is the certificate the server vouches for: when it does not parse, nothing else
+  // may stand in for it (verifying the intermediate "as the leaf" would describe the wrong
+  // certificate), so verification stops with malformed-certificate on the leaf.
   const parsed: Certificate[] = [];
-  obs.certificates.forEach((der, i) => {
+  for (const [i, der] of obs.certificates.entries()) {
     try {
       parsed.push(parseCertificateCached(der));
     } catch (e) {
+      const reason = (e as Error).message;
+      if (i === 0) {
+        findings.push({
+          code: 'malformed-certificate',
+          severity: 'critical',
+          message: `the leaf certificate sent by the server (${der.length} bytes) cannot be parsed: ${reason}; the chain cannot be verified`,
+          certIndex: 0,
+        });
+        return {
+          result: { ...base, status: statusOf(findings), findings, chain: [] },
+          path: [],
+          anchored: false,
+        };
+      }
+      // An unparseable extra certificate cannot be part of any path: say so, and build without it.
       findings.push({
         code: 'malformed-certificate',
         severity: 'critical',
-        message: `certificate #${i} sent by the server cannot be parsed: ${(e as Error).message}`,
-        certIndex: i,
+        message: `certificate #${i} sent by the server (${der.length} bytes) cannot be parsed: ${reason}`,
       });
     }
-  });
+  }
   const leaf = parsed[0];
   if (!leaf) {
-    if (findings.length === 0)
-      findings.push({
-        code: 'handshake-failed',
-        severity: 'error',
-        message: 'the server sent no certificate',
-      });
+    findings.push({ code: 'handshake-failed', severity: 'error', message: 'the server sent no certificate' });
     return {
       result: { ...base, status: statusOf(findings), findings, chain: [] },
       path: [],
@@ -118,6 +132,7 @@ export function evaluateObservation(
     purpose: p.purpose ?? 'serverAuth',
     expectedNames: [nameFor(s)],
     crls: p.crls ?? [],
+    crlPolicy: { mode: p.crlMode ?? 'soft' },
   } as const;
   let result = verifyCertificate({ ...options, intermediates: sent });
   let completedLocally = false;

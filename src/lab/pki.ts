@@ -124,6 +124,10 @@ export interface CertSpec {
   readonly aiaCaIssuers?: readonly string[];
   readonly aiaOcsp?: readonly string[];
   readonly crlUrls?: readonly string[];
+  /** Leave out subjectKeyIdentifier and authorityKeyIdentifier (path building by name only). */
+  readonly omitKeyIds?: boolean;
+  /** The issuer name exactly as encoded elsewhere (e.g. a real root's subject), instead of the issuer's. */
+  readonly issuerName?: x509.Name;
 }
 
 const EKU_OIDS: Readonly<Record<string, string>> = {
@@ -189,8 +193,8 @@ export async function issue(spec: CertSpec): Promise<IssuedCert> {
     ...(spec.uris ?? []).map((value) => ({ type: 'url' as const, value })),
   ];
   if (names.length) ext.push(new x509.SubjectAlternativeNameExtension(names, false));
-  ext.push(await x509.SubjectKeyIdentifierExtension.create(key.pair.publicKey));
-  if (spec.issuer)
+  if (!spec.omitKeyIds) ext.push(await x509.SubjectKeyIdentifierExtension.create(key.pair.publicKey));
+  if (spec.issuer && !spec.omitKeyIds)
     ext.push(await x509.AuthorityKeyIdentifierExtension.create(spec.issuer.key.pair.publicKey));
   if (spec.aiaCaIssuers?.length || spec.aiaOcsp?.length)
     ext.push(
@@ -208,7 +212,7 @@ export async function issue(spec: CertSpec): Promise<IssuedCert> {
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: spec.serialNumber ?? nextSerial(),
     subject: spec.subject,
-    issuer: spec.issuer ? spec.issuer.cert.subject : spec.subject,
+    issuer: spec.issuerName ?? (spec.issuer ? spec.issuer.cert.subject : spec.subject),
     notBefore,
     notAfter,
     publicKey: key.pair.publicKey,

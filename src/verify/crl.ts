@@ -43,7 +43,6 @@ export interface Crl {
   readonly thisUpdate: X509Time;
   readonly nextUpdate: X509Time | null;
   readonly crlNumber: string | null;
-  /** Serial (upper-case hex of the INTEGER content) → entry. A Map keeps look-ups O(1) for huge CRLs. */
   /** Serial (upper-case hex) → entry; a compact index, decoded per look-up. */
   readonly revoked: { get(serialHex: string): RevokedEntry | undefined; readonly size: number };
   readonly isDelta: boolean;
@@ -58,6 +57,8 @@ export interface Crl {
   readonly onlyAttributeCerts: boolean;
   /** Problems that make this CRL unusable (RFC 5280 §5.2 profile violations, unknown critical extensions). */
   readonly defects: readonly string[];
+  /** Where it came from (a file name, a URL), for messages; null when the caller gave none. */
+  readonly source: string | null;
 }
 
 function entryExtensionDefects(extsT: Tlv): string[] {
@@ -106,7 +107,7 @@ class RevokedIndex {
 }
 
 /** Parses a DER CRL; structural errors throw, semantic problems go to `defects`. */
-export function parseCrl(input: Uint8Array): Crl {
+export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
   const der = new Uint8Array(input);
   try {
     const top = readSingle(der);
@@ -215,6 +216,7 @@ export function parseCrl(input: Uint8Array): Crl {
       onlySomeReasons,
       onlyAttributeCerts: idp?.onlyContainsAttributeCerts ?? false,
       defects,
+      source,
     };
   } catch (e) {
     throw new DerError(`not a valid DER CRL: ${(e as Error).message}`);
@@ -240,15 +242,44 @@ function crlSignatureError(crl: Crl, issuer: Certificate): string | null {
 
 export type CrlStatus =
   | { readonly status: 'good'; readonly crl: Crl }
-  | { readonly status: 'revoked'; readonly crl: Crl; readonly entry: RevokedEntry }
+  | {
+      readonly status: 'revoked';
+      readonly crl: Crl;
+      readonly entry: RevokedEntry;
+      /** Why the CRL would otherwise be unusable (stale, defects): a revocation stands regardless. */
+      readonly caveats: readonly string[];
+    }
   | { readonly status: 'unusable'; readonly reason: string }
   | { readonly status: 'not-covered' };
 
+/** How a CRL is named in messages: its source when known, else its issuer. */
+export function describeCrl(crl: Crl): string {
+  return crl.source
+    ? `the CRL ${crl.source} (issuer ${crl.issuer.text || '(empty)'})`
+    : `the CRL from ${crl.issuer.text || '(empty issuer)'}`;
+}
+
+/** Why `crl`'s scope (issuingDistributionPoint, RFC 5280 §5.2.5) excludes `cert`, or null. */
+function scopeExclusion(crl: Crl, isCa: boolean): string | null {
+  if (crl.isDelta) return 'is a delta CRL, which needs its base CRL';
+  if (crl.onlyAttributeCerts) return 'covers only attribute certificates';
+  if (crl.indirect) return 'is an indirect CRL, which certvet does not support';
+  if (crl.onlyUserCerts && isCa) return 'covers only end-entity certificates, and this one is a CA';
+  if (crl.onlyCaCerts && !isCa) return 'covers only CA certificates, and this one is an end entity';
+  return null;
+}
+
 /**
- * RFC 5280 §6.3 for one certificate against the supplied CRLs: a CRL is relevant when its
- * issuer is the certificate's issuer and its scope covers the certificate; it is usable when
- * signed by the issuer (whose keyUsage, if present, has cRLSign), current at `nowSec`, and
- * free of defects. A relevant but unusable CRL yields "unusable" (fail closed).
+ * RFC 5280 §6.3 for one certificate against the supplied CRLs. A CRL is relevant when its
+ * issuer name is the certificate's issuer. Fail closed:
+ * - a serial listed on a relevant CRL whose signature verifies under the issuer's key is
+ *   `revoked`, whatever else is wrong with that CRL (staleness cannot un-revoke);
+ * - `good` needs a relevant CRL that is signed by the issuer (whose keyUsage, if present,
+ *   has cRLSign), current at `nowSec`, free of defects, and whose scope covers the
+ *   certificate for all reasons;
+ * - a relevant CRL that cannot give that answer (bad signature, stale, out of scope, …)
+ *   makes the status `unusable`, naming each such CRL and why;
+ * - `not-covered` only when no supplied CRL is relevant at all.
  */
 export function checkCrls(
   cert: Certificate,
@@ -257,15 +288,29 @@ export function checkCrls(
   nowSec: number,
   isCa: boolean,
 ): CrlStatus {
-  let unusable: string | null = null;
+  const unusable: string[] = [];
   let good: Crl | null = null;
+  let relevant = false;
   for (const crl of crls) {
-    if (crl.issuer.key !== cert.issuer.key || crl.issuer.key !== issuer.subject.key) continue;
-    if (crl.isDelta || crl.onlyAttributeCerts || crl.indirect) continue;
-    if ((crl.onlyUserCerts && isCa) || (crl.onlyCaCerts && !isCa)) continue;
+    if (crl.issuer.key !== cert.issuer.key) continue;
+    relevant = true;
+    const name = describeCrl(crl);
+    if (crl.issuer.key !== issuer.subject.key) {
+      unusable.push(`${name} cannot be matched to the issuing certificate ${issuer.subject.text}`);
+      continue;
+    }
     const sigErr = crlSignatureError(crl, issuer);
-    if (sigErr) continue; // signed by another key with the same name: not this issuer's CRL
+    if (sigErr) {
+      unusable.push(`${name} is not signed by the issuer's key (${sigErr})`);
+      continue;
+    }
+    let entry: RevokedEntry | undefined;
     const problems = [...crl.defects];
+    try {
+      entry = crl.revoked.get(cert.serialHex);
+    } catch (e) {
+      problems.push(`has a malformed entry for this serial (${(e as Error).message})`);
+    }
     const ku = issuer.ext.keyUsage;
     if (ku && !ku.has('cRLSign'))
       problems.push('is signed by an issuer whose keyUsage lacks cRLSign (RFC 5280 §6.3.3 (f))');
@@ -273,22 +318,29 @@ export function checkCrls(
       problems.push(`is not yet valid (thisUpdate ${isoOf(crl.thisUpdate)})`);
     if (crl.nextUpdate && crl.nextUpdate.seconds < nowSec)
       problems.push(`is stale (nextUpdate ${isoOf(crl.nextUpdate)})`);
-    let entry: RevokedEntry | undefined;
-    try {
-      entry = crl.revoked.get(cert.serialHex);
-    } catch (e) {
-      problems.push(`has a malformed entry for this serial (${(e as Error).message})`);
-    }
+    // The issuer signed "this serial is revoked": that stands even on a CRL that is stale, out
+    // of scope or otherwise unusable for a "good" answer. (Serials are unique per issuer.)
+    if (entry && entry.reason !== 'removeFromCRL')
+      return { status: 'revoked', crl, entry, caveats: problems };
+    if (entry && !crl.isDelta)
+      problems.push('lists this serial with reason removeFromCRL, which only a delta CRL may use');
+    const scope = scopeExclusion(crl, isCa);
+    if (scope) problems.push(scope);
     if (problems.length) {
-      unusable ??= `the CRL from ${crl.issuer.text} ${problems.join('; ')}`;
+      unusable.push(`${name} ${problems.join('; ')}`);
       continue;
     }
-    if (entry) return { status: 'revoked', crl, entry };
-    if (!crl.onlySomeReasons) good = crl;
+    if (crl.onlySomeReasons) {
+      unusable.push(`${name} covers only some revocation reasons`);
+      continue;
+    }
+    good ??= crl;
   }
   if (good) return { status: 'good', crl: good };
-  if (unusable) return { status: 'unusable', reason: unusable };
-  return { status: 'not-covered' };
+  if (unusable.length) return { status: 'unusable', reason: unusable.join('; ') };
+  return relevant
+    ? { status: 'unusable', reason: 'no relevant CRL could be used' }
+    : { status: 'not-covered' };
 }
 
 /**

@@ -18,6 +18,11 @@ export class FindingSink {
     this.push({ code, severity, message, certIndex, rule });
   }
 
+  /** A finding whose severity the caller decided (e.g. by revocation mode). */
+  add(f: Finding): void {
+    this.push(f);
+  }
+
   private push(f: {
     code: FindingCode;
     severity: Finding['severity'];

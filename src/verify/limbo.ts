@@ -125,6 +125,10 @@ export function runLimboCase(tc: LimboCase, now: Date = new Date()): LimboResult
     expectedNames: names,
     maxDepth: tc.max_chain_depth ?? null,
     crls,
+    // A supplied CRL that cannot be used makes the status unknown, which fails the case.
+    crlPolicy: { mode: 'hard' },
+    // x509-limbo (like pyca/cryptography) judges trust anchors by the profile too.
+    strictAnchors: true,
   });
   if (result.valid) return { id: tc.id, actual_result: 'SUCCESS', context: null };
   const critical = result.findings.filter((f) => f.severity === 'critical');

@@ -9,9 +9,9 @@ export function loadCrls(data: Uint8Array, source: string): Crl[] {
         (b) => b.label === 'X509 CRL',
       );
       if (blocks.length === 0) throw new Error('contains no "X509 CRL" PEM block');
-      return blocks.map((b) => parseCrl(b.der));
+      return blocks.map((b, i) => parseCrl(b.der, blocks.length > 1 ? `${source} (CRL #${i + 1})` : source));
     }
-    return [parseCrl(data)];
+    return [parseCrl(data, source)];
   } catch (e) {
     throw new Error(`${source}: ${(e as Error).message}`);
   }

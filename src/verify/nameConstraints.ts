@@ -46,7 +46,12 @@ function uriHost(uri: string): string | null {
   try {
     const u = new URL(uri);
     if (!u.hostname) return null;
-    return u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    const h = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    // "bad.example.com." (absolute form), "a..b" and, in non-special schemes, percent-encoded
+    // hosts ("ldap://b%61d.example.com") name hosts that plain string comparison would not
+    // place in an excluded subtree: treat them as unparseable, which fails closed.
+    if (h.includes('%') || h.split('.').includes('')) return null;
+    return h;
   } catch {
     return null;
   }
@@ -149,6 +154,30 @@ function describe(n: ConstrainedName): string {
   return n.type === 'ip' ? `IP:${ipToText(n.bytes)}` : generalNameText(n);
 }
 
+/**
+ * The work name-constraint checking may do in one verification (names × subtrees): a chain
+ * built to make it quadratic (thousands of subtrees over thousands of names) is rejected with
+ * `budget-exceeded` instead of pinning a core.
+ */
+export class ComparisonBudget {
+  private used = 0;
+  constructor(readonly limit: number) {}
+
+  /** Charges `n` comparisons; false once the budget is spent. */
+  charge(n: number): boolean {
+    this.used += n;
+    return this.used <= this.limit;
+  }
+
+  get exhausted(): boolean {
+    return this.used > this.limit;
+  }
+
+  get spent(): number {
+    return this.used;
+  }
+}
+
 /** Accumulated constraint state along a path (RFC 5280 §6.1.2 (b), (c)). */
 export class NameConstraintState {
   /** Each constraining certificate's permitted subtrees; a name must satisfy every set. */
@@ -165,8 +194,14 @@ export class NameConstraintState {
     return this.permittedSets.length === 0 && this.excluded.length === 0;
   }
 
-  /** Returns a message for every name that violates the constraints. */
-  check(names: readonly ConstrainedName[]): string[] {
+  /**
+   * Returns a message for every name that violates the constraints. Stops early, with
+   * `budget.exhausted` set, once the comparison budget is spent (the caller must then reject).
+   */
+  check(
+    names: readonly ConstrainedName[],
+    budget: ComparisonBudget = new ComparisonBudget(Infinity),
+  ): string[] {
     const problems: string[] = [];
     // Per permitted set and name form: its subtrees and their text, computed once per call.
     const ofTypeBySet = this.permittedSets.map(
@@ -180,9 +215,11 @@ export class NameConstraintState {
     // within the subtrees named by its own suffixes, so it need not be compared with every one.
     let excludedDns: Map<string, number[]> | undefined;
     for (const name of names) {
+      if (budget.exhausted) return problems;
       const view = name.type === 'dns' ? dnsView(name.value) : undefined;
       if (view?.valid && !view.n.startsWith('*.')) {
         if (!excludedDns) {
+          if (!budget.charge(this.excluded.length)) return problems;
           excludedDns = new Map();
           this.excluded.forEach((ex, i) => {
             const b = ex.subtree.base;
@@ -193,13 +230,16 @@ export class NameConstraintState {
             else excludedDns!.set(k, [i]);
           });
         }
-        const hits = subtreeKeys(view.n).flatMap((k) => excludedDns!.get(k) ?? []);
+        const keys = subtreeKeys(view.n);
+        if (!budget.charge(keys.length)) return problems;
+        const hits = keys.flatMap((k) => excludedDns!.get(k) ?? []);
         for (const i of hits.sort((a, b) => a - b)) {
           const ex = this.excluded[i]!;
           problems.push(`${describe(name)} is excluded by ${generalNameText(ex.subtree.base)} in ${ex.by}`);
         }
       } else
         for (const ex of this.excluded) {
+          if (!budget.charge(1)) return problems;
           const base = ex.subtree.base;
           if (base.type !== name.type) continue;
           if (!PROCESSED.has(base.type)) {
@@ -216,6 +256,7 @@ export class NameConstraintState {
         const memo = ofTypeBySet[si]!;
         let entry = memo.get(name.type);
         if (!entry) {
+          if (!budget.charge(set.subtrees.length)) return problems;
           entry = { subtrees: set.subtrees.filter((st) => st.base.type === name.type) };
           memo.set(name.type, entry);
         }
@@ -235,9 +276,13 @@ export class NameConstraintState {
           const dns = entry.dns;
           // Same answer as within() on each subtree, by lookup of the name's suffixes.
           const wild = view.n.startsWith('*.');
-          inside =
-            (wild || view.valid) && subtreeKeys(wild ? view.n.slice(2) : view.n).some((k) => dns.has(k));
-        } else inside = ofType.some((st) => within(name, st.base, view));
+          const keys = subtreeKeys(wild ? view.n.slice(2) : view.n);
+          if (!budget.charge(keys.length)) return problems;
+          inside = (wild || view.valid) && keys.some((k) => dns.has(k));
+        } else {
+          if (!budget.charge(ofType.length)) return problems;
+          inside = ofType.some((st) => within(name, st.base, view));
+        }
         if (!inside) {
           entry.text ??= ofType.map((st) => generalNameText(st.base)).join(', ');
           problems.push(`${describe(name)} is outside the permitted ${entry.text} of ${set.by}`);

@@ -19,11 +19,34 @@ export interface ExpectedName {
   readonly value: string;
 }
 
+/**
+ * How revocation status that the supplied CRLs cannot establish is reported (RFC 5280 §6.3).
+ * A serial listed on a validly signed CRL is always `revoked` (critical), whatever this says.
+ */
+export interface CrlPolicy {
+  /**
+   * `soft`: `revocation-unknown` is a warning; `hard`: critical. This is the revocation mode,
+   * never the profile conformance mode.
+   */
+  readonly mode: 'soft' | 'hard';
+  /**
+   * Every certificate below the anchor must be covered by a supplied CRL, as OpenSSL's
+   * X509_V_FLAG_CRL_CHECK_ALL (which Node sets when a server is given a CRL) requires. Default
+   * false: only certificates whose issuer has a supplied CRL are judged by one.
+   */
+  readonly requireCoverage?: boolean;
+}
+
 export interface VerifyBudget {
   /** Signature verifications across all candidate paths (default 256). */
   readonly signatureChecks: number;
   /** Path-building steps (candidate issuer visits, default 4096). */
   readonly buildSteps: number;
+  /**
+   * Name-constraint comparisons (names × subtrees) across all candidate paths (default
+   * 250,000, as rustls-webpki): past it the chain is rejected with `budget-exceeded`.
+   */
+  readonly nameConstraintChecks: number;
 }
 
 export interface VerifyOptions {
@@ -46,6 +69,16 @@ export interface VerifyOptions {
   readonly maxDepth?: number | null;
   /** CRLs to honour (RFC 5280 §6.3), e.g. given on the command line. */
   readonly crls?: readonly Crl[];
+  /**
+   * Also judge the trust anchor by the profile's encoding and issuance rules (serial number,
+   * AKI/SKI, criticality, CA/B root rules), as pyca/cryptography and x509-limbo do. Default
+   * false: an anchor is trusted out of band for its name, key and constraints (its validity,
+   * basicConstraints, keyUsage, key strength and name constraints are still enforced), as
+   * rustls-webpki, Go and Chrome do; real Mozilla roots have serial 0 or lack an AKI.
+   */
+  readonly strictAnchors?: boolean;
+  /** How unusable or missing CRLs are reported (default soft, coverage not required). */
+  readonly crlPolicy?: CrlPolicy;
   readonly budget?: Partial<VerifyBudget>;
   /**
    * Share signature results across calls (default true): they depend only on the two
@@ -54,7 +87,11 @@ export interface VerifyOptions {
   readonly shareSignatureResults?: boolean;
 }
 
-export const DEFAULT_BUDGET: VerifyBudget = { signatureChecks: 256, buildSteps: 4096 };
+export const DEFAULT_BUDGET: VerifyBudget = {
+  signatureChecks: 256,
+  buildSteps: 4096,
+  nameConstraintChecks: 250_000,
+};
 
 /** Hard cap on path length, whatever the inputs: a guard against pathological graphs. */
 export const MAX_PATH_CERTIFICATES = 16;

@@ -42,6 +42,8 @@ export class CertificatePool {
 export interface Candidate {
   readonly path: readonly Certificate[];
   readonly anchored: boolean;
+  /** Building stopped at MAX_PATH_CERTIFICATES although the top certificate has issuers. */
+  readonly capped?: boolean;
 }
 
 export interface BuildState {
@@ -63,50 +65,61 @@ function entityKey(c: Certificate): string {
 }
 
 /**
- * Depth-first enumeration of candidate paths from `leaf` (RFC 4158 style), anchors tried
- * first and issuers whose signature verifies before those whose signature does not. A path
- * never uses the same certificate or the same (subject, key) entity twice, never exceeds
- * MAX_PATH_CERTIFICATES, and the whole search stops at the budget. `visit` returns true to
- * stop the search (a valid path was found).
+ * Depth-first enumeration of candidate paths from `leaf` (RFC 4158 style): at each step the
+ * possible issuers are tried anchors first, then by latest notAfter; each issuer's signature
+ * is checked (and charged to the budget) only when that issuer is reached, and issuers whose
+ * signature does not verify are tried last, for diagnostics. A path never uses the same
+ * certificate or the same (subject, key) entity twice and never exceeds
+ * MAX_PATH_CERTIFICATES; the whole search stops at the budget. `signatureOk` returns
+ * 'exhausted' when the signature budget is spent. `visit` returns true to stop the search (a
+ * valid path was found).
  */
 export function enumeratePaths(
   leaf: Certificate,
   pool: CertificatePool,
   budget: VerifyBudget,
   state: BuildState,
-  signatureOk: (child: Certificate, issuer: Certificate) => boolean,
+  signatureOk: (child: Certificate, issuer: Certificate) => boolean | 'exhausted',
   visit: (c: Candidate) => boolean,
 ): void {
   const path: Certificate[] = [leaf];
   const used = new Set<string>([entityKey(leaf)]);
 
+  const stopAtBudget = (): boolean => {
+    state.exhausted = true;
+    return true;
+  };
+  const descend = (c: Certificate): boolean => {
+    if (++state.buildSteps > budget.buildSteps) return stopAtBudget();
+    const k = entityKey(c);
+    path.push(c);
+    used.add(k);
+    const stop = step();
+    path.pop();
+    used.delete(k);
+    return stop;
+  };
   const step = (): boolean => {
     const cur = path[path.length - 1]!;
     if (pool.isAnchor(cur)) return visit({ path: [...path], anchored: true });
-    if (path.length >= MAX_PATH_CERTIFICATES) return visit({ path: [...path], anchored: false });
     const issuers = pool.issuersOf(cur).filter((c) => !used.has(entityKey(c)));
     if (issuers.length === 0) return visit({ path: [...path], anchored: false });
+    if (path.length >= MAX_PATH_CERTIFICATES)
+      return visit({ path: [...path], anchored: false, capped: true });
     const ranked = issuers
-      .map((c) => ({ c, anchor: pool.isAnchor(c), sig: signatureOk(cur, c) }))
-      .sort(
-        (a, b) =>
-          Number(b.anchor) - Number(a.anchor) ||
-          Number(b.sig) - Number(a.sig) ||
-          b.c.notAfter.seconds - a.c.notAfter.seconds,
-      );
+      .map((c) => ({ c, anchor: pool.isAnchor(c) }))
+      .sort((a, b) => Number(b.anchor) - Number(a.anchor) || b.c.notAfter.seconds - a.c.notAfter.seconds);
+    const badSignature: Certificate[] = [];
     for (const { c } of ranked) {
-      if (++state.buildSteps > budget.buildSteps || state.signatureChecks > budget.signatureChecks) {
-        state.exhausted = true;
-        return true;
+      const ok = signatureOk(cur, c);
+      if (ok === 'exhausted') return stopAtBudget();
+      if (!ok) {
+        badSignature.push(c);
+        continue;
       }
-      const k = entityKey(c);
-      path.push(c);
-      used.add(k);
-      const stop = step();
-      path.pop();
-      used.delete(k);
-      if (stop) return true;
+      if (descend(c)) return true;
     }
+    for (const c of badSignature) if (descend(c)) return true;
     return false;
   };
   step();

@@ -4,12 +4,18 @@ import { attributeValues } from '../x509/name.js';
 import { EKU_NAMES, OID } from '../x509/oids.js';
 import { describeKey } from '../x509/publicKey.js';
 import { isoOf } from '../x509/time.js';
-import { checkCrls } from './crl.js';
+import { checkCrls, describeCrl } from './crl.js';
 import { FindingSink } from './findingSink.js';
-import { type ConstrainedName, constraintError, dirName, NameConstraintState } from './nameConstraints.js';
+import {
+  type ComparisonBudget,
+  type ConstrainedName,
+  constraintError,
+  dirName,
+  NameConstraintState,
+} from './nameConstraints.js';
 import { dnsSyntaxError } from './names/dns.js';
 import { matchExpectedName } from './names/match.js';
-import type { Conformance, ExpectedName, Profile, Purpose, VerifyOptions } from './options.js';
+import type { Conformance, CrlPolicy, ExpectedName, Profile, Purpose, VerifyOptions } from './options.js';
 import { PolicyState } from './policy.js';
 import type { CertContext } from './rules/context.js';
 import { checkRfc5280Profile } from './rules/rfc5280.js';
@@ -25,6 +31,10 @@ export interface PathSettings {
   readonly expectedNames: readonly ExpectedName[];
   readonly maxDepth: number | null;
   readonly crls: NonNullable<VerifyOptions['crls']>;
+  readonly crlPolicy: Required<CrlPolicy>;
+  readonly strictAnchors: boolean;
+  /** Shared by every candidate path of one verification. */
+  readonly ncBudget: ComparisonBudget;
 }
 
 /** Verifies `child`'s signature with `issuer`'s key; returns null or the reason (cached by the caller). */
@@ -102,6 +112,8 @@ export function validatePath(
     };
 
     for (const d of cert.defects) {
+      // A trust anchor is trusted for its name, key and constraints, not judged for its encoding.
+      if (d.kind === 'encoding' && ctx.isAnchor && !s.strictAnchors) continue;
       if (d.kind === 'malformed')
         sink.trust('malformed-certificate', `${who}: ${d.message}`, i, 'RFC 5280 §4');
       else sink.profile('malformed-certificate', `${who}: ${d.message}`, i, 'X.690 DER');
@@ -146,8 +158,13 @@ export function validatePath(
     else if (key.type === 'ec' && key.bits !== null && key.bits < 224)
       sink.trust('weak-key', `${who} has an ${describeKey(key)} key (curves below 224 bits are too weak)`, i);
 
-    checkRfc5280Profile(ctx, { allowNonCriticalNameConstraints: s.profile === 'webpki' });
-    if (s.profile === 'webpki') checkWebPkiProfile(ctx);
+    // Profile rules (serial, AKI, CA/B issuance rules) apply below the anchor: an anchor is
+    // configured out of band (real Mozilla roots have serial 0 or no AKI), and its validity,
+    // basicConstraints, keyUsage and name constraints are still enforced below.
+    if (!ctx.isAnchor || s.strictAnchors) {
+      checkRfc5280Profile(ctx, { allowNonCriticalNameConstraints: s.profile === 'webpki' });
+      if (s.profile === 'webpki') checkWebPkiProfile(ctx);
+    }
 
     if (!isTop) {
       const issuer = path[i + 1]!;
@@ -167,27 +184,19 @@ export function validatePath(
           i,
         );
       // §6.1.3 (a)(3) revocation from the supplied CRLs.
-      if (s.crls.length) {
-        const st = checkCrls(cert, issuer, s.crls, s.nowSec, !isLeaf);
-        if (st.status === 'revoked')
+      if (s.crls.length) checkSuppliedCrls(cert, issuer, i, who, s, sink);
+      // §6.1.3 (b)-(c) name constraints; self-issued intermediates are exempt.
+      if ((!cert.selfIssued || isLeaf) && !nc.isEmpty) {
+        for (const p of nc.check(constrainedNames(cert, isLeaf), s.ncBudget))
+          sink.trust('name-constraints', `${who}: ${p}`, i, 'RFC 5280 §6.1.3 (b)');
+        if (s.ncBudget.exhausted)
           sink.trust(
-            'revoked',
-            `${who} (serial ${cert.serialHex}) was revoked on ${isoOf(st.entry.revocationDate)}${st.entry.reason ? ` (${st.entry.reason})` : ''} according to the CRL of ${st.crl.issuer.text}`,
+            'budget-exceeded',
+            `name-constraint checking of ${who} stopped at its budget of ${s.ncBudget.limit} comparisons (names × subtrees); the chain is rejected`,
             i,
-            'RFC 5280 §6.3',
-          );
-        else if (st.status === 'unusable')
-          sink.profile(
-            'revocation-unknown',
-            `${who}: revocation status unknown: ${st.reason}`,
-            i,
-            'RFC 5280 §6.3.3',
+            'RFC 5280 §6.1.3 (b)',
           );
       }
-      // §6.1.3 (b)-(c) name constraints; self-issued intermediates are exempt.
-      if ((!cert.selfIssued || isLeaf) && !nc.isEmpty)
-        for (const p of nc.check(constrainedNames(cert, isLeaf)))
-          sink.trust('name-constraints', `${who}: ${p}`, i, 'RFC 5280 §6.1.3 (b)');
       // §6.1.3 (d)-(f) policies.
       const pe = policy.process(cert);
       if (pe) sink.trust('policy', `${who}: ${pe}`, i, 'RFC 5280 §6.1.3 (f)');
@@ -263,17 +272,19 @@ export function validatePath(
         const pe = policy.prepare(cert);
         if (pe) sink.trust('policy', `${who}: ${pe}`, i, 'RFC 5280 §6.1.4 (a)');
       }
-      // EKU chaining (webpki): an issuing CA with an EKU must allow the purpose.
+      // EKU chaining, in every profile (as Go, rustls-webpki, pyca/cryptography, Chrome and
+      // OpenSSL's purpose checks): an issuing CA whose extKeyUsage does not allow the purpose
+      // (nor anyExtendedKeyUsage) must not issue for it. Trust anchors are not constrained.
       const eku = cert.ext.extKeyUsage;
-      if (s.profile === 'webpki' && eku && !(isTop && anchored) && s.purpose !== 'any') {
-        const want = s.purpose === 'serverAuth' ? OID.serverAuth : OID.clientAuth;
-        if (!eku.includes(want) && !eku.includes(OID.anyExtendedKeyUsage))
-          sink.trust(
-            'eku',
-            `${who} restricts its extKeyUsage to ${eku.map((o) => EKU_NAMES[o] ?? o).join(', ')}, which excludes ${EKU_NAMES[want]}`,
-            i,
-          );
-      }
+      if (eku && !(isTop && anchored) && !eku.includes(OID.anyExtendedKeyUsage))
+        for (const want of s.requiredEku)
+          if (!eku.includes(want))
+            sink.trust(
+              'eku',
+              `${who} restricts its extKeyUsage to ${eku.map((o) => EKU_NAMES[o] ?? o).join(', ')}, which excludes ${EKU_NAMES[want] ?? want}, so it cannot issue for that purpose`,
+              i,
+              'RFC 5280 §4.2.1.12 (EKU chaining)',
+            );
     } else {
       checkLeaf(path[0]!, s, sink, anchored && n === 1 ? 'leaf (trusted directly)' : 'leaf certificate');
       if (n > 1) {
@@ -283,6 +294,42 @@ export function validatePath(
     }
   }
   return sink;
+}
+
+/** RFC 5280 §6.3 with the supplied CRLs, failing closed (see checkCrls and CrlPolicy). */
+function checkSuppliedCrls(
+  cert: Certificate,
+  issuer: Certificate,
+  i: number,
+  who: string,
+  s: PathSettings,
+  sink: FindingSink,
+): void {
+  const st = checkCrls(cert, issuer, s.crls, s.nowSec, i > 0);
+  const unknown = s.crlPolicy.mode === 'hard' ? 'critical' : 'warning';
+  if (st.status === 'revoked')
+    sink.trust(
+      'revoked',
+      `${who} (serial ${cert.serialHex}) was revoked on ${isoOf(st.entry.revocationDate)}${st.entry.reason ? ` (${st.entry.reason})` : ''} according to ${describeCrl(st.crl)}${st.caveats.length ? ` (which ${st.caveats.join('; ')}: a revocation stands regardless)` : ''}`,
+      i,
+      'RFC 5280 §6.3',
+    );
+  else if (st.status === 'unusable')
+    sink.add({
+      code: 'revocation-unknown',
+      severity: unknown,
+      message: `${who}: revocation status unknown (${s.crlPolicy.mode} revocation mode): ${st.reason}`,
+      certIndex: i,
+      rule: 'RFC 5280 §6.3.3',
+    });
+  else if (st.status === 'not-covered' && s.crlPolicy.requireCoverage)
+    sink.add({
+      code: 'revocation-unknown',
+      severity: unknown,
+      message: `${who}: revocation status unknown (${s.crlPolicy.mode} revocation mode): no supplied CRL is issued by ${subjectText(issuer)}`,
+      certIndex: i,
+      rule: 'RFC 5280 §6.3.3',
+    });
 }
 
 function checkLeaf(leaf: Certificate, s: PathSettings, sink: FindingSink, label: string): void {

@@ -3,7 +3,8 @@ import { Lru } from '../util/lru.js';
 import type { Certificate } from '../x509/certificate.js';
 import { OID } from '../x509/oids.js';
 import { verifySignature } from '../x509/signatureAlgorithm.js';
-import { DEFAULT_BUDGET, type VerifyOptions } from './options.js';
+import { ComparisonBudget } from './nameConstraints.js';
+import { DEFAULT_BUDGET, MAX_PATH_CERTIFICATES, type VerifyBudget, type VerifyOptions } from './options.js';
 import { type BuildState, type Candidate, CertificatePool, enumeratePaths } from './pathBuilder.js';
 import { type PathSettings, validatePath } from './validatePath.js';
 
@@ -31,7 +32,7 @@ export interface VerifyResult {
  */
 const signatureResults = new Lru<string, string | null>(16384);
 
-function settingsOf(o: VerifyOptions): PathSettings {
+function settingsOf(o: VerifyOptions, budget: VerifyBudget): PathSettings {
   const purpose = o.purpose ?? 'serverAuth';
   const ms = typeof o.time === 'number' ? o.time : o.time.getTime();
   return {
@@ -46,6 +47,9 @@ function settingsOf(o: VerifyOptions): PathSettings {
     expectedNames: o.expectedNames ?? [],
     maxDepth: o.maxDepth ?? null,
     crls: o.crls ?? [],
+    crlPolicy: { mode: o.crlPolicy?.mode ?? 'soft', requireCoverage: o.crlPolicy?.requireCoverage ?? false },
+    strictAnchors: o.strictAnchors ?? false,
+    ncBudget: new ComparisonBudget(budget.nameConstraintChecks),
   };
 }
 
@@ -68,17 +72,14 @@ function better(a: Scored, b: Scored | null): boolean {
  * same inputs and time always give the same answer.
  */
 export function verifyCertificate(options: VerifyOptions): VerifyResult {
-  const s = settingsOf(options);
-  const budget = { ...DEFAULT_BUDGET, ...options.budget };
+  const budget: VerifyBudget = { ...DEFAULT_BUDGET, ...options.budget };
+  const s = settingsOf(options, budget);
   const pool = new CertificatePool(options.anchors, options.intermediates ?? []);
   const state: BuildState = { signatureChecks: 0, buildSteps: 0, exhausted: false };
   const sigCache = new Map<string, string | null>();
-  const checkSig = (child: Certificate, issuer: Certificate): string | null => {
-    const k = `${child.sha256}:${issuer.sha256}`;
-    const hit = sigCache.get(k);
-    if (hit !== undefined) return hit;
-    state.signatureChecks++;
-    const share = options.shareSignatureResults !== false;
+  const share = options.shareSignatureResults !== false;
+  /** The signature of `child` under `issuer`, computed at most once per verification. */
+  const signatureOf = (child: Certificate, issuer: Certificate, k: string): string | null => {
     let r = share ? signatureResults.get(k) : undefined;
     if (r === undefined) {
       r = verifySignature(child.signatureAlgorithm, issuer.publicKey, child.tbs, child.signature);
@@ -87,49 +88,67 @@ export function verifyCertificate(options: VerifyOptions): VerifyResult {
     sigCache.set(k, r);
     return r;
   };
+  // Path building: the budget is charged before each signature check, never after, so no
+  // input (1,500 CAs sharing one name, a cross-signed mesh) costs more checks than the budget.
+  const buildSig = (child: Certificate, issuer: Certificate): boolean | 'exhausted' => {
+    const k = `${child.sha256}:${issuer.sha256}`;
+    const hit = sigCache.get(k);
+    if (hit !== undefined) return hit === null;
+    if (state.signatureChecks >= budget.signatureChecks) return 'exhausted';
+    state.signatureChecks++;
+    return signatureOf(child, issuer, k) === null;
+  };
+  // Validation of a candidate: every edge was checked while building it (an issuer is only
+  // added after its signature was tried), so these are cache hits.
+  const checkSig = (child: Certificate, issuer: Certificate): string | null => {
+    const k = `${child.sha256}:${issuer.sha256}`;
+    const hit = sigCache.get(k);
+    return hit !== undefined ? hit : signatureOf(child, issuer, k);
+  };
 
   let best: Scored | null = null;
   let accepted: Scored | null = null;
   let candidates = 0;
-  enumeratePaths(
-    options.leaf,
-    pool,
-    budget,
-    state,
-    (c, i) => checkSig(c, i) === null,
-    (candidate) => {
-      candidates++;
-      const sink = validatePath(candidate.path, candidate.anchored, s, checkSig);
-      const findings = [...sink.findings];
-      if (!candidate.anchored) {
-        const top = candidate.path[candidate.path.length - 1]!;
-        if (candidate.path.length === 1 && top.selfIssued)
-          findings.unshift({
-            code: 'self-signed',
-            severity: 'critical',
-            message: `the leaf certificate (${top.subject.text || '(empty subject)'}) is self-signed and not trusted`,
-            certIndex: 0,
-          });
-        else
-          findings.unshift({
-            code: 'untrusted',
-            severity: 'critical',
-            message: top.selfIssued
-              ? `the chain ends at ${top.subject.text || '(empty subject)'}, a root that is not trusted`
-              : `no trusted issuer was found for ${top.subject.text || '(empty subject)'} (issuer ${top.issuer.text || '(empty)'}); the chain is incomplete or its root is not trusted`,
-            certIndex: candidate.path.length - 1,
-          });
-      }
-      const critical = findings.filter((f) => f.severity === 'critical').length;
-      const scored: Scored = { candidate, findings, critical };
-      if (candidate.anchored && critical === 0) {
-        accepted = scored;
-        return true;
-      }
-      if (better(scored, best)) best = scored;
-      return false;
-    },
-  );
+  enumeratePaths(options.leaf, pool, budget, state, buildSig, (candidate) => {
+    candidates++;
+    const sink = validatePath(candidate.path, candidate.anchored, s, checkSig);
+    const findings = [...sink.findings];
+    if (candidate.capped) {
+      const top = candidate.path[candidate.path.length - 1]!;
+      findings.unshift({
+        code: 'path-too-long',
+        severity: 'critical',
+        message: `the chain is longer than certvet's limit of ${MAX_PATH_CERTIFICATES} certificates: path building stopped at ${top.subject.text || '(empty subject)'} without reaching a trust anchor`,
+        certIndex: candidate.path.length - 1,
+      });
+    } else if (!candidate.anchored) {
+      const top = candidate.path[candidate.path.length - 1]!;
+      if (candidate.path.length === 1 && top.selfIssued)
+        findings.unshift({
+          code: 'self-signed',
+          severity: 'critical',
+          message: `the leaf certificate (${top.subject.text || '(empty subject)'}) is self-signed and not trusted`,
+          certIndex: 0,
+        });
+      else
+        findings.unshift({
+          code: 'untrusted',
+          severity: 'critical',
+          message: top.selfIssued
+            ? `the chain ends at ${top.subject.text || '(empty subject)'}, a root that is not trusted`
+            : `no trusted issuer was found for ${top.subject.text || '(empty subject)'} (issuer ${top.issuer.text || '(empty)'}); the chain is incomplete or its root is not trusted`,
+          certIndex: candidate.path.length - 1,
+        });
+    }
+    const critical = findings.filter((f) => f.severity === 'critical').length;
+    const scored: Scored = { candidate, findings, critical };
+    if (candidate.anchored && critical === 0) {
+      accepted = scored;
+      return true;
+    }
+    if (better(scored, best)) best = scored;
+    return false;
+  });
 
   const chosen = (accepted ?? best) as Scored | null;
   const stats = {
@@ -159,7 +178,7 @@ export function verifyCertificate(options: VerifyOptions): VerifyResult {
     findings.push({
       code: 'budget-exceeded',
       severity: 'critical',
-      message: `path building stopped at its budget (${budget.buildSteps} steps, ${budget.signatureChecks} signature checks); other paths were not tried`,
+      message: `path building stopped at its budget (${budget.buildSteps} steps, ${budget.signatureChecks} signature checks; used ${state.buildSteps} and ${state.signatureChecks}); other paths were not tried`,
     });
   return {
     valid: accepted !== null,

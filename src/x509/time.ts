@@ -44,14 +44,18 @@ export function decodeTime(t: Tlv): X509Time {
   const s = Number(m[6]);
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59)
     throw new DerError(`${encoding} "${raw}" is not a valid date and time`);
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  // Date.UTC maps years 0..99 to 1900..1999; GeneralizedTime may legitimately say 0001.
-  const fixed = y < 100 ? new Date(ms).setUTCFullYear(y) : ms;
-  return { seconds: Math.floor(fixed / 1000), encoding, raw };
+  // Not Date.UTC: it maps years 0..99 to 1900..1999, and GeneralizedTime may say 0000 or 0001.
+  const at = new Date(0);
+  at.setUTCFullYear(y, mo - 1, d);
+  at.setUTCHours(h, mi, s, 0);
+  return { seconds: Math.floor(at.getTime() / 1000), encoding, raw };
 }
 
 function daysInMonth(y: number, m: number): number {
-  return new Date(Date.UTC(y, m, 0)).getUTCDate() || 31;
+  // Day 0 of the next month is the last day of month m (setUTCFullYear, unlike Date.UTC, keeps y < 100).
+  const last = new Date(0);
+  last.setUTCFullYear(y, m, 0);
+  return last.getUTCDate();
 }
 
 function printable(s: string): string {
