@@ -356,6 +356,13 @@ describe('trust anchors are trusted for their name, key and constraints, not jud
       time: Date.now(),
     });
     assert.ok(e.findings.some((f) => f.code === 'expired' && f.certIndex === 2));
+    const mailRoot = await issue({ subject: 'CN=Mail Only Root', ca: true, eku: ['emailProtection'] });
+    const l4 = await issue({ subject: 'CN=l4.example', issuer: mailRoot, dns: ['l4.example'] });
+    const mr = verifyCertificate({ leaf: l4.parsed, anchors: [mailRoot.parsed], time: Date.now() });
+    assert.ok(
+      mr.findings.some((f) => f.code === 'eku' && f.certIndex === 1),
+      'an anchor restricted to emailProtection does not anchor a server',
+    );
     const notCa = await issue({ subject: 'CN=Not A CA Root', ca: false, eku: [] });
     const l3 = await issue({ subject: 'CN=l3.example', issuer: notCa, dns: ['l3.example'] });
     const nc = verifyCertificate({ leaf: l3.parsed, anchors: [notCa.parsed], time: Date.now() });

@@ -274,9 +274,10 @@ export function validatePath(
       }
       // EKU chaining, in every profile (as Go, rustls-webpki, pyca/cryptography, Chrome and
       // OpenSSL's purpose checks): an issuing CA whose extKeyUsage does not allow the purpose
-      // (nor anyExtendedKeyUsage) must not issue for it. Trust anchors are not constrained.
+      // (nor anyExtendedKeyUsage) must not issue for it. A trust anchor's EKU constrains too
+      // (as Go and OpenSSL): an anchor is trusted for its name, key and constraints.
       const eku = cert.ext.extKeyUsage;
-      if (eku && !(isTop && anchored) && !eku.includes(OID.anyExtendedKeyUsage))
+      if (eku && !eku.includes(OID.anyExtendedKeyUsage))
         for (const want of s.requiredEku)
           if (!eku.includes(want))
             sink.trust(
