@@ -151,7 +151,10 @@ describe('certvet verify / inspect (CLI)', () => {
       '--host',
       'odd.example.test',
     ];
-    assert.equal(certvet(args).code, 2);
+    const strict = certvet(args);
+    assert.equal(strict.code, 2);
+    assert.match(strict.stdout, /profile-violation/);
+    assert.match(strict.stdout, /21-octet serial/);
     const r = certvet([...args, '--lenient']);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /WARNING .*21-octet serial/);
@@ -220,7 +223,10 @@ describe('certvet verify / inspect (CLI)', () => {
     assert.ok(r.code === 2, r.stderr);
     assert.ok(Date.now() - t0 < 30_000);
     const j = JSON.parse(r.stdout);
-    assert.ok(j.results[0].findings.length > 0);
+    assert.ok(
+      j.results[0].findings.some((x: { code: string }) => x.code === 'path-too-long'),
+      JSON.stringify(j.results[0].findings.map((x: { code: string }) => x.code)),
+    );
   });
 
   for (const [name, args] of [

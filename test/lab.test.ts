@@ -171,6 +171,7 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     ]);
     assert.equal(on.code, 2);
     assert.equal(JSON.parse(on.stdout).results[0].chain[0].revocation.status, 'revoked');
+    assert.ok(JSON.parse(on.stdout).results[0].findings.some((x: { code: string }) => x.code === 'revoked'));
   });
 
   test('--shard splits the targets deterministically and completely', async () => {

@@ -293,6 +293,7 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
         revocation: { ...revocation, sources: [...revocation.sources] },
       });
       assert.equal(r1.status, 'critical');
+      assert.ok(r1.findings.some((f) => f.code === 'revoked' && f.severity === 'critical'));
       assert.equal((r1.tls as { ocspStapled: boolean }).ocspStapled, true);
       assert.equal(r1.chain[0]?.revocation?.source, 'ocsp-stapled');
       assert.equal(r1.chain[0]?.revocation?.status, 'revoked');

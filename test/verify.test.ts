@@ -132,6 +132,9 @@ describe('verifyCertificate on generated chains', () => {
       time: Date.now(),
     });
     assert.equal(r.valid, false);
+    // The same-name CA with another key is no issuer of the leaf (its AKI names the real key).
+    assert.deepEqual(codes(r), ['untrusted']);
+    assert.equal(r.findings[0]!.certIndex, 0);
   });
 
   test('the serverAuth purpose rejects a clientAuth-only leaf, and clientAuth accepts it', async () => {
@@ -207,6 +210,7 @@ describe('verifyCertificate on generated chains', () => {
       time: Date.now(),
     });
     assert.equal(r.valid, false);
+    assert.deepEqual(codes(r), ['untrusted']);
     assert.ok(performance.now() - t0 < 5000);
   });
 });

@@ -14,21 +14,25 @@ export interface ServerHandshake {
 }
 
 export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffer | null): ServerHandshake {
+  // Total over any input: every read below is bounds-checked, and the work is linear in the
+  // input (the handshake bytes are gathered once, the ServerHello is looked for once per record
+  // only until found, over messages not yet scanned).
   const records = readRecords(bytes);
-  let handshake = Buffer.alloc(0);
+  const handshake = new Accumulator();
   let suite: number | null = null;
   let tls13 = false;
+  let scan: HelloScan = { offset: 0, found: null };
   let seq = 0n;
   let keys: { key: Buffer; iv: Buffer; alg: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' } | null =
     null;
   for (const r of records) {
     if (r.type === 22) {
-      handshake = Buffer.concat([handshake, r.body]);
+      handshake.push(r.body);
       if (suite === null) {
-        const sh = serverHello(handshake);
-        if (sh) {
-          suite = sh.suite;
-          tls13 = sh.tls13;
+        scan = serverHello(handshake.view(), scan.offset);
+        if (scan.found) {
+          suite = scan.found.suite;
+          tls13 = scan.found.tls13;
         }
       }
     } else if (r.type === 23 && tls13 && suite !== null) {
@@ -41,15 +45,35 @@ export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffe
       let end = plain.length - 1;
       while (end >= 0 && plain[end] === 0) end--;
       if (end < 0 || plain[end] !== 22) continue;
-      handshake = Buffer.concat([handshake, plain.subarray(0, end)]);
+      handshake.push(plain.subarray(0, end));
     }
   }
-  const messages = handshakeMessages(handshake);
+  const messages = handshakeMessages(handshake.view());
   const cert = messages.find((m) => m.type === 11);
   return {
     certificates: cert ? certificateList(cert.body, tls13) : null,
     certificateRequested: messages.some((m) => m.type === 13),
   };
+}
+
+/** A growing byte buffer with amortised O(1) appends (Buffer.concat per record is quadratic). */
+class Accumulator {
+  private buf = Buffer.alloc(0);
+  private len = 0;
+
+  push(b: Buffer): void {
+    if (this.len + b.length > this.buf.length) {
+      const next = Buffer.alloc(Math.max(this.len + b.length, this.buf.length * 2, 256));
+      this.buf.copy(next, 0, 0, this.len);
+      this.buf = next;
+    }
+    b.copy(this.buf, this.len);
+    this.len += b.length;
+  }
+
+  view(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
 }
 
 function handshakeMessages(hs: Buffer): { type: number; body: Buffer }[] {
@@ -64,17 +88,30 @@ function handshakeMessages(hs: Buffer): { type: number; body: Buffer }[] {
   return out;
 }
 
+/**
+ * The certificate_list of a Certificate message (RFC 5246 §7.4.2, RFC 8446 §4.4.2). A list
+ * whose framing is inconsistent yields the certificates read before the inconsistency (none
+ * when the header itself is broken): callers fall back to Node's view when it is empty.
+ */
 function certificateList(m: Buffer, tls13: boolean): Uint8Array[] {
-  let q = 0;
-  if (tls13) q += 1 + m[0]!; // certificate_request_context
-  const listEnd = q + 3 + m.readUIntBE(q, 3);
-  q += 3;
   const certs: Uint8Array[] = [];
+  let q = 0;
+  if (tls13) {
+    if (m.length < 1) return certs;
+    q += 1 + m[0]!; // certificate_request_context
+  }
+  if (q + 3 > m.length) return certs;
+  const listEnd = Math.min(q + 3 + m.readUIntBE(q, 3), m.length);
+  q += 3;
   while (q + 3 <= listEnd) {
     const cl = m.readUIntBE(q, 3);
+    if (q + 3 + cl > listEnd) break;
     certs.push(new Uint8Array(m.subarray(q + 3, q + 3 + cl)));
     q += 3 + cl;
-    if (tls13) q += 2 + m.readUInt16BE(q); // extensions
+    if (tls13) {
+      if (q + 2 > listEnd) break;
+      q += 2 + m.readUInt16BE(q); // extensions
+    }
   }
   return certs;
 }
@@ -97,36 +134,48 @@ function readRecords(b: Buffer): TlsRecord[] {
   return out;
 }
 
-/** Walks handshake messages; returns the ServerHello's cipher suite and whether it selected TLS 1.3. */
-function serverHello(hs: Buffer): { suite: number; tls13: boolean } | null {
-  let p = 0;
+interface HelloScan {
+  /** Offset of the first handshake message not yet looked at. */
+  readonly offset: number;
+  readonly found: { suite: number; tls13: boolean } | null;
+}
+
+/**
+ * Walks the complete handshake messages from `offset`; returns the ServerHello's cipher suite
+ * and whether it selected TLS 1.3, or where to resume once more bytes have arrived. A
+ * ServerHello too short for its fixed fields is ignored (no suite: nothing is decrypted).
+ */
+function serverHello(hs: Buffer, offset: number): HelloScan {
+  let p = offset;
   while (p + 4 <= hs.length) {
     const type = hs[p]!;
     const len = hs.readUIntBE(p + 1, 3);
-    if (p + 4 + len > hs.length) return null;
-    if (type === 2) {
-      const m = hs.subarray(p + 4, p + 4 + len);
-      let q = 2 + 32; // legacy_version, random
-      const sidLen = m[q]!;
-      q += 1 + sidLen;
-      const suite = m.readUInt16BE(q);
-      q += 2 + 1; // cipher suite, compression
-      let tls13 = false;
-      if (q + 2 <= m.length) {
-        const extEnd = q + 2 + m.readUInt16BE(q);
-        q += 2;
-        while (q + 4 <= extEnd) {
-          const et = m.readUInt16BE(q);
-          const el = m.readUInt16BE(q + 2);
-          if (et === 43 && el === 2 && m.readUInt16BE(q + 4) === 0x0304) tls13 = true; // supported_versions
-          q += 4 + el;
-        }
-      }
-      return { suite, tls13 };
-    }
+    if (p + 4 + len > hs.length) return { offset: p, found: null };
     p += 4 + len;
+    if (type !== 2) continue;
+    const m = hs.subarray(p - len, p);
+    let q = 2 + 32; // legacy_version, random
+    if (q + 1 > m.length) continue;
+    const sidLen = m[q]!;
+    q += 1 + sidLen;
+    if (q + 3 > m.length) continue;
+    const suite = m.readUInt16BE(q);
+    q += 2 + 1; // cipher suite, compression
+    let tls13 = false;
+    if (q + 2 <= m.length) {
+      const extEnd = Math.min(q + 2 + m.readUInt16BE(q), m.length);
+      q += 2;
+      while (q + 4 <= extEnd) {
+        const et = m.readUInt16BE(q);
+        const el = m.readUInt16BE(q + 2);
+        // supported_versions
+        if (et === 43 && el === 2 && q + 6 <= extEnd && m.readUInt16BE(q + 4) === 0x0304) tls13 = true;
+        q += 4 + el;
+      }
+    }
+    return { offset: p, found: { suite, tls13 } };
   }
-  return null;
+  return { offset: p, found: null };
 }
 
 function hkdfExpandLabel(secret: Buffer, label: string, length: number, hash: 'sha256' | 'sha384'): Buffer {

@@ -13,7 +13,7 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Extension } from '@peculiar/asn1-x509';
 import { type Certificate, parseCertificate } from '../x509/certificate.js';
 import { CRL_REASONS as REASONS } from '../x509/crlReason.js';
-import { bytesEqual, children, decodeBitString, readSingle, whole } from '../x509/der.js';
+import { bytesEqual, children, DerError, decodeBitString, readSingle, whole } from '../x509/der.js';
 import { namesEqual } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
 import { decodeSignatureAlgorithm, verifySignature } from '../x509/signatureAlgorithm.js';
@@ -146,17 +146,18 @@ export function verifyOcspResponse(
   const basicDer = new Uint8Array(resp.responseBytes.response.buffer);
   let basic: BasicOCSPResponse;
   let tbs: Uint8Array;
-  let sigAlgDer: Uint8Array;
+  let alg: ReturnType<typeof decodeSignatureAlgorithm>;
   try {
     const top = readSingle(basicDer);
     const [tbsT, algT] = children(top);
-    tbs = whole(tbsT!);
-    sigAlgDer = whole(algT!);
+    if (!tbsT || !algT) throw new DerError('BasicOCSPResponse lacks tbsResponseData or signatureAlgorithm');
+    tbs = whole(tbsT);
+    // Inside the try: a malformed AlgorithmIdentifier is a malformed response (OcspError), not a DerError.
+    alg = decodeSignatureAlgorithm(algT);
     basic = AsnConvert.parse(basicDer, BasicOCSPResponse);
   } catch (e) {
     throw new OcspError(`the basic OCSP response is malformed (${(e as Error).message})`);
   }
-  const alg = decodeSignatureAlgorithm(readSingle(sigAlgDer));
   const signature = new Uint8Array(basic.signature);
   // Who signed: the issuer, or a delegated responder certificate included in the response.
   let signerText = `the issuer ${issuer.subject.text}`;

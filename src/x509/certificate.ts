@@ -200,7 +200,11 @@ export function parseCertificate(input: Uint8Array): Certificate {
     };
   } catch (e) {
     if (e instanceof CertificateParseError) throw e;
-    throw new CertificateParseError(`not a valid DER X.509 certificate: ${(e as Error).message}`);
+    // The cause is kept so that callers (and the adversarial tests) can tell a DER/profile
+    // rejection (DerError) from an internal fault.
+    throw new CertificateParseError(`not a valid DER X.509 certificate: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 

@@ -1,0 +1,198 @@
+/**
+ * Adversarial suite: the TLS handshake parser (src/probe/handshakeParser.ts), which reads the
+ * server's Certificate message from the raw bytes a CapturingStream recorded. Inputs: real
+ * loopback captures (TLS 1.2 in the clear, TLS 1.3 decrypted with the keylog secret), their
+ * mutations, structured random records, and arbitrary bytes. The parser is total: it returns
+ * (certificates or null) for every input, never throws, and its work is linear in the input.
+ */
+import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createServer, type Server, connect as tlsConnect } from 'node:tls';
+import { makeChain, privateKeyPem } from '../src/lab/pki.js';
+import { CapturingStream, MAX_CAPTURE_BYTES } from '../src/probe/capture.js';
+import { parseServerHandshake } from '../src/probe/handshakeParser.js';
+import { fc, mutateAll, mutationsArb, params, same, within } from './support/fuzz.js';
+
+interface Capture {
+  readonly name: string;
+  readonly bytes: Buffer;
+  readonly secret: Buffer | null;
+}
+
+const captures: Capture[] = [];
+let chainDer: Uint8Array[] = [];
+let server: Server;
+
+async function capture(version: 'TLSv1.2' | 'TLSv1.3', port: number): Promise<Capture> {
+  const sock = netConnect({ host: '127.0.0.1', port });
+  await new Promise<void>((r, j) => sock.once('connect', r).once('error', j));
+  const cap = new CapturingStream(sock);
+  let secret: Buffer | null = null;
+  const ts = tlsConnect({
+    socket: cap,
+    rejectUnauthorized: false,
+    minVersion: version,
+    maxVersion: version,
+    servername: 'hs.example',
+  });
+  ts.on('keylog', (line: Buffer) => {
+    const m = /^SERVER_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]+ ([0-9a-f]+)/i.exec(line.toString('latin1'));
+    if (m) secret = Buffer.from(m[1]!, 'hex');
+  });
+  await new Promise<void>((r, j) => ts.once('secureConnect', r).once('error', j));
+  const bytes = cap.captured();
+  ts.destroy();
+  return { name: version, bytes, secret };
+}
+
+before(async () => {
+  const chain = await makeChain({ names: ['hs.example'] });
+  chainDer = [chain.leaf.der, chain.intermediate.der];
+  server = createServer(
+    { cert: chain.leaf.pem + chain.intermediate.pem, key: await privateKeyPem(chain.leaf.key) },
+    (s) => s.on('error', () => {}),
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  captures.push(await capture('TLSv1.2', port), await capture('TLSv1.3', port));
+});
+
+after(() => new Promise<void>((r) => server.close(() => r())));
+
+function parse(bytes: Buffer, secret: Buffer | null) {
+  const r = within('parseServerHandshake', () => parseServerHandshake(bytes, secret));
+  assert.ok(r.certificates === null || Array.isArray(r.certificates));
+  assert.equal(typeof r.certificateRequested, 'boolean');
+  for (const c of r.certificates ?? []) assert.ok(c instanceof Uint8Array && c.length <= bytes.length);
+  return r;
+}
+
+/** TLS records from (type, body) pairs. */
+function records(parts: readonly { type: number; body: Uint8Array }[]): Buffer {
+  return Buffer.concat(
+    parts.map((p) =>
+      Buffer.concat([Buffer.from([p.type, 3, 3, p.body.length >> 8, p.body.length & 0xff]), p.body]),
+    ),
+  );
+}
+
+function handshake(type: number, body: Uint8Array, declared = body.length): Buffer {
+  return Buffer.concat([Buffer.from([type, declared >> 16, (declared >> 8) & 0xff, declared & 0xff]), body]);
+}
+
+/** Handshake messages that look like ServerHello / Certificate / CertificateRequest with random inner lengths. */
+const messageArb = fc.oneof(
+  fc
+    .tuple(fc.constantFrom(2, 11, 13, 14, 0), fc.uint8Array({ maxLength: 64 }), fc.option(fc.nat(0xffffff)))
+    .map(([type, body, declared]) => handshake(type, body, declared ?? body.length)),
+  // A Certificate message whose list and entry lengths are random.
+  fc
+    .tuple(
+      fc.nat(0xffffff),
+      fc.array(fc.tuple(fc.nat(0xffffff), fc.uint8Array({ maxLength: 16 })), { maxLength: 4 }),
+    )
+    .map(([listLen, entries]) => {
+      const body = Buffer.concat([
+        Buffer.from([listLen >> 16, (listLen >> 8) & 0xff, listLen & 0xff]),
+        ...entries.map(([l, b]) => Buffer.concat([Buffer.from([l >> 16, (l >> 8) & 0xff, l & 0xff]), b])),
+      ]);
+      return handshake(11, body);
+    }),
+  // A ServerHello selecting TLS 1.3 with random tail (so type-23 records get decrypted).
+  fc
+    .uint8Array({ maxLength: 12 })
+    .map((tail) =>
+      handshake(
+        2,
+        Buffer.concat([Buffer.alloc(34, 3), Buffer.from([0, 0x13, 0x01, 0, 0, 6, 0, 43, 0, 2, 3, 4]), tail]),
+      ),
+    ),
+);
+
+const recordStreamArb = fc
+  .array(
+    fc.oneof(
+      fc.array(messageArb, { maxLength: 3 }).map((ms) => ({ type: 22, body: Buffer.concat(ms) })),
+      fc.record({ type: fc.constantFrom(20, 21, 22, 23, 99), body: fc.uint8Array({ maxLength: 48 }) }),
+    ),
+    { maxLength: 6 },
+  )
+  .map(records);
+
+describe('adversarial: TLS handshake parser', () => {
+  test('baseline: the real captures give the chain exactly as sent', () => {
+    for (const c of captures) {
+      const r = parse(c.bytes, c.secret);
+      assert.equal(r.certificates?.length, 2, c.name);
+      for (const [i, d] of r.certificates!.entries())
+        assert.ok(same(d, chainDer[i]!), `${c.name} certificate ${i}`);
+      if (c.name === 'TLSv1.3') assert.equal(parse(c.bytes, null).certificates, null, 'no secret, no view');
+    }
+  });
+
+  test('mutated captures: always a result, never a throw; TLS 1.3 records are authenticated', () => {
+    fc.assert(
+      fc.property(fc.nat(), mutationsArb, fc.boolean(), (n, ms, withSecret) => {
+        const c = captures[n % captures.length]!;
+        const r = parse(Buffer.from(mutateAll(c.bytes, ms)), withSecret ? c.secret : null);
+        if (c.name === 'TLSv1.3' && withSecret && r.certificates)
+          // Decrypted records are AEAD-authenticated: what comes out of them is the original
+          // certificates, never altered bytes.
+          for (const d of r.certificates)
+            assert.ok(
+              chainDer.some((o) => same(o, d)),
+              'altered certificate bytes from authenticated records',
+            );
+      }),
+      params(800),
+    );
+  });
+
+  test('structured random record streams and arbitrary bytes: always a result', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          recordStreamArb,
+          fc.uint8Array({ maxLength: 96 }).map((b) => Buffer.from(b)),
+        ),
+        fc.boolean(),
+        (bytes, withSecret) => {
+          parse(bytes, withSecret ? Buffer.alloc(32, 7) : null);
+        },
+      ),
+      params(1500),
+    );
+  });
+
+  test('regressions: short ServerHello and Certificate messages return instead of throwing RangeError', () => {
+    // Each of these threw RangeError (readUInt16BE/readUIntBE past the end) before the fix.
+    const cases = [
+      records([{ type: 22, body: handshake(2, Buffer.alloc(10)) }]),
+      records([{ type: 22, body: handshake(2, Buffer.concat([Buffer.alloc(34), Buffer.from([0x20])])) }]),
+      records([{ type: 22, body: handshake(11, Buffer.from([0, 0])) }]),
+      records([{ type: 22, body: handshake(11, Buffer.from([0, 0, 9, 0, 0, 6, 1])) }]),
+      records([
+        {
+          type: 22,
+          body: handshake(
+            2,
+            Buffer.concat([Buffer.alloc(34, 1), Buffer.from([0, 0x13, 0x01, 0, 0, 6, 0, 43, 0, 2, 3, 4])]),
+          ),
+        },
+        { type: 22, body: handshake(11, Buffer.from([])) },
+      ]),
+    ];
+    for (const b of cases) assert.doesNotThrow(() => parse(b, null));
+  });
+
+  test('a capture of many tiny records is parsed in linear time (was quadratic: Buffer.concat per record)', () => {
+    // 1-byte handshake records up to the capture limit: ~87,000 records.
+    const one = Buffer.from([22, 3, 3, 0, 1, 0]);
+    const bytes = Buffer.concat(
+      Array.from({ length: Math.floor(MAX_CAPTURE_BYTES / one.length) }, () => one),
+    );
+    const r = within('many tiny records', () => parseServerHandshake(bytes, null), 500);
+    assert.equal(r.certificates, null);
+  });
+});
