@@ -15,8 +15,18 @@ export {
   requireClientCert,
   verdictFor,
 } from './mtls/adapters.js';
-export { type AllowRule, allowedBy } from './mtls/allow.js';
+export { type AllowRule, allowedBy, checkAllowRules } from './mtls/allow.js';
+export { MtlsConfigError } from './mtls/errors.js';
+export { acceptedVerdict, type ConnectionLike, clientIdentityOf } from './mtls/gate.js';
 export { type ClientIdentity, identityOf } from './mtls/identity.js';
+export { type Rejection, rejectionOf } from './mtls/rejection.js';
+export type { MtlsGateOptions, MtlsGuardOptions } from './mtls/serverOptions.js';
+export {
+  createMtlsHttp2Server,
+  createMtlsHttpsServer,
+  createMtlsServer,
+  gateServer,
+} from './mtls/servers.js';
 export {
   ClientCertVerifier,
   type ClientCertVerifierOptions,

@@ -11,7 +11,7 @@ import {
   requireClientCert,
 } from '../src/mtls/adapters.js';
 import { type ClientVerdict, createClientCertVerifier } from '../src/mtls/verifier.js';
-import { parseCrl } from '../src/verify/crl.js';
+import { type Crl, parseCrl } from '../src/verify/crl.js';
 
 const DAY = 86400_000;
 
@@ -88,6 +88,7 @@ describe('mTLS server side: client certificates verified by certvet (real TLS on
   const verdicts: ClientVerdict[] = [];
   const verifier = () => v!;
   let v: ReturnType<typeof createClientCertVerifier> | null = null;
+  let crls: Crl[] = [];
   before(async () => {
     const crl = parseCrl(
       await buildCrl({
@@ -95,10 +96,13 @@ describe('mTLS server side: client certificates verified by certvet (real TLS on
         entries: [{ serial: revokedSerial, revokedAt: new Date(Date.now() - DAY), reason: 1 }],
       }),
     );
-    v = createClientCertVerifier({ ca: root.pem, crls: [crl] });
+    // The root's (empty) CRL too, so that every certificate in the path has a CRL in scope.
+    const rootCrl = parseCrl(await buildCrl({ issuer: root, entries: [] }));
+    crls = [crl, rootCrl];
+    v = createClientCertVerifier({ ca: root.pem, crls });
     v.on('accepted', (x: ClientVerdict) => verdicts.push(x));
     v.on('rejected', (x: ClientVerdict) => verdicts.push(x));
-    const guard = createRequestGuard(v);
+    const guard = createRequestGuard(v, { exposeFindings: true });
     server = createHttpsServer(
       mtlsServerOptions(v, { cert: serverCert.pem + ica.pem, key: await privateKeyPem(serverCert.key) }),
       async (req, res) => {
@@ -159,7 +163,8 @@ describe('mTLS server side: client certificates verified by certvet (real TLS on
     const newClient = await issue({ subject: 'CN=carol', issuer: newRoot, eku: ['clientAuth'] });
     clients.carol = { cert: newClient.pem, key: await privateKeyPem(newClient.key) };
     assert.equal((await call(port, 'carol')).status, 403);
-    verifier().update({ ca: [root.pem, newRoot.pem] });
+    const newRootCrl = parseCrl(await buildCrl({ issuer: newRoot, entries: [] }));
+    verifier().update({ ca: [root.pem, newRoot.pem], crls: [...crls, newRootCrl] });
     server.setSecureContext({
       ...mtlsServerOptions(verifier(), {
         cert: serverCert.pem + ica.pem,

@@ -1,97 +1,98 @@
+import { constants } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, TLSSocket, TlsOptions } from 'node:tls';
+import { gateSecureConnections, verdictFor } from './gate.js';
 import type { ClientIdentity } from './identity.js';
+import { rejectionOf } from './rejection.js';
+import { checkGuardOptions, type MtlsGuardOptions } from './serverOptions.js';
 import type { ClientCertVerifier, ClientVerdict } from './verifier.js';
 
-const verdicts = new WeakMap<TLSSocket, Promise<ClientVerdict>>();
-
-/** The verdict on a connection's client certificate, computed once per connection. */
-export function verdictFor(verifier: ClientCertVerifier, socket: TLSSocket): Promise<ClientVerdict> {
-  let v = verdicts.get(socket);
-  if (!v) {
-    v = verifier.verifySocket(socket);
-    verdicts.set(socket, v);
-  }
-  return v;
-}
+export { verdictFor };
 
 /**
- * Options for `tls.createServer` / `https.createServer`: ask for a client certificate
- * (naming the verifier's CAs), let the handshake complete whatever Node thinks of it, and leave
- * the decision to certvet (`requireClientCert` or the request guard). Node's own
- * `rejectUnauthorized` checks chain and dates only: no revocation, no allow-list, no EKU
- * policy, and an opaque error.
+ * Options for `tls.createServer` / `https.createServer` / `http2.createSecureServer`: ask for a
+ * client certificate (naming the verifier's CAs), let the handshake complete whatever Node
+ * thinks of it, and leave the decision to certvet's gate (`createMtlsHttpsServer` and
+ * siblings, `gateServer`, `requireClientCert`). Node's own `rejectUnauthorized` checks chain
+ * and dates only: no revocation, no allow-list, no EKU policy, and an opaque error.
+ *
+ * Session tickets are turned off (`SSL_OP_NO_TICKET`): on a resumed session OpenSSL gives the
+ * server the client's leaf but not the intermediates it sent, so every resumed connection of a
+ * client whose CA is an intermediate would be refused. Without tickets each connection is a
+ * full handshake, and every connection's chain is verified as presented.
  */
 export function mtlsServerOptions<T extends TlsOptions>(
   verifier: ClientCertVerifier,
   base: T,
-): T & { requestCert: true; rejectUnauthorized: false } {
-  return { ...base, ca: verifier.caPem(), requestCert: true, rejectUnauthorized: false };
+): T & { requestCert: true; rejectUnauthorized: false; secureOptions: number } {
+  return {
+    ...base,
+    ca: verifier.caPem(),
+    requestCert: true,
+    rejectUnauthorized: false,
+    secureOptions: (base.secureOptions ?? 0) | constants.SSL_OP_NO_TICKET,
+  };
 }
 
 /**
- * For plain TLS servers: verify every connection as it is established and close the ones
- * whose client certificate is not accepted. `onVerdict` receives each verdict (for logging).
+ * Gates a TLS or HTTPS server (see `gateServer`): every 'secureConnection' listener — the
+ * application's, added before or after, and `https.Server`'s HTTP parser — runs only for
+ * connections whose client certificate is accepted; the others are closed. `onVerdict`
+ * receives each verdict (for logging); for a rejected connection, after it is closed.
  */
 export function requireClientCert(
   server: Server,
   verifier: ClientCertVerifier,
   onVerdict?: (v: ClientVerdict, s: TLSSocket) => void,
 ): void {
-  server.on('secureConnection', (socket: TLSSocket) => {
-    socket.pause();
-    verdictFor(verifier, socket).then(
-      (v) => {
-        onVerdict?.(v, socket);
-        if (v.ok) socket.resume();
-        else socket.destroy();
-      },
-      () => socket.destroy(),
-    );
+  if (onVerdict) server.on('verified', (s: TLSSocket, v: ClientVerdict) => onVerdict(v, s));
+  gateSecureConnections(server, verifier, (socket, v) => {
+    socket.destroy();
+    onVerdict?.(v, socket);
   });
 }
 
-function reject(res: ServerResponse, v: ClientVerdict): void {
-  const missing = v.findings.some((f) => f.code === 'client-cert-missing');
-  const body = JSON.stringify({
-    error: missing ? 'client certificate required' : 'client certificate rejected',
-    findings: v.findings
-      .filter((f) => f.severity === 'critical' || f.severity === 'error')
-      .map((f) => ({ code: f.code, message: f.message })),
-  });
-  res.writeHead(missing ? 401 : 403, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
+function reject(res: ServerResponse, v: ClientVerdict, exposeFindings: boolean): void {
+  const r = rejectionOf(v, exposeFindings);
+  res.writeHead(r.status, r.headers);
+  res.end(r.body);
 }
 
 /**
- * A guard for node:http-style handlers: resolves to the client's identity, or answers 401
- * (no certificate) / 403 (rejected) with a JSON reason and resolves to null.
+ * A per-request check for node:http-style handlers: resolves to the client's identity, or
+ * answers 401 (no certificate) / 403 (rejected) with a generic JSON message (the findings too
+ * with `exposeFindings`) and resolves to null. The handler has already been called with the
+ * request when it runs, so on its own this is defence in depth: gate the server.
  */
 export function createRequestGuard(
   verifier: ClientCertVerifier,
+  options?: MtlsGuardOptions,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<ClientIdentity | null> {
+  const expose = checkGuardOptions(options).exposeFindings ?? false;
   return async (req, res) => {
     const v = await verdictFor(verifier, req.socket as TLSSocket);
     if (v.ok) return v.identity;
-    reject(res, v);
+    reject(res, v, expose);
     return null;
   };
 }
 
-/** Express/Connect/Fastify-middie compatible middleware: sets `req.clientIdentity` or answers 401/403. */
+/**
+ * Express/Connect/Fastify-middie compatible middleware: sets `req.clientIdentity` or answers
+ * 401/403 as `createRequestGuard` does.
+ */
 export function clientCertMiddleware(
   verifier: ClientCertVerifier,
+  options?: MtlsGuardOptions,
 ): (
   req: IncomingMessage & { clientIdentity?: ClientIdentity },
   res: ServerResponse,
   next: (err?: unknown) => void,
 ) => void {
+  const expose = checkGuardOptions(options).exposeFindings ?? false;
   return (req, res, next) => {
     verdictFor(verifier, req.socket as TLSSocket).then((v) => {
-      if (!v.ok) return reject(res, v);
+      if (!v.ok) return reject(res, v, expose);
       req.clientIdentity = v.identity!;
       next();
     }, next);

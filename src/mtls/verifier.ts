@@ -11,12 +11,14 @@ import { parseCertificateCached } from '../x509/cache.js';
 import type { Certificate } from '../x509/certificate.js';
 import { loadCertificates } from '../x509/load.js';
 import { type AllowRule, allowedBy, describeRule } from './allow.js';
+import { MtlsConfigError } from './errors.js';
 import { type ClientIdentity, identityOf } from './identity.js';
+import { checkTrustUpdate, checkVerifierOptions } from './verifierOptions.js';
 
 /** Trust material a verifier uses; swap it at run time with `update()`. */
 export interface ClientTrust {
-  /** CA certificates (PEM text, or parsed certificates) that may issue client certificates. */
-  readonly ca: string | readonly (string | Certificate)[];
+  /** CA certificates (PEM text, DER/PEM bytes, or parsed certificates) that may issue client certificates. */
+  readonly ca: string | Uint8Array | readonly (string | Uint8Array | Certificate)[];
   /** CRLs to honour (parsed), e.g. refreshed from files. */
   readonly crls?: readonly Crl[];
   /** Allow rules; empty or absent: every client whose certificate verifies. */
@@ -40,17 +42,18 @@ export interface ClientVerdict {
 }
 
 function anchorsOf(ca: ClientTrust['ca']): Certificate[] {
-  const items = typeof ca === 'string' ? [ca] : ca;
+  const items = typeof ca === 'string' || ca instanceof Uint8Array ? [ca] : ca;
   const out: Certificate[] = [];
   for (const item of items) {
-    if (typeof item !== 'string') out.push(item);
+    if (typeof item !== 'string' && !(item instanceof Uint8Array)) out.push(item);
     else {
       const { certificates, problems } = loadCertificates(Buffer.from(item), 'ca');
-      if (problems.length) throw new Error(`client CA bundle: ${problems.map((p) => p.message).join('; ')}`);
+      if (problems.length)
+        throw new MtlsConfigError('ca', `client CA bundle: ${problems.map((p) => p.message).join('; ')}`);
       out.push(...certificates);
     }
   }
-  if (!out.length) throw new Error('client CA bundle: no certificate');
+  if (!out.length) throw new MtlsConfigError('ca', 'client CA bundle: no certificate');
   return out;
 }
 
@@ -66,8 +69,10 @@ export class ClientCertVerifier extends EventEmitter {
   private readonly crlCache: CrlCache;
   private readonly ocspCache = new OcspCache();
 
+  /** Throws `MtlsConfigError` for an unknown option or allow-rule key, or a value of the wrong type. */
   constructor(private readonly opts: ClientCertVerifierOptions) {
     super();
+    checkVerifierOptions(opts);
     this.anchors = anchorsOf(opts.ca);
     this.crls = opts.crls ?? [];
     this.allow = opts.allow ?? [];
@@ -80,6 +85,7 @@ export class ClientCertVerifier extends EventEmitter {
 
   /** Replaces the CA bundle, CRLs and/or allow rules without restarting anything. */
   update(trust: Partial<ClientTrust>): void {
+    checkTrustUpdate(trust);
     if (trust.ca !== undefined) this.anchors = anchorsOf(trust.ca);
     if (trust.crls !== undefined) this.crls = trust.crls;
     if (trust.allow !== undefined) this.allow = trust.allow;

@@ -1,8 +1,9 @@
 import { type FSWatcher, watch } from 'node:fs';
-import { createServer } from 'node:https';
 import type { Command } from 'commander';
-import { createRequestGuard, mtlsServerOptions, requireClientCert } from '../../mtls/adapters.js';
+import { mtlsServerOptions } from '../../mtls/adapters.js';
 import type { AllowRule } from '../../mtls/allow.js';
+import { clientIdentityOf } from '../../mtls/gate.js';
+import { createMtlsHttpsServer } from '../../mtls/servers.js';
 import { createClientCertVerifier } from '../../mtls/verifier.js';
 import type { Crl } from '../../verify/crl.js';
 import { loadCrls } from '../../verify/loadCrls.js';
@@ -99,23 +100,24 @@ export function registerMtlsServer(
             .join(', ')}`,
         ),
       );
-      const tlsOptions = () =>
-        mtlsServerOptions(verifier, { cert: read(f.cert, 'certificate'), key: read(f.key, 'key') });
-      const guard = createRequestGuard(verifier);
-      const server = createServer(tlsOptions(), async (req, res) => {
-        const id = await guard(req, res);
-        if (id)
+      const tlsFiles = () => ({ cert: read(f.cert, 'certificate'), key: read(f.key, 'key') });
+      // The gate decides at connection time, before Node's HTTP parser sees the connection;
+      // a refused client is disconnected (so TLS clients such as `certvet check` see it).
+      const server = createMtlsHttpsServer(
+        verifier,
+        tlsFiles(),
+        (req, res) => {
+          const id = clientIdentityOf(req);
           res
             .writeHead(200, { 'content-type': 'application/json' })
-            .end(`${JSON.stringify({ hello: id.commonName, identity: id })}\n`);
-      });
-      // Decide at connection time (so TLS clients such as `certvet check` see the refusal), and
-      // again per request for the JSON answer (the verdict is computed once per connection).
-      requireClientCert(server, verifier);
+            .end(`${JSON.stringify({ hello: id?.commonName ?? null, identity: id })}\n`);
+        },
+        { rejection: 'close' },
+      );
       const reload = (what: string) => {
         try {
           verifier.update({ ca: read(f.ca, 'CA file'), crls: crls() });
-          server.setSecureContext(tlsOptions());
+          server.setSecureContext(mtlsServerOptions(verifier, tlsFiles()));
           log(`reloaded ${what}`);
         } catch (e) {
           log(`could not reload ${what}: ${(e as Error).message} (keeping the previous trust)`);
