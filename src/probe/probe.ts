@@ -191,7 +191,13 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
   const finish = (failure: Observation['error']): Observation => {
     const error: Observation['error'] =
       failure && o.signal?.aborted
-        ? { code: 'timeout', message: 'interrupted before the check completed' }
+        ? {
+            code: 'timeout',
+            message:
+              o.signal.reason instanceof DeadlineError
+                ? o.signal.reason.message
+                : 'interrupted before the check completed',
+          }
         : failure;
     tlsSock?.destroy();
     socket?.destroy();

@@ -1,5 +1,6 @@
 import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
 import { AsnConvert } from '@peculiar/asn1-schema';
+import { SharedLoad } from '../util/sharedLoad.js';
 import { parseCertificateCached } from '../x509/cache.js';
 import type { Certificate } from '../x509/certificate.js';
 import { loadCertificates } from '../x509/load.js';
@@ -29,25 +30,33 @@ export function parseIssuerResponse(body: Uint8Array, url: string): Certificate[
 
 /**
  * Fetches issuer certificates named by AIA caIssuers, shared across a scan (single-flight,
- * failures remembered), bounded like every certificate-controlled fetch.
+ * failures remembered), bounded like every certificate-controlled fetch. Each caller waits
+ * under its own signal (its per-target deadline); a fetch every waiter gave up on is
+ * cancelled and forgotten rather than remembered as a failure.
  */
 export class AiaFetcher {
-  private readonly cache = new Map<string, Promise<Certificate[]>>();
+  private readonly cache = new Map<string, SharedLoad<Certificate[]>>();
   fetches = 0;
 
-  constructor(private readonly options: Omit<FetchOptions, 'method' | 'body'>) {}
+  constructor(private readonly options: Omit<FetchOptions, 'method' | 'body' | 'signal'>) {}
 
-  issuersOf(cert: Certificate): Promise<Certificate[]>[] {
+  issuersOf(cert: Certificate, signal?: AbortSignal): Promise<Certificate[]>[] {
     return (cert.ext.authorityInfoAccess?.caIssuers ?? []).map((url) => {
-      let p = this.cache.get(url);
-      if (!p) {
+      let load = this.cache.get(url);
+      if (!load || load.abandoned) {
         this.fetches++;
-        p = boundedFetch(url, this.options).then((r) => parseIssuerResponse(r.body, url));
-        p.catch(() => {});
-        this.cache.set(url, p);
+        const created = new SharedLoad(
+          (own) =>
+            boundedFetch(url, { ...this.options, signal: own }).then((r) => parseIssuerResponse(r.body, url)),
+          () => {
+            if (this.cache.get(url) === created) this.cache.delete(url);
+          },
+        );
+        load = created;
+        this.cache.set(url, load);
         if (this.cache.size > 256) this.cache.delete(this.cache.keys().next().value as string);
       }
-      return p;
+      return load.join(signal);
     });
   }
 }

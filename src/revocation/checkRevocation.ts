@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Finding } from '../findings/catalogue.js';
-import { checkCrls, checkDelta } from '../verify/crl.js';
+import { abortReason } from '../probe/deadline.js';
+import { SharedLoad } from '../util/sharedLoad.js';
+import { checkCrls, checkDelta, type RevokedEntry } from '../verify/crl.js';
 import type { Certificate } from '../x509/certificate.js';
 import type { CrlCache } from './crlCache.js';
 import { boundedFetch, type FetchOptions } from './fetch.js';
@@ -30,18 +32,30 @@ export interface RevocationInfo {
 /**
  * OCSP answers shared across a run: an intermediate seen behind 1,000 endpoints is asked
  * about once (single-flight), and the answer reused until its nextUpdate (at most an hour).
+ * Each caller waits under its own signal: one target's deadline never fails the query for
+ * the others, and a query every waiter gave up on is cancelled and forgotten.
  */
 export class OcspCache {
-  private readonly entries = new Map<string, { promise: Promise<OcspAnswer>; expiresAt: number }>();
+  private readonly entries = new Map<string, { load: SharedLoad<OcspAnswer>; expiresAt: number }>();
   queries = 0;
 
-  get(key: string, load: () => Promise<OcspAnswer>): Promise<OcspAnswer> {
+  /** `load` runs under the entry's own signal (not the caller's). */
+  get(
+    key: string,
+    load: (signal: AbortSignal) => Promise<OcspAnswer>,
+    signal?: AbortSignal,
+  ): Promise<OcspAnswer> {
     const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && hit.expiresAt > now) return hit.promise;
+    if (hit && hit.expiresAt > now && !hit.load.abandoned) return hit.load.join(signal);
     this.queries++;
-    const entry = { promise: load(), expiresAt: now + 3600_000 };
-    entry.promise.then(
+    const entry = {
+      load: new SharedLoad(load, () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      }),
+      expiresAt: now + 3600_000,
+    };
+    entry.load.promise.then(
       (a) => {
         entry.expiresAt = Math.min(entry.expiresAt, a.nextUpdate ? a.nextUpdate.getTime() : now + 300_000);
       },
@@ -51,7 +65,7 @@ export class OcspCache {
     );
     this.entries.set(key, entry);
     if (this.entries.size > 4096) this.entries.delete(this.entries.keys().next().value as string);
-    return entry.promise;
+    return entry.load.join(signal);
   }
 }
 
@@ -64,8 +78,15 @@ export interface RevocationContext {
   /** Order of the network sources (a staple is always tried first). */
   readonly sources: readonly RevocationSourceKind[];
   readonly crlCache: CrlCache;
-  readonly fetch: Omit<FetchOptions, 'method' | 'body' | 'maxBytes'> & { readonly maxOcspBytes: number };
+  readonly fetch: Omit<FetchOptions, 'method' | 'body' | 'maxBytes' | 'signal'> & {
+    readonly maxOcspBytes: number;
+  };
   readonly nowSec: number;
+  /**
+   * Ends every fetch at once (the per-target deadline combined with Ctrl-C): what is not
+   * answered by then is `revocation-unknown`, never good.
+   */
+  readonly signal?: AbortSignal;
 }
 
 function iso(d: Date | null): string | null {
@@ -78,11 +99,12 @@ async function queryOcspWith(
   issuer: Certificate,
   ctx: RevocationContext,
   hash: CertIdHash,
+  signal: AbortSignal | undefined,
 ): Promise<OcspAnswer> {
   const nonce = ctx.nonce ? new Uint8Array(randomBytes(16)) : undefined;
   const req = buildOcspRequest(cert, issuer, { hash, ...(nonce ? { nonce } : {}) });
   const get = ocspGetUrl(url, req);
-  const common = { ...ctx.fetch, maxBytes: ctx.fetch.maxOcspBytes };
+  const common = { ...ctx.fetch, maxBytes: ctx.fetch.maxOcspBytes, ...(signal ? { signal } : {}) };
   const r = get
     ? await boundedFetch(get, { ...common, method: 'GET' })
     : await boundedFetch(url, {
@@ -103,25 +125,172 @@ async function queryOcsp(
   cert: Certificate,
   issuer: Certificate,
   ctx: RevocationContext,
+  signal: AbortSignal | undefined,
 ): Promise<OcspAnswer> {
   let first: OcspAnswer;
   try {
-    first = await queryOcspWith(url, cert, issuer, ctx, 'sha1');
+    first = await queryOcspWith(url, cert, issuer, ctx, 'sha1', signal);
   } catch (e) {
     if (e instanceof OcspError && /malformedRequest|unauthorized|does not cover/.test(e.message))
-      return queryOcspWith(url, cert, issuer, ctx, 'sha256');
+      return queryOcspWith(url, cert, issuer, ctx, 'sha256', signal);
     throw e;
   }
   if (first.status !== 'unknown') return first;
-  return queryOcspWith(url, cert, issuer, ctx, 'sha256').catch(() => first);
+  return queryOcspWith(url, cert, issuer, ctx, 'sha256', signal).catch(() => first);
+}
+
+/** A CRL entry that a delta CRL's removeFromCRL may lift (RFC 5280 §5.3.1): only a hold. */
+function isHold(e: RevokedEntry | null): boolean {
+  return e?.reason === 'certificateHold';
+}
+
+type CertOutcome = { info: RevocationInfo | null; problems: string[]; hadSource: boolean };
+
+/** One certificate: the staple (leaf), then each source in order until one answers. */
+async function checkOne(
+  cert: Certificate,
+  issuer: Certificate,
+  i: number,
+  staple: Uint8Array | null,
+  ctx: RevocationContext,
+  checkedAt: string,
+): Promise<CertOutcome> {
+  const problems: string[] = [];
+  const fromOcsp = (a: OcspAnswer, source: 'ocsp-stapled' | 'ocsp', where: string): RevocationInfo | null => {
+    if (a.status === 'unknown') {
+      problems.push(`${where} does not know this certificate (status unknown)`);
+      return null;
+    }
+    return {
+      status: a.status,
+      source,
+      checkedAt,
+      nextUpdate: iso(a.nextUpdate),
+      reason: a.reason,
+      detail: `${where}, signed by ${a.signer}${a.revokedAt ? `, revoked at ${iso(a.revokedAt)}` : ''}`,
+    };
+  };
+  let info: RevocationInfo | null = null;
+  if (i === 0 && staple) {
+    try {
+      info = fromOcsp(
+        verifyOcspResponse(staple, cert, issuer, ctx.nowSec),
+        'ocsp-stapled',
+        'the stapled OCSP response',
+      );
+    } catch (e) {
+      problems.push(`the stapled OCSP response is unusable: ${(e as Error).message}`);
+    }
+  }
+  const sources = ctx.sources.flatMap((kind) =>
+    (kind === 'ocsp'
+      ? (cert.ext.authorityInfoAccess?.ocsp ?? [])
+      : (cert.ext.crlDistributionPoints ?? [])
+    ).map((url) => ({ kind, url })),
+  );
+  const hadSource = (i === 0 && staple !== null) || sources.length > 0;
+  for (const [n, { kind, url }] of sources.entries()) {
+    if (info) break;
+    if (ctx.signal?.aborted) {
+      const left = sources.length - n;
+      problems.push(
+        `${abortReason(ctx.signal).message}: ${left} more source${left === 1 ? ' was' : 's were'} not asked`,
+      );
+      break;
+    }
+    if (kind === 'ocsp') {
+      try {
+        const load = (signal?: AbortSignal) => queryOcsp(url, cert, issuer, ctx, signal);
+        const answer = ctx.ocspCache
+          ? await ctx.ocspCache.get(`${url}|${cert.sha256}|${issuer.sha256}`, load, ctx.signal)
+          : await load(ctx.signal);
+        info = fromOcsp(answer, 'ocsp', `the OCSP responder ${url}`);
+      } catch (e) {
+        problems.push(`OCSP ${url}: ${(e as Error).message}`);
+      }
+    } else {
+      try {
+        info = await fromCrl(url, cert, issuer, i, ctx, checkedAt, problems);
+      } catch (e) {
+        problems.push(`CRL ${url}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return { info, problems, hadSource };
+}
+
+/**
+ * The CRL at `url` (and the delta CRLs it names). Revoked is sticky: a delta's removeFromCRL
+ * lifts only a certificateHold, and a delta that cannot be used never lifts anything (a base
+ * entry stands; a base "good" becomes unknown).
+ */
+async function fromCrl(
+  url: string,
+  cert: Certificate,
+  issuer: Certificate,
+  i: number,
+  ctx: RevocationContext,
+  checkedAt: string,
+  problems: string[],
+): Promise<RevocationInfo | null> {
+  const crl = await ctx.crlCache.get(url, undefined, ctx.signal);
+  const st = checkCrls(cert, issuer, [crl], ctx.nowSec, i > 0);
+  if (st.status !== 'revoked' && st.status !== 'good') {
+    problems.push(
+      `CRL ${url}: ${st.status === 'unusable' ? st.reason : 'the CRL does not cover this certificate'}`,
+    );
+    return null;
+  }
+  const next = crl.nextUpdate ? iso(new Date(crl.nextUpdate.seconds * 1000)) : null;
+  let entry: RevokedEntry | null = st.status === 'revoked' ? st.entry : null;
+  let where = `the CRL at ${url}`;
+  const notes: string[] = [];
+  let deltaProblem: string | null = null;
+  // Delta CRLs named by the base (freshestCRL) update its verdict.
+  for (const deltaUrl of crl.deltaUrls) {
+    let d: RevokedEntry | 'removed' | null;
+    try {
+      const delta = await ctx.crlCache.get(deltaUrl, undefined, ctx.signal);
+      d = checkDelta(cert, issuer, crl, delta, ctx.nowSec);
+    } catch (e) {
+      deltaProblem = `its delta CRL ${deltaUrl}: ${(e as Error).message}`;
+      break;
+    }
+    where = `${where} and its delta CRL at ${deltaUrl}`;
+    if (d === 'removed') {
+      if (isHold(entry) || !entry) entry = null;
+      else
+        notes.push(
+          `the delta CRL's removeFromCRL is ignored: only a certificateHold can be lifted, and this revocation is ${entry.reason ?? 'unspecified'}`,
+        );
+    } else if (d && (!entry || isHold(entry))) entry = d;
+  }
+  if (deltaProblem && !entry) {
+    problems.push(`CRL ${url}: ${deltaProblem}`);
+    return null;
+  }
+  if (deltaProblem) notes.push(`${deltaProblem} (a revocation stands without it)`);
+  const detail = (s: string) => (notes.length ? `${s} (${notes.join('; ')})` : s);
+  return entry
+    ? {
+        status: 'revoked',
+        source: 'crl',
+        checkedAt,
+        nextUpdate: next,
+        reason: entry.reason,
+        detail: detail(`${where}, revoked at ${iso(new Date(entry.revocationDate.seconds * 1000))}`),
+      }
+    : { status: 'good', source: 'crl', checkedAt, nextUpdate: next, reason: null, detail: where };
 }
 
 /**
  * Revocation of every certificate of a validated path below the anchor (RFC 6960, RFC 5280
  * §6.3): the stapled OCSP response first (leaf), then the sources in `ctx.sources` order.
- * A definitive `revoked` is always critical; a source that exists but cannot answer makes
- * `revocation-unknown` (warning in soft mode, critical in hard). Certificates that name no
- * source at all are "not-checked", without a finding. must-staple without a staple is critical.
+ * The certificates are checked concurrently, all under `ctx.signal` (the per-target
+ * deadline). A definitive `revoked` is always critical; a source that exists but cannot
+ * answer — including one cut short by the deadline — makes `revocation-unknown` (warning in
+ * soft mode, critical in hard). Certificates that name no source at all are "not-checked",
+ * without a finding. must-staple without a staple is critical.
  */
 export async function checkRevocation(
   path: readonly Certificate[],
@@ -141,98 +310,13 @@ export async function checkRevocation(
       message: `the leaf certificate (${leaf.subject.text}) requires OCSP stapling (TLS Feature status_request) but the server sent no staple`,
       certIndex: 0,
     });
-  for (let i = 0; i < path.length - 1; i++) {
+  const outcomes = await Promise.all(
+    path.slice(0, -1).map((cert, i) => checkOne(cert, path[i + 1]!, i, staple, ctx, checkedAt)),
+  );
+  outcomes.forEach(({ info, problems, hadSource }, i) => {
     const cert = path[i]!;
-    const issuer = path[i + 1]!;
     const who =
       i === 0 ? `the leaf certificate (${cert.subject.text})` : `intermediate #${i} (${cert.subject.text})`;
-    const problems: string[] = [];
-    let info: RevocationInfo | null = null;
-    const fromOcsp = (
-      a: OcspAnswer,
-      source: 'ocsp-stapled' | 'ocsp',
-      where: string,
-    ): RevocationInfo | null => {
-      if (a.status === 'unknown') {
-        problems.push(`${where} does not know this certificate (status unknown)`);
-        return null;
-      }
-      return {
-        status: a.status,
-        source,
-        checkedAt,
-        nextUpdate: iso(a.nextUpdate),
-        reason: a.reason,
-        detail: `${where}, signed by ${a.signer}${a.revokedAt ? `, revoked at ${iso(a.revokedAt)}` : ''}`,
-      };
-    };
-    if (i === 0 && staple) {
-      try {
-        info = fromOcsp(
-          verifyOcspResponse(staple, cert, issuer, ctx.nowSec),
-          'ocsp-stapled',
-          'the stapled OCSP response',
-        );
-      } catch (e) {
-        problems.push(`the stapled OCSP response is unusable: ${(e as Error).message}`);
-      }
-    }
-    let hadSource = i === 0 && staple !== null;
-    for (const kind of ctx.sources) {
-      if (info) break;
-      if (kind === 'ocsp') {
-        for (const url of cert.ext.authorityInfoAccess?.ocsp ?? []) {
-          hadSource = true;
-          try {
-            const load = () => queryOcsp(url, cert, issuer, ctx);
-            const answer = ctx.ocspCache
-              ? await ctx.ocspCache.get(`${url}|${cert.sha256}|${issuer.sha256}`, load)
-              : await load();
-            info = fromOcsp(answer, 'ocsp', `the OCSP responder ${url}`);
-          } catch (e) {
-            problems.push(`OCSP ${url}: ${(e as Error).message}`);
-          }
-          if (info) break;
-        }
-      } else {
-        for (const url of cert.ext.crlDistributionPoints ?? []) {
-          hadSource = true;
-          try {
-            const crl = await ctx.crlCache.get(url);
-            const st = checkCrls(cert, issuer, [crl], ctx.nowSec, i > 0);
-            const next = crl.nextUpdate ? iso(new Date(crl.nextUpdate.seconds * 1000)) : null;
-            if (st.status === 'revoked' || st.status === 'good') {
-              let entry = st.status === 'revoked' ? st.entry : null;
-              let where = `the CRL at ${url}`;
-              // Delta CRLs named by the base (freshestCRL) update its verdict.
-              for (const deltaUrl of crl.deltaUrls) {
-                const delta = await ctx.crlCache.get(deltaUrl);
-                const d = checkDelta(cert, issuer, crl, delta, ctx.nowSec);
-                if (d === 'removed') entry = null;
-                else if (d) entry = d;
-                where = `${where} and its delta CRL at ${deltaUrl}`;
-              }
-              info = entry
-                ? {
-                    status: 'revoked',
-                    source: 'crl',
-                    checkedAt,
-                    nextUpdate: next,
-                    reason: entry.reason,
-                    detail: `${where}, revoked at ${iso(new Date(entry.revocationDate.seconds * 1000))}`,
-                  }
-                : { status: 'good', source: 'crl', checkedAt, nextUpdate: next, reason: null, detail: where };
-            } else
-              problems.push(
-                `CRL ${url}: ${st.status === 'unusable' ? st.reason : 'the CRL does not cover this certificate'}`,
-              );
-          } catch (e) {
-            problems.push(`CRL ${url}: ${(e as Error).message}`);
-          }
-          if (info) break;
-        }
-      }
-    }
     if (info) {
       perCert[i] = info;
       if (info.status === 'revoked')
@@ -267,6 +351,6 @@ export async function checkRevocation(
         detail: 'the certificate names no OCSP responder or CRL distribution point',
       };
     }
-  }
+  });
   return { findings, perCert };
 }

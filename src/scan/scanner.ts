@@ -1,11 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import { type CheckPolicy, type Evaluation, evaluateObservation } from '../check/checkObservation.js';
+import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
 import type { ClientIdentity, LookupFn, ProbeTimeouts } from '../probe/probe.js';
-import { probe } from '../probe/probe.js';
+import { DEFAULT_TIMEOUTS, probe } from '../probe/probe.js';
 import { statusOf, type TargetResult } from '../report/result.js';
 import type { AiaFetcher } from '../revocation/aia.js';
 import { checkRevocation, type RevocationContext } from '../revocation/checkRevocation.js';
+import { fdBudget } from '../util/fdBudget.js';
 import type { Certificate } from '../x509/certificate.js';
 import type { TargetSpec } from './target.js';
 
@@ -32,7 +34,7 @@ export interface ScanTarget {
 const VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
 export interface ScanOptions {
-  /** Targets checked at once (default 32). */
+  /** Targets checked at once (default 32; capped by the open-file limit, see `effectiveConcurrency`). */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   readonly lookup?: LookupFn;
@@ -44,59 +46,85 @@ export interface ScanOptions {
   readonly onResult?: (result: TargetResult, index: number) => void;
 }
 
-/** Checks one target: probe (I/O), then the pure verification and checks. */
+/**
+ * Checks one target: probe (I/O), then the pure verification and checks, then AIA and
+ * revocation fetches. One deadline (`timeouts.totalMs`, the CLI's --timeout) covers all of it:
+ * the probe, AIA, OCSP and CRL fetches share one AbortSignal (the deadline combined with
+ * `o.signal`), and `durationMs` is the wall time of the whole check. A retry (`o.retries`) of a
+ * transient connection failure gets a fresh deadline.
+ */
 export async function checkTarget(
   t: ScanTarget,
   o: Omit<ScanOptions, 'concurrency' | 'onResult'> = {},
 ): Promise<TargetResult> {
+  const started = performance.now();
+  const totalMs = t.timeouts?.totalMs ?? DEFAULT_TIMEOUTS.totalMs;
   let attempt = 0;
   for (;;) {
-    const obs = await probe({
-      host: t.spec.host,
-      port: t.spec.port,
-      servername: t.servername,
-      address: t.address ?? null,
-      starttls: t.spec.starttls,
-      ...(t.spec.scheme === 'https' ? { alpn: ['h2', 'http/1.1'] } : {}),
-      ...(t.caPem ? { ca: t.caPem } : {}),
-      ...(t.client ? { client: t.client } : {}),
-      ...(t.timeouts ? { timeouts: t.timeouts } : {}),
-      ...(o.lookup ? { lookup: o.lookup } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
-    const transient =
-      obs.error &&
-      (obs.error.code === 'connect-failed' || obs.error.code === 'timeout') &&
-      obs.certificates.length === 0;
-    if (transient && attempt < (o.retries ?? 0) && !o.signal?.aborted) {
+    const deadline = startDeadline(totalMs, `the check of ${t.spec.raw}`, o.signal);
+    let result: TargetResult | 'retry';
+    try {
+      result = await attemptTarget(t, o, deadline.signal, attempt);
+    } finally {
+      deadline.dispose();
+    }
+    if (result === 'retry') {
       attempt++;
       await new Promise((r) => setTimeout(r, 200 * attempt));
       continue;
     }
-    const now = o.at ?? new Date();
-    let ev = evaluateObservation(
-      { target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null },
-      obs,
-      t.policy,
-      now,
-    );
-    let result = ev.result;
-    if (!ev.anchored && t.aia && ev.path.length) {
-      const completed = await completeViaAia(t, obs, ev, now);
-      if (completed) ({ ev, result } = completed);
-    }
-    if (t.revocation && t.revocation.mode !== 'off' && ev.anchored && ev.path.length > 1) {
-      const rv = await checkRevocation(ev.path, obs.ocspStaple, {
-        ...t.revocation,
-        nowSec: Math.floor(now.getTime() / 1000),
-      });
-      const findings = [...result.findings, ...rv.findings];
-      const chain = result.chain.map((e, i) => (rv.perCert[i] ? { ...e, revocation: rv.perCert[i]! } : e));
-      result = { ...result, findings, chain, status: statusOf(findings) };
-    }
-    if (!t.probeProtocols || obs.error || !obs.address) return result;
-    return { ...result, ...(await probeProtocols(t, obs.address, result, o)) };
+    return { ...result, durationMs: Math.round(performance.now() - started) };
   }
+}
+
+async function attemptTarget(
+  t: ScanTarget,
+  o: Omit<ScanOptions, 'concurrency' | 'onResult'>,
+  signal: AbortSignal,
+  attempt: number,
+): Promise<TargetResult | 'retry'> {
+  const obs = await probe({
+    host: t.spec.host,
+    port: t.spec.port,
+    servername: t.servername,
+    address: t.address ?? null,
+    starttls: t.spec.starttls,
+    ...(t.spec.scheme === 'https' ? { alpn: ['h2', 'http/1.1'] } : {}),
+    ...(t.caPem ? { ca: t.caPem } : {}),
+    ...(t.client ? { client: t.client } : {}),
+    ...(t.timeouts ? { timeouts: t.timeouts } : {}),
+    ...(o.lookup ? { lookup: o.lookup } : {}),
+    signal,
+  });
+  const transient =
+    obs.error &&
+    (obs.error.code === 'connect-failed' || obs.error.code === 'timeout') &&
+    obs.certificates.length === 0;
+  if (transient && attempt < (o.retries ?? 0) && !o.signal?.aborted) return 'retry';
+  const now = o.at ?? new Date();
+  let ev = evaluateObservation(
+    { target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null },
+    obs,
+    t.policy,
+    now,
+  );
+  let result = ev.result;
+  if (!ev.anchored && t.aia && ev.path.length) {
+    const completed = await completeViaAia(t, obs, ev, now, signal);
+    if (completed) ({ ev, result } = completed);
+  }
+  if (t.revocation && t.revocation.mode !== 'off' && ev.anchored && ev.path.length > 1) {
+    const rv = await checkRevocation(ev.path, obs.ocspStaple, {
+      ...t.revocation,
+      nowSec: Math.floor(now.getTime() / 1000),
+      signal,
+    });
+    const findings = [...result.findings, ...rv.findings];
+    const chain = result.chain.map((e, i) => (rv.perCert[i] ? { ...e, revocation: rv.perCert[i]! } : e));
+    result = { ...result, findings, chain, status: statusOf(findings) };
+  }
+  if (!t.probeProtocols || obs.error || !obs.address) return result;
+  return { ...result, ...(await probeProtocols(t, obs.address, result, signal)) };
 }
 
 /**
@@ -108,11 +136,12 @@ async function completeViaAia(
   obs: Observation,
   ev: Evaluation,
   now: Date,
+  signal: AbortSignal,
 ): Promise<{ ev: Evaluation; result: TargetResult } | null> {
   const fetched: Certificate[] = [];
   let top = ev.path[ev.path.length - 1]!;
   for (let depth = 0; depth < 3; depth++) {
-    const got = (await Promise.allSettled(t.aia!.issuersOf(top))).flatMap((r) =>
+    const got = (await Promise.allSettled(t.aia!.issuersOf(top, signal))).flatMap((r) =>
       r.status === 'fulfilled' ? r.value : [],
     );
     const issuer = got.find((c) => c.subject.key === top.issuer.key);
@@ -136,10 +165,12 @@ async function probeProtocols(
   t: ScanTarget,
   address: string,
   result: TargetResult,
-  o: Omit<ScanOptions, 'concurrency' | 'onResult'>,
+  signal: AbortSignal,
 ): Promise<Pick<TargetResult, 'findings' | 'status'> & { tls: unknown }> {
+  // Versions not tried before the deadline are left out (neither accepted nor refused).
   const accepted: Record<string, boolean> = {};
   for (const v of VERSIONS) {
+    if (signal.aborted) break;
     const r = await probe({
       host: t.spec.host,
       port: t.spec.port,
@@ -152,8 +183,9 @@ async function probeProtocols(
       ...(t.caPem ? { ca: t.caPem } : {}),
       ...(t.client ? { client: t.client } : {}),
       ...(t.timeouts ? { timeouts: t.timeouts } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
+      signal,
     });
+    if (signal.aborted && r.error) break;
     accepted[v] = r.protocol === v && (r.error === null || r.certificates.length > 0);
   }
   const findings = [...result.findings];
@@ -168,6 +200,14 @@ async function probeProtocols(
 }
 
 /**
+ * Targets checked at once: as asked, but never more than the targets nor than the process's
+ * open-file budget allows (beyond it connections fail with EMFILE); at least one.
+ */
+export function effectiveConcurrency(requested: number, targets: number = Number.POSITIVE_INFINITY): number {
+  return Math.max(1, Math.min(requested, targets || 1, fdBudget().targets));
+}
+
+/**
  * Checks every target with bounded concurrency. Results stream to `onResult` as they
  * complete; the returned array is in input order. Work already started finishes (each probe
  * is bounded by its own deadline); after `signal` aborts no new target starts.
@@ -179,7 +219,7 @@ export async function scan(
   const results: (TargetResult | undefined)[] = new Array(targets.length);
   // Every in-flight probe listens on the one signal.
   if (o.signal) setMaxListeners(0, o.signal);
-  const limit = Math.max(1, Math.min(o.concurrency ?? 32, targets.length || 1));
+  const limit = effectiveConcurrency(o.concurrency ?? 32, targets.length);
   let next = 0;
   const worker = async () => {
     for (;;) {

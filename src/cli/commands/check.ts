@@ -15,7 +15,7 @@ import {
 } from '../../revocation/checkRevocation.js';
 import { CrlCache } from '../../revocation/crlCache.js';
 import { FetchPolicy } from '../../revocation/fetchPolicy.js';
-import { type ScanTarget, scan } from '../../scan/scanner.js';
+import { effectiveConcurrency, type ScanTarget, scan } from '../../scan/scanner.js';
 import { inShard } from '../../scan/shard.js';
 import {
   parseResolve,
@@ -25,6 +25,7 @@ import {
   TargetError,
 } from '../../scan/target.js';
 import { parseTargetFile, type TargetEntry, TargetFileError } from '../../scan/targetFile.js';
+import { fdBudget } from '../../util/fdBudget.js';
 import { loadCrls } from '../../verify/loadCrls.js';
 import type { Profile } from '../../verify/options.js';
 import type { Certificate } from '../../x509/certificate.js';
@@ -354,9 +355,16 @@ export async function runCheck(args: readonly string[], f: CheckFlags, io: Check
   const progress = !f.quiet && io.stderr.isTTY === true;
   let done = 0;
   const streamJsonl = f.format === 'jsonl' && !f.output;
+  const concurrency = effectiveConcurrency(f.concurrency, targets.length);
+  if (concurrency < Math.min(f.concurrency, targets.length)) {
+    const { limit, measured } = fdBudget();
+    io.stderr.write(
+      `certvet: --concurrency ${f.concurrency} lowered to ${concurrency}: the open-file limit (ulimit -n) is ${limit}${measured ? '' : ' (assumed)'}; raise it to check more targets at once\n`,
+    );
+  }
   try {
     const results = await scan(targets, {
-      concurrency: f.concurrency,
+      concurrency,
       retries: f.retries,
       signal: controller.signal,
       ...(f.at ? { at: f.at } : {}),
