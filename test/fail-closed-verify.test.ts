@@ -166,6 +166,10 @@ describe('path-building budgets are charged before the work', () => {
         shareSignatureResults: false,
       });
       assert.equal(r.valid, false);
+      if (budget.signatureChecks || budget.buildSteps) {
+        assert.equal(r.stats.budgetExhausted, true);
+        assert.ok(codes(r.findings).includes('budget-exceeded'), JSON.stringify(codes(r.findings)));
+      }
       assert.ok(r.stats.signatureChecks <= (budget.signatureChecks ?? 256), JSON.stringify(r.stats));
       assert.ok(r.stats.buildSteps <= (budget.buildSteps ?? 4096) + 1, JSON.stringify(r.stats));
     }

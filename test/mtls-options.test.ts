@@ -62,6 +62,7 @@ describe('mTLS options are validated at run time', () => {
   test('an unknown option key or a value of the wrong type is a construction error naming it', () => {
     throwsConfig(make({ revocaton: 'hard' }), 'revocaton', /unknown key "revocaton"/);
     throwsConfig(make({ revocation: 'strict' }), 'revocation', /"off", "soft", "hard"/);
+    throwsConfig(make({ crlMode: 'off' }), 'crlMode', /"soft", "hard"/);
     throwsConfig(make({ profile: 'cabf' }), 'profile', /rfc5280/);
     throwsConfig(make({ crlMode: 'off' }), 'crlMode', /"soft", "hard"/);
     throwsConfig(make({ clock: 1234 }), 'clock', /function/);

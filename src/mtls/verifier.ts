@@ -28,6 +28,12 @@ export interface ClientTrust {
 export interface ClientCertVerifierOptions extends ClientTrust {
   /** Network revocation checking (OCSP, CRL distribution points): default off. */
   readonly revocation?: RevocationMode;
+  /**
+   * What a supplied CRL that cannot establish a certificate's status (stale, badly signed, out
+   * of scope, or no CRL from its issuer) means: `hard` (default) rejects the client, `soft`
+   * reports a warning and accepts. A serial listed on a validly signed CRL is always rejected.
+   */
+  readonly crlMode?: 'soft' | 'hard';
   readonly fetchPolicy?: FetchPolicy;
   /** Default rfc5280 (client certificates are rarely CA/B-conformant). */
   readonly profile?: Profile;
@@ -148,6 +154,13 @@ export class ClientCertVerifier extends EventEmitter {
       profile: this.opts.profile ?? 'rfc5280',
       conformance: 'warn',
       crls: this.crls,
+      // The operator chose to revoke with these CRLs: by default (hard) every certificate below
+      // the anchor must be covered by a usable one, as Node/OpenSSL require once a server is
+      // given a CRL (CRL_CHECK_ALL); a stale or badly signed CRL rejects the client.
+      crlPolicy: {
+        mode: this.opts.crlMode ?? 'hard',
+        requireCoverage: (this.opts.crlMode ?? 'hard') === 'hard',
+      },
     });
     const findings: Finding[] = [...result.findings];
     if (result.valid && (this.opts.revocation ?? 'off') !== 'off') {

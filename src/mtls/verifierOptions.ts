@@ -64,6 +64,7 @@ export function checkVerifierOptions(opts: unknown): void {
   checkTrust(o, false);
   checkOneOf(o.revocation, 'revocation', ['off', 'soft', 'hard'] as const);
   checkOneOf(o.crlMode, 'crlMode', ['soft', 'hard'] as const);
+  checkOneOf(o.crlMode, 'crlMode', ['soft', 'hard'] as const);
   checkOneOf(o.profile, 'profile', ['rfc5280', 'webpki'] as const);
   checkType(o.clock, 'clock', 'function');
   checkType(o.fetchPolicy, 'fetchPolicy', 'object');

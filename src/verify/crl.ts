@@ -3,6 +3,7 @@ import { CRLDistributionPoints, IssuingDistributionPoint } from '@peculiar/asn1-
 import type { Certificate } from '../x509/certificate.js';
 import { CRL_REASONS as REASONS } from '../x509/crlReason.js';
 import {
+  bytesEqual,
   checkDerStrict,
   children,
   content,
@@ -61,12 +62,23 @@ export interface Crl {
   readonly source: string | null;
 }
 
+/**
+ * One Extension (RFC 5280 §4.1): SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE,
+ * extnValue OCTET STRING }, shape-checked before any field is read.
+ */
+function extensionParts(ext: Tlv, what: string): { oid: string; critical: boolean; value: Uint8Array } {
+  const parts = children(expectUniversal(ext, TAG.SEQUENCE, what));
+  if (parts.length < 2 || parts.length > 3) throw new DerError(`${what} must have two or three fields`);
+  const oid = decodeOid(content(expectUniversal(parts[0]!, TAG.OID, `${what} extnID`)));
+  const critical = parts.length === 3 && decodeBoolean(parts[1]!);
+  const value = content(expectUniversal(parts[parts.length - 1]!, TAG.OCTET_STRING, `${what} extnValue`));
+  return { oid, critical, value };
+}
+
 function entryExtensionDefects(extsT: Tlv): string[] {
   const out: string[] = [];
-  for (const ext of children(extsT)) {
-    const parts = children(ext);
-    const oid = decodeOid(content(parts[0]!));
-    const critical = parts.length === 3 && decodeBoolean(parts[1]!);
+  for (const ext of children(expectUniversal(extsT, TAG.SEQUENCE, 'crlEntryExtensions'))) {
+    const { oid, critical } = extensionParts(ext, 'CRL entry extension');
     if (oid === OID.certificateIssuer)
       out.push('uses certificateIssuer entry extensions (indirect CRLs are not supported)');
     else if (critical && oid !== OID.crlReason && oid !== OID.invalidityDate)
@@ -98,9 +110,8 @@ class RevokedIndex {
     const [, dateT, extsT] = children(entry);
     let reason: string | null = null;
     for (const ext of extsT ? children(extsT) : []) {
-      const parts = children(ext);
-      if (decodeOid(content(parts[0]!)) === OID.crlReason)
-        reason = REASONS[content(readSingle(content(parts[parts.length - 1]!)))[0] ?? 0] ?? 'unknown';
+      const { oid, value } = extensionParts(ext, 'CRL entry extension');
+      if (oid === OID.crlReason) reason = REASONS[content(readSingle(value))[0] ?? 0] ?? 'unknown';
     }
     return { revocationDate: decodeTime(dateT!), reason };
   }
@@ -161,11 +172,9 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
     let idp: IssuingDistributionPoint | null = null;
     if (f[i] && f[i]!.cls === 2 && f[i]!.tag === 0) {
       const [extsT] = children(f[i++]!);
+      if (!extsT) throw new DerError('crlExtensions is empty');
       for (const ext of children(expectUniversal(extsT, TAG.SEQUENCE, 'crlExtensions'))) {
-        const parts = children(ext);
-        const oid = decodeOid(content(parts[0]!));
-        const critical = parts.length === 3 && decodeBoolean(parts[1]!);
-        const value = content(parts[parts.length - 1]!);
+        const { oid, critical, value } = extensionParts(ext, 'CRL extension');
         if (oid === OID.crlNumber) {
           if (critical)
             defects.push('marks the cRLNumber extension critical (RFC 5280 §5.2.3: MUST be non-critical)');
@@ -195,7 +204,9 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
     if (crlNumber === null) defects.push('has no cRLNumber extension (RFC 5280 §5.2.3: MUST be included)');
     const signatureAlgorithm = decodeSignatureAlgorithm(algT);
     const inner = decodeSignatureAlgorithm(innerAlg);
-    if (inner.oid !== signatureAlgorithm.oid) defects.push('has mismatched signature algorithms');
+    // RFC 5280 §5.1.1.2: the two AlgorithmIdentifiers must be identical, parameters included.
+    if (inner.oid !== signatureAlgorithm.oid || !bytesEqual(whole(innerAlg), whole(algT)))
+      defects.push('has mismatched signature algorithms (signatureAlgorithm differs from the signed one)');
     const onlySomeReasons = idp?.onlySomeReasons !== undefined;
     return {
       der,
@@ -219,7 +230,7 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
       source,
     };
   } catch (e) {
-    throw new DerError(`not a valid DER CRL: ${(e as Error).message}`);
+    throw new DerError(`not a valid DER CRL: ${(e as Error).message}`, { cause: e });
   }
 }
 
