@@ -184,19 +184,19 @@ describe('certvet verify / inspect (CLI)', () => {
       'garbage.pem',
       /garbage\.pem: is not valid PEM: line 2: unexpected text inside the CERTIFICATE block/,
     ],
-    [
-      'a private key',
-      'key.pem',
-      /key\.pem \(PEM block 1, line 1\): is a private key block, not a certificate/,
-    ],
-    ['an encrypted private key', 'enc-key.pem', /encrypted private key block, not a certificate/],
+    ['a private key', 'key.pem', /key\.pem \(PEM block 1, line 1\): is a private key, not a certificate/],
+    ['an encrypted private key', 'enc-key.pem', /is an encrypted private key, not a certificate/],
     [
       'truncated DER',
       'truncated.der',
       /truncated\.der: is neither PEM nor a DER certificate \(not a valid DER X\.509 certificate: truncated/,
     ],
     ['plain text', 'text.txt', /text\.txt: is neither PEM nor a DER certificate/],
-    ['a 50 MB file', 'big.pem', /big\.pem: is 52428800 bytes, larger than the 16777216-byte limit/],
+    [
+      'a 50 MB file',
+      'big.pem',
+      /big\.pem: is 52428800 bytes, larger than the 16 MiB limit for a certificate/,
+    ],
     ['a directory', '.', /is a directory/],
   ] as const) {
     test(`bad input — ${name}: exit 3, one clear message, no stack trace`, () => {

@@ -101,6 +101,8 @@ describe('report renderers', () => {
     const html = renderHtml(report);
     assert.ok(!html.includes('<script>alert'), 'no injected markup');
     assert.ok(html.includes('&#60;script&#62;alert(&#34;x&#34;)'));
+    assert.ok(!/[\u0000-\u0009\u000b-\u001f\u202e]/.test(html), 'no raw control or bidi characters');
+    assert.ok(html.includes('\\x1b[2J\\u202e'), 'shown as the text renderer shows them');
     assert.ok(!/<(link|img|iframe)\b/i.test(html));
     assert.ok(!/src=|href=/i.test(html));
     assert.match(html, /Content-Security-Policy/);
@@ -114,6 +116,7 @@ describe('report renderers', () => {
     assert.equal((xml.match(/<failure /g) ?? []).length, 1);
     assert.equal((xml.match(/<error /g) ?? []).length, 1);
     assert.ok(!xml.includes('\u001b'), 'no control characters in XML');
+    assert.ok(xml.includes('\\x1b[2J'), 'shown as the text renderer shows them');
     assert.ok(!xml.includes('<script>'));
   });
 
@@ -128,7 +131,9 @@ describe('report renderers', () => {
     );
     for (const line of prom.split('\n')) assert.ok(!line.includes('\n'));
     assert.ok(prom.includes('\\"x\\"'), 'quotes escaped in label values');
-    assert.ok(prom.includes('\\n'), 'newlines escaped in label values');
+    // The shared sanitiser shows a newline as \x0a (its backslash escaped for the label).
+    assert.ok(prom.includes('\\\\x0anext'), 'newlines replaced in label values');
+    assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/.test(prom), 'no raw control characters');
   });
 
   test('jsonl is one parseable result per line; json is the DESIGN.md §4 envelope', () => {

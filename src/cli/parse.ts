@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { InvalidArgumentError } from 'commander';
+import { parseResolve } from '../scan/target.js';
 
 /** --at TIME: ISO 8601 (date or date-time), or seconds since the epoch. */
 export function parseTime(value: string): Date {
@@ -11,7 +13,9 @@ export function parseTime(value: string): Date {
 
 export function parseNonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a non-negative integer`);
-  return Number(value);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is too large`);
+  return n;
 }
 
 export function oneOf<T extends string>(choices: readonly T[]): (value: string) => T {
@@ -61,4 +65,41 @@ export function parseSources(value: string): ('ocsp' | 'crl')[] {
   if (!parts.length || parts.some((p) => p !== 'ocsp' && p !== 'crl') || new Set(parts).size !== parts.length)
     throw new InvalidArgumentError(`"${value}" must list ocsp and/or crl, e.g. ocsp,crl`);
   return parts as ('ocsp' | 'crl')[];
+}
+
+/** --resolve HOST:PORT:ADDR (repeatable): validated when given, so a bad one is exit 64 naming the flag. */
+export function collectResolve(value: string, previous: string[] = []): string[] {
+  try {
+    parseResolve(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^--resolve "[^"]*": /, ''));
+  }
+  return [...previous, value];
+}
+
+/** --ip ADDR: an IPv4 or IPv6 address (brackets allowed). */
+export function parseIp(value: string): string {
+  const v = value.trim().replace(/^\[(.*)\]$/, '$1');
+  if (!isIP(v)) throw new InvalidArgumentError(`"${value}" is not an IPv4 or IPv6 address`);
+  return v;
+}
+
+/** --email ADDR: local@domain. */
+export function parseEmail(value: string): string {
+  if (!/^[^@\s]+@[^@\s]+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an email address`);
+  return value;
+}
+
+/** --uri URI: an absolute URI (scheme:…), e.g. spiffe://example.org/workload. */
+export function parseUri(value: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\S+$/i.test(value))
+    throw new InvalidArgumentError(`"${value}" is not an absolute URI (e.g. spiffe://example.org/service)`);
+  return value;
+}
+
+/** A TCP port, 0 to 65535 (0: any free port, where that makes sense). */
+export function parsePort(value: string): number {
+  const n = parseNonNegativeInt(value);
+  if (n > 65535) throw new InvalidArgumentError(`"${value}" is not a port (0 to 65535)`);
+  return n;
 }

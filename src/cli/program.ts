@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { neutralize } from '../report/sanitize.js';
 import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
@@ -7,6 +8,7 @@ import { registerLab } from './commands/lab.js';
 import { registerMtlsServer } from './commands/mtlsServer.js';
 import { registerVerify } from './commands/verify.js';
 import { InputError, UsageError } from './errors.js';
+import { describeSystemError } from './systemError.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -32,6 +34,8 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
     'after',
     `
 Exit status: 0 all ok, 1 warnings, 2 critical problems, 3 input could not be read or checked, 64 usage error.
+Inputs (files, devices, FIFOs, - for stdin) are read up to documented size limits; pipes and FIFOs
+give up after CERTVET_INPUT_TIMEOUT without data (default 60s). See docs/check.md, "Input limits".
 Docs: docs/verification.md (what is checked), docs/conformance.md (x509-limbo results).`,
   );
   return program;
@@ -54,8 +58,19 @@ export async function run(argv: string[]): Promise<number> {
       return 64;
     }
     if (e instanceof UsageError || e instanceof InputError) {
-      process.stderr.write(`certvet: ${e.message}\n`);
+      // Messages may quote server or certificate text: neutralised like every report.
+      process.stderr.write(
+        `${e.message
+          .split('\n')
+          .map((l) => `certvet: ${neutralize(l)}`)
+          .join('\n')}\n`,
+      );
       return e.exitCode;
+    }
+    const sys = describeSystemError(e);
+    if (sys) {
+      process.stderr.write(`certvet: ${neutralize(sys)}\n`);
+      return 64;
     }
     process.stderr.write(`certvet: internal error: ${(e as Error).stack ?? String(e)}\n`);
     return 70;

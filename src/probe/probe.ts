@@ -10,6 +10,7 @@ import {
   connect as tlsConnect,
 } from 'node:tls';
 import type { StartTlsProtocol } from '../scan/target.js';
+import { tidyErrorMessage } from '../util/errorText.js';
 import { CapturingStream } from './capture.js';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { parseServerHandshake } from './handshakeParser.js';
@@ -107,7 +108,8 @@ class ProbeError extends Error {
     readonly code: ProbeErrorCode,
     message: string,
   ) {
-    super(message);
+    // Whole milliseconds, no OpenSSL source paths or error-queue prefixes.
+    super(tidyErrorMessage(message));
   }
 }
 
@@ -195,7 +197,7 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
             code: 'timeout',
             message:
               o.signal.reason instanceof DeadlineError
-                ? o.signal.reason.message
+                ? tidyErrorMessage(o.signal.reason.message)
                 : 'interrupted before the check completed',
           }
         : failure;
@@ -407,7 +409,8 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
     return finish(null);
   } catch (e) {
     if (e instanceof ProbeError) return finish({ code: e.code, message: e.message });
-    if (o.signal?.aborted) return finish({ code: 'timeout', message: `aborted: ${(e as Error).message}` });
-    return finish({ code: 'handshake-failed', message: (e as Error).message });
+    if (o.signal?.aborted)
+      return finish({ code: 'timeout', message: `aborted: ${tidyErrorMessage((e as Error).message)}` });
+    return finish({ code: 'handshake-failed', message: tidyErrorMessage((e as Error).message) });
   }
 }

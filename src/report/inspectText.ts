@@ -65,8 +65,8 @@ export function renderInspectText(d: CertificateDetails, c: Colors): string {
     ...san.uri.map((n) => `URI:${n}`),
   ];
   row('Subject alt names', names.length ? clean(names.join(', ')) : c.dim('(none)'));
-  row('Public key', d.keyDescription);
-  row('Signature', d.signatureAlgorithm);
+  row('Public key', clean(d.keyDescription));
+  row('Signature', clean(d.signatureAlgorithm));
   row('CA', d.isCA ? 'yes' : 'no');
   row('Self-signed', d.selfSigned ? 'yes' : 'no');
   row('SHA-256', colon(d.sha256));
@@ -74,7 +74,7 @@ export function renderInspectText(d: CertificateDetails, c: Colors): string {
   if (d.extensions.length) {
     lines.push(`  ${c.dim('Extensions')}`);
     for (const e of d.extensions) {
-      lines.push(`    ${e.name}${e.critical ? c.yellow(' (critical)') : ''}`);
+      lines.push(`    ${clean(e.name)}${e.critical ? c.yellow(' (critical)') : ''}`);
       for (const v of e.value) lines.push(`      ${clean(v)}`);
     }
   }

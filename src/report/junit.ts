@@ -1,11 +1,5 @@
 import type { Report } from './result.js';
-
-function xml(s: string): string {
-  // XML 1.0 forbids most control characters even when escaped.
-  return s
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '?')
-    .replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { escapeXml as xml } from './sanitize.js';
 
 /** JUnit XML: one testcase per target; critical → failure, error → error, warnings in system-out. */
 export function renderJunit(report: Report): string {
@@ -15,23 +9,22 @@ export function renderJunit(report: Report): string {
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="certvet" tests="${s.total}" failures="${s.critical}" errors="${s.error}" time="${secs(total)}">`,
-    `  <testsuite name="certvet check" tests="${s.total}" failures="${s.critical}" errors="${s.error}" skipped="0" time="${secs(total)}" timestamp="${report.generatedAt}">`,
+    `  <testsuite name="certvet check" tests="${s.total}" failures="${s.critical}" errors="${s.error}" skipped="0" time="${secs(total)}" timestamp="${xml(report.generatedAt)}">`,
   ];
   for (const r of report.results) {
     lines.push(`    <testcase classname="certvet.tls" name="${xml(r.target)}" time="${secs(r.durationMs)}">`);
-    const text = r.findings.map((f) => `${f.severity} ${f.code}: ${f.message}`).join('\n');
+    // Each finding is escaped on its own (the newlines between them are ours).
+    const text = r.findings.map((f) => xml(`${f.severity} ${f.code}: ${f.message}`)).join('\n');
     if (r.status === 'critical') {
       const first = r.findings.find((f) => f.severity === 'critical')!;
       lines.push(
-        `      <failure type="${xml(first.code)}" message="${xml(first.message)}">${xml(text)}</failure>`,
+        `      <failure type="${xml(first.code)}" message="${xml(first.message)}">${text}</failure>`,
       );
     } else if (r.status === 'error') {
       const first = r.findings.find((f) => f.severity === 'error')!;
-      lines.push(
-        `      <error type="${xml(first.code)}" message="${xml(first.message)}">${xml(text)}</error>`,
-      );
+      lines.push(`      <error type="${xml(first.code)}" message="${xml(first.message)}">${text}</error>`);
     }
-    if (text) lines.push(`      <system-out>${xml(text)}</system-out>`);
+    if (text) lines.push(`      <system-out>${text}</system-out>`);
     lines.push('    </testcase>');
   }
   lines.push('  </testsuite>', '</testsuites>');

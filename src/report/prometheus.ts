@@ -1,8 +1,5 @@
 import type { Report } from './result.js';
-
-function label(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
+import { escapePrometheusLabel as label } from './sanitize.js';
 
 const STATUS_VALUE = { ok: 0, warning: 1, critical: 2, error: 3 } as const;
 
@@ -36,20 +33,22 @@ export function renderPrometheus(report: Report): string {
   );
   const findings: string[] = [];
   for (const r of report.results) {
-    const counts = new Map<string, number>();
-    for (const f of r.findings)
-      counts.set(`${f.code}|${f.severity}`, (counts.get(`${f.code}|${f.severity}`) ?? 0) + 1);
-    for (const [k, n] of counts) {
-      const [code, severity] = k.split('|');
-      findings.push(`certvet_findings{${t(r)},code="${code}",severity="${severity}"} ${n}`);
+    const counts = new Map<string, { code: string; severity: string; n: number }>();
+    for (const f of r.findings) {
+      const k = JSON.stringify([f.code, f.severity]);
+      const c = counts.get(k);
+      if (c) c.n++;
+      else counts.set(k, { code: f.code, severity: f.severity, n: 1 });
     }
+    for (const { code, severity, n } of counts.values())
+      findings.push(`certvet_findings{${t(r)},code="${label(code)}",severity="${label(severity)}"} ${n}`);
   }
   metric('certvet_findings', 'Number of findings per target, code and severity.', 'gauge', findings);
   const notAfter: string[] = [];
   const days: string[] = [];
   for (const r of report.results)
     r.chain.forEach((c, i) => {
-      const l = `${t(r)},index="${i}",subject="${label(c.subject)}",serial="${c.serialNumber}",sha256="${c.sha256}"`;
+      const l = `${t(r)},index="${i}",subject="${label(c.subject)}",serial="${label(c.serialNumber)}",sha256="${label(c.sha256)}"`;
       notAfter.push(
         `certvet_cert_not_after_timestamp_seconds{${l}} ${Math.floor(Date.parse(c.notAfter) / 1000)}`,
       );

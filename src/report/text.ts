@@ -43,14 +43,14 @@ export function renderText(report: Report, c: Colors): string {
   );
   for (const r of rows) {
     out.push(
-      `${paint(r.status, pad(LABEL[r.status], 9), c)} ${pad(clean(r.target), wTarget)} ${pad(expiry(r), 18)} ${pad(String((r.tls as { protocol?: string } | undefined)?.protocol ?? '-'), 8)} ${clean(summaryOf(r))}`,
+      `${paint(r.status, pad(LABEL[r.status], 9), c)} ${pad(clean(r.target), wTarget)} ${pad(expiry(r), 18)} ${pad(clean(String((r.tls as { protocol?: string } | undefined)?.protocol ?? '-')), 8)} ${clean(summaryOf(r))}`,
     );
   }
   const problems = rows.filter((r) => r.status !== 'ok' || r.findings.some((f) => f.severity === 'info'));
   for (const r of problems) {
     out.push('');
     out.push(
-      `${paint(r.status, LABEL[r.status], c)} ${c.bold(clean(r.target))}${r.address ? c.dim(` (${r.address}:${r.port})`) : ''}`,
+      `${paint(r.status, LABEL[r.status], c)} ${c.bold(clean(r.target))}${r.address ? c.dim(` (${clean(r.address)}:${r.port})`) : ''}`,
     );
     for (const f of r.findings) {
       const sev =
@@ -59,7 +59,7 @@ export function renderText(report: Report, c: Colors): string {
           : f.severity === 'warning'
             ? c.yellow(f.severity)
             : c.dim(f.severity);
-      out.push(`  ${sev} ${c.bold(f.code)}: ${clean(f.message)}`);
+      out.push(`  ${sev} ${c.bold(clean(f.code))}: ${clean(f.message)}`);
     }
     if (r.chain.length)
       out.push(

@@ -43,7 +43,7 @@ function expiryText(e: ChainEntry, c: Colors): string {
 /** The path and every finding of one verification result, for a terminal. */
 export function renderVerifyText(r: TargetResult, c: Colors, settings: string): string {
   const out: string[] = [];
-  out.push(`${statusText(r.status, c)}  ${clean(r.target)}  ${c.dim(settings)}`);
+  out.push(`${statusText(r.status, c)}  ${clean(r.target)}  ${c.dim(clean(settings))}`);
   out.push('');
   out.push(
     c.bold(r.chain.length && r.status !== 'error' ? 'Certification path (leaf first):' : 'Certificates:'),
@@ -52,7 +52,7 @@ export function renderVerifyText(r: TargetResult, c: Colors, settings: string): 
     out.push(`  [${i}] ${clean(e.subject || '(empty subject)')}`);
     out.push(
       c.dim(
-        `      issuer ${clean(e.issuer || '(empty)')} · ${keyText(e)} · ${e.signatureAlgorithm} · ${e.source}`,
+        `      issuer ${clean(e.issuer || '(empty)')} · ${clean(keyText(e))} · ${clean(e.signatureAlgorithm)} · ${e.source}`,
       ),
     );
     const names = [
@@ -76,7 +76,7 @@ export function renderVerifyText(r: TargetResult, c: Colors, settings: string): 
     for (const f of r.findings) {
       const where = f.certIndex !== undefined ? `[${f.certIndex}] ` : '';
       out.push(
-        `  ${severityText(f, c)} ${f.code.padEnd(22)} ${where}${clean(f.message)}${f.rule ? c.dim(` (${f.rule})`) : ''}`,
+        `  ${severityText(f, c)} ${clean(f.code).padEnd(22)} ${where}${clean(f.message)}${f.rule ? c.dim(` (${clean(f.rule)})`) : ''}`,
       );
     }
   }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { STARTTLS_PROTOCOLS } from './target.js';
@@ -29,7 +30,13 @@ const entrySchema = z
     target: z.string().min(1),
     port: z.number().int().min(1).max(65535).optional(),
     servername: z.string().min(1).optional(),
-    resolve: z.string().min(1).optional(),
+    // The address to dial (the HOST:PORT part is the entry itself); "[::1]" as well as "::1".
+    resolve: z
+      .string()
+      .min(1)
+      .transform((v) => v.trim().replace(/^\[(.*)\]$/, '$1'))
+      .refine((v) => isIP(v) !== 0, 'must be an IP address (the address to dial, e.g. 10.1.2.3 or [::1])')
+      .optional(),
     starttls: z.enum(STARTTLS_PROTOCOLS).optional(),
     expectName: z.string().min(1).optional(),
     ca: z.union([z.string(), z.array(z.string())]).optional(),

@@ -17,12 +17,65 @@ export interface LoadedCertificates {
 
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
 
+const KEY_HINT = 'give the certificate file here; keys are never read here, and never printed';
+
+function keyKind(label: string): string {
+  return label.includes('ENCRYPTED') ? 'an encrypted private key' : 'a private key';
+}
+
 function describeNonCertificate(label: string): string {
-  if (label.includes('ENCRYPTED PRIVATE KEY') || label.includes('PRIVATE KEY'))
-    return `a ${label.toLowerCase()} block, not a certificate (keys are never read here, and never printed)`;
+  if (label.includes('PRIVATE KEY'))
+    return `${keyKind(label)}, not a certificate ("${label}" PEM block; ${KEY_HINT})`;
+  if (label.includes('PUBLIC KEY')) return 'a public key, not a certificate';
   if (label.includes('CRL')) return 'a CRL, not a certificate';
   if (label.includes('REQUEST')) return 'a certificate signing request, not a certificate';
+  if (label === 'PKCS7' || label === 'CMS')
+    return 'a PKCS#7 bundle, not a certificate (convert it with: openssl pkcs7 -print_certs)';
   return `a "${label}" block, not a certificate`;
+}
+
+/** The DER length field at `i` (its tag at i - 1): [length, bytes of the length field], or null. */
+function derLength(d: Uint8Array, i: number): [number, number] | null {
+  const b = d[i];
+  if (b === undefined) return null;
+  if (b < 0x80) return [b, 1];
+  const n = b & 0x7f;
+  if (n === 0 || n > 4 || i + n >= d.length) return null;
+  let len = 0;
+  for (let k = 1; k <= n; k++) len = len * 256 + d[i + k]!;
+  return [len, 1 + n];
+}
+
+/**
+ * Names what a DER blob that is not a certificate most likely is, from its outer shape:
+ * private keys (PKCS#8, PKCS#1, SEC1) start SEQUENCE { INTEGER …, PKCS#12 SEQUENCE { INTEGER 3,
+ * SEQUENCE …, encrypted PKCS#8 SEQUENCE { SEQUENCE, OCTET STRING }, SubjectPublicKeyInfo
+ * SEQUENCE { SEQUENCE, BIT STRING }. Never looks further (key bytes are not read).
+ */
+function describeDer(d: Uint8Array): string | null {
+  if (d[0] !== 0x30) return null;
+  const outer = derLength(d, 1);
+  if (!outer) return null;
+  const first = 1 + outer[1];
+  const tag = d[first];
+  const inner = derLength(d, first + 1);
+  if (!inner) return null;
+  const next = first + 1 + inner[1] + inner[0];
+  if (tag === 0x02) {
+    const isThree = inner[0] === 1 && d[first + 1 + inner[1]] === 3;
+    if (isThree && d[next] === 0x30)
+      return 'a PKCS#12 archive, not a certificate (for a client identity use --client-pfx)';
+    return `a private key in DER form, not a certificate (${KEY_HINT})`;
+  }
+  if (tag === 0x30 && d[next] === 0x04)
+    return `an encrypted private key in DER form, not a certificate (${KEY_HINT})`;
+  if (tag === 0x30 && d[next] === 0x03) {
+    // SEQUENCE { SEQUENCE algorithm, BIT STRING }: a public key (a certificate has 3 elements).
+    const bit = derLength(d, next + 1);
+    if (bit && next + 1 + bit[1] + bit[0] === 1 + outer[1] + outer[0])
+      return 'a public key, not a certificate';
+  }
+  return null;
 }
 
 /**
@@ -70,8 +123,12 @@ export function loadCertificates(data: Uint8Array, source: string): LoadedCertif
   try {
     certificates.push(parseCertificate(data));
   } catch (e) {
+    const what = describeDer(data);
     const msg = e instanceof CertificateParseError ? e.message : String(e);
-    problems.push({ source, message: `is neither PEM nor a DER certificate (${msg})` });
+    problems.push({
+      source,
+      message: what ? `is ${what}` : `is neither PEM nor a DER certificate (${msg})`,
+    });
   }
   return { certificates, problems };
 }

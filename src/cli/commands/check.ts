@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { rootCertificates } from 'node:tls';
 import type { Command } from 'commander';
 import type { CheckPolicy } from '../../check/checkObservation.js';
 import { type ClientIdentity, type LookupFn, systemLookup } from '../../probe/probe.js';
@@ -26,14 +26,16 @@ import {
 } from '../../scan/target.js';
 import { parseTargetFile, type TargetEntry, TargetFileError } from '../../scan/targetFile.js';
 import { fdBudget } from '../../util/fdBudget.js';
-import { loadCrls } from '../../verify/loadCrls.js';
 import type { Profile } from '../../verify/options.js';
 import type { Certificate } from '../../x509/certificate.js';
-import { loadCertificates, MAX_CERT_FILE_BYTES } from '../../x509/load.js';
+import { loadCertificates } from '../../x509/load.js';
+import { readAllCertificates, readCrlFile } from '../certificateFiles.js';
+import { loadClientIdentity, readPassphrase } from '../clientIdentity.js';
 import { InputError, UsageError } from '../errors.js';
-import { readInputFile } from '../files.js';
+import { INPUT_LIMITS, readInput } from '../files.js';
 import {
   collect,
+  collectResolve,
   oneOf,
   parseDuration,
   parseNonNegativeInt,
@@ -124,23 +126,38 @@ interface CheckIo {
   lookup?: LookupFn;
 }
 
-function loadAnchors(paths: readonly string[], cache: Map<string, Certificate[]>): Certificate[] {
+/** Certificates of --ca / --chain / per-target `ca` files, each file read once per run. */
+async function loadAnchors(
+  paths: readonly string[],
+  cache: Map<string, Certificate[]>,
+  role: { what: string; flag?: string },
+): Promise<Certificate[]> {
   const out: Certificate[] = [];
   for (const p of paths) {
     let certs = cache.get(p);
     if (!certs) {
-      const { certificates, problems } = loadCertificates(
-        readInputFile(p, MAX_CERT_FILE_BYTES, 'CA file'),
-        p,
-      );
-      if (problems.length) throw new InputError(problems.map((x) => `${x.source}: ${x.message}`).join('\n'));
-      if (!certificates.length) throw new InputError(`${p}: contains no certificate`);
-      certs = certificates;
+      certs = await readAllCertificates(p, role);
       cache.set(p, certs);
     }
     out.push(...certs);
   }
   return out;
+}
+
+/** Target file entries name their client identity with these keys. */
+const ENTRY_IDENTITY_KEYS = { cert: 'clientCert', key: 'clientKey', pfx: 'clientPfx' } as const;
+
+/** Prefixes a per-entry error with the target file and line ("hosts.yaml:12: …"). */
+async function atEntry<T>(where: string | null, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (where && (e instanceof UsageError || e instanceof InputError)) {
+      const E = e instanceof UsageError ? UsageError : InputError;
+      throw new E(`${where}: ${e.message}`);
+    }
+    throw e;
+  }
 }
 
 function pemOf(certs: readonly Certificate[]): string[] {
@@ -152,64 +169,19 @@ function pemOf(certs: readonly Certificate[]): string[] {
   );
 }
 
-function passphrase(f: CheckFlags): string | undefined {
-  if (f.clientKeyPassEnv) {
-    const v = process.env[f.clientKeyPassEnv];
-    if (v === undefined)
-      throw new UsageError(`--client-key-pass-env: environment variable ${f.clientKeyPassEnv} is not set`);
-    return v;
-  }
-  if (f.clientKeyPassFile)
-    return Buffer.from(readInputFile(f.clientKeyPassFile, 4096, 'passphrase file'))
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
-  return undefined;
-}
-
-function clientIdentity(
-  cert: string | undefined,
-  key: string | undefined,
-  pfx: string | undefined,
-  pass: string | undefined,
-): ClientIdentity | undefined {
-  let id: ClientIdentity | undefined;
-  let what: string;
-  if (pfx) {
-    id = {
-      pfx: Buffer.from(readInputFile(pfx, 1 << 20, 'PKCS#12 file')),
-      ...(pass !== undefined ? { passphrase: pass } : {}),
-    };
-    what = `--client-pfx ${pfx}`;
-  } else if (cert || key) {
-    if (!cert || !key) throw new UsageError('--client-cert and --client-key must be given together');
-    id = {
-      cert: Buffer.from(readInputFile(cert, 1 << 20, 'client certificate')),
-      key: Buffer.from(readInputFile(key, 1 << 20, 'client key')),
-      ...(pass !== undefined ? { passphrase: pass } : {}),
-    };
-    what = `--client-cert ${cert} / --client-key ${key}`;
-  } else return undefined;
-  // Fail fast, before any connection, on a wrong passphrase or a key that does not match.
-  try {
-    createSecureContext({ ...id });
-  } catch (e) {
-    const reason = /bad decrypt|mac verify|decrypt|password/i.test((e as Error).message)
-      ? 'cannot be decrypted (wrong or missing passphrase?)'
-      : /key values mismatch/i.test((e as Error).message)
-        ? 'the key does not belong to the certificate'
-        : (e as Error).message;
-    throw new UsageError(`${what}: ${reason}`);
-  }
-  return id;
-}
-
 /** Turns arguments and the target file into scan targets (pure apart from reading files). */
-export function buildTargets(args: readonly string[], f: CheckFlags, lookup?: LookupFn): ScanTarget[] {
+export async function buildTargets(
+  args: readonly string[],
+  f: CheckFlags,
+  lookup?: LookupFn,
+): Promise<ScanTarget[]> {
   const entries: TargetEntry[] = args.map((a) => ({ target: a, line: 0 }));
+  const fileName = f.file === '-' ? 'stdin' : f.file;
   if (f.file) {
-    const text = Buffer.from(readInputFile(f.file, 64 * 1024 * 1024, 'target file')).toString('utf8');
+    const data = await readInput(f.file, { what: 'target file', flag: '-f', limit: INPUT_LIMITS.targets });
+    const text = Buffer.from(data).toString('utf8');
     try {
-      entries.push(...parseTargetFile(text, f.file === '-' ? 'stdin' : f.file));
+      entries.push(...parseTargetFile(text, fileName!));
     } catch (e) {
       if (e instanceof TargetFileError) throw new UsageError(e.message);
       throw e;
@@ -217,7 +189,7 @@ export function buildTargets(args: readonly string[], f: CheckFlags, lookup?: Lo
   }
   if (entries.length === 0)
     throw new UsageError(
-      f.file ? `${f.file}: contains no targets` : 'no targets given (arguments or -f FILE)',
+      f.file ? `${fileName}: contains no targets` : 'no targets given (arguments or -f FILE)',
     );
   const resolveMap = new Map<string, string>();
   for (const r of f.resolve) {
@@ -233,20 +205,21 @@ export function buildTargets(args: readonly string[], f: CheckFlags, lookup?: Lo
   const systemAnchors = useSystem
     ? rootCertificates.flatMap((p) => loadCertificates(Buffer.from(p), 'system store').certificates)
     : [];
-  const globalAnchors = [...loadAnchors(f.ca, cache), ...systemAnchors];
+  const caRole = { what: 'CA file', flag: '--ca' };
+  const userAnchors = await loadAnchors(f.ca, cache, caRole);
+  const globalAnchors = [...userAnchors, ...systemAnchors];
   const globalPem = f.ca.length
-    ? [...pemOf(loadAnchors(f.ca, cache)), ...(f.systemCa ? [...rootCertificates] : [])]
+    ? [...pemOf(userAnchors), ...(f.systemCa ? [...rootCertificates] : [])]
     : undefined;
-  const local = f.chain.flatMap((p) => loadAnchors([p], cache));
-  const crls = f.crl.flatMap((p) => {
-    try {
-      return loadCrls(readInputFile(p, 256 * 1024 * 1024, 'CRL file'), p);
-    } catch (e) {
-      throw new InputError((e as Error).message);
-    }
-  });
-  const pass = passphrase(f);
-  const globalClient = clientIdentity(f.clientCert, f.clientKey, f.clientPfx, pass);
+  const local = await loadAnchors(f.chain, new Map(), { what: 'chain file', flag: '--chain' });
+  const crls = [];
+  for (const p of f.crl) crls.push(...(await readCrlFile(p, f.crlMaxBytes)));
+  const pass = await readPassphrase({ env: f.clientKeyPassEnv, file: f.clientKeyPassFile });
+  const globalClient = await loadClientIdentity(
+    { cert: f.clientCert, key: f.clientKey, pfx: f.clientPfx },
+    pass,
+  );
+  const entryClients = new Map<string, ClientIdentity | undefined>();
   const basePolicy: Omit<CheckPolicy, 'anchors'> = {
     localIntermediates: local,
     profile: f.profile,
@@ -284,15 +257,28 @@ export function buildTargets(args: readonly string[], f: CheckFlags, lookup?: Lo
       spec = parseTarget(e.target, { starttls: e.starttls ?? f.starttls ?? null });
     } catch (err) {
       if (err instanceof TargetError)
-        throw new UsageError(`${e.line ? `${f.file}:${e.line}: ` : ''}${err.message}`);
+        throw new UsageError(`${e.line ? `${fileName}:${e.line}: ` : ''}${err.message}`);
       throw err;
     }
     if (e.port) spec = { ...spec, port: e.port };
     if (f.shard && !inShard(spec.raw, f.shard.k, f.shard.n)) continue;
-    const anchors = e.ca ? loadAnchors(e.ca, cache) : globalAnchors;
+    const where = e.line ? `${fileName}:${e.line}` : null;
+    const anchors = e.ca
+      ? await atEntry(where, () => loadAnchors(e.ca!, cache, { what: 'CA file', flag: 'ca' }))
+      : globalAnchors;
     const address = e.resolve ?? resolveMap.get(`${spec.host}:${spec.port}`) ?? null;
-    const client =
-      e.clientCert || e.clientKey ? clientIdentity(e.clientCert, e.clientKey, undefined, pass) : globalClient;
+    let client = globalClient;
+    if (e.clientCert || e.clientKey) {
+      const k = JSON.stringify([e.clientCert, e.clientKey]);
+      if (!entryClients.has(k))
+        entryClients.set(
+          k,
+          await atEntry(where, () =>
+            loadClientIdentity({ cert: e.clientCert, key: e.clientKey }, pass, ENTRY_IDENTITY_KEYS),
+          ),
+        );
+      client = entryClients.get(k);
+    }
     targets.push({
       spec,
       servername: e.servername ?? f.servername,
@@ -347,7 +333,7 @@ async function expandAddresses(targets: readonly ScanTarget[], lookup: LookupFn)
 export async function runCheck(args: readonly string[], f: CheckFlags, io: CheckIo): Promise<number> {
   if (f.critDays > f.warnDays)
     throw new UsageError(`--crit-days (${f.critDays}) must not exceed --warn-days (${f.warnDays})`);
-  let targets = buildTargets(args, f, io.lookup);
+  let targets = await buildTargets(args, f, io.lookup);
   if (f.allAddresses) targets = await expandAddresses(targets, io.lookup ?? systemLookup);
   const controller = new AbortController();
   const onSigint = () => controller.abort(new Error('interrupted'));
@@ -425,7 +411,7 @@ export function registerCheck(program: Command, io: CheckIo): void {
     .option(
       '--resolve <host:port:addr>',
       "connect to ADDR for HOST:PORT (curl's meaning; repeatable; [::1] for IPv6)",
-      collect,
+      collectResolve,
       [],
     )
     .option('--servername <name>', 'SNI name to send (default: the host, none for IP addresses)')
@@ -505,7 +491,12 @@ export function registerCheck(program: Command, io: CheckIo): void {
       [],
     )
     .option('--fetch-timeout <duration>', 'deadline for one OCSP or CRL fetch', parseDuration, 5000)
-    .option('--crl-max-bytes <n>', 'largest CRL downloaded', parsePositiveInt, 64 * 1024 * 1024)
+    .option(
+      '--crl-max-bytes <n>',
+      'largest CRL downloaded or read from a --crl file',
+      parsePositiveInt,
+      64 * 1024 * 1024,
+    )
     .option(
       '--probe-protocols',
       'also try TLS 1.0, 1.1, 1.2 and 1.3 one by one; report deprecated ones accepted',

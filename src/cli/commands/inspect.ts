@@ -5,10 +5,9 @@ import { type CertificateDetails, certificateDetails, renderInspectText } from '
 import { colorsFor } from '../../report/style.js';
 import { parseResolve, parseTarget, STARTTLS_PROTOCOLS, type StartTlsProtocol } from '../../scan/target.js';
 import { parseCertificate } from '../../x509/certificate.js';
-import { loadCertificates, MAX_CERT_FILE_BYTES } from '../../x509/load.js';
+import { readCertificates } from '../certificateFiles.js';
 import { InputError } from '../errors.js';
-import { readInputFile } from '../files.js';
-import { collect, oneOf, parseDuration } from '../parse.js';
+import { collectResolve, oneOf, parseDuration } from '../parse.js';
 
 interface InspectFlags {
   format: 'text' | 'json';
@@ -65,7 +64,12 @@ export function registerInspect(
     )
     .option('--format <format>', 'text or json', oneOf(['text', 'json'] as const), 'text')
     .option('--no-color', 'no colour in text output (NO_COLOR is honoured too)')
-    .option('--resolve <host:port:addr>', 'for endpoints: connect to ADDR (repeatable)', collect, [])
+    .option(
+      '--resolve <host:port:addr>',
+      "for endpoints: connect to ADDR for HOST:PORT (curl's meaning; repeatable; [::1] for IPv6)",
+      collectResolve,
+      [],
+    )
     .option('--servername <name>', 'for endpoints: SNI name')
     .option(
       '--starttls <proto>',
@@ -90,14 +94,14 @@ export function registerInspect(
           if (r.problem) problems.push(r.problem);
           continue;
         }
-        let data: Uint8Array;
+        let loaded: Awaited<ReturnType<typeof readCertificates>>;
         try {
-          data = readInputFile(file, MAX_CERT_FILE_BYTES, 'certificate file');
+          loaded = await readCertificates(file, { what: 'certificate file' });
         } catch (e) {
-          problems.push((e as Error).message);
+          if (!(e instanceof InputError)) throw e;
+          problems.push(e.message);
           continue;
         }
-        const loaded = loadCertificates(data, file);
         loaded.certificates.forEach((cert, i) => {
           details.push(certificateDetails(cert, file, i, now));
         });

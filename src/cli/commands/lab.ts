@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -8,10 +8,10 @@ import { buildCrl } from '../../lab/crlBuilder.js';
 import { generateLabPki } from '../../lab/generate.js';
 import type { LabKeyType } from '../../lab/pki.js';
 import { type LabEndpoint, labTarget, startLab } from '../../lab/zoo.js';
-import { loadCertificates } from '../../x509/load.js';
+import { readAllCertificates } from '../certificateFiles.js';
 import { InputError, UsageError } from '../errors.js';
-import { readInputFile } from '../files.js';
-import { collect, oneOf, parseNonNegativeInt, parsePositiveInt } from '../parse.js';
+import { INPUT_LIMITS, readInput, readInputFile } from '../files.js';
+import { collect, oneOf, parsePort, parsePositiveInt } from '../parse.js';
 
 interface LabState {
   readonly pid: number;
@@ -84,21 +84,27 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
     .option('--out <file>', 'where to write the CRL (PEM)', '')
     .option('--days <n>', 'validity of the CRL (nextUpdate)', parsePositiveInt, 7)
     .action(async (dir: string, f: { revoke: string[]; out: string; days: number }) => {
-      const ica = loadCertificates(
-        readInputFile(join(dir, 'intermediate.pem'), 1 << 20, 'intermediate certificate'),
-        join(dir, 'intermediate.pem'),
-      ).certificates[0];
-      if (!ica) throw new InputError(`${join(dir, 'intermediate.pem')}: no certificate`);
-      const key = createPrivateKey(
-        Buffer.from(readInputFile(join(dir, 'intermediate.key'), 1 << 20, 'intermediate key')),
-      );
-      const entries = f.revoke.map((p) => {
-        const c = loadCertificates(readInputFile(p, 1 << 20, 'certificate'), p).certificates[0];
-        if (!c) throw new InputError(`${p}: no certificate`);
-        return { serial: c.serialHex, revokedAt: new Date(), reason: 1 };
+      const [ica] = await readAllCertificates(join(dir, 'intermediate.pem'), {
+        what: 'intermediate certificate',
       });
+      const keyPath = join(dir, 'intermediate.key');
+      const keyData = await readInput(keyPath, {
+        what: 'intermediate key',
+        limit: INPUT_LIMITS.clientIdentity,
+      });
+      let key: ReturnType<typeof createPrivateKey>;
+      try {
+        key = createPrivateKey(Buffer.from(keyData));
+      } catch {
+        throw new InputError(`${keyPath}: is not a private key (PEM or DER)`);
+      }
+      const entries: { serial: string; revokedAt: Date; reason: number }[] = [];
+      for (const p of f.revoke) {
+        const [c] = await readAllCertificates(p, { what: 'certificate', flag: '--revoke' });
+        entries.push({ serial: c!.serialHex, revokedAt: new Date(), reason: 1 });
+      }
       const der = await buildCrl({
-        issuer: { subjectDer: ica.subject.der, privateKey: key },
+        issuer: { subjectDer: ica!.subject.der, privateKey: key },
         entries,
         number: Math.floor(Date.now() / 1000),
         nextUpdate: new Date(Date.now() + f.days * 86400_000),
@@ -117,13 +123,13 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
   lab
     .command('start')
     .description('start the zoo of TLS endpoints on 127.0.0.1 in the background and print the targets')
-    .option('--port-base <n>', 'first port (endpoints use consecutive ports)', parseNonNegativeInt, 8440)
+    .option('--port-base <n>', 'first port (endpoints use consecutive ports)', parsePort, 8440)
     .option('--dir <dir>', 'where the lab keeps its state, CA and target file', '.certvet-lab')
     .action(async (f: { portBase: number; dir: string }) => {
       const dir = resolve(f.dir);
       const statePath = join(dir, 'state.json');
       if (existsSync(statePath)) {
-        const st = JSON.parse(readFileSync(statePath, 'utf8')) as LabState;
+        const st = readState(statePath);
         if (alive(st.pid))
           throw new UsageError(
             `a lab is already running (pid ${st.pid}); run "certvet lab stop --dir ${f.dir}" first`,
@@ -144,7 +150,7 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
           throw new InputError(`the lab did not start (ports ${f.portBase}+ in use?)`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const st = JSON.parse(readFileSync(statePath, 'utf8')) as LabState;
+      const st = readState(statePath);
       io.stdout.write(
         `certvet lab running (pid ${st.pid}) on 127.0.0.1:\n${describeEndpoints(st.endpoints)}\n\n`,
       );
@@ -154,7 +160,7 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
     });
   lab
     .command('run', { hidden: true })
-    .option('--port-base <n>', 'first port', parseNonNegativeInt, 8440)
+    .option('--port-base <n>', 'first port', parsePort, 8440)
     .option('--dir <dir>', 'state directory', '.certvet-lab')
     .action(async (f: { portBase: number; dir: string }) => {
       const l = await startLab({ portBase: f.portBase });
@@ -182,13 +188,25 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
     .action(async (f: { dir: string }) => {
       const statePath = join(resolve(f.dir), 'state.json');
       if (!existsSync(statePath)) throw new UsageError(`no lab is running (no ${statePath})`);
-      const st = JSON.parse(readFileSync(statePath, 'utf8')) as LabState;
+      const st = readState(statePath);
       if (alive(st.pid)) process.kill(st.pid, 'SIGTERM');
       const deadline = Date.now() + 10_000;
       while (alive(st.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       rmSync(statePath, { force: true });
       io.stdout.write(`certvet lab stopped (pid ${st.pid}).\n`);
     });
+}
+
+/** The state file of a running lab (bounded read; a corrupt one is a usage error, not a crash). */
+function readState(path: string): LabState {
+  const text = Buffer.from(readInputFile(path, INPUT_LIMITS.certificate, 'lab state file')).toString('utf8');
+  try {
+    const st = JSON.parse(text) as LabState;
+    if (typeof st?.pid !== 'number') throw new Error('no pid');
+    return st;
+  } catch {
+    throw new UsageError(`${path}: is not a lab state file (delete it if no lab is running)`);
+  }
 }
 
 function alive(pid: number): boolean {

@@ -6,14 +6,23 @@ import { buildReport, exitCodeOf, statusOf, type TargetResult } from '../../repo
 import { colorsFor } from '../../report/style.js';
 import { renderVerifyText } from '../../report/verifyText.js';
 import type { Crl } from '../../verify/crl.js';
-import { loadCrls } from '../../verify/loadCrls.js';
 import type { ExpectedName, Profile } from '../../verify/options.js';
 import { verifyCertificate } from '../../verify/verify.js';
 import type { Certificate } from '../../x509/certificate.js';
-import { type LoadedCertificates, loadCertificates, MAX_CERT_FILE_BYTES } from '../../x509/load.js';
-import { InputError, UsageError } from '../errors.js';
-import { readInputFile } from '../files.js';
-import { collect, oneOf, parseNonNegativeInt, parseTime } from '../parse.js';
+import { loadCertificates } from '../../x509/load.js';
+import { readAllCertificates, readCrlFile } from '../certificateFiles.js';
+import { UsageError } from '../errors.js';
+import { INPUT_LIMITS } from '../files.js';
+import {
+  collect,
+  oneOf,
+  parseEmail,
+  parseIp,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parseTime,
+  parseUri,
+} from '../parse.js';
 
 interface VerifyFlags {
   chain: string[];
@@ -31,19 +40,7 @@ interface VerifyFlags {
   maxDepth?: number;
   format: 'text' | 'json';
   color: boolean;
-}
-
-function load(path: string, what: string): LoadedCertificates {
-  const loaded = loadCertificates(readInputFile(path, MAX_CERT_FILE_BYTES, what), path);
-  return loaded;
-}
-
-/** Certificates from a file that must contain at least one; problems in it are input errors. */
-function loadAll(path: string, what: string): Certificate[] {
-  const { certificates, problems } = load(path, what);
-  if (problems.length) throw new InputError(problems.map((p) => `${p.source}: ${p.message}`).join('\n'));
-  if (certificates.length === 0) throw new InputError(`${path}: contains no certificate`);
-  return certificates;
+  crlMaxBytes: number;
 }
 
 export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStream }): void {
@@ -70,9 +67,14 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
     )
     .option('--crl <file>', 'a CRL to honour, PEM or DER (repeatable)', collect, [])
     .option('--host <name>', 'the DNS name the certificate must be valid for')
-    .option('--ip <addr>', 'the IP address the certificate must be valid for')
-    .option('--email <addr>', 'the email address the certificate must be valid for (client certificates)')
-    .option('--uri <uri>', 'the URI (e.g. a SPIFFE ID) the certificate must be valid for')
+    .option('--crl-max-bytes <n>', 'largest CRL file read', parsePositiveInt, INPUT_LIMITS.crl)
+    .option('--ip <addr>', 'the IP address the certificate must be valid for', parseIp)
+    .option(
+      '--email <addr>',
+      'the email address the certificate must be valid for (client certificates)',
+      parseEmail,
+    )
+    .option('--uri <uri>', 'the URI (e.g. a SPIFFE ID) the certificate must be valid for', parseUri)
     .option(
       '--purpose <purpose>',
       'server or client (extended key usage serverAuth / clientAuth)',
@@ -98,25 +100,23 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
     )
     .option('--format <format>', 'text or json', oneOf(['text', 'json'] as const), 'text')
     .option('--no-color', 'no colour in text output (NO_COLOR is honoured too)')
-    .action((certPath: string, flags: VerifyFlags) => {
+    .action(async (certPath: string, flags: VerifyFlags) => {
       const names = [flags.host, flags.ip, flags.email, flags.uri].filter((x) => x !== undefined);
       if (names.length > 1) throw new UsageError('give at most one of --host, --ip, --email and --uri');
       const started = performance.now();
       const now = flags.at ?? new Date();
-      const [leaf, ...rest] = loadAll(certPath, 'certificate');
-      const intermediates = [...rest, ...flags.chain.flatMap((p) => loadAll(p, 'chain file'))];
-      const anchors: Certificate[] = flags.ca.flatMap((p) => loadAll(p, 'CA file'));
+      const [leaf, ...rest] = await readAllCertificates(certPath, { what: 'certificate' });
+      const intermediates = [...rest];
+      for (const p of flags.chain)
+        intermediates.push(...(await readAllCertificates(p, { what: 'chain file', flag: '--chain' })));
+      const anchors: Certificate[] = [];
+      for (const p of flags.ca)
+        anchors.push(...(await readAllCertificates(p, { what: 'CA file', flag: '--ca' })));
       if (flags.ca.length === 0 || flags.systemCa)
         for (const pem of rootCertificates)
           anchors.push(...loadCertificates(Buffer.from(pem), 'system store').certificates);
       const crls: Crl[] = [];
-      for (const p of flags.crl) {
-        try {
-          crls.push(...loadCrls(readInputFile(p, 256 * 1024 * 1024, 'CRL file'), p));
-        } catch (e) {
-          throw new InputError((e as Error).message);
-        }
-      }
+      for (const p of flags.crl) crls.push(...(await readCrlFile(p, flags.crlMaxBytes)));
       const expected: ExpectedName[] = flags.host
         ? [{ kind: 'dns', value: flags.host }]
         : flags.ip
