@@ -146,7 +146,13 @@ function isHold(e: RevokedEntry | null): boolean {
 
 type CertOutcome = { info: RevocationInfo | null; problems: string[]; hadSource: boolean };
 
-/** One certificate: the staple (leaf), then each source in order until one answers. */
+/**
+ * One certificate: the staple (leaf) and every network source, asked concurrently under the
+ * deadline. Revoked is sticky across sources: if any trustworthy source (staple, OCSP, CRL,
+ * delta CRL) says revoked, the certificate is revoked, whatever the others say; otherwise a
+ * good answer from any source is good; otherwise the status is unknown. (Asking every source
+ * costs little: CRLs and OCSP answers are shared across the run.)
+ */
 async function checkOne(
   cert: Certificate,
   issuer: Certificate,
@@ -170,14 +176,15 @@ async function checkOne(
       detail: `${where}, signed by ${a.signer}${a.revokedAt ? `, revoked at ${iso(a.revokedAt)}` : ''}`,
     };
   };
-  let info: RevocationInfo | null = null;
+  const answers: RevocationInfo[] = [];
   if (i === 0 && staple) {
     try {
-      info = fromOcsp(
+      const a = fromOcsp(
         verifyOcspResponse(staple, cert, issuer, ctx.nowSec),
         'ocsp-stapled',
         'the stapled OCSP response',
       );
+      if (a) answers.push(a);
     } catch (e) {
       problems.push(`the stapled OCSP response is unusable: ${(e as Error).message}`);
     }
@@ -189,14 +196,20 @@ async function checkOne(
     ).map((url) => ({ kind, url })),
   );
   const hadSource = (i === 0 && staple !== null) || sources.length > 0;
-  for (const [n, { kind, url }] of sources.entries()) {
-    if (info) break;
+  // A revoked staple is final: nothing another source says can change it.
+  if (answers[0]?.status === 'revoked') return { info: answers[0], problems, hadSource };
+  // Each source reports into its own slot, so answers and problems keep the sources' order.
+  const slots = sources.map(() => ({ answer: null as RevocationInfo | null, problems: [] as string[] }));
+  const ask = async (
+    { kind, url }: { kind: RevocationSourceKind; url: string },
+    n: number,
+  ): Promise<void> => {
+    const slot = slots[n]!;
     if (ctx.signal?.aborted) {
-      const left = sources.length - n;
-      problems.push(
-        `${abortReason(ctx.signal).message}: ${left} more source${left === 1 ? ' was' : 's were'} not asked`,
+      slot.problems.push(
+        `${kind === 'ocsp' ? 'OCSP' : 'CRL'} ${url}: not asked: ${abortReason(ctx.signal).message}`,
       );
-      break;
+      return;
     }
     if (kind === 'ocsp') {
       try {
@@ -204,18 +217,36 @@ async function checkOne(
         const answer = ctx.ocspCache
           ? await ctx.ocspCache.get(`${url}|${cert.sha256}|${issuer.sha256}`, load, ctx.signal)
           : await load(ctx.signal);
-        info = fromOcsp(answer, 'ocsp', `the OCSP responder ${url}`);
+        if (answer.status === 'unknown')
+          slot.problems.push(`the OCSP responder ${url} does not know this certificate (status unknown)`);
+        else slot.answer = fromOcsp(answer, 'ocsp', `the OCSP responder ${url}`);
       } catch (e) {
-        problems.push(`OCSP ${url}: ${(e as Error).message}`);
+        slot.problems.push(`OCSP ${url}: ${(e as Error).message}`);
       }
     } else {
       try {
-        info = await fromCrl(url, cert, issuer, i, ctx, checkedAt, problems);
+        slot.answer = await fromCrl(url, cert, issuer, i, ctx, checkedAt, slot.problems);
       } catch (e) {
-        problems.push(`CRL ${url}: ${(e as Error).message}`);
+        slot.problems.push(`CRL ${url}: ${(e as Error).message}`);
       }
     }
+  };
+  await Promise.all(sources.map(ask));
+  for (const slot of slots) {
+    if (slot.answer) answers.push(slot.answer);
+    problems.push(...slot.problems);
   }
+  const revoked = answers.find((a) => a.status === 'revoked');
+  const good = answers.filter((a) => a.status === 'good');
+  let info: RevocationInfo | null = null;
+  if (revoked)
+    info = good.length
+      ? {
+          ...revoked,
+          detail: `${revoked.detail} (revoked is final: ${good.map((g) => g.detail).join('; ')} said good)`,
+        }
+      : revoked;
+  else if (good.length) info = good[0]!;
   return { info, problems, hadSource };
 }
 

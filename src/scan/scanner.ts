@@ -4,6 +4,7 @@ import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
 import type { ClientIdentity, LookupFn, ProbeTimeouts } from '../probe/probe.js';
 import { DEFAULT_TIMEOUTS, probe } from '../probe/probe.js';
+import type { ChainEntry } from '../report/chainEntry.js';
 import { statusOf, type TargetResult } from '../report/result.js';
 import type { AiaFetcher } from '../revocation/aia.js';
 import { checkRevocation, type RevocationContext } from '../revocation/checkRevocation.js';
@@ -123,8 +124,37 @@ async function attemptTarget(
     const chain = result.chain.map((e, i) => (rv.perCert[i] ? { ...e, revocation: rv.perCert[i]! } : e));
     result = { ...result, findings, chain, status: statusOf(findings) };
   }
+  result = stickyRevocation(result, now);
   if (!t.probeProtocols || obs.error || !obs.address) return result;
   return { ...result, ...(await probeProtocols(t, obs.address, result, signal)) };
+}
+
+/**
+ * Revoked is sticky across sources: a certificate that a supplied CRL (verification) revoked
+ * shows as revoked on its chain entry, whatever a network source said about it.
+ */
+function stickyRevocation(result: TargetResult, now: Date): TargetResult {
+  let chain: ChainEntry[] | null = null;
+  for (const f of result.findings) {
+    if (f.code !== 'revoked' || f.certIndex === undefined) continue;
+    const entry = (chain ?? result.chain)[f.certIndex];
+    if (!entry || entry.revocation?.status === 'revoked') continue;
+    chain ??= [...result.chain];
+    const said =
+      entry.revocation?.status === 'good' ? ` (revoked is final: ${entry.revocation.detail} said good)` : '';
+    chain[f.certIndex] = {
+      ...entry,
+      revocation: {
+        status: 'revoked',
+        source: 'crl',
+        checkedAt: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        nextUpdate: null,
+        reason: null,
+        detail: `${f.message}${said}`,
+      },
+    };
+  }
+  return chain ? { ...result, chain } : result;
 }
 
 /**

@@ -289,6 +289,7 @@ export async function buildTargets(
         anchors,
         warnDays: e.warnDays ?? f.warnDays,
         critDays: e.critDays ?? f.critDays,
+        crlMode: (e.revocation ?? f.revocation) === 'hard' ? 'hard' : 'soft',
       },
       ...(e.ca ? { caPem: pemOf(anchors) } : globalPem ? { caPem: globalPem } : {}),
       ...(client ? { client } : {}),

@@ -77,47 +77,56 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
   lab
     .command('crl')
     .description(
-      "issue a CRL from a PKI made by 'lab gen' (signed by its intermediate), revoking the given certificates",
+      "issue the CRLs of a PKI made by 'lab gen' (one signed by its intermediate, one by its root), revoking the given certificates",
     )
-    .argument('<dir>', "the 'lab gen' directory (intermediate.pem, intermediate.key)")
+    .argument('<dir>', "the 'lab gen' directory (ca.pem, root.key, intermediate.pem, intermediate.key)")
     .option('--revoke <cert>', 'a certificate to revoke (repeatable)', collect, [])
-    .option('--out <file>', 'where to write the CRL (PEM)', '')
-    .option('--days <n>', 'validity of the CRL (nextUpdate)', parsePositiveInt, 7)
+    .option('--out <file>', 'where to write the CRLs (one PEM file, both CRLs)', '')
+    .option('--days <n>', 'validity of the CRLs (nextUpdate)', parsePositiveInt, 7)
     .action(async (dir: string, f: { revoke: string[]; out: string; days: number }) => {
-      const [ica] = await readAllCertificates(join(dir, 'intermediate.pem'), {
-        what: 'intermediate certificate',
-      });
-      const keyPath = join(dir, 'intermediate.key');
-      const keyData = await readInput(keyPath, {
-        what: 'intermediate key',
-        limit: INPUT_LIMITS.clientIdentity,
-      });
-      let key: ReturnType<typeof createPrivateKey>;
-      try {
-        key = createPrivateKey(Buffer.from(keyData));
-      } catch {
-        throw new InputError(`${keyPath}: is not a private key (PEM or DER)`);
+      // Both CAs publish a CRL: a verifier that requires every certificate below the anchor to
+      // be covered (Node's CRL_CHECK_ALL, certvet's mTLS default) needs the root's too.
+      const issuers = [];
+      for (const [certFile, keyFile, what] of [
+        ['intermediate.pem', 'intermediate.key', 'intermediate'],
+        ['ca.pem', 'root.key', 'root'],
+      ] as const) {
+        const [cert] = await readAllCertificates(join(dir, certFile), { what: `${what} certificate` });
+        const keyPath = join(dir, keyFile);
+        const keyData = await readInput(keyPath, { what: `${what} key`, limit: INPUT_LIMITS.clientIdentity });
+        let key: ReturnType<typeof createPrivateKey>;
+        try {
+          key = createPrivateKey(Buffer.from(keyData));
+        } catch {
+          throw new InputError(`${keyPath}: is not a private key (PEM or DER)`);
+        }
+        issuers.push({ cert: cert!, key, entries: [] as { serial: string; revokedAt: Date; reason: number }[] });
       }
-      const entries: { serial: string; revokedAt: Date; reason: number }[] = [];
       for (const p of f.revoke) {
         const [c] = await readAllCertificates(p, { what: 'certificate', flag: '--revoke' });
-        entries.push({ serial: c!.serialHex, revokedAt: new Date(), reason: 1 });
+        const by = issuers.find((i) => i.cert.subject.key === c!.issuer.key);
+        if (!by) throw new InputError(`${p}: was not issued by this PKI's intermediate or root`);
+        by.entries.push({ serial: c!.serialHex, revokedAt: new Date(), reason: 1 });
       }
-      const der = await buildCrl({
-        issuer: { subjectDer: ica!.subject.der, privateKey: key },
-        entries,
-        number: Math.floor(Date.now() / 1000),
-        nextUpdate: new Date(Date.now() + f.days * 86400_000),
-      });
+      const pems: string[] = [];
+      for (const i of issuers) {
+        const der = await buildCrl({
+          issuer: { subjectDer: i.cert.subject.der, privateKey: i.key },
+          entries: i.entries,
+          number: Math.floor(Date.now() / 1000),
+          nextUpdate: new Date(Date.now() + f.days * 86400_000),
+        });
+        pems.push(
+          `-----BEGIN X509 CRL-----\n${Buffer.from(der)
+            .toString('base64')
+            .replace(/(.{64})/g, '$1\n')}\n-----END X509 CRL-----\n`,
+        );
+      }
       const out = f.out || join(dir, 'crl.pem');
-      writeFileSync(
-        out,
-        `-----BEGIN X509 CRL-----\n${Buffer.from(der)
-          .toString('base64')
-          .replace(/(.{64})/g, '$1\n')}\n-----END X509 CRL-----\n`,
-      );
+      writeFileSync(out, pems.join(''));
+      const n = issuers.reduce((a, i) => a + i.entries.length, 0);
       io.stdout.write(
-        `Wrote ${out}: ${entries.length} revoked certificate${entries.length === 1 ? '' : 's'}, valid for ${f.days} days.\n`,
+        `Wrote ${out}: the intermediate's and the root's CRLs, ${n} revoked certificate${n === 1 ? '' : 's'}, valid for ${f.days} days.\n`,
       );
     });
   lab

@@ -36,6 +36,8 @@ interface VerifyFlags {
   purpose: 'server' | 'client';
   profile: Profile;
   lenient: boolean;
+  revocation: 'soft' | 'hard';
+  strictAnchors: boolean;
   at?: Date;
   maxDepth?: number;
   format: 'text' | 'json';
@@ -92,6 +94,17 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
       'report profile deviations (rules that do not by themselves break trust) as warnings',
       false,
     )
+    .option(
+      '--revocation <mode>',
+      'what a --crl that cannot establish a status means: soft (warning) or hard (critical, and every certificate below the anchor must be covered by a --crl); a listed serial is always revoked',
+      oneOf(['soft', 'hard'] as const),
+      'soft',
+    )
+    .option(
+      '--strict-anchors',
+      'also judge the trust anchor by the profile rules (serial, AKI/SKI, criticality), as x509-limbo and pyca/cryptography do',
+      false,
+    )
     .option('--at <time>', 'verify as of this time (ISO 8601 or epoch seconds) instead of now', parseTime)
     .option(
       '--max-depth <n>',
@@ -137,6 +150,8 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
         expectedNames: expected,
         maxDepth: flags.maxDepth ?? null,
         crls,
+        crlPolicy: { mode: flags.revocation, requireCoverage: flags.revocation === 'hard' },
+        strictAnchors: flags.strictAnchors,
       });
       const anchorIds = new Set(anchors.map((a) => a.sha256));
       const findings: Finding[] = [...result.findings];
