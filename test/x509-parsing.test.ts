@@ -423,7 +423,10 @@ describe('load.ts: loadCertificates', () => {
       r.problems.map((p) => p.source),
       [1, 2, 3, 4, 5].map((n) => `mix.pem (PEM block ${n}, line ${(n - 1) * 3 + 1})`),
     );
-    assert.match(r.problems[0]!.message, /encrypted private key, not a certificate \("ENCRYPTED PRIVATE KEY" PEM block/);
+    assert.match(
+      r.problems[0]!.message,
+      /encrypted private key, not a certificate \("ENCRYPTED PRIVATE KEY" PEM block/,
+    );
     assert.match(r.problems[1]!.message, /private key, not a certificate \("EC PRIVATE KEY" PEM block/);
     assert.match(r.problems[2]!.message, /a CRL, not a certificate/);
     assert.match(r.problems[3]!.message, /certificate signing request/);

@@ -100,7 +100,11 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
         } catch {
           throw new InputError(`${keyPath}: is not a private key (PEM or DER)`);
         }
-        issuers.push({ cert: cert!, key, entries: [] as { serial: string; revokedAt: Date; reason: number }[] });
+        issuers.push({
+          cert: cert!,
+          key,
+          entries: [] as { serial: string; revokedAt: Date; reason: number }[],
+        });
       }
       for (const p of f.revoke) {
         const [c] = await readAllCertificates(p, { what: 'certificate', flag: '--revoke' });
