@@ -74,7 +74,7 @@ describe('hostile certificate text in every renderer', () => {
       findings,
       chain: chainCerts.map((c) => chainEntry(c, 'peer', now.getTime())),
       durationMs: 5,
-      tls: { protocol: 'TLSv1.3\u001b' },
+      tls: { protocol: 'TLSv1.3\u001b', cipher: 'TLS_AES_128_GCM_SHA256', alpn: null, ocspStapled: false },
     };
   });
 

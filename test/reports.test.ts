@@ -44,7 +44,7 @@ const result = (
   findings,
   chain,
   durationMs: 12,
-  tls: { protocol: 'TLSv1.3' },
+  tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', alpn: null, ocspStapled: false },
 });
 
 const report = buildReport(

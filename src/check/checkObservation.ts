@@ -1,7 +1,8 @@
 import type { Finding } from '../findings/catalogue.js';
+import type { ChainEntry } from '../model/chainEntry.js';
+import { type CrossCheck, statusOf, type TargetResult } from '../model/result.js';
 import type { Observation } from '../probe/observation.js';
-import { type ChainEntry, chainEntry } from '../report/chainEntry.js';
-import { statusOf, type TargetResult } from '../report/result.js';
+import { chainEntry } from '../report/chainEntry.js';
 import type { Crl } from '../verify/crl.js';
 import { parseIp } from '../verify/names/ip.js';
 import type { Conformance, ExpectedName, Profile } from '../verify/options.js';
@@ -42,6 +43,13 @@ function nameFor(s: CheckSubject): ExpectedName {
   return parseIp(n) ? { kind: 'ip', value: n } : { kind: 'dns', value: n };
 }
 
+/** Node's verdict beside certvet's (`valid`: certvet found a valid path). */
+function crossCheckOf(obs: Observation, valid: boolean): CrossCheck | null {
+  return obs.crossCheck
+    ? { ...obs.crossCheck, certvetValid: valid, agrees: obs.crossCheck.authorized === valid }
+    : null;
+}
+
 function describeDays(days: number): string {
   return days === 1 ? '1 day' : `${days} days`;
 }
@@ -75,7 +83,8 @@ export function evaluateObservation(
     address: obs.address,
     servername: obs.servername,
     tls: { protocol: obs.protocol, cipher: obs.cipher, alpn: obs.alpn, ocspStapled: obs.ocspStaple !== null },
-    crossCheck: obs.crossCheck,
+    // Replaced by the verdict once the chain is verified; until then certvet has no valid path.
+    crossCheck: crossCheckOf(obs, false),
     timings: obs.timings,
     durationMs: obs.timings.totalMs,
   };
@@ -222,11 +231,14 @@ export function evaluateObservation(
       now.getTime(),
     ),
   );
-  const crossCheck = obs.crossCheck
-    ? { ...obs.crossCheck, certvetValid: result.valid, agrees: obs.crossCheck.authorized === result.valid }
-    : null;
   return {
-    result: { ...base, crossCheck, status: statusOf(findings), findings, chain },
+    result: {
+      ...base,
+      crossCheck: crossCheckOf(obs, result.valid),
+      status: statusOf(findings),
+      findings,
+      chain,
+    },
     path: result.path,
     anchored: result.anchored,
   };

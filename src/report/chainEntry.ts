@@ -1,33 +1,10 @@
-import type { RevocationInfo } from '../revocation/checkRevocation.js';
+import type { CertificateSource, ChainEntry } from '../model/chainEntry.js';
 import { type Certificate, isSelfSigned } from '../x509/certificate.js';
 import { ipToText } from '../x509/generalName.js';
 import { isoOf } from '../x509/time.js';
 
-export type CertificateSource = 'peer' | 'trust-store' | 'aia';
-
-/** One certificate of a result's `chain` (DESIGN.md §4). */
-export interface ChainEntry {
-  readonly subject: string;
-  readonly issuer: string;
-  readonly serialNumber: string;
-  readonly notBefore: string;
-  readonly notAfter: string;
-  readonly daysRemaining: number;
-  readonly sha256: string;
-  readonly subjectAltNames: {
-    readonly dns: string[];
-    readonly ip: string[];
-    readonly email: string[];
-    readonly uri: string[];
-  };
-  readonly publicKey: { readonly type: string; readonly bits: number | null; readonly curve: string | null };
-  readonly signatureAlgorithm: string;
-  readonly isCA: boolean;
-  readonly selfSigned: boolean;
-  readonly source: CertificateSource;
-  /** Revocation status when it was checked (DESIGN.md §5 revoked / revocation-unknown). */
-  readonly revocation?: RevocationInfo;
-}
+/** The types live in the result model; the builders below make them from a certificate. */
+export type { CertificateSource, ChainEntry } from '../model/chainEntry.js';
 
 /** Whole days from `nowMs` until the certificate's notAfter (negative once expired). */
 export function daysRemaining(cert: Certificate, nowMs: number): number {

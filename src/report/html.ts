@@ -42,7 +42,7 @@ export function renderHtml(report: Report): string {
       const findings = r.findings
         .map((f) => `<li class="${h(f.severity)}"><b>${h(f.code)}</b> ${h(f.message)}</li>`)
         .join('');
-      return `<tr data-status="${RANK[r.status]}"><td><span class="st" style="background:${COLOR[r.status]}">${h(r.status)}</span></td><td>${h(r.target)}</td><td data-v="${leaf ? leaf.daysRemaining : -99999}">${leaf ? `${h(leaf.notAfter.slice(0, 10))} (${leaf.daysRemaining}d)` : '-'}</td><td>${h(String((r.tls as { protocol?: string } | undefined)?.protocol ?? '-'))}</td><td>${h(leaf?.subject ?? '')}</td><td><ul>${findings}</ul></td></tr>`;
+      return `<tr data-status="${RANK[r.status]}"><td><span class="st" style="background:${COLOR[r.status]}">${h(r.status)}</span></td><td>${h(r.target)}</td><td data-v="${leaf ? leaf.daysRemaining : -99999}">${leaf ? `${h(leaf.notAfter.slice(0, 10))} (${leaf.daysRemaining}d)` : '-'}</td><td>${h(r.tls?.protocol ?? '-')}</td><td>${h(leaf?.subject ?? '')}</td><td><ul>${findings}</ul></td></tr>`;
     })
     .join('\n');
   return `<!doctype html>

@@ -43,7 +43,7 @@ export function renderText(report: Report, c: Colors): string {
   );
   for (const r of rows) {
     out.push(
-      `${paint(r.status, pad(LABEL[r.status], 9), c)} ${pad(clean(r.target), wTarget)} ${pad(expiry(r), 18)} ${pad(clean(String((r.tls as { protocol?: string } | undefined)?.protocol ?? '-')), 8)} ${clean(summaryOf(r))}`,
+      `${paint(r.status, pad(LABEL[r.status], 9), c)} ${pad(clean(r.target), wTarget)} ${pad(expiry(r), 18)} ${pad(clean(r.tls?.protocol ?? '-'), 8)} ${clean(summaryOf(r))}`,
     );
   }
   const problems = rows.filter((r) => r.status !== 'ok' || r.findings.some((f) => f.severity === 'info'));

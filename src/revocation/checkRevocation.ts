@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Finding } from '../findings/catalogue.js';
+import type { RevocationInfo } from '../model/revocation.js';
 import { abortReason } from '../probe/deadline.js';
 import { SharedLoad } from '../util/sharedLoad.js';
 import { checkCrls, checkDelta, type RevokedEntry } from '../verify/crl.js';
@@ -18,16 +19,7 @@ import {
 export type RevocationMode = 'off' | 'soft' | 'hard';
 export type RevocationSourceKind = 'ocsp' | 'crl';
 
-/** Per-certificate revocation outcome, as JSON carries it on each chain entry. */
-export interface RevocationInfo {
-  readonly status: 'good' | 'revoked' | 'unknown' | 'not-checked';
-  readonly source: 'ocsp-stapled' | 'ocsp' | 'crl' | null;
-  readonly checkedAt: string;
-  readonly nextUpdate: string | null;
-  readonly reason: string | null;
-  /** Why the status is unknown, or where it came from. */
-  readonly detail: string | null;
-}
+export type { RevocationInfo } from '../model/revocation.js';
 
 /**
  * OCSP answers shared across a run: an intermediate seen behind 1,000 endpoints is asked

@@ -196,9 +196,9 @@ async function probeProtocols(
   address: string,
   result: TargetResult,
   signal: AbortSignal,
-): Promise<Pick<TargetResult, 'findings' | 'status'> & { tls: unknown }> {
+): Promise<Pick<TargetResult, 'findings' | 'status' | 'tls'>> {
   // Versions not tried before the deadline are left out (neither accepted nor refused).
-  const accepted: Record<string, boolean> = {};
+  const accepted: Partial<Record<(typeof VERSIONS)[number], boolean>> = {};
   for (const v of VERSIONS) {
     if (signal.aborted) break;
     const r = await probe({
@@ -226,7 +226,11 @@ async function probeProtocols(
       severity: 'warning',
       message: `the server accepts ${old.join(' and ')} (deprecated by RFC 8996) when a client offers only that`,
     });
-  return { findings, status: statusOf(findings), tls: { ...(result.tls as object), protocols: accepted } };
+  return {
+    findings,
+    status: statusOf(findings),
+    ...(result.tls ? { tls: { ...result.tls, protocols: accepted } } : {}),
+  };
 }
 
 /**

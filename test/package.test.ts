@@ -1,0 +1,226 @@
+/**
+ * The published package, as a new user gets it: `npm pack`, install the tarball into an empty
+ * project, then use it from ESM, from CommonJS, from TypeScript, through its bin and its
+ * shipped JSON Schema. The tarball is packed from the build `npm test` just made
+ * (`--ignore-scripts`: `prepack` would rebuild dist/ under the running suite).
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, normalize } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { makeChain } from '../src/lab/pki.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  dependencies: Record<string, string>;
+};
+const run = promisify(execFile);
+
+const npmVersion = spawnSync('npm', ['--version'], { encoding: 'utf8' });
+const NO_NPM =
+  npmVersion.error || npmVersion.status !== 0 ? 'npm is not installed: cannot pack the package' : false;
+
+/** The environment of a plain shell: none of the running `npm test`'s package or lifecycle variables. */
+function shellEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^npm_(package|lifecycle)_|^npm_command$|^INIT_CWD$/i.test(k)) env[k] = v;
+  return env;
+}
+
+async function sh(cmd: string, args: readonly string[], cwd: string): Promise<string> {
+  try {
+    const r = await run(cmd, [...args], { cwd, env: shellEnv(), maxBuffer: 16 << 20, timeout: 120_000 });
+    return r.stdout;
+  } catch (e) {
+    const err = e as Error & { stdout?: string; stderr?: string };
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`,
+    );
+  }
+}
+
+const USE = `
+  const pem = readFileSync('chain.pem');
+  const [leaf, ...intermediates] = loadCertificates(pem, 'chain.pem').certificates;
+  const anchors = loadCertificates(readFileSync('root.pem'), 'root.pem').certificates;
+  const r = verifyCertificate({ leaf, intermediates, anchors, time: new Date(),
+    expectedNames: [{ kind: 'ip', value: '127.0.0.1' }] });
+  const wrong = verifyCertificate({ leaf, intermediates, anchors, time: new Date(),
+    expectedNames: [{ kind: 'dns', value: 'other.example' }] });
+  const functions = Object.keys(certvet).filter((k) => typeof certvet[k] === 'function').sort();
+  const out = { valid: r.valid, wrong: wrong.findings.map((f) => f.code), codes: Object.keys(FINDING_CODES).length, functions };
+`;
+
+describe('the packed package in an empty project', { skip: NO_NPM, timeout: 180_000 }, () => {
+  let tmp: string;
+  let project: string;
+  let files: string[];
+
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'certvet-pack-'));
+    const packed = JSON.parse(
+      await sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], ROOT),
+    ) as { filename: string; files: { path: string }[] }[];
+    const tarball = join(tmp, packed[0]!.filename);
+    files = packed[0]!.files.map((f) => f.path);
+    project = join(tmp, 'consumer');
+    mkdirSync(project);
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '0.0.0', private: true, type: 'module' }),
+    );
+    await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
+    const chain = await makeChain({ names: ['127.0.0.1'] });
+    writeFileSync(join(project, 'chain.pem'), chain.leaf.pem + chain.intermediate.pem);
+    writeFileSync(join(project, 'root.pem'), chain.root.pem);
+  });
+
+  after(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('the tarball holds the build, sources for its maps, the schema and the docs, and no tests', () => {
+    for (const f of [
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/cli/main.js',
+      'schema/result.schema.json',
+    ])
+      assert.ok(files.includes(f), `${f} is packed`);
+    for (const f of ['README.md', 'LICENSE', 'docs/check.md', 'docs/mtls.md'])
+      assert.ok(files.includes(f), `${f} is packed`);
+    assert.deepEqual(
+      files.filter((f) => /^(dist\/)?(test|bench|scripts)\//.test(f) || f.includes('tsbuildinfo')),
+      [],
+    );
+    // Every source map resolves: each of its sources is in the tarball.
+    const maps = files.filter((f) => f.endsWith('.js.map'));
+    assert.ok(maps.length > 10);
+    for (const m of maps) {
+      const map = JSON.parse(readFileSync(join(project, 'node_modules/certvet', m), 'utf8')) as {
+        sources: string[];
+      };
+      for (const s of map.sources) {
+        const target = normalize(join(dirname(m), s));
+        assert.ok(files.includes(target), `${m}: its source ${s} (${target}) is packed`);
+      }
+    }
+  });
+
+  test('nothing builds or runs scripts when a consumer installs it', () => {
+    const installed = JSON.parse(
+      readFileSync(join(project, 'node_modules/certvet/package.json'), 'utf8'),
+    ) as { scripts?: Record<string, string> };
+    for (const s of ['preinstall', 'install', 'postinstall'])
+      assert.equal(installed.scripts?.[s], undefined, `no ${s} script`);
+    // Its runtime dependencies came along; no devDependency (no compiler) did.
+    for (const d of Object.keys(PKG.dependencies))
+      assert.ok(existsSync(join(project, 'node_modules', d, 'package.json')), `${d} installed`);
+    assert.equal(existsSync(join(project, 'node_modules/typescript')), false);
+  });
+
+  test('ESM import and CommonJS require both work and expose the same functions (one module instance)', async () => {
+    writeFileSync(
+      join(project, 'esm.mjs'),
+      `import { readFileSync } from 'node:fs';
+import * as certvet from 'certvet';
+import { verifyCertificate, loadCertificates, FINDING_CODES } from 'certvet';
+${USE}
+console.log(JSON.stringify(out));
+`,
+    );
+    writeFileSync(
+      join(project, 'cjs.cjs'),
+      `const { readFileSync } = require('node:fs');
+const certvet = require('certvet');
+const { verifyCertificate, loadCertificates, FINDING_CODES } = certvet;
+${USE}
+import('certvet').then((esm) => {
+  out.sameInstance = esm.verifyCertificate === verifyCertificate && esm.FINDING_CODES === FINDING_CODES;
+  console.log(JSON.stringify(out));
+});
+`,
+    );
+    const esm = JSON.parse(await sh(process.execPath, ['esm.mjs'], project)) as Record<string, unknown>;
+    const cjs = JSON.parse(await sh(process.execPath, ['cjs.cjs'], project)) as Record<string, unknown>;
+    assert.equal(esm.valid, true);
+    assert.deepEqual(esm.wrong, ['hostname-mismatch']);
+    assert.ok((esm.functions as string[]).includes('verifyCertificate'));
+    assert.ok((esm.functions as string[]).includes('createClientCertVerifier'));
+    assert.equal(cjs.sameInstance, true);
+    delete cjs.sameInstance;
+    assert.deepEqual(cjs, esm);
+  });
+
+  test('TypeScript consumers get the types through both the import and require conditions', async () => {
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules/@types')],
+        },
+        files: ['use.mts', 'use.cts'],
+      }),
+    );
+    const body = `
+const r: TargetResult['status'] = 'ok';
+const v: boolean = verifyCertificate({ leaf: loadCertificates(new Uint8Array(), 'x').certificates[0]!, anchors: [], time: new Date() }).valid;
+// @ts-expect-error: not a status
+const bad: TargetResult['status'] = 'fine';
+export { r, v, bad };
+`;
+    writeFileSync(
+      join(project, 'use.mts'),
+      `import { verifyCertificate, loadCertificates, type TargetResult } from 'certvet';\n${body}`,
+    );
+    writeFileSync(
+      join(project, 'use.cts'),
+      `import certvet = require('certvet');\nconst { verifyCertificate, loadCertificates } = certvet;\ntype TargetResult = certvet.TargetResult;\n${body}`,
+    );
+    await sh(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
+      project,
+    );
+  });
+
+  test('the certvet bin runs', async () => {
+    const out = await sh('npx', ['--no-install', 'certvet', '--version'], project);
+    assert.equal(out.trim(), PKG.version);
+  });
+
+  test('the JSON Schema resolves from CommonJS and ESM', async () => {
+    const out = await sh(
+      process.execPath,
+      [
+        '-e',
+        `const p = require.resolve('certvet/schema/result.schema.json');
+         const s = require('certvet/schema/result.schema.json');
+         console.log(JSON.stringify({ p, defs: Object.keys(s.$defs) }));`,
+      ],
+      project,
+    );
+    const r = JSON.parse(out) as { p: string; defs: string[] };
+    assert.equal(r.p, join(project, 'node_modules/certvet/schema/result.schema.json'));
+    assert.ok(r.defs.includes('TargetResult') && r.defs.includes('Report'));
+    writeFileSync(
+      join(project, 'schema.mjs'),
+      "console.log(fileURLToPath(import.meta.resolve('certvet/schema/result.schema.json')));\nimport { fileURLToPath } from 'node:url';\n",
+    );
+    assert.equal((await sh(process.execPath, ['schema.mjs'], project)).trim(), r.p);
+  });
+});
