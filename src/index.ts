@@ -2,12 +2,37 @@
  * certvet as a library. Everything here is pure and typed; nothing prints or exits.
  */
 export {
+  type CertificateSource,
+  type CheckCallOptions,
+  type Checker,
+  type CheckerOptions,
+  type CrlSource,
+  checkTarget,
+  createChecker,
+  type Duration,
+  type ScanCallOptions,
+  scan,
+  type TargetInput,
+  type TargetObject,
+} from './check/checker.js';
+export { CertificateVerificationError, CertvetOptionError } from './check/errors.js';
+export { type Policy, type PolicyContext, type PolicyFinding, spkiPin } from './check/expectations.js';
+export type { DnsLookup } from './check/lookup.js';
+export {
+  type CustomFindingCode,
   FINDING_CODES,
   type Finding,
   type FindingCode,
   type Severity,
   worstSeverity,
 } from './findings/catalogue.js';
+export type {
+  CertificateSource as ChainCertificateSource,
+  ChainPublicKey,
+  SubjectAltNames,
+} from './model/chainEntry.js';
+export type { CrossCheck, Summary, Timings, TlsInfo, TlsVersion, VerificationInfo } from './model/result.js';
+export type { RevocationInfo } from './model/revocation.js';
 export {
   clientCertMiddleware,
   createRequestGuard,

@@ -49,13 +49,22 @@ export const FINDING_CODES = {
   'chain-hygiene': 'info',
   /** Path building stopped at its work budget before finding a valid path. */
   'budget-exceeded': 'critical',
+  /** No certificate of the validated path has a pinned SPKI hash (`--pin`, library `pins`). */
+  'pin-mismatch': 'critical',
+  /** The leaf's issuer is not the expected one (`--expect-issuer`, library `expectIssuer`). */
+  'issuer-mismatch': 'critical',
+  /** The leaf is not the expected certificate (`--expect-fingerprint`, `expectFingerprint`). */
+  'fingerprint-mismatch': 'critical',
 } as const satisfies Record<string, Severity>;
 
 export type FindingCode = keyof typeof FINDING_CODES;
 
+/** Codes of findings returned by a user's policy hook: `custom:` and the user's own name. */
+export type CustomFindingCode = `custom:${string}`;
+
 /** One problem, with the certificate it concerns (0 = leaf, in the reported chain). */
 export interface Finding {
-  readonly code: FindingCode;
+  readonly code: FindingCode | CustomFindingCode;
   readonly severity: Severity;
   readonly message: string;
   readonly certIndex?: number;

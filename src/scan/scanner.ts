@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { type CheckPolicy, type Evaluation, evaluateObservation } from '../check/checkObservation.js';
+import type { Finding } from '../findings/catalogue.js';
 import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
 import type { ClientIdentity, LookupFn, ProbeTimeouts } from '../probe/probe.js';
@@ -30,6 +31,8 @@ export interface ScanTarget {
   readonly revocation?: Omit<RevocationContext, 'nowSec'>;
   /** Also try TLS 1.0, 1.1, 1.2 and 1.3 one by one and report which the server accepts. */
   readonly probeProtocols?: boolean;
+  /** Checks run after verification and revocation (pins, expectations, a policy hook). */
+  readonly extraChecks?: readonly ExtraCheck[];
 }
 
 const VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
@@ -103,6 +106,37 @@ async function attemptTarget(
     obs.certificates.length === 0;
   if (transient && attempt < (o.retries ?? 0) && !o.signal?.aborted) return 'retry';
   const now = o.at ?? new Date();
+  const result = await assessObservation(t, obs, now, signal);
+  if (!t.probeProtocols || obs.error || !obs.address) return result;
+  return { ...result, ...(await probeProtocols(t, obs.address, result, signal)) };
+}
+
+/** What an extra check (pins, expectations, a user's policy) sees of one checked connection. */
+export interface ExtraCheckContext {
+  readonly target: string;
+  /** The validated path (leaf first), or the best candidate when none validates. */
+  readonly path: readonly Certificate[];
+  /** The path ends at a trust anchor. */
+  readonly anchored: boolean;
+  /** The result so far (findings, chain, tls). */
+  readonly result: TargetResult;
+  readonly observation: Observation;
+}
+
+/** Findings to add to a result (e.g. pin-mismatch, custom:…); may be asynchronous. */
+export type ExtraCheck = (ctx: ExtraCheckContext) => readonly Finding[] | Promise<readonly Finding[]>;
+
+/**
+ * From what a connection showed to a result: verification (pure), AIA chain completion,
+ * revocation, then the target's extra checks — everything after the probe, under `signal`.
+ * Also used by the verified HTTPS clients, which observe their own connections.
+ */
+export async function assessObservation(
+  t: ScanTarget,
+  obs: Observation,
+  now: Date,
+  signal: AbortSignal,
+): Promise<TargetResult> {
   let ev = evaluateObservation(
     { target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null },
     obs,
@@ -125,8 +159,24 @@ async function attemptTarget(
     result = { ...result, findings, chain, status: statusOf(findings) };
   }
   result = stickyRevocation(result, now);
-  if (!t.probeProtocols || obs.error || !obs.address) return result;
-  return { ...result, ...(await probeProtocols(t, obs.address, result, signal)) };
+  if (t.extraChecks && ev.path.length) {
+    const extra: Finding[] = [];
+    for (const check of t.extraChecks)
+      extra.push(
+        ...(await check({
+          target: t.spec.raw,
+          path: ev.path,
+          anchored: ev.anchored,
+          result,
+          observation: obs,
+        })),
+      );
+    if (extra.length) {
+      const findings = [...result.findings, ...extra];
+      result = { ...result, findings, status: statusOf(findings) };
+    }
+  }
+  return result;
 }
 
 /**

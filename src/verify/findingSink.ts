@@ -19,7 +19,7 @@ export class FindingSink {
   }
 
   /** A finding whose severity the caller decided (e.g. by revocation mode). */
-  add(f: Finding): void {
+  add(f: Finding & { readonly code: FindingCode }): void {
     this.push(f);
   }
 

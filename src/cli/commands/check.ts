@@ -1,20 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
 import type { Command } from 'commander';
-import type { CheckPolicy } from '../../check/checkObservation.js';
+import { type Checker, checkerInternals, createChecker, type TargetObject } from '../../check/checker.js';
+import { CertvetOptionError } from '../../check/errors.js';
+import type { DnsLookup } from '../../check/lookup.js';
 import { type ClientIdentity, type LookupFn, systemLookup } from '../../probe/probe.js';
 import { FORMATS, type Format, renderReport } from '../../report/render.js';
 import { buildReport, exitCodeOf, type TargetResult } from '../../report/result.js';
 import { colorsFor } from '../../report/style.js';
-import { AiaFetcher } from '../../revocation/aia.js';
-import {
-  OcspCache,
-  type RevocationMode,
-  type RevocationSourceKind,
-} from '../../revocation/checkRevocation.js';
-import { CrlCache } from '../../revocation/crlCache.js';
-import { FetchPolicy } from '../../revocation/fetchPolicy.js';
+import type { RevocationMode, RevocationSourceKind } from '../../revocation/checkRevocation.js';
 import { effectiveConcurrency, type ScanTarget, scan } from '../../scan/scanner.js';
 import { inShard } from '../../scan/shard.js';
 import {
@@ -28,7 +22,6 @@ import { parseTargetFile, type TargetEntry, TargetFileError } from '../../scan/t
 import { fdBudget } from '../../util/fdBudget.js';
 import type { Profile } from '../../verify/options.js';
 import type { Certificate } from '../../x509/certificate.js';
-import { loadCertificates } from '../../x509/load.js';
 import { readAllCertificates, readCrlFile } from '../certificateFiles.js';
 import { loadClientIdentity, readPassphrase } from '../clientIdentity.js';
 import { InputError, UsageError } from '../errors.js';
@@ -85,6 +78,9 @@ export interface CheckFlags {
   crlMaxBytes: number;
   aia: boolean;
   ocspNonce: boolean;
+  pin: string[];
+  expectIssuer?: string;
+  expectFingerprint?: string;
 }
 
 /** The defaults of every `check` flag (as commander would fill them), for programmatic runs. */
@@ -116,6 +112,7 @@ export function defaultCheckFlags(overrides: Partial<CheckFlags> = {}): CheckFla
     crlMaxBytes: 64 * 1024 * 1024,
     aia: true,
     ocspNonce: false,
+    pin: [],
     ...overrides,
   };
 }
@@ -160,15 +157,6 @@ async function atEntry<T>(where: string | null, fn: () => Promise<T>): Promise<T
   }
 }
 
-function pemOf(certs: readonly Certificate[]): string[] {
-  return certs.map(
-    (c) =>
-      `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der)
-        .toString('base64')
-        .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`,
-  );
-}
-
 /** Turns arguments and the target file into scan targets (pure apart from reading files). */
 export async function buildTargets(
   args: readonly string[],
@@ -201,16 +189,8 @@ export async function buildTargets(
     }
   }
   const cache = new Map<string, Certificate[]>();
-  const useSystem = f.ca.length === 0 || f.systemCa;
-  const systemAnchors = useSystem
-    ? rootCertificates.flatMap((p) => loadCertificates(Buffer.from(p), 'system store').certificates)
-    : [];
   const caRole = { what: 'CA file', flag: '--ca' };
   const userAnchors = await loadAnchors(f.ca, cache, caRole);
-  const globalAnchors = [...userAnchors, ...systemAnchors];
-  const globalPem = f.ca.length
-    ? [...pemOf(userAnchors), ...(f.systemCa ? [...rootCertificates] : [])]
-    : undefined;
   const local = await loadAnchors(f.chain, new Map(), { what: 'chain file', flag: '--chain' });
   const crls = [];
   for (const p of f.crl) crls.push(...(await readCrlFile(p, f.crlMaxBytes)));
@@ -219,37 +199,47 @@ export async function buildTargets(
     { cert: f.clientCert, key: f.clientKey, pfx: f.clientPfx },
     pass,
   );
-  const entryClients = new Map<string, ClientIdentity | undefined>();
-  const basePolicy: Omit<CheckPolicy, 'anchors'> = {
-    localIntermediates: local,
-    profile: f.profile,
-    conformance: f.strict ? 'enforce' : 'warn',
-    warnDays: f.warnDays,
-    critDays: f.critDays,
-    warnPercent: f.warnPercent,
-    crls,
-  };
-  let policy: FetchPolicy;
+  // The one composition root: anchors, CRLs, revocation and its caches, AIA, the fetch policy,
+  // timeouts, thresholds and expectations are built once, by the library.
+  let checker: Checker;
   try {
-    policy = new FetchPolicy(f.fetchAllow, f.fetchDeny);
+    checker = createChecker({
+      ...(f.ca.length ? { ca: userAnchors, systemCa: f.systemCa } : {}),
+      intermediates: local,
+      crls,
+      revocation: f.revocation,
+      revocationSources: f.revocationSource,
+      ocspNonce: f.ocspNonce,
+      aia: f.aia,
+      fetchAllow: f.fetchAllow,
+      fetchDeny: f.fetchDeny,
+      fetchTimeout: f.fetchTimeout,
+      crlMaxBytes: f.crlMaxBytes,
+      timeout: f.timeout,
+      ...(f.connectTimeout !== undefined ? { connectTimeout: f.connectTimeout } : {}),
+      retries: f.retries,
+      profile: f.profile,
+      strict: f.strict,
+      warnDays: f.warnDays,
+      critDays: f.critDays,
+      warnPercent: f.warnPercent,
+      ...(globalClient ? { client: globalClient } : {}),
+      ...(lookup ? { lookup: dnsLookupOf(lookup) } : {}),
+      ...(f.servername ? { servername: f.servername } : {}),
+      ...(f.expectName ? { expectName: f.expectName } : {}),
+      ...(f.starttls ? { starttls: f.starttls } : {}),
+      ...(f.pin.length ? { pins: f.pin } : {}),
+      ...(f.expectIssuer ? { expectIssuer: f.expectIssuer } : {}),
+      ...(f.expectFingerprint ? { expectFingerprint: f.expectFingerprint } : {}),
+      probeProtocols: f.probeProtocols,
+      ...(f.at ? { at: f.at } : {}),
+    });
   } catch (e) {
-    throw new UsageError(`--fetch-allow/--fetch-deny: ${(e as Error).message}`);
+    if (e instanceof CertvetOptionError) throw new UsageError(flagMessage(e));
+    throw e;
   }
-  const fetchOptions = {
-    timeoutMs: f.fetchTimeout,
-    policy,
-    ...(lookup ? { lookup: async (h: string) => (await lookup(h))[0]! } : {}),
-  };
-  // One CRL cache for the whole run: a CRL shared by many endpoints is fetched once.
-  const revocation = {
-    mode: f.revocation,
-    sources: f.revocationSource,
-    crlCache: new CrlCache({ ...fetchOptions, maxBytes: f.crlMaxBytes }),
-    ocspCache: new OcspCache(),
-    nonce: f.ocspNonce,
-    fetch: { ...fetchOptions, maxOcspBytes: 1024 * 1024 },
-  };
-  const aia = f.aia ? new AiaFetcher({ ...fetchOptions, maxBytes: 1024 * 1024 }) : undefined;
+  const prepare = checkerInternals(checker).prepare;
+  const entryClients = new Map<string, ClientIdentity | undefined>();
   const targets: ScanTarget[] = [];
   for (const e of entries) {
     let spec: ReturnType<typeof parseTarget>;
@@ -265,9 +255,9 @@ export async function buildTargets(
     const where = e.line ? `${fileName}:${e.line}` : null;
     const anchors = e.ca
       ? await atEntry(where, () => loadAnchors(e.ca!, cache, { what: 'CA file', flag: 'ca' }))
-      : globalAnchors;
-    const address = e.resolve ?? resolveMap.get(`${spec.host}:${spec.port}`) ?? null;
-    let client = globalClient;
+      : null;
+    const address = e.resolve ?? resolveMap.get(`${spec.host}:${spec.port}`);
+    let client: ClientIdentity | undefined;
     if (e.clientCert || e.clientKey) {
       const k = JSON.stringify([e.clientCert, e.clientKey]);
       if (!entryClients.has(k))
@@ -279,31 +269,55 @@ export async function buildTargets(
         );
       client = entryClients.get(k);
     }
-    targets.push({
-      spec,
-      servername: e.servername ?? f.servername,
-      address,
-      expectName: e.expectName ?? f.expectName ?? e.servername ?? f.servername ?? null,
-      policy: {
-        ...basePolicy,
-        anchors,
-        warnDays: e.warnDays ?? f.warnDays,
-        critDays: e.critDays ?? f.critDays,
-        crlMode: (e.revocation ?? f.revocation) === 'hard' ? 'hard' : 'soft',
-      },
-      ...(e.ca ? { caPem: pemOf(anchors) } : globalPem ? { caPem: globalPem } : {}),
+    const target: TargetObject = {
+      target: e.target,
+      ...(e.port ? { port: e.port } : {}),
+      ...(address ? { resolve: address } : {}),
+      ...(e.servername ? { servername: e.servername } : {}),
+      ...(e.expectName ? { expectName: e.expectName } : {}),
+      ...(e.starttls ? { starttls: e.starttls } : {}),
+      ...(anchors ? { ca: anchors } : {}),
       ...(client ? { client } : {}),
-      timeouts: {
-        totalMs: f.timeout,
-        handshakeMs: f.timeout,
-        connectMs: f.connectTimeout ?? Math.min(f.timeout, 5000),
-      },
-      probeProtocols: f.probeProtocols,
-      revocation: e.revocation ? { ...revocation, mode: e.revocation } : revocation,
-      ...(aia ? { aia } : {}),
-    });
+      ...(e.warnDays !== undefined ? { warnDays: e.warnDays } : {}),
+      ...(e.critDays !== undefined ? { critDays: e.critDays } : {}),
+      ...(e.revocation ? { revocation: e.revocation } : {}),
+    };
+    try {
+      targets.push(prepare(target));
+    } catch (err) {
+      if (err instanceof CertvetOptionError)
+        throw new UsageError(`${where ? `${where}: ` : ''}${err.message}`);
+      throw err;
+    }
   }
   return targets;
+}
+
+/** The CLI's injectable resolver (host → addresses) in dns.lookup's shape, for the library. */
+function dnsLookupOf(lookup: LookupFn): DnsLookup {
+  return (host, _opts, cb) => {
+    lookup(host).then(
+      (addrs) =>
+        cb(
+          null,
+          addrs.map((address) => ({ address, family: isIP(address) === 6 ? 6 : 4 })),
+        ),
+      (err: NodeJS.ErrnoException) => cb(err, []),
+    );
+  };
+}
+
+/** A library option error in the CLI's words (the flag, not the option). */
+function flagMessage(e: CertvetOptionError): string {
+  const flags: Readonly<Record<string, string>> = {
+    pins: '--pin',
+    expectIssuer: '--expect-issuer',
+    expectFingerprint: '--expect-fingerprint',
+    'fetchAllow/fetchDeny': '--fetch-allow/--fetch-deny',
+    critDays: '--crit-days',
+  };
+  const flag = Object.entries(flags).find(([k]) => e.option === k || e.option.startsWith(`${k}[`))?.[1];
+  return flag ? `${flag}: ${e.message.replace(/^certvet option [^:]+: /, '')}` : e.message;
 }
 
 /**
@@ -462,6 +476,20 @@ export function registerCheck(program: Command, io: CheckIo): void {
     .option('--no-color', 'no colour (NO_COLOR is honoured too)')
     .option('-q, --quiet', 'no progress output', false)
     .option('--no-aia', 'do not fetch missing intermediates from AIA caIssuers URLs')
+    .option(
+      '--pin <sha256/BASE64>',
+      'SPKI pin (HPKP syntax) some certificate of the path must match (repeatable): pin-mismatch',
+      collect,
+      [],
+    )
+    .option(
+      '--expect-issuer <dn>',
+      "the leaf's expected issuer DN, e.g. 'CN=Corp Issuing CA,O=Corp': issuer-mismatch",
+    )
+    .option(
+      '--expect-fingerprint <hex>',
+      "the leaf's expected SHA-256 fingerprint (colons allowed): fingerprint-mismatch",
+    )
     .option(
       '--ocsp-nonce',
       'send a nonce with OCSP requests (RFC 8954); a response echoing another is rejected',

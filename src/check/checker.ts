@@ -1,0 +1,569 @@
+/**
+ * The one composition root (DESIGN.md §1): `createChecker(options)` builds, once, everything a
+ * check needs — anchors, intermediates, CRLs, revocation mode and sources with their shared
+ * caches, AIA, the fetch policy, timeouts, profile, thresholds, client identity, lookup, pins
+ * and policy — and checks endpoints with it: `check()` one target, `scan()` many, streamed in
+ * completion order with back-pressure. The CLI, the demo, the verified HTTPS clients and the
+ * monitor all build their pipelines here; nobody wires caches by hand.
+ */
+import { setMaxListeners } from 'node:events';
+import { rootCertificates } from 'node:tls';
+import { startDeadline } from '../probe/deadline.js';
+import type { Observation } from '../probe/observation.js';
+import { type ClientIdentity, type LookupFn, systemLookup } from '../probe/probe.js';
+import type { TargetResult } from '../report/result.js';
+import { AiaFetcher } from '../revocation/aia.js';
+import { OcspCache, type RevocationMode, type RevocationSourceKind } from '../revocation/checkRevocation.js';
+import { CrlCache } from '../revocation/crlCache.js';
+import { FetchPolicy } from '../revocation/fetchPolicy.js';
+import {
+  assessObservation,
+  checkTarget as checkScanTarget,
+  type ExtraCheck,
+  effectiveConcurrency,
+  type ScanTarget,
+} from '../scan/scanner.js';
+import { parseTarget, type StartTlsProtocol, TargetError } from '../scan/target.js';
+import type { Crl } from '../verify/crl.js';
+import { loadCrls } from '../verify/loadCrls.js';
+import type { Profile } from '../verify/options.js';
+import type { Certificate } from '../x509/certificate.js';
+import { loadCertificates } from '../x509/load.js';
+import { CertvetOptionError } from './errors.js';
+import { checkFingerprint, checkIssuer, checkPins, type Policy, runPolicy } from './expectations.js';
+import { type DnsLookup, lookupFrom } from './lookup.js';
+
+/** PEM text (any number of blocks), DER bytes, or parsed certificates. */
+export type CertificateSource =
+  | string
+  | Uint8Array
+  | Certificate
+  | readonly (string | Uint8Array | Certificate)[];
+/** PEM text or DER bytes of CRLs, or parsed CRLs. */
+export type CrlSource = string | Uint8Array | Crl | readonly (string | Uint8Array | Crl)[];
+/** Milliseconds, or a string such as "10s", "500ms", "2m". */
+export type Duration = number | string;
+
+export interface CheckerOptions {
+  /** Trust anchors; when given, only these are trusted unless `systemCa` is true. */
+  readonly ca?: CertificateSource;
+  /** Also trust Node's bundled Mozilla roots (the default when no `ca` is given). */
+  readonly systemCa?: boolean;
+  /** Extra intermediates, to complete chains servers send incompletely. */
+  readonly intermediates?: CertificateSource;
+  /** CRLs to honour (RFC 5280 §6.3); their unknowns follow `revocation`. */
+  readonly crls?: CrlSource;
+  /** Revocation checking: off, soft (unknown is a warning, the default) or hard (critical). */
+  readonly revocation?: RevocationMode;
+  /** Order of the network sources (default ['ocsp', 'crl']); a staple is always used. */
+  readonly revocationSources?: readonly RevocationSourceKind[];
+  readonly ocspNonce?: boolean;
+  /** Complete incomplete chains from AIA caIssuers URLs (default true). */
+  readonly aia?: boolean;
+  /** Hosts, IP addresses or CIDR blocks certificate-named URLs may be fetched from. */
+  readonly fetchAllow?: readonly string[];
+  readonly fetchDeny?: readonly string[];
+  /** One OCSP/CRL/AIA fetch (default 5s). */
+  readonly fetchTimeout?: Duration;
+  /** Largest CRL downloaded (default 64 MiB). */
+  readonly crlMaxBytes?: number;
+  /** The whole per-target deadline: probe, AIA, OCSP and CRL (default 10s). */
+  readonly timeout?: Duration;
+  readonly connectTimeout?: Duration;
+  /** Retries of transient connection failures (default 0). */
+  readonly retries?: number;
+  /** webpki (default) or rfc5280. */
+  readonly profile?: Profile;
+  /** Profile rules critical instead of warnings (default false). */
+  readonly strict?: boolean;
+  readonly warnDays?: number;
+  readonly critDays?: number;
+  readonly warnPercent?: number;
+  /** A client certificate to present: `{ cert, key }` (PEM) or `{ pfx }`, with `passphrase`. */
+  readonly client?: ClientIdentity;
+  /** A resolver with `dns.lookup`'s signature (default: the system's). */
+  readonly lookup?: DnsLookup;
+  readonly servername?: string;
+  /** The name the certificate must be valid for (default: the host dialled). */
+  readonly expectName?: string;
+  readonly starttls?: StartTlsProtocol;
+  /** SPKI pins in HPKP syntax (`sha256/BASE64`): some certificate of the path must match. */
+  readonly pins?: readonly string[];
+  /** The leaf's expected issuer DN. */
+  readonly expectIssuer?: string;
+  /** The leaf's expected SHA-256 fingerprint (hex). */
+  readonly expectFingerprint?: string;
+  /** Your own rules: findings returned join the result with `custom:` codes. */
+  readonly policy?: Policy;
+  /** Also try each TLS version and report which the server accepts. */
+  readonly probeProtocols?: boolean;
+  /** Verify as of this time instead of now. */
+  readonly at?: Date;
+}
+
+/** A target: the CLI's grammar ("host:port", "https://…", "smtp://…", "[::1]:443") or an object. */
+export type TargetInput = string | TargetObject;
+
+/** The target-file shape: per-target options override the checker's. */
+export interface TargetObject {
+  readonly target: string;
+  readonly port?: number;
+  /** Dial this address instead of resolving the host (curl's --resolve). */
+  readonly resolve?: string;
+  readonly servername?: string;
+  readonly expectName?: string;
+  readonly starttls?: StartTlsProtocol;
+  readonly ca?: CertificateSource;
+  readonly client?: ClientIdentity;
+  readonly warnDays?: number;
+  readonly critDays?: number;
+  readonly revocation?: RevocationMode;
+  readonly pins?: readonly string[];
+  readonly expectIssuer?: string;
+  readonly expectFingerprint?: string;
+}
+
+export interface CheckCallOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface ScanCallOptions extends CheckCallOptions {
+  /** Targets checked at once (default 32; capped by the open-file limit). */
+  readonly concurrency?: number;
+}
+
+export interface Checker {
+  /** Checks one target: probe, verification, AIA, revocation, expectations. Never throws for the endpoint's faults. */
+  check(target: TargetInput, o?: CheckCallOptions): Promise<TargetResult>;
+  /** Checks many targets concurrently; results arrive in completion order, and a slow consumer slows the scan. */
+  scan(
+    targets: Iterable<TargetInput> | AsyncIterable<TargetInput>,
+    o?: ScanCallOptions,
+  ): AsyncIterable<TargetResult>;
+}
+
+const OPTION_KEYS: ReadonlySet<string> = new Set([
+  'ca',
+  'systemCa',
+  'intermediates',
+  'crls',
+  'revocation',
+  'revocationSources',
+  'ocspNonce',
+  'aia',
+  'fetchAllow',
+  'fetchDeny',
+  'fetchTimeout',
+  'crlMaxBytes',
+  'timeout',
+  'connectTimeout',
+  'retries',
+  'profile',
+  'strict',
+  'warnDays',
+  'critDays',
+  'warnPercent',
+  'client',
+  'lookup',
+  'servername',
+  'expectName',
+  'starttls',
+  'pins',
+  'expectIssuer',
+  'expectFingerprint',
+  'policy',
+  'probeProtocols',
+  'at',
+] satisfies (keyof CheckerOptions)[]);
+
+const TARGET_KEYS: ReadonlySet<string> = new Set([
+  'target',
+  'port',
+  'resolve',
+  'servername',
+  'expectName',
+  'starttls',
+  'ca',
+  'client',
+  'warnDays',
+  'critDays',
+  'revocation',
+  'pins',
+  'expectIssuer',
+  'expectFingerprint',
+] satisfies (keyof TargetObject)[]);
+
+/** Milliseconds from a Duration, validated. */
+export function durationMs(value: Duration, option: string): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 1 || value > 3600_000)
+      throw new CertvetOptionError(option, `${value} is not a duration between 1 ms and 1 h`);
+    return Math.round(value);
+  }
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(String(value).trim());
+  if (!m) throw new CertvetOptionError(option, `"${value}" is not a duration (e.g. 10s, 500ms, 2m)`);
+  const n = Number(m[1]);
+  return durationMs(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000, option);
+}
+
+function certificatesOf(src: CertificateSource, option: string): Certificate[] {
+  const items = Array.isArray(src) ? (src as readonly (string | Uint8Array | Certificate)[]) : [src];
+  const out: Certificate[] = [];
+  items.forEach((item, i) => {
+    const where = items.length > 1 || Array.isArray(src) ? `${option}[${i}]` : option;
+    if (typeof item === 'string' || item instanceof Uint8Array) {
+      const bytes = typeof item === 'string' ? Buffer.from(item, 'utf8') : item;
+      const { certificates, problems } = loadCertificates(bytes, where);
+      if (problems.length)
+        throw new CertvetOptionError(where, problems.map((p) => `${p.source}: ${p.message}`).join('; '));
+      out.push(...certificates);
+    } else if (item && typeof item === 'object' && (item as Certificate).der instanceof Uint8Array)
+      out.push(item as Certificate);
+    else throw new CertvetOptionError(where, 'expected PEM text, DER bytes or a parsed certificate');
+  });
+  return out;
+}
+
+function crlsOf(src: CrlSource, option: string): Crl[] {
+  const items = Array.isArray(src) ? (src as readonly (string | Uint8Array | Crl)[]) : [src];
+  const out: Crl[] = [];
+  items.forEach((item, i) => {
+    const where = Array.isArray(src) ? `${option}[${i}]` : option;
+    if (typeof item === 'string' || item instanceof Uint8Array) {
+      try {
+        out.push(...loadCrls(typeof item === 'string' ? Buffer.from(item, 'utf8') : item, where));
+      } catch (e) {
+        throw new CertvetOptionError(where, (e as Error).message);
+      }
+    } else if (item && typeof item === 'object' && (item as Crl).tbs instanceof Uint8Array)
+      out.push(item as Crl);
+    else throw new CertvetOptionError(where, 'expected PEM text, DER bytes or a parsed CRL');
+  });
+  return out;
+}
+
+function pemOf(certs: readonly Certificate[]): string[] {
+  return certs.map(
+    (c) =>
+      `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der)
+        .toString('base64')
+        .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`,
+  );
+}
+
+function checkKeys(o: object, allowed: ReadonlySet<string>, where: string): void {
+  for (const k of Object.keys(o))
+    if (!allowed.has(k))
+      throw new CertvetOptionError(`${where}${k}`, `unknown option (known: ${[...allowed].join(', ')})`);
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], option: string): T | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    throw new CertvetOptionError(option, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`);
+  return v as T;
+}
+
+function nonNegative(v: unknown, option: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new CertvetOptionError(option, 'must be a non-negative number');
+  return v;
+}
+
+const systemAnchorsOnce: { certs?: Certificate[] } = {};
+function systemAnchors(): Certificate[] {
+  systemAnchorsOnce.certs ??= rootCertificates.flatMap(
+    (p) => loadCertificates(Buffer.from(p), 'system store').certificates,
+  );
+  return systemAnchorsOnce.certs;
+}
+
+/** Internals shared with the verified HTTPS clients (not part of the public API). */
+export interface CheckerInternals {
+  /** The ScanTarget for `input`, with every option resolved. */
+  prepare(input: TargetInput): ScanTarget;
+  readonly lookup: LookupFn;
+  readonly at: Date | undefined;
+}
+
+const internals = new WeakMap<Checker, CheckerInternals>();
+
+/** The internals of a checker made by createChecker (for src/client/). */
+export function checkerInternals(c: Checker): CheckerInternals {
+  const i = internals.get(c);
+  if (!i) throw new CertvetOptionError('checker', 'not made by createChecker');
+  return i;
+}
+
+export function createChecker(options: CheckerOptions = {}): Checker {
+  if (options === null || typeof options !== 'object')
+    throw new CertvetOptionError('options', 'must be an object');
+  checkKeys(options, OPTION_KEYS, '');
+  const o = options;
+  const revocationMode = oneOf(o.revocation, ['off', 'soft', 'hard'] as const, 'revocation') ?? 'soft';
+  const profile = oneOf(o.profile, ['rfc5280', 'webpki'] as const, 'profile') ?? 'webpki';
+  const sources = o.revocationSources ?? ['ocsp', 'crl'];
+  for (const [i, s] of sources.entries()) oneOf(s, ['ocsp', 'crl'] as const, `revocationSources[${i}]`);
+  const warnDays = nonNegative(o.warnDays, 'warnDays') ?? 30;
+  const critDays = nonNegative(o.critDays, 'critDays') ?? 7;
+  if (critDays > warnDays)
+    throw new CertvetOptionError('critDays', `(${critDays}) must not exceed warnDays (${warnDays})`);
+  const warnPercent = nonNegative(o.warnPercent, 'warnPercent') ?? 0;
+  const retries = nonNegative(o.retries, 'retries') ?? 0;
+  const timeout = o.timeout === undefined ? 10_000 : durationMs(o.timeout, 'timeout');
+  const connectTimeout =
+    o.connectTimeout === undefined ? Math.min(timeout, 5000) : durationMs(o.connectTimeout, 'connectTimeout');
+  const fetchTimeout = o.fetchTimeout === undefined ? 5000 : durationMs(o.fetchTimeout, 'fetchTimeout');
+  if (o.lookup !== undefined && typeof o.lookup !== 'function')
+    throw new CertvetOptionError('lookup', "must be a function with dns.lookup's signature");
+  if (o.policy !== undefined && typeof o.policy !== 'function')
+    throw new CertvetOptionError('policy', 'must be a function (ctx) => findings');
+  if (o.at !== undefined && !(o.at instanceof Date && Number.isFinite(o.at.getTime())))
+    throw new CertvetOptionError('at', 'must be a valid Date');
+  const userAnchors = o.ca !== undefined ? certificatesOf(o.ca, 'ca') : [];
+  if (o.ca !== undefined && userAnchors.length === 0)
+    throw new CertvetOptionError('ca', 'contains no certificate');
+  const useSystem = o.ca === undefined || o.systemCa === true;
+  const anchors = [...userAnchors, ...(useSystem ? systemAnchors() : [])];
+  const anchorPem =
+    o.ca !== undefined ? [...pemOf(userAnchors), ...(o.systemCa ? rootCertificates : [])] : undefined;
+  const intermediates = o.intermediates !== undefined ? certificatesOf(o.intermediates, 'intermediates') : [];
+  const crls = o.crls !== undefined ? crlsOf(o.crls, 'crls') : [];
+  let policy: FetchPolicy;
+  try {
+    policy = new FetchPolicy(o.fetchAllow ?? [], o.fetchDeny ?? []);
+  } catch (e) {
+    throw new CertvetOptionError('fetchAllow/fetchDeny', (e as Error).message);
+  }
+  const lookup = o.lookup ? lookupFrom(o.lookup) : systemLookup;
+  const fetchOptions = {
+    timeoutMs: fetchTimeout,
+    policy,
+    ...(o.lookup ? { lookup: async (h: string) => (await lookup(h))[0]! } : {}),
+  };
+  // One set of caches for everything this checker does: a CRL shared by many endpoints is
+  // fetched once, an intermediate's OCSP answer asked once.
+  const revocation = {
+    mode: revocationMode,
+    sources,
+    crlCache: new CrlCache({ ...fetchOptions, maxBytes: o.crlMaxBytes ?? 64 * 1024 * 1024 }),
+    ocspCache: new OcspCache(),
+    nonce: o.ocspNonce === true,
+    fetch: { ...fetchOptions, maxOcspBytes: 1024 * 1024 },
+  };
+  const aia = o.aia === false ? undefined : new AiaFetcher({ ...fetchOptions, maxBytes: 1024 * 1024 });
+  const expectations = (t: TargetObject | null): ExtraCheck[] => {
+    const out: ExtraCheck[] = [];
+    const pins = t?.pins ?? o.pins;
+    if (pins !== undefined) {
+      if (!Array.isArray(pins))
+        throw new CertvetOptionError('pins', 'must be an array of sha256/BASE64 strings');
+      out.push(checkPins(pins));
+    }
+    const issuer = t?.expectIssuer ?? o.expectIssuer;
+    if (issuer !== undefined) out.push(checkIssuer(issuer));
+    const fp = t?.expectFingerprint ?? o.expectFingerprint;
+    if (fp !== undefined) out.push(checkFingerprint(fp));
+    if (o.policy) out.push(runPolicy(o.policy));
+    return out;
+  };
+  const baseExtra = expectations(null);
+
+  const prepare = (input: TargetInput): ScanTarget => {
+    const t: TargetObject | null = typeof input === 'string' ? null : input;
+    if (t !== null) {
+      if (typeof t !== 'object' || typeof t.target !== 'string')
+        throw new CertvetOptionError('target', 'must be a string or an object with a `target` string');
+      checkKeys(t, TARGET_KEYS, `target ${t.target}: `);
+    } else if (typeof input !== 'string') throw new CertvetOptionError('target', 'must be a string');
+    const raw = t?.target ?? (input as string);
+    let spec: ReturnType<typeof parseTarget>;
+    try {
+      spec = parseTarget(raw, { starttls: t?.starttls ?? o.starttls ?? null });
+    } catch (e) {
+      if (e instanceof TargetError) throw new CertvetOptionError('target', e.message);
+      throw e;
+    }
+    if (t?.port !== undefined) spec = { ...spec, port: t.port };
+    const targetAnchors = t?.ca !== undefined ? certificatesOf(t.ca, `target ${raw}: ca`) : null;
+    const mode =
+      oneOf(t?.revocation, ['off', 'soft', 'hard'] as const, `target ${raw}: revocation`) ?? revocationMode;
+    const servername = t?.servername ?? o.servername ?? null;
+    const client = t?.client ?? o.client;
+    const extra = t && (t.pins || t.expectIssuer || t.expectFingerprint) ? expectations(t) : baseExtra;
+    return {
+      spec,
+      servername,
+      address: t?.resolve ?? null,
+      expectName: t?.expectName ?? o.expectName ?? servername,
+      policy: {
+        anchors: targetAnchors ?? anchors,
+        localIntermediates: intermediates,
+        profile,
+        conformance: o.strict ? 'enforce' : 'warn',
+        warnDays: t?.warnDays ?? warnDays,
+        critDays: t?.critDays ?? critDays,
+        warnPercent,
+        crls,
+        crlMode: mode === 'hard' ? 'hard' : 'soft',
+      },
+      ...(targetAnchors ? { caPem: pemOf(targetAnchors) } : anchorPem ? { caPem: anchorPem } : {}),
+      ...(client ? { client } : {}),
+      timeouts: { totalMs: timeout, handshakeMs: timeout, connectMs: connectTimeout },
+      probeProtocols: o.probeProtocols === true,
+      revocation: mode === revocationMode ? revocation : { ...revocation, mode },
+      ...(aia ? { aia } : {}),
+      ...(extra.length ? { extraChecks: extra } : {}),
+    };
+  };
+
+  const runOne = (t: ScanTarget, signal: AbortSignal | undefined) =>
+    checkScanTarget(t, { retries, lookup, ...(o.at ? { at: o.at } : {}), ...(signal ? { signal } : {}) });
+
+  const checker: Checker = {
+    check(target, call = {}) {
+      let t: ScanTarget;
+      try {
+        t = prepare(target);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return runOne(t, call.signal);
+    },
+    scan(targets, call = {}) {
+      return scanStream(targets, prepare, runOne, call);
+    },
+  };
+  internals.set(checker, { prepare, lookup, at: o.at });
+  return checker;
+}
+
+/**
+ * A worker pool over an (async) iterable of targets, yielding results in completion order.
+ * At most `concurrency` results wait for the consumer: a slow consumer slows the scan, so
+ * memory depends on the concurrency, never on the number of targets. Stopping the iteration
+ * (break) or aborting `signal` stops new checks and cancels the ones in flight.
+ */
+async function* scanStream(
+  targets: Iterable<TargetInput> | AsyncIterable<TargetInput>,
+  prepare: (t: TargetInput) => ScanTarget,
+  runOne: (t: ScanTarget, signal: AbortSignal) => Promise<TargetResult>,
+  call: ScanCallOptions,
+): AsyncGenerator<TargetResult> {
+  const limit = effectiveConcurrency(call.concurrency ?? 32);
+  const stop = new AbortController();
+  const signal = call.signal ? AbortSignal.any([call.signal, stop.signal]) : stop.signal;
+  setMaxListeners(0, signal);
+  const source =
+    Symbol.asyncIterator in Object(targets)
+      ? (targets as AsyncIterable<TargetInput>)[Symbol.asyncIterator]()
+      : (targets as Iterable<TargetInput>)[Symbol.iterator]();
+  const ready: TargetResult[] = [];
+  let failure = null as { error: unknown } | null;
+  let active = 0;
+  let exhausted = false;
+  let wakeConsumer: (() => void) | null = null;
+  const wakeProducers: (() => void)[] = [];
+  const notify = () => {
+    wakeConsumer?.();
+    wakeConsumer = null;
+  };
+  // Pulls are serialised: an async iterator must not be asked twice at once.
+  let pulling: Promise<unknown> = Promise.resolve();
+  const pull = (): Promise<IteratorResult<TargetInput>> => {
+    const next = pulling.then(() => source.next());
+    pulling = next.catch(() => undefined);
+    return next;
+  };
+  const worker = async () => {
+    try {
+      for (;;) {
+        if (signal.aborted || failure) return;
+        while (ready.length >= limit && !signal.aborted)
+          await new Promise<void>((r) => wakeProducers.push(r));
+        if (signal.aborted) return;
+        const n = await pull();
+        if (n.done) return;
+        const t = prepare(n.value);
+        const r = await runOne(t, signal);
+        if (signal.aborted && r.status === 'error') return; // cut short: not checked
+        ready.push(r);
+        notify();
+      }
+    } catch (e) {
+      failure ??= { error: e };
+      notify();
+    } finally {
+      active--;
+      if (active === 0) {
+        exhausted = true;
+        notify();
+      }
+    }
+  };
+  active = limit;
+  for (let i = 0; i < limit; i++) void worker();
+  try {
+    for (;;) {
+      if (ready.length) {
+        const r = ready.shift()!;
+        wakeProducers.shift()?.();
+        yield r;
+        continue;
+      }
+      if (failure) throw failure.error;
+      if (exhausted) return;
+      await new Promise<void>((r) => {
+        wakeConsumer = r;
+      });
+    }
+  } finally {
+    stop.abort(new Error('the scan was stopped'));
+    for (const w of wakeProducers.splice(0)) w();
+    if (!exhausted && 'return' in source && typeof source.return === 'function') void source.return();
+  }
+}
+
+/** One-off: `createChecker(options).check(target)`. */
+export function checkTarget(
+  target: TargetInput,
+  options: CheckerOptions & CheckCallOptions = {},
+): Promise<TargetResult> {
+  const { signal, ...rest } = options;
+  return createChecker(rest).check(target, signal ? { signal } : {});
+}
+
+/** One-off: `createChecker(options).scan(targets, { concurrency, signal })`. */
+export function scan(
+  targets: Iterable<TargetInput> | AsyncIterable<TargetInput>,
+  options: CheckerOptions & ScanCallOptions = {},
+): AsyncIterable<TargetResult> {
+  const { signal, concurrency, ...rest } = options;
+  return createChecker(rest).scan(targets, {
+    ...(signal ? { signal } : {}),
+    ...(concurrency !== undefined ? { concurrency } : {}),
+  });
+}
+
+/**
+ * Assesses a connection made elsewhere (the verified HTTPS clients): verification, AIA,
+ * revocation and expectations under one deadline, exactly as `check()` would after its probe.
+ */
+export async function assessConnection(
+  checker: Checker,
+  input: TargetInput,
+  observation: Observation,
+  signal?: AbortSignal,
+): Promise<TargetResult> {
+  const i = checkerInternals(checker);
+  const t = i.prepare(input);
+  const started = performance.now();
+  const deadline = startDeadline(t.timeouts?.totalMs ?? 10_000, `the verification of ${t.spec.raw}`, signal);
+  try {
+    const r = await assessObservation(t, observation, i.at ?? new Date(), deadline.signal);
+    return { ...r, durationMs: Math.round(observation.timings.totalMs + performance.now() - started) };
+  } finally {
+    deadline.dispose();
+  }
+}

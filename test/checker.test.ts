@@ -1,0 +1,283 @@
+/*
+ * The library's composition root: createChecker / checkTarget / scan against real TLS servers
+ * on 127.0.0.1 — string and object targets, injected lookup (dns.lookup's signature), pins,
+ * expectations, the policy hook, streaming with back-pressure, and option validation.
+ */
+import assert from 'node:assert/strict';
+import type { LookupAddress } from 'node:dns';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as tls from 'node:tls';
+import {
+  CertvetOptionError,
+  type CheckerOptions,
+  checkTarget,
+  createChecker,
+  scan,
+  spkiPin,
+  type TargetResult,
+} from '../src/index.js';
+import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
+import { runCli } from './support/cli.js';
+
+const DAY = 86400_000;
+
+interface Endpoint {
+  server: tls.Server;
+  port: number;
+  connections: number;
+}
+
+async function serve(leaf: IssuedCert, chain: IssuedCert[]): Promise<Endpoint> {
+  const ep = { connections: 0 } as Endpoint;
+  ep.server = tls.createServer(
+    { key: await privateKeyPem(leaf.key), cert: [leaf, ...chain].map((c) => c.pem).join('') },
+    (s) => {
+      s.on('error', () => {});
+      s.end();
+    },
+  );
+  ep.server.on('secureConnection', () => ep.connections++);
+  ep.server.on('tlsClientError', () => {});
+  await new Promise<void>((r) => ep.server.listen(0, '127.0.0.1', r));
+  ep.port = (ep.server.address() as AddressInfo).port;
+  return ep;
+}
+
+/** A dns.lookup-style resolver: every *.test name is 127.0.0.1; anything else fails. */
+function lookup(
+  hostname: string,
+  _o: unknown,
+  cb: (err: NodeJS.ErrnoException | null, a: LookupAddress[]) => void,
+): void {
+  if (hostname.endsWith('.test')) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+  else cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
+}
+
+describe('createChecker, checkTarget and scan', () => {
+  let root: IssuedCert;
+  let intermediate: IssuedCert;
+  let good: Endpoint;
+  let expired: Endpoint;
+  let goodLeaf: IssuedCert;
+  let opts: CheckerOptions;
+
+  before(async () => {
+    root = await issue({ subject: 'CN=Library Root', ca: true });
+    intermediate = await issue({ subject: 'CN=Library Issuing CA', ca: true, issuer: root, pathLen: 0 });
+    goodLeaf = await issue({
+      subject: 'CN=good.test',
+      issuer: intermediate,
+      dns: ['good.test'],
+      ips: ['127.0.0.1'],
+    });
+    const expiredLeaf = await issue({
+      subject: 'CN=expired.test',
+      issuer: intermediate,
+      dns: ['expired.test'],
+      notBefore: new Date(Date.now() - 30 * DAY),
+      notAfter: new Date(Date.now() - DAY),
+    });
+    good = await serve(goodLeaf, [intermediate]);
+    expired = await serve(expiredLeaf, [intermediate]);
+    opts = { ca: root.pem, lookup, revocation: 'off' };
+  });
+  after(async () => {
+    for (const ep of [good, expired]) await new Promise<void>((r) => ep.server.close(() => r()));
+  });
+
+  test('checkTarget: a string target, trusted only by the given CA', async () => {
+    const r = await checkTarget(`127.0.0.1:${good.port}`, opts);
+    assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+    assert.equal(r.port, good.port);
+    assert.equal(r.chain[0]!.subject, 'CN=good.test');
+    const system = await checkTarget(`127.0.0.1:${good.port}`, { revocation: 'off' });
+    assert.equal(system.status, 'critical', 'without ca the system store does not know this root');
+    assert.ok(system.findings.some((f) => f.code === 'untrusted'));
+  });
+
+  test('names go through the injected lookup; a failing lookup is dns-failed', async () => {
+    const checker = createChecker(opts);
+    const r = await checker.check(`good.test:${good.port}`);
+    assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+    assert.equal(r.address, '127.0.0.1');
+    const e = await checker.check(`nowhere.invalid:${good.port}`);
+    assert.equal(e.status, 'error');
+    assert.deepEqual(
+      e.findings.map((f) => f.code),
+      ['dns-failed'],
+    );
+  });
+
+  test('object targets: resolve, servername and expectName as in a target file', async () => {
+    const checker = createChecker(opts);
+    const r = await checker.check({
+      target: `elsewhere.example:${good.port}`,
+      resolve: '127.0.0.1',
+      expectName: 'good.test',
+    });
+    assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+    const mismatch = await checker.check({ target: `127.0.0.1:${good.port}`, expectName: 'other.test' });
+    assert.ok(mismatch.findings.some((f) => f.code === 'hostname-mismatch'));
+  });
+
+  test('pins, expectIssuer, expectFingerprint: each a stable finding', async () => {
+    const base = `127.0.0.1:${good.port}`;
+    const pinned = await checkTarget(base, { ...opts, pins: [spkiPin(intermediate.parsed)] });
+    assert.equal(pinned.status, 'ok', 'a pin on the intermediate matches');
+    const other = await issue({ subject: 'CN=Unrelated', ca: true });
+    const wrongPin = await checkTarget(base, { ...opts, pins: [spkiPin(other.parsed)] });
+    assert.deepEqual(
+      wrongPin.findings.map((f) => [f.code, f.severity]),
+      [['pin-mismatch', 'critical']],
+    );
+    assert.equal(wrongPin.status, 'critical');
+    assert.equal((await checkTarget(base, { ...opts, expectIssuer: 'CN=Library Issuing CA' })).status, 'ok');
+    const wrongIssuer = await checkTarget(base, { ...opts, expectIssuer: 'CN=Someone Else' });
+    assert.ok(wrongIssuer.findings.some((f) => f.code === 'issuer-mismatch'));
+    assert.equal(
+      (await checkTarget(base, { ...opts, expectFingerprint: goodLeaf.parsed.sha256 })).status,
+      'ok',
+    );
+    const wrongFp = await checkTarget(base, { ...opts, expectFingerprint: 'ab'.repeat(32) });
+    assert.ok(wrongFp.findings.some((f) => f.code === 'fingerprint-mismatch'));
+    assert.throws(() => createChecker({ ...opts, pins: ['md5/abc'] }), CertvetOptionError);
+  });
+
+  test('the policy hook: its findings join with custom: codes; a throwing policy fails closed', async () => {
+    const seen: number[] = [];
+    const r = await checkTarget(`127.0.0.1:${good.port}`, {
+      ...opts,
+      policy: (ctx) => {
+        seen.push(ctx.path.length, ctx.sent.length);
+        return ctx.path[0]!.publicKey.type === 'ec'
+          ? [{ code: 'no-ec', severity: 'warning', message: 'EC keys are not on our list', certIndex: 0 }]
+          : [];
+      },
+    });
+    assert.deepEqual(seen, [3, 2], 'the validated path (leaf, intermediate, root) and the chain as sent');
+    assert.deepEqual(
+      r.findings.map((f) => [f.code, f.severity]),
+      [['custom:no-ec', 'warning']],
+    );
+    assert.equal(r.status, 'warning');
+    const broken = await checkTarget(`127.0.0.1:${good.port}`, {
+      ...opts,
+      policy: () => {
+        throw new Error('rules unavailable');
+      },
+    });
+    assert.equal(broken.status, 'critical');
+    assert.match(broken.findings[0]!.message, /rules unavailable/);
+  });
+
+  test('scan: completion order, every target once, from an async iterable too', async () => {
+    const targets = Array.from(
+      { length: 24 },
+      (_, i) => `127.0.0.1:${i % 3 === 0 ? expired.port : good.port}`,
+    );
+    async function* gen() {
+      for (const t of targets) yield t;
+    }
+    for (const source of [targets, gen()]) {
+      const out: TargetResult[] = [];
+      for await (const r of scan(source, { ...opts, concurrency: 4 })) out.push(r);
+      assert.equal(out.length, 24);
+      assert.equal(out.filter((r) => r.status === 'critical').length, 8);
+      assert.ok(
+        out.filter((r) => r.status === 'critical').every((r) => r.findings.some((f) => f.code === 'expired')),
+      );
+    }
+  });
+
+  test('scan: a slow consumer slows the scan, and stopping early stops new checks', async () => {
+    const before = good.connections;
+    const targets = Array.from({ length: 200 }, () => `127.0.0.1:${good.port}`);
+    let taken = 0;
+    for await (const r of createChecker(opts).scan(targets, { concurrency: 4 })) {
+      assert.equal(r.status, 'ok');
+      await new Promise((res) => setTimeout(res, 20));
+      if (++taken === 5) break;
+    }
+    await new Promise((res) => setTimeout(res, 200));
+    const made = good.connections - before;
+    // Five consumed, at most `concurrency` waiting and `concurrency` in flight: nowhere near 200.
+    assert.ok(made <= 5 + 4 + 4, `${made} connections were made for 5 results`);
+  });
+
+  test('options are validated at run time, with a stable code naming the option', () => {
+    const bad: [unknown, RegExp][] = [
+      [{ tiemout: '5s' }, /option tiemout: unknown option/],
+      [{ timeout: 'soon' }, /option timeout: "soon" is not a duration/],
+      [{ revocation: 'strict' }, /option revocation: must be one of/],
+      [{ ca: 'not a certificate' }, /option ca:/],
+      [{ lookup: 'dns' }, /option lookup:/],
+      [{ warnDays: 5, critDays: 10 }, /option critDays/],
+    ];
+    for (const [o, re] of bad)
+      assert.throws(
+        () => createChecker(o as CheckerOptions),
+        (e: unknown) =>
+          e instanceof CertvetOptionError && e.code === 'CERTVET_INVALID_OPTION' && re.test(e.message),
+        String(re),
+      );
+  });
+
+  test('a bad target string rejects with CertvetOptionError; an unknown target key too', async () => {
+    const checker = createChecker(opts);
+    await assert.rejects(checker.check('https://'), CertvetOptionError);
+    await assert.rejects(
+      checker.check({ target: `127.0.0.1:${good.port}`, sni: 'x' } as never),
+      /unknown option/,
+    );
+  });
+
+  test('the CLI: --pin, --expect-issuer, --expect-fingerprint give their findings; a malformed pin is exit 64', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certvet-pins-'));
+    try {
+      writeFileSync(join(dir, 'root.pem'), root.pem);
+      const run = (...a: string[]) =>
+        runCli([
+          'check',
+          `127.0.0.1:${good.port}`,
+          '--ca',
+          join(dir, 'root.pem'),
+          '--revocation',
+          'off',
+          '--format',
+          'json',
+          ...a,
+        ]);
+      const ok = await run(
+        '--pin',
+        spkiPin(root.parsed),
+        '--expect-issuer',
+        'CN=Library Issuing CA',
+        '--expect-fingerprint',
+        goodLeaf.parsed.sha256,
+      );
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      const bad = await run(
+        '--pin',
+        `sha256/${Buffer.alloc(32).toString('base64')}`,
+        '--expect-issuer',
+        'CN=Nobody',
+        '--expect-fingerprint',
+        '00'.repeat(32),
+      );
+      assert.equal(bad.code, 2);
+      const codes = (JSON.parse(bad.stdout) as { results: TargetResult[] }).results[0]!.findings.map(
+        (f) => f.code,
+      );
+      assert.deepEqual(codes.sort(), ['fingerprint-mismatch', 'issuer-mismatch', 'pin-mismatch']);
+      const usage = await run('--pin', 'sha1/xyz');
+      assert.equal(usage.code, 64);
+      assert.match(usage.stderr, /--pin/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
