@@ -59,6 +59,7 @@ export {
   type ClientVerdict,
   createClientCertVerifier,
 } from './mtls/verifier.js';
+export type { Observation, ProbeErrorCode, ProbeFailure } from './probe/observation.js';
 export { type ChainEntry, chainEntry, daysRemaining } from './report/chainEntry.js';
 export {
   buildReport,

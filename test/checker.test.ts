@@ -208,6 +208,16 @@ describe('createChecker, checkTarget and scan', () => {
     assert.ok(made <= 5 + 4 + 4, `${made} connections were made for 5 results`);
   });
 
+  test('observe: the certificates exactly as sent, no verdict; an unreachable port is an error, not a throw', async () => {
+    const checker = createChecker(opts);
+    const obs = await checker.observe(`good.test:${good.port}`);
+    assert.equal(obs.error, null);
+    assert.equal(obs.certificates.length, 2);
+    assert.deepEqual(Buffer.from(obs.certificates[0]!), Buffer.from(goodLeaf.der));
+    const closed = await checker.observe('127.0.0.1:1');
+    assert.equal(closed.error?.code, 'connect-failed');
+  });
+
   test('options are validated at run time, with a stable code naming the option', () => {
     const bad: [unknown, RegExp][] = [
       [{ tiemout: '5s' }, /option tiemout: unknown option/],

@@ -21,6 +21,7 @@ import {
   checkTarget as checkScanTarget,
   type ExtraCheck,
   effectiveConcurrency,
+  probeTarget,
   type ScanTarget,
 } from '../scan/scanner.js';
 import { parseTarget, type StartTlsProtocol, TargetError } from '../scan/target.js';
@@ -140,6 +141,12 @@ export interface Checker {
     targets: Iterable<TargetInput> | AsyncIterable<TargetInput>,
     o?: ScanCallOptions,
   ): AsyncIterable<TargetResult>;
+  /**
+   * Connects and records what the endpoint sends — the certificates exactly as sent, the
+   * staple, protocol, cipher, timings, or why it could not connect — without judging it
+   * (`certvet inspect`). Never throws for the endpoint's faults.
+   */
+  observe(target: TargetInput, o?: CheckCallOptions): Promise<Observation>;
 }
 
 const OPTION_KEYS: ReadonlySet<string> = new Set([
@@ -433,6 +440,15 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     },
     scan(targets, call = {}) {
       return scanStream(targets, prepare, runOne, call);
+    },
+    async observe(target, call = {}) {
+      const t = prepare(target);
+      const deadline = startDeadline(timeout, `the connection to ${t.spec.raw}`, call.signal);
+      try {
+        return await probeTarget(t, deadline.signal, lookup, { postHandshakeWaitMs: 0 });
+      } finally {
+        deadline.dispose();
+      }
     },
   };
   internals.set(checker, { prepare, lookup, at: o.at });

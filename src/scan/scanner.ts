@@ -81,13 +81,14 @@ export async function checkTarget(
   }
 }
 
-async function attemptTarget(
+/** Connects to a target as it is configured and records what it sends (no trust decision). */
+export function probeTarget(
   t: ScanTarget,
-  o: Omit<ScanOptions, 'concurrency' | 'onResult'>,
   signal: AbortSignal,
-  attempt: number,
-): Promise<TargetResult | 'retry'> {
-  const obs = await probe({
+  lookup?: LookupFn,
+  extra: { readonly postHandshakeWaitMs?: number } = {},
+): Promise<Observation> {
+  return probe({
     host: t.spec.host,
     port: t.spec.port,
     servername: t.servername,
@@ -97,9 +98,19 @@ async function attemptTarget(
     ...(t.caPem ? { ca: t.caPem } : {}),
     ...(t.client ? { client: t.client } : {}),
     ...(t.timeouts ? { timeouts: t.timeouts } : {}),
-    ...(o.lookup ? { lookup: o.lookup } : {}),
+    ...(lookup ? { lookup } : {}),
+    ...extra,
     signal,
   });
+}
+
+async function attemptTarget(
+  t: ScanTarget,
+  o: Omit<ScanOptions, 'concurrency' | 'onResult'>,
+  signal: AbortSignal,
+  attempt: number,
+): Promise<TargetResult | 'retry'> {
+  const obs = await probeTarget(t, signal, o.lookup);
   const transient =
     obs.error &&
     (obs.error.code === 'connect-failed' || obs.error.code === 'timeout') &&

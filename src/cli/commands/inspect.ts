@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { probe } from '../../probe/probe.js';
+import { createChecker } from '../../check/checker.js';
 import { type CertificateDetails, certificateDetails, renderInspectText } from '../../report/inspectText.js';
 import { colorsFor } from '../../report/style.js';
 import { parseResolve, parseTarget, STARTTLS_PROTOCOLS, type StartTlsProtocol } from '../../scan/target.js';
@@ -36,14 +36,12 @@ async function fetchEndpoint(
   const resolved = f.resolve
     .map((r) => parseResolve(r))
     .find((r) => r.host === spec.host && r.port === spec.port);
-  const obs = await probe({
-    host: spec.host,
-    port: spec.port,
-    starttls: spec.starttls,
-    address: resolved?.address ?? null,
+  // Through the library's composition root, as `check` is: inspect shows what was sent.
+  const obs = await createChecker({ timeout: f.timeout, revocation: 'off', aia: false }).observe({
+    target: arg,
+    ...(f.starttls ? { starttls: f.starttls } : {}),
+    ...(resolved ? { resolve: resolved.address } : {}),
     ...(f.servername ? { servername: f.servername } : {}),
-    timeouts: { totalMs: f.timeout, handshakeMs: f.timeout, connectMs: Math.min(f.timeout, 5000) },
-    postHandshakeWaitMs: 0,
   });
   const certificates = [...obs.certificates];
   return { certificates, problem: obs.error && !certificates.length ? `${arg}: ${obs.error.message}` : null };
