@@ -1,0 +1,169 @@
+/*
+ * createDispatcher with Node's built-in fetch (and undici's request) against real TLS servers on
+ * 127.0.0.1: a good endpoint answers; expired, wrong-host, untrusted, revoked-by-CRL and
+ * pin-mismatch endpoints fail with a fetch error whose cause is the CertificateVerificationError,
+ * and the server receives no byte; resumed sessions are verified again.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { createChecker } from '../src/check/checker.js';
+import { CertificateVerificationError } from '../src/check/errors.js';
+import { spkiPin } from '../src/check/expectations.js';
+import { createDispatcher, type DispatcherOptions } from '../src/client/dispatcher.js';
+import { createHttpsAgent } from '../src/client/httpsAgent.js';
+import type { TargetResult } from '../src/model/result.js';
+import { type ClientLab, endpoint, lookup, startClientLab } from './support/clientLab.js';
+
+async function refusedFetch(url: string, dispatcher: unknown): Promise<CertificateVerificationError> {
+  try {
+    // Node's global fetch: `dispatcher` is an undici extension its types do not declare.
+    await fetch(url, { dispatcher } as RequestInit);
+  } catch (e) {
+    assert.ok(e instanceof TypeError, `fetch rejects with TypeError, got ${e}`);
+    const cause = (e as { cause?: unknown }).cause;
+    assert.ok(
+      cause instanceof CertificateVerificationError,
+      `cause is CertificateVerificationError, got ${cause}`,
+    );
+    assert.equal(cause.code, 'CERTVET_VERIFICATION_FAILED');
+    return cause;
+  }
+  assert.fail('the fetch was not refused');
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 50));
+
+describe('createDispatcher', () => {
+  let lab: ClientLab;
+  let opts: DispatcherOptions;
+
+  before(async () => {
+    lab = await startClientLab();
+    opts = { ca: lab.root.pem, lookup, revocation: 'soft', timeout: 5000 };
+  });
+  after(() => lab.close());
+
+  test('global fetch through a good endpoint: the request arrives and the body comes back', async () => {
+    const dispatcher = createDispatcher(opts);
+    const seen: TargetResult[] = [];
+    dispatcher.onVerified((r) => seen.push(r));
+    const ep = lab.endpoints.good;
+    const res = await fetch(`https://good.test:${ep.port}/via-fetch`, { dispatcher } as RequestInit);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'hello');
+    assert.match(ep.received.at(-1)!.toString(), /^GET \/via-fetch HTTP\/1\.1\r\n/);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.status, 'ok', JSON.stringify(seen[0]!.findings));
+    await dispatcher.close();
+  });
+
+  test("undici's request through the same kind of dispatcher", async () => {
+    const dispatcher = createDispatcher(opts);
+    const ep = lab.endpoints.good;
+    const res = await request(`https://good.test:${ep.port}/via-undici`, { dispatcher });
+    assert.equal(res.statusCode, 200);
+    assert.equal(await res.body.text(), 'hello');
+    assert.match(ep.received.at(-1)!.toString(), /^GET \/via-undici HTTP\/1\.1\r\n/);
+    const ep2 = lab.endpoints.expired;
+    await assert.rejects(
+      request(`https://expired.test:${ep2.port}/`, { dispatcher }),
+      (e: unknown) =>
+        e instanceof CertificateVerificationError && e.findings.some((f) => f.code === 'expired'),
+    );
+    await dispatcher.close();
+  });
+
+  for (const [name, code] of [
+    ['expired', 'expired'],
+    ['wronghost', 'hostname-mismatch'],
+    ['untrusted', 'untrusted'],
+    ['revoked', 'revoked'],
+    ['ocsprevoked', 'revoked'],
+    ['stapledrevoked', 'revoked'],
+  ] as const) {
+    test(`${name}: fetch fails, cause CertificateVerificationError with ${code}; no byte reaches the server`, async () => {
+      const ep = lab.endpoints[name];
+      const dispatcher = createDispatcher(opts);
+      const tcp = ep.tcpConnections;
+      const withData = ep.connectionsWithData;
+      const e = await refusedFetch(`https://${name}.test:${ep.port}/secret`, dispatcher);
+      assert.ok(
+        e.findings.some((f) => f.code === code),
+        `${code} in ${e.findings.map((f) => f.code)}`,
+      );
+      assert.equal(e.target, `${name}.test:${ep.port}`);
+      await settle();
+      assert.ok(ep.tcpConnections > tcp, 'the server was reached');
+      assert.equal(ep.connectionsWithData, withData, 'no request byte');
+      await dispatcher.close();
+    });
+  }
+
+  test('pin mismatch: fetch refused with pin-mismatch; no byte reaches the server', async () => {
+    const ep = lab.endpoints.good;
+    const withData = ep.connectionsWithData;
+    const dispatcher = createDispatcher({ ...opts, pins: [spkiPin(lab.otherRoot.parsed)] });
+    const e = await refusedFetch(`https://good.test:${ep.port}/`, dispatcher);
+    assert.ok(e.findings.some((f) => f.code === 'pin-mismatch'));
+    await settle();
+    assert.equal(ep.connectionsWithData, withData);
+    await dispatcher.close();
+  });
+
+  test('resumed sessions are verified again: a CRL update between two fetches takes effect', async () => {
+    const ep = await endpoint('later.test', lab.leaves.later, [lab.ica]);
+    try {
+      // keep-alive off in effect: the server closes after each response, so each fetch is a new connection.
+      const dispatcher = createDispatcher(opts);
+      const seen: { status: string; reused: boolean }[] = [];
+      dispatcher.onVerified((r, s) => seen.push({ status: r.status, reused: s.isSessionReused() }));
+      const url = `https://later.test:${ep.port}/`;
+      assert.equal(await (await fetch(url, { dispatcher } as RequestInit)).text(), 'hello');
+      assert.equal(await (await fetch(url, { dispatcher } as RequestInit)).text(), 'hello');
+      assert.deepEqual(
+        seen.map((s) => [s.reused, s.status]),
+        [
+          [false, 'ok'],
+          [true, 'ok'],
+        ],
+      );
+      await lab.revoke(lab.leaves.later);
+      const withData = ep.connectionsWithData;
+      const e = await refusedFetch(url, dispatcher);
+      assert.ok(e.findings.some((f) => f.code === 'revoked'));
+      assert.equal(seen.at(-1)!.reused, true, 'the refused connection was a resumed one');
+      await settle();
+      assert.equal(ep.connectionsWithData, withData);
+      await dispatcher.close();
+    } finally {
+      await lab.revoke();
+      await ep.close();
+    }
+  });
+
+  test('an agent and a dispatcher can share one checker (and its caches)', async () => {
+    const checker = createChecker(opts);
+    const dispatcher = createDispatcher({ checker });
+    const agent = createHttpsAgent({ checker, failOn: 'warning' });
+    assert.equal(dispatcher.checker, checker);
+    assert.equal(agent.checker, checker);
+    const res = await fetch(`https://good.test:${lab.endpoints.good.port}/`, { dispatcher } as RequestInit);
+    assert.equal(await res.text(), 'hello');
+    assert.throws(
+      () => createDispatcher({ checker, ca: lab.root.pem }),
+      /either `checker` or checker options/,
+    );
+    await dispatcher.close();
+    agent.destroy();
+  });
+
+  test('plain http: is refused (nothing to verify)', async () => {
+    const dispatcher = createDispatcher(opts);
+    await assert.rejects(
+      fetch(`http://127.0.0.1:${lab.endpoints.good.port}/`, { dispatcher } as RequestInit),
+      (e: unknown) => /https: only/.test(String((e as { cause?: unknown }).cause)),
+    );
+    await dispatcher.close();
+  });
+});
