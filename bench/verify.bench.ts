@@ -21,6 +21,7 @@ import { constants, createPublicKey, verify as cryptoVerify, type KeyObject } fr
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, cpus, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { type LimboCase, type LimboResult, runLimboCase } from '../scripts/limboCase.js';
 import {
   generateKey,
   type IssuedCert,
@@ -30,7 +31,6 @@ import {
   makeChain,
   x509,
 } from '../src/lab/pki.js';
-import { type LimboCase, type LimboResult, runLimboCase } from '../src/verify/limbo.js';
 import type { VerifyOptions } from '../src/verify/options.js';
 import { verifyCertificate } from '../src/verify/verify.js';
 import { parseCertificate } from '../src/x509/certificate.js';

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type LimboCase, type LimboResult, runLimboCase } from '../src/verify/limbo.js';
+import { type LimboCase, type LimboResult, runLimboCase } from './limboCase.js';
 
 const { values } = parseArgs({
   options: {

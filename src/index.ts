@@ -70,7 +70,6 @@ export {
   type TargetResult,
 } from './report/result.js';
 export { type Crl, checkCrls, parseCrl } from './verify/crl.js';
-export { type LimboCase, type LimboResult, runLimboCase } from './verify/limbo.js';
 export { loadCrls } from './verify/loadCrls.js';
 export { matchExpectedName } from './verify/names/match.js';
 export type {

@@ -146,6 +146,14 @@ describe('adversarial: CRLs', () => {
     );
   });
 
+  test('a signature field that is not a universal BIT STRING (tag 0x83) is rejected, not used', () => {
+    const f = pick(0);
+    const { signature } = signedParts(f.crl);
+    const der = new Uint8Array(f.crl);
+    der[signature.start]! ^= 0x80; // BIT STRING (0x03) -> [3] (0x83), same content
+    assert.throws(() => parseCrl(der), DerError);
+  });
+
   test('mutations confined to the signature: never used as the CRL of the issuer', () => {
     fc.assert(
       fc.property(fc.nat(), mutationsArb, (n, ms) => {

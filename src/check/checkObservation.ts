@@ -54,14 +54,6 @@ function describeDays(days: number): string {
   return days === 1 ? '1 day' : `${days} days`;
 }
 
-/**
- * Turns what a probe saw into a result: verification of the presented chain (pure), expiry
- * thresholds on every certificate of the path, protocol and client-certificate findings.
- */
-export function checkObservation(s: CheckSubject, obs: Observation, p: CheckPolicy, now: Date): TargetResult {
-  return evaluateObservation(s, obs, p, now).result;
-}
-
 /** The result, plus the certificates of the reported path (for revocation checking). */
 export interface Evaluation {
   readonly result: TargetResult;

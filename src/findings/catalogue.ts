@@ -74,10 +74,6 @@ export interface Finding {
 
 const ORDER: Record<Severity, number> = { info: 0, warning: 1, critical: 2, error: 3 };
 
-export function severityRank(s: Severity): number {
-  return ORDER[s];
-}
-
 export function worstSeverity(findings: readonly Finding[]): Severity | null {
   let worst: Severity | null = null;
   for (const f of findings) if (worst === null || ORDER[f.severity] > ORDER[worst]) worst = f.severity;

@@ -9,13 +9,13 @@ import {
   type TLSSocket,
   connect as tlsConnect,
 } from 'node:tls';
-import type { StartTlsProtocol } from '../scan/target.js';
 import { tidyErrorMessage } from '../util/errorText.js';
 import { CapturingStream } from './capture.js';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { parseServerHandshake } from './handshakeParser.js';
 import type { Observation, ProbeErrorCode } from './observation.js';
 import { STARTTLS } from './starttls/index.js';
+import type { StartTlsProtocol } from './starttls/protocols.js';
 
 /** Resolves a host name to IP addresses; injectable so tests never touch real DNS. */
 export type LookupFn = (host: string) => Promise<string[]>;

@@ -1,17 +1,8 @@
 import { isIP } from 'node:net';
 
-/** STARTTLS protocols certvet speaks (each in src/probe/starttls/). */
-export const STARTTLS_PROTOCOLS = [
-  'smtp',
-  'imap',
-  'pop3',
-  'ftp',
-  'ldap',
-  'xmpp',
-  'postgres',
-  'mysql',
-] as const;
-export type StartTlsProtocol = (typeof STARTTLS_PROTOCOLS)[number];
+import { STARTTLS_PROTOCOLS, type StartTlsProtocol } from '../probe/starttls/protocols.js';
+
+export { STARTTLS_PROTOCOLS, type StartTlsProtocol };
 
 /** Default ports per scheme; implicit-TLS schemes connect with TLS straight away. */
 const SCHEMES: Readonly<Record<string, { port: number; starttls: StartTlsProtocol | null }>> = {

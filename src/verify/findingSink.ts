@@ -44,8 +44,4 @@ export class FindingSink {
     )
       this.findings.push(clean);
   }
-
-  get criticalCount(): number {
-    return this.findings.filter((f) => f.severity === 'critical').length;
-  }
 }

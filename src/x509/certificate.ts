@@ -208,15 +208,6 @@ export function parseCertificate(input: Uint8Array): Certificate {
   }
 }
 
-/** The critical extensions that are present but not understood. */
-export function unknownCriticalExtensions(cert: Certificate, understood: ReadonlySet<string>): string[] {
-  return cert.extensions.filter((e) => e.critical && !understood.has(e.oid)).map((e) => e.oid);
-}
-
-export function findExtension(cert: Certificate, oid: string): RawExtension | undefined {
-  return cert.extensions.find((e) => e.oid === oid);
-}
-
 const selfSignedCache = new WeakMap<Certificate, boolean>();
 
 /** Self-issued and its signature verifies with its own key (RFC 5280 "self-signed"). */

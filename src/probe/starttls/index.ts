@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
-import type { StartTlsProtocol } from '../../scan/target.js';
 import { ftp } from './ftp.js';
 import { imap } from './imap.js';
 import { ldap } from './ldap.js';
 import { mysql } from './mysql.js';
 import { pop3 } from './pop3.js';
 import { postgres } from './postgres.js';
+import type { StartTlsProtocol } from './protocols.js';
 import { smtp } from './smtp.js';
 import { xmpp } from './xmpp.js';
 

@@ -1,11 +1,11 @@
-import type { Certificate } from '../x509/certificate.js';
-import type { KeyUsageBit } from '../x509/extensions.js';
-import { loadCertificates } from '../x509/load.js';
-import { OID } from '../x509/oids.js';
-import { readPemBlocks } from '../x509/pem.js';
-import { type Crl, parseCrl } from './crl.js';
-import type { ExpectedName, Profile } from './options.js';
-import { verifyCertificate } from './verify.js';
+import { type Crl, parseCrl } from '../src/verify/crl.js';
+import type { ExpectedName, Profile } from '../src/verify/options.js';
+import { verifyCertificate } from '../src/verify/verify.js';
+import type { Certificate } from '../src/x509/certificate.js';
+import type { KeyUsageBit } from '../src/x509/extensions.js';
+import { loadCertificates } from '../src/x509/load.js';
+import { OID } from '../src/x509/oids.js';
+import { readPemBlocks } from '../src/x509/pem.js';
 
 /** One x509-limbo test case (the fields certvet reads). */
 export interface LimboCase {
