@@ -18,6 +18,11 @@ export {
 export { CertificateVerificationError, CertvetOptionError } from './check/errors.js';
 export { type Policy, type PolicyContext, type PolicyFinding, spkiPin } from './check/expectations.js';
 export type { DnsLookup } from './check/lookup.js';
+export { type ConnectVerifiedOptions, connectVerified } from './client/connectVerified.js';
+export { createDispatcher, type DispatcherOptions, VerifiedDispatcher } from './client/dispatcher.js';
+export { createHttpsAgent, type HttpsAgentOptions, VerifiedHttpsAgent } from './client/httpsAgent.js';
+export type { FailOn, VerifiedClientOptions } from './client/options.js';
+export { verificationOf } from './client/verifiedConnection.js';
 export {
   type CustomFindingCode,
   FINDING_CODES,
@@ -59,7 +64,9 @@ export {
   type ClientVerdict,
   createClientCertVerifier,
 } from './mtls/verifier.js';
+export { DeadlineError } from './probe/deadline.js';
 export type { Observation, ProbeErrorCode, ProbeFailure } from './probe/observation.js';
+export { StartTlsError } from './probe/starttls/conversation.js';
 export { type ChainEntry, chainEntry, daysRemaining } from './report/chainEntry.js';
 export {
   buildReport,

@@ -89,6 +89,19 @@ describe('adversarial: OCSP responses', () => {
     for (const f of fixtures) assert.equal(check(f, f.response)?.status, 'revoked');
   });
 
+  test('BER in the wrapper (a long-form or wrong length the schema decoder would skip) is OcspError', () => {
+    for (const f of fixtures) {
+      const longForm = new Uint8Array(f.response);
+      longForm[5]! |= 0x80; // responseStatus ENUMERATED length 0x01 -> 0x81 (long form, not DER)
+      const verify = (der: Uint8Array) =>
+        verifyOcspResponse(der, f.chain.leaf.parsed, f.chain.intermediate.parsed, nowSec);
+      assert.throws(() => verify(longForm), OcspError);
+      const shorter = new Uint8Array(f.response);
+      shorter[10]! ^= 0x02; // the [0] responseBytes length no longer matches its content
+      assert.throws(() => verify(shorter), OcspError);
+    }
+  });
+
   test('mutated responses: OcspError, or the original answer from intact signed data', () => {
     const editArb = fc.oneof(
       mutationsArb.map((ms) => ({ raw: ms }) as const),

@@ -13,7 +13,15 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Extension } from '@peculiar/asn1-x509';
 import { type Certificate, parseCertificate } from '../x509/certificate.js';
 import { CRL_REASONS as REASONS } from '../x509/crlReason.js';
-import { bytesEqual, children, DerError, decodeBitString, readSingle, whole } from '../x509/der.js';
+import {
+  bytesEqual,
+  checkDerStrict,
+  children,
+  DerError,
+  decodeBitString,
+  readSingle,
+  whole,
+} from '../x509/der.js';
 import { namesEqual } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
 import { decodeSignatureAlgorithm, verifySignature } from '../x509/signatureAlgorithm.js';
@@ -132,7 +140,9 @@ export function verifyOcspResponse(
 ): OcspAnswer {
   let resp: OCSPResponse;
   try {
-    readSingle(der);
+    // The schema decoder is BER-tolerant (it skips a wrong length or a long-form one): check the
+    // DER framing of the wrapper ourselves, so only well-formed responses are read at all.
+    checkDerStrict(readSingle(der), 0, 4);
     resp = AsnConvert.parse(der, OCSPResponse);
   } catch (e) {
     throw new OcspError(`the OCSP response is not valid DER (${(e as Error).message})`);
@@ -149,6 +159,7 @@ export function verifyOcspResponse(
   let alg: ReturnType<typeof decodeSignatureAlgorithm>;
   try {
     const top = readSingle(basicDer);
+    checkDerStrict(top, 0, 3);
     const [tbsT, algT] = children(top);
     if (!tbsT || !algT) throw new DerError('BasicOCSPResponse lacks tbsResponseData or signatureAlgorithm');
     tbs = whole(tbsT);

@@ -5,6 +5,7 @@ export const MAX_PREAMBLE_BYTES = 64 * 1024;
 
 export class StartTlsError extends Error {
   override readonly name = 'StartTlsError';
+  readonly code = 'CERTVET_STARTTLS_FAILED';
 }
 
 /**
