@@ -218,6 +218,46 @@ describe('createChecker, checkTarget and scan', () => {
     assert.equal(closed.error?.code, 'connect-failed');
   });
 
+  test('scan: a bad concurrency is an option error; aborting while the source waits ends the scan with the reason', async () => {
+    const checker = createChecker(opts);
+    for (const concurrency of [0, 1.5, Number.NaN]) {
+      const it = checker.scan([`127.0.0.1:${good.port}`], { concurrency });
+      await assert.rejects(async () => {
+        for await (const _ of it) {
+          /* nothing */
+        }
+      }, CertvetOptionError);
+    }
+    const ac = new AbortController();
+    async function* waiting() {
+      yield `127.0.0.1:${good.port}`;
+      await new Promise(() => {}); // a queue that never delivers again
+    }
+    const got: TargetResult[] = [];
+    setTimeout(() => ac.abort(new Error('operator stopped the scan')), 500);
+    const t0 = performance.now();
+    await assert.rejects(async () => {
+      for await (const r of checker.scan(waiting(), { signal: ac.signal, concurrency: 2 })) got.push(r);
+    }, /operator stopped the scan/);
+    assert.ok(performance.now() - t0 < 3000, 'the abort ended the scan promptly');
+    assert.equal(got.length, 1);
+  });
+
+  test('the policy hook: malformed answers and a hook that never answers fail closed', async () => {
+    for (const policy of [() => [{ code: 5 }], () => [null], () => 'fine', () => new Promise(() => {})]) {
+      const r = await checkTarget(`127.0.0.1:${good.port}`, {
+        ...opts,
+        timeout: 1500,
+        policy: policy as never,
+      });
+      assert.equal(r.status, 'critical', JSON.stringify(r.findings));
+      assert.deepEqual(
+        r.findings.map((f) => f.code),
+        ['custom:policy-error'],
+      );
+    }
+  });
+
   test('options are validated at run time, with a stable code naming the option', () => {
     const bad: [unknown, RegExp][] = [
       [{ tiemout: '5s' }, /option tiemout: unknown option/],
@@ -226,6 +266,10 @@ describe('createChecker, checkTarget and scan', () => {
       [{ ca: 'not a certificate' }, /option ca:/],
       [{ lookup: 'dns' }, /option lookup:/],
       [{ warnDays: 5, critDays: 10 }, /option critDays/],
+      [{ pins: [] }, /option pins:/],
+      [{ pins: [123] }, /option pins\[0\]/],
+      [{ expectFingerprint: 5 }, /option expectFingerprint/],
+      [{ revocationSources: 'ocsp' }, /option revocationSources/],
     ];
     for (const [o, re] of bad)
       assert.throws(

@@ -169,6 +169,18 @@ describe('mTLS with supplied CRLs: never accept what Node with the same CRLs rej
       assert.equal(node.accepted, c.certvet.ok, `Node: ${node.error}`);
     });
 
+  test('a CRL that lists a serial in a non-minimal encoding does not parse (as Node refuses it), so it cannot hide a revocation', async () => {
+    const raw = {
+      serial: `00${pki.client.parsed.serialHex}`,
+      revokedAt: new Date(Date.now() - DAY),
+      rawSerial: true,
+    };
+    assert.ok(/^00[0-7]/.test(raw.serial), 'a leading zero the serial does not need');
+    const der = await buildCrl({ issuer: pki.intermediate, entries: [raw], ...fresh });
+    assert.throws(() => parseCrl(der), /not a minimally encoded INTEGER/);
+    assert.throws(() => tls.createSecureContext({ crl: pem(der) }), 'Node refuses it too');
+  });
+
   test('crlMode soft: an unusable CRL is a warning, but a listed serial is still rejected', async () => {
     const staleOnly = [
       await buildCrl({ issuer: pki.root, entries: [], ...fresh }),

@@ -7,6 +7,7 @@
  * monitor all build their pipelines here; nobody wires caches by hand.
  */
 import { setMaxListeners } from 'node:events';
+import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
@@ -311,6 +312,8 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   const revocationMode = oneOf(o.revocation, ['off', 'soft', 'hard'] as const, 'revocation') ?? 'soft';
   const profile = oneOf(o.profile, ['rfc5280', 'webpki'] as const, 'profile') ?? 'webpki';
   const sources = o.revocationSources ?? ['ocsp', 'crl'];
+  if (!Array.isArray(sources) || sources.length === 0)
+    throw new CertvetOptionError('revocationSources', 'must be a non-empty array of "ocsp" and "crl"');
   for (const [i, s] of sources.entries()) oneOf(s, ['ocsp', 'crl'] as const, `revocationSources[${i}]`);
   const warnDays = nonNegative(o.warnDays, 'warnDays') ?? 30;
   const critDays = nonNegative(o.critDays, 'critDays') ?? 7;
@@ -392,7 +395,20 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       if (e instanceof TargetError) throw new CertvetOptionError('target', e.message);
       throw e;
     }
-    if (t?.port !== undefined) spec = { ...spec, port: t.port };
+    if (t?.port !== undefined) {
+      if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535)
+        throw new CertvetOptionError(`target ${raw}: port`, 'must be an integer from 1 to 65535');
+      spec = { ...spec, port: t.port };
+    }
+    if (t?.resolve !== undefined && isIP(t.resolve) === 0)
+      throw new CertvetOptionError(`target ${raw}: resolve`, `"${String(t.resolve)}" is not an IP address`);
+    const tWarn = nonNegative(t?.warnDays, `target ${raw}: warnDays`) ?? warnDays;
+    const tCrit = nonNegative(t?.critDays, `target ${raw}: critDays`) ?? critDays;
+    if (tCrit > tWarn)
+      throw new CertvetOptionError(
+        `target ${raw}: critDays`,
+        `(${tCrit}) must not exceed warnDays (${tWarn})`,
+      );
     const targetAnchors = t?.ca !== undefined ? certificatesOf(t.ca, `target ${raw}: ca`) : null;
     const mode =
       oneOf(t?.revocation, ['off', 'soft', 'hard'] as const, `target ${raw}: revocation`) ?? revocationMode;
@@ -409,8 +425,8 @@ export function createChecker(options: CheckerOptions = {}): Checker {
         localIntermediates: intermediates,
         profile,
         conformance: o.strict ? 'enforce' : 'warn',
-        warnDays: t?.warnDays ?? warnDays,
-        critDays: t?.critDays ?? critDays,
+        warnDays: tWarn,
+        critDays: tCrit,
         warnPercent,
         crls,
         crlMode: mode === 'hard' ? 'hard' : 'soft',
@@ -467,7 +483,10 @@ async function* scanStream(
   runOne: (t: ScanTarget, signal: AbortSignal) => Promise<TargetResult>,
   call: ScanCallOptions,
 ): AsyncGenerator<TargetResult> {
-  const limit = effectiveConcurrency(call.concurrency ?? 32);
+  const requested = call.concurrency ?? 32;
+  if (!Number.isInteger(requested) || requested < 1)
+    throw new CertvetOptionError('concurrency', `${String(requested)} is not a positive integer`);
+  const limit = effectiveConcurrency(requested);
   const stop = new AbortController();
   const signal = call.signal ? AbortSignal.any([call.signal, stop.signal]) : stop.signal;
   setMaxListeners(0, signal);
@@ -485,12 +504,21 @@ async function* scanStream(
     wakeConsumer?.();
     wakeConsumer = null;
   };
+  const aborted = new Promise<IteratorResult<TargetInput>>((resolve) => {
+    const done = () => {
+      resolve({ done: true, value: undefined });
+      notify();
+    };
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
   // Pulls are serialised: an async iterator must not be asked twice at once.
   let pulling: Promise<unknown> = Promise.resolve();
   const pull = (): Promise<IteratorResult<TargetInput>> => {
     const next = pulling.then(() => source.next());
     pulling = next.catch(() => undefined);
-    return next;
+    // A source that waits (a queue, a socket) must not hold the scan past an abort.
+    return Promise.race([next, aborted]);
   };
   const worker = async () => {
     try {
@@ -529,6 +557,9 @@ async function* scanStream(
         continue;
       }
       if (failure) throw failure.error;
+      // The caller's abort ends the scan with its reason, as undici does: a truncated scan is
+      // not mistaken for a complete one.
+      if (call.signal?.aborted) throw call.signal.reason;
       if (exhausted) return;
       await new Promise<void>((r) => {
         wakeConsumer = r;
@@ -537,7 +568,8 @@ async function* scanStream(
   } finally {
     stop.abort(new Error('the scan was stopped'));
     for (const w of wakeProducers.splice(0)) w();
-    if (!exhausted && 'return' in source && typeof source.return === 'function') void source.return();
+    if (!exhausted && 'return' in source && typeof source.return === 'function')
+      Promise.resolve(source.return()).catch(() => {});
   }
 }
 

@@ -16,8 +16,10 @@ export function spkiPin(cert: Certificate): string {
 
 export function checkPins(pins: readonly string[]): ExtraCheck {
   const wanted = new Set<string>();
+  if (!Array.isArray(pins) || pins.length === 0)
+    throw new CertvetOptionError('pins', 'must be a non-empty array of sha256/BASE64 strings');
   for (const [i, p] of pins.entries()) {
-    const m = /^sha256\/([A-Za-z0-9+/]{43}=)$/.exec(p.trim());
+    const m = typeof p === 'string' ? /^sha256\/([A-Za-z0-9+/]{43}=)$/.exec(p.trim()) : null;
     if (!m) throw new CertvetOptionError(`pins[${i}]`, `"${p}" is not sha256/BASE64 (44 base64 characters)`);
     wanted.add(`sha256/${m[1]}`);
   }
@@ -36,11 +38,11 @@ export function checkPins(pins: readonly string[]): ExtraCheck {
 }
 
 export function checkFingerprint(expected: string): ExtraCheck {
-  const want = expected.replace(/[:\s]/g, '').toLowerCase();
+  const want = typeof expected === 'string' ? expected.replace(/[:\s]/g, '').toLowerCase() : '';
   if (!/^[0-9a-f]{64}$/.test(want))
     throw new CertvetOptionError(
       'expectFingerprint',
-      `"${expected}" is not a SHA-256 fingerprint (64 hex digits)`,
+      `"${String(expected)}" is not a SHA-256 fingerprint (64 hex digits)`,
     );
   return ({ path }) =>
     path[0] && path[0].sha256 !== want
@@ -123,47 +125,64 @@ export interface PolicyFinding {
 
 export type Policy = (ctx: PolicyContext) => readonly PolicyFinding[] | Promise<readonly PolicyFinding[]>;
 
+const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical', 'error'];
+
+/** A policy's answer as findings; anything malformed is one fail-closed finding saying so. */
+function policyFindings(out: unknown): Finding[] {
+  if (!Array.isArray(out)) throw new Error('the policy hook did not return an array of findings');
+  return out.map((f: unknown, i): Finding => {
+    const x = f as Partial<PolicyFinding> | null;
+    if (!x || typeof x !== 'object' || typeof x.code !== 'string' || !x.code || typeof x.message !== 'string')
+      throw new Error(`the policy hook's finding #${i} is not { code: string, severity, message: string }`);
+    const code = (x.code.startsWith('custom:') ? x.code : `custom:${x.code}`) as CustomFindingCode;
+    const severity: Severity = SEVERITIES.includes(x.severity as Severity)
+      ? (x.severity as Severity)
+      : 'critical';
+    return {
+      code,
+      severity,
+      message: x.message,
+      ...(typeof x.certIndex === 'number' && Number.isInteger(x.certIndex) ? { certIndex: x.certIndex } : {}),
+    };
+  });
+}
+
+/**
+ * Runs the user's policy under the target's deadline. A policy that throws, answers something
+ * that is not a list of findings, or does not answer before the deadline fails closed:
+ * `custom:policy-error`, critical.
+ */
 export function runPolicy(policy: Policy): ExtraCheck {
   return async (ctx) => {
-    let out: readonly PolicyFinding[];
-    try {
-      out = await policy({
-        target: ctx.target,
-        path: ctx.path,
-        anchored: ctx.anchored,
-        sent: ctx.observation.certificates,
-        tls: ctx.result.tls,
-        findings: ctx.result.findings,
-      });
-    } catch (e) {
-      // A policy that cannot decide fails closed.
-      return [
-        {
-          code: 'custom:policy-error',
-          severity: 'critical',
-          message: `the policy hook threw: ${(e as Error)?.message ?? String(e)}`,
-        },
-      ];
-    }
-    if (!Array.isArray(out))
-      return [
-        {
-          code: 'custom:policy-error',
-          severity: 'critical',
-          message: 'the policy hook did not return an array of findings',
-        },
-      ];
-    return out.map((f): Finding => {
-      const code = (f.code.startsWith('custom:') ? f.code : `custom:${f.code}`) as CustomFindingCode;
-      const severity: Severity = ['info', 'warning', 'critical', 'error'].includes(f.severity)
-        ? f.severity
-        : 'critical';
-      return {
-        code,
-        severity,
-        message: String(f.message),
-        ...(typeof f.certIndex === 'number' ? { certIndex: f.certIndex } : {}),
-      };
+    const failed = (why: string): Finding[] => [
+      { code: 'custom:policy-error', severity: 'critical', message: `the policy hook ${why}` },
+    ];
+    let stop: (() => void) | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      if (ctx.signal.aborted) resolve('deadline');
+      stop = () => resolve('deadline');
+      ctx.signal.addEventListener('abort', stop, { once: true });
     });
+    try {
+      const out = await Promise.race([
+        Promise.resolve().then(() =>
+          policy({
+            target: ctx.target,
+            path: ctx.path,
+            anchored: ctx.anchored,
+            sent: ctx.observation.certificates,
+            tls: ctx.result.tls,
+            findings: ctx.result.findings,
+          }),
+        ),
+        deadline,
+      ]);
+      if (out === 'deadline') return failed('did not answer before the deadline');
+      return policyFindings(out);
+    } catch (e) {
+      return failed(`failed: ${(e as Error)?.message ?? String(e)}`);
+    } finally {
+      if (stop) ctx.signal.removeEventListener('abort', stop);
+    }
   };
 }

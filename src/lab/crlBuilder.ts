@@ -16,6 +16,8 @@ export interface CrlEntry {
   readonly revokedAt: Date;
   /** CRLReason code (RFC 5280 §5.3.1), e.g. 1 keyCompromise. */
   readonly reason?: number;
+  /** Encode `serial` exactly as given (for tests of non-DER serials), not minimally. */
+  readonly rawSerial?: boolean;
 }
 
 /** The CA that signs: a lab certificate, or a certificate's subject name and a private key from files. */
@@ -49,7 +51,7 @@ export async function buildCrl(spec: CrlSpec): Promise<Uint8Array> {
   const issuerName = Buffer.from('privateKey' in iss ? iss.subjectDer : iss.parsed.subject.der);
   const entries = spec.entries.map((e) =>
     seq(
-      integer(e.serial),
+      e.rawSerial ? tlv(0x02, Buffer.from(e.serial, 'hex')) : integer(e.serial),
       x509Time(e.revokedAt),
       ...(e.reason !== undefined
         ? [seq(seq(OID_CRL_REASON, tlv(0x04, tlv(0x0a, Buffer.from([e.reason])))))]

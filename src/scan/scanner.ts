@@ -132,6 +132,8 @@ export interface ExtraCheckContext {
   /** The result so far (findings, chain, tls). */
   readonly result: TargetResult;
   readonly observation: Observation;
+  /** The target's deadline (and the caller's cancellation). */
+  readonly signal: AbortSignal;
 }
 
 /** Findings to add to a result (e.g. pin-mismatch, custom:…); may be asynchronous. */
@@ -180,6 +182,7 @@ export async function assessObservation(
           anchored: ev.anchored,
           result,
           observation: obs,
+          signal,
         })),
       );
     if (extra.length) {

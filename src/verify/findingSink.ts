@@ -7,6 +7,7 @@ import type { Conformance } from './options.js';
  */
 export class FindingSink {
   readonly findings: Finding[] = [];
+  private readonly seen = new Set<string>();
   constructor(private readonly conformance: Conformance) {}
 
   trust(code: FindingCode, message: string, certIndex?: number, rule?: string): void {
@@ -37,11 +38,10 @@ export class FindingSink {
       ...(f.certIndex !== undefined ? { certIndex: f.certIndex } : {}),
       ...(f.rule !== undefined ? { rule: f.rule } : {}),
     };
-    if (
-      !this.findings.some(
-        (x) => x.code === clean.code && x.message === clean.message && x.certIndex === clean.certIndex,
-      )
-    )
-      this.findings.push(clean);
+    // De-duplicated by key in O(1): a hostile chain can produce many findings.
+    const key = `${clean.code}\u0000${clean.certIndex ?? ''}\u0000${clean.message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.findings.push(clean);
   }
 }

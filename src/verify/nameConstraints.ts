@@ -178,6 +178,25 @@ export class ComparisonBudget {
   }
 }
 
+/**
+ * The problems of one check, at most MAX_PROBLEMS of them (then one line saying how many more):
+ * a hostile chain must not turn name-constraint violations into megabytes of findings.
+ */
+const MAX_PROBLEMS = 50;
+
+class ProblemList {
+  readonly list: string[] = [];
+  private more = 0;
+
+  add(p: string): void {
+    if (this.list.length < MAX_PROBLEMS) this.list.push(p);
+    else {
+      this.more++;
+      this.list[MAX_PROBLEMS] = `… and ${this.more} more name-constraint violations`;
+    }
+  }
+}
+
 /** Accumulated constraint state along a path (RFC 5280 §6.1.2 (b), (c)). */
 export class NameConstraintState {
   /** Each constraining certificate's permitted subtrees; a name must satisfy every set. */
@@ -202,7 +221,7 @@ export class NameConstraintState {
     names: readonly ConstrainedName[],
     budget: ComparisonBudget = new ComparisonBudget(Infinity),
   ): string[] {
-    const problems: string[] = [];
+    const problems = new ProblemList();
     // Per permitted set and name form: its subtrees and their text, computed once per call.
     const ofTypeBySet = this.permittedSets.map(
       () =>
@@ -215,11 +234,11 @@ export class NameConstraintState {
     // within the subtrees named by its own suffixes, so it need not be compared with every one.
     let excludedDns: Map<string, number[]> | undefined;
     for (const name of names) {
-      if (budget.exhausted) return problems;
+      if (budget.exhausted) return problems.list;
       const view = name.type === 'dns' ? dnsView(name.value) : undefined;
       if (view?.valid && !view.n.startsWith('*.')) {
         if (!excludedDns) {
-          if (!budget.charge(this.excluded.length)) return problems;
+          if (!budget.charge(this.excluded.length)) return problems.list;
           excludedDns = new Map();
           this.excluded.forEach((ex, i) => {
             const b = ex.subtree.base;
@@ -231,39 +250,42 @@ export class NameConstraintState {
           });
         }
         const keys = subtreeKeys(view.n);
-        if (!budget.charge(keys.length)) return problems;
+        if (!budget.charge(keys.length)) return problems.list;
         const hits = keys.flatMap((k) => excludedDns!.get(k) ?? []);
+        // Every hit is a comparison that produces a problem: charged too (case variants of one
+        // subtree would otherwise multiply uncharged work).
+        if (!budget.charge(hits.length)) return problems.list;
         for (const i of hits.sort((a, b) => a - b)) {
           const ex = this.excluded[i]!;
-          problems.push(`${describe(name)} is excluded by ${generalNameText(ex.subtree.base)} in ${ex.by}`);
+          problems.add(`${describe(name)} is excluded by ${generalNameText(ex.subtree.base)} in ${ex.by}`);
         }
       } else
         for (const ex of this.excluded) {
-          if (!budget.charge(1)) return problems;
+          if (!budget.charge(1)) return problems.list;
           const base = ex.subtree.base;
           if (base.type !== name.type) continue;
           if (!PROCESSED.has(base.type)) {
-            problems.push(
+            problems.add(
               `${describe(name)} is of a form (${name.type}) whose constraints in ${ex.by} cannot be processed`,
             );
             continue;
           }
           if (overlaps(name, base, view))
-            problems.push(`${describe(name)} is excluded by ${generalNameText(base)} in ${ex.by}`);
+            problems.add(`${describe(name)} is excluded by ${generalNameText(base)} in ${ex.by}`);
         }
       for (let si = 0; si < this.permittedSets.length; si++) {
         const set = this.permittedSets[si]!;
         const memo = ofTypeBySet[si]!;
         let entry = memo.get(name.type);
         if (!entry) {
-          if (!budget.charge(set.subtrees.length)) return problems;
+          if (!budget.charge(set.subtrees.length)) return problems.list;
           entry = { subtrees: set.subtrees.filter((st) => st.base.type === name.type) };
           memo.set(name.type, entry);
         }
         const ofType = entry.subtrees;
         if (ofType.length === 0) continue;
         if (!PROCESSED.has(name.type)) {
-          problems.push(
+          problems.add(
             `${describe(name)} is of a form (${name.type}) whose constraints in ${set.by} cannot be processed`,
           );
           continue;
@@ -277,19 +299,19 @@ export class NameConstraintState {
           // Same answer as within() on each subtree, by lookup of the name's suffixes.
           const wild = view.n.startsWith('*.');
           const keys = subtreeKeys(wild ? view.n.slice(2) : view.n);
-          if (!budget.charge(keys.length)) return problems;
+          if (!budget.charge(keys.length)) return problems.list;
           inside = (wild || view.valid) && keys.some((k) => dns.has(k));
         } else {
-          if (!budget.charge(ofType.length)) return problems;
+          if (!budget.charge(ofType.length)) return problems.list;
           inside = ofType.some((st) => within(name, st.base, view));
         }
         if (!inside) {
           entry.text ??= ofType.map((st) => generalNameText(st.base)).join(', ');
-          problems.push(`${describe(name)} is outside the permitted ${entry.text} of ${set.by}`);
+          problems.add(`${describe(name)} is outside the permitted ${entry.text} of ${set.by}`);
         }
       }
     }
-    return problems;
+    return problems.list;
   }
 }
 

@@ -151,6 +151,15 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
         const serialT = readTlv(der, entry.contentStart, entry.end);
         if (serialT.tag !== TAG.INTEGER || serialT.end === serialT.contentStart)
           throw new DerError('bad userCertificate');
+        // DER: a minimal INTEGER. "00 05" would never match serial 05 (serials are looked up by
+        // their bytes), so a revocation could hide behind a non-minimal encoding; Node/OpenSSL
+        // refuse such a CRL too.
+        if (serialT.end - serialT.contentStart > 1) {
+          const a = der[serialT.contentStart]!;
+          const b = der[serialT.contentStart + 1]!;
+          if ((a === 0 && (b & 0x80) === 0) || (a === 0xff && (b & 0x80) !== 0))
+            throw new DerError('a revoked serial number is not a minimally encoded INTEGER');
+        }
         const dateT = readTlv(der, serialT.end, entry.end);
         if (dateT.cls !== 0 || (dateT.tag !== TAG.UTC_TIME && dateT.tag !== TAG.GENERALIZED_TIME))
           throw new DerError('revocationDate is not a Time');
