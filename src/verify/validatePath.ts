@@ -67,10 +67,33 @@ function constrainedNames(cert: Certificate, isLeaf: boolean): ConstrainedName[]
   return names;
 }
 
+/** One certificate's place in the path being validated. */
+interface Step {
+  readonly cert: Certificate;
+  readonly i: number;
+  readonly isLeaf: boolean;
+  readonly isTop: boolean;
+  readonly anchored: boolean;
+  readonly label: string;
+  /** "the intermediate #1 (CN=…)": how messages name this certificate. */
+  readonly who: string;
+  readonly ctx: CertContext;
+  readonly s: PathSettings;
+  readonly sink: FindingSink;
+}
+
+/** What RFC 5280 §6.1.2 carries from one certificate to the next. */
+interface PathState {
+  readonly nc: NameConstraintState;
+  readonly policy: PolicyState;
+  maxPathLength: number;
+}
+
 /**
  * RFC 5280 §6.1 over one candidate path (leaf first). `anchored` says the top certificate is
  * trusted; when it is not, the path is still evaluated (as if the top were trusted) so that
- * every problem is reported, and the caller adds `untrusted`.
+ * every problem is reported, and the caller adds `untrusted`. Each certificate, from the top
+ * down, goes through the steps below in order.
  */
 export function validatePath(
   path: readonly Certificate[],
@@ -80,221 +103,257 @@ export function validatePath(
 ): FindingSink {
   const sink = new FindingSink(s.conformance);
   const n = path.length;
-  const nc = new NameConstraintState();
-  const policy = new PolicyState(n - 1);
-  let maxPathLength = n;
-
-  if (s.maxDepth !== null) {
-    const depth = path.slice(1, -1).filter((c) => !c.selfIssued).length;
-    if (depth > s.maxDepth)
-      sink.trust(
-        'path-too-long',
-        `the path has ${depth} intermediate certificates; at most ${s.maxDepth} are allowed`,
-        n - 2,
-      );
-  }
-
+  const ps: PathState = { nc: new NameConstraintState(), policy: new PolicyState(n - 1), maxPathLength: n };
+  checkMaxDepth(path, s, sink);
   for (let i = n - 1; i >= 0; i--) {
     const cert = path[i]!;
-    const isLeaf = i === 0;
     const isTop = i === n - 1;
     const label = labelFor(i, n, anchored);
-    const who = `the ${label} (${subjectText(cert)})`;
-    const ctx: CertContext = {
+    const st: Step = {
       cert,
-      index: i,
-      isLeaf,
-      isAnchor: isTop && anchored,
-      isIssuer: i > 0,
-      purpose: s.purpose,
-      sink,
+      i,
+      isLeaf: i === 0,
+      isTop,
+      anchored,
       label,
+      who: `the ${label} (${subjectText(cert)})`,
+      ctx: {
+        cert,
+        index: i,
+        isLeaf: i === 0,
+        isAnchor: isTop && anchored,
+        isIssuer: i > 0,
+        purpose: s.purpose,
+        sink,
+        label,
+      },
+      s,
+      sink,
     };
-
-    for (const d of cert.defects) {
-      // A trust anchor is trusted for its name, key and constraints, not judged for its encoding.
-      if (d.kind === 'encoding' && ctx.isAnchor && !s.strictAnchors) continue;
-      if (d.kind === 'malformed')
-        sink.trust('malformed-certificate', `${who}: ${d.message}`, i, 'RFC 5280 §4');
-      else sink.profile('malformed-certificate', `${who}: ${d.message}`, i, 'X.690 DER');
-    }
-
-    // §6.1.3 (a)(2) validity, inclusive at both ends, at one-second granularity.
-    if (s.nowSec > cert.notAfter.seconds) {
-      const days = Math.floor((s.nowSec - cert.notAfter.seconds) / 86400);
-      sink.trust(
-        'expired',
-        `${who} expired on ${isoOf(cert.notAfter)}${days > 0 ? ` (${days} days ago)` : ''}`,
-        i,
-        'RFC 5280 §6.1.3 (a)(2)',
-      );
-    }
-    if (s.nowSec < cert.notBefore.seconds)
-      sink.trust(
-        'not-yet-valid',
-        `${who} is not valid until ${isoOf(cert.notBefore)}`,
-        i,
-        'RFC 5280 §6.1.3 (a)(2)',
-      );
-
-    // Unknown critical extensions (§6.1.4 (o), §6.1.5 (e)).
-    for (const e of cert.extensions)
-      if (e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid))
-        sink.trust(
-          'critical-extension',
-          `${who} has an unrecognised critical extension ${e.oid}`,
-          i,
-          'RFC 5280 §4.2',
-        );
-
-    // Key strength (all certificates, anchors included).
-    const key = cert.publicKey;
-    if (
-      (key.type === 'rsa' || key.type === 'rsa-pss' || key.type === 'dsa') &&
-      key.bits !== null &&
-      key.bits < 2048
-    )
-      sink.trust('weak-key', `${who} has a ${describeKey(key)}-bit key (at least 2048 bits required)`, i);
-    else if (key.type === 'ec' && key.bits !== null && key.bits < 224)
-      sink.trust('weak-key', `${who} has an ${describeKey(key)} key (curves below 224 bits are too weak)`, i);
-
-    // Profile rules (serial, AKI, CA/B issuance rules) apply below the anchor: an anchor is
-    // configured out of band (real Mozilla roots have serial 0 or no AKI), and its validity,
-    // basicConstraints, keyUsage and name constraints are still enforced below.
-    if (!ctx.isAnchor || s.strictAnchors) {
-      checkRfc5280Profile(ctx, { allowNonCriticalNameConstraints: s.profile === 'webpki' });
-      if (s.profile === 'webpki') checkWebPkiProfile(ctx);
-    }
-
-    if (!isTop) {
-      const issuer = path[i + 1]!;
-      // §6.1.3 (a)(1) signature.
-      const sigErr = verifySig(cert, issuer);
-      if (sigErr)
-        sink.trust(
-          'invalid-signature',
-          `${who}: ${sigErr} (issuer ${subjectText(issuer)})`,
-          i,
-          'RFC 5280 §6.1.3 (a)(1)',
-        );
-      if (cert.signatureAlgorithm.hash && WEAK_HASHES.has(cert.signatureAlgorithm.hash))
-        sink.trust(
-          'weak-signature',
-          `${who} is signed with ${cert.signatureAlgorithm.name}, a broken hash`,
-          i,
-        );
-      // §6.1.3 (a)(3) revocation from the supplied CRLs.
-      if (s.crls.length) checkSuppliedCrls(cert, issuer, i, who, s, sink);
-      // §6.1.3 (b)-(c) name constraints; self-issued intermediates are exempt.
-      if ((!cert.selfIssued || isLeaf) && !nc.isEmpty) {
-        for (const p of nc.check(constrainedNames(cert, isLeaf), s.ncBudget))
-          sink.trust('name-constraints', `${who}: ${p}`, i, 'RFC 5280 §6.1.3 (b)');
-        if (s.ncBudget.exhausted)
-          sink.trust(
-            'budget-exceeded',
-            `name-constraint checking of ${who} stopped at its budget of ${s.ncBudget.limit} comparisons (names × subtrees); the chain is rejected`,
-            i,
-            'RFC 5280 §6.1.3 (b)',
-          );
-      }
-      // §6.1.3 (d)-(f) policies.
-      const pe = policy.process(cert);
-      if (pe) sink.trust('policy', `${who}: ${pe}`, i, 'RFC 5280 §6.1.3 (f)');
-    }
-
-    if (!isLeaf) {
-      // §6.1.4 preparation for the next certificate: cert is an issuer.
-      const bc = cert.ext.basicConstraints;
-      if (!bc) {
-        if (isTop && anchored && cert.version < 3)
-          sink.profile(
-            'basic-constraints',
-            `${who} is a v${cert.version} certificate used as a CA (trusted out of band)`,
-            i,
-            'RFC 5280 §6.1.4 (k)',
-          );
-        else if (isTop && anchored)
-          sink.profile(
-            'basic-constraints',
-            `${who} has no basicConstraints extension but issues certificates`,
-            i,
-            'RFC 5280 §4.2.1.9',
-          );
-        else
-          sink.trust(
-            'basic-constraints',
-            `${who} issues certificates but has no basicConstraints extension`,
-            i,
-            'RFC 5280 §6.1.4 (k)',
-          );
-      } else if (!bc.ca) {
-        sink.trust(
-          'basic-constraints',
-          `${who} issues certificates but is not a CA (basicConstraints cA is FALSE)`,
-          i,
-          'RFC 5280 §6.1.4 (k)',
-        );
-      }
-      if (!isTop && !cert.selfIssued) {
-        if (maxPathLength <= 0)
-          sink.trust(
-            'path-length',
-            `${who} exceeds the pathLenConstraint of a CA above it`,
-            i,
-            'RFC 5280 §6.1.4 (l)',
-          );
-        maxPathLength--;
-      }
-      if (bc?.pathLen != null && bc.pathLen < maxPathLength) maxPathLength = bc.pathLen;
-      const ku = cert.ext.keyUsage;
-      if (ku && !ku.has('keyCertSign'))
-        sink.trust(
-          'key-usage',
-          `${who} issues certificates but its keyUsage lacks keyCertSign`,
-          i,
-          'RFC 5280 §6.1.4 (n)',
-        );
-      const ncExt = cert.ext.nameConstraints;
-      if (ncExt) {
-        const bad = [...ncExt.permitted, ...ncExt.excluded]
-          .map(constraintError)
-          .filter((e): e is string => e !== null);
-        for (const b of bad)
-          sink.trust(
-            'name-constraints',
-            `${who} has a malformed name constraint: ${b}`,
-            i,
-            'RFC 5280 §4.2.1.10',
-          );
-        nc.add(ncExt, `the ${label} (${subjectText(cert)})`);
-      }
-      if (!isTop) {
-        const pe = policy.prepare(cert);
-        if (pe) sink.trust('policy', `${who}: ${pe}`, i, 'RFC 5280 §6.1.4 (a)');
-      }
-      // EKU chaining, in every profile (as Go, rustls-webpki, pyca/cryptography, Chrome and
-      // OpenSSL's purpose checks): an issuing CA whose extKeyUsage does not allow the purpose
-      // (nor anyExtendedKeyUsage) must not issue for it. A trust anchor's EKU constrains too
-      // (as Go and OpenSSL): an anchor is trusted for its name, key and constraints.
-      const eku = cert.ext.extKeyUsage;
-      if (eku && !eku.includes(OID.anyExtendedKeyUsage))
-        for (const want of s.requiredEku)
-          if (!eku.includes(want))
-            sink.trust(
-              'eku',
-              `${who} restricts its extKeyUsage to ${eku.map((o) => EKU_NAMES[o] ?? o).join(', ')}, which excludes ${EKU_NAMES[want] ?? want}, so it cannot issue for that purpose`,
-              i,
-              'RFC 5280 §4.2.1.12 (EKU chaining)',
-            );
-    } else {
-      checkLeaf(path[0]!, s, sink, anchored && n === 1 ? 'leaf (trusted directly)' : 'leaf certificate');
-      if (n > 1) {
-        const pe = policy.finish(cert);
-        if (pe) sink.trust('policy', `the leaf certificate: ${pe}`, 0, 'RFC 5280 §6.1.5');
-      }
-    }
+    checkEncoding(st);
+    checkValidity(st);
+    checkCriticalExtensions(st);
+    checkKeyStrength(st);
+    checkProfileRules(st);
+    if (!isTop) checkAgainstIssuer(st, path[i + 1]!, ps, verifySig);
+    if (i > 0) prepareAsIssuer(st, ps);
+    else finishLeaf(st, ps, n);
   }
   return sink;
+}
+
+/** The caller's maximum number of intermediates (self-issued ones not counted). */
+function checkMaxDepth(path: readonly Certificate[], s: PathSettings, sink: FindingSink): void {
+  if (s.maxDepth === null) return;
+  const depth = path.slice(1, -1).filter((c) => !c.selfIssued).length;
+  if (depth > s.maxDepth)
+    sink.trust(
+      'path-too-long',
+      `the path has ${depth} intermediate certificates; at most ${s.maxDepth} are allowed`,
+      path.length - 2,
+    );
+}
+
+/** Defects found while parsing: malformed (trust) or DER encoding (profile). */
+function checkEncoding(st: Step): void {
+  const { cert, i, who, s, sink, ctx } = st;
+  for (const d of cert.defects) {
+    // A trust anchor is trusted for its name, key and constraints, not judged for its encoding.
+    if (d.kind === 'encoding' && ctx.isAnchor && !s.strictAnchors) continue;
+    if (d.kind === 'malformed') sink.trust('malformed-certificate', `${who}: ${d.message}`, i, 'RFC 5280 §4');
+    else sink.profile('malformed-certificate', `${who}: ${d.message}`, i, 'X.690 DER');
+  }
+}
+
+/** §6.1.3 (a)(2): the validity period. */
+function checkValidity(st: Step): void {
+  const { cert, i, who, s, sink } = st;
+  // Inclusive at both ends, at one-second granularity.
+  if (s.nowSec > cert.notAfter.seconds) {
+    const days = Math.floor((s.nowSec - cert.notAfter.seconds) / 86400);
+    sink.trust(
+      'expired',
+      `${who} expired on ${isoOf(cert.notAfter)}${days > 0 ? ` (${days} days ago)` : ''}`,
+      i,
+      'RFC 5280 §6.1.3 (a)(2)',
+    );
+  }
+  if (s.nowSec < cert.notBefore.seconds)
+    sink.trust(
+      'not-yet-valid',
+      `${who} is not valid until ${isoOf(cert.notBefore)}`,
+      i,
+      'RFC 5280 §6.1.3 (a)(2)',
+    );
+}
+
+/** §6.1.4 (o), §6.1.5 (e): unknown critical extensions. */
+function checkCriticalExtensions(st: Step): void {
+  const { cert, i, who, sink } = st;
+  // Unknown critical extensions (§6.1.4 (o), §6.1.5 (e)).
+  for (const e of cert.extensions)
+    if (e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid))
+      sink.trust(
+        'critical-extension',
+        `${who} has an unrecognised critical extension ${e.oid}`,
+        i,
+        'RFC 5280 §4.2',
+      );
+}
+
+/** Key strength, for every certificate (anchors included). */
+function checkKeyStrength(st: Step): void {
+  const { cert, i, who, sink } = st;
+  // Key strength (all certificates, anchors included).
+  const key = cert.publicKey;
+  if (
+    (key.type === 'rsa' || key.type === 'rsa-pss' || key.type === 'dsa') &&
+    key.bits !== null &&
+    key.bits < 2048
+  )
+    sink.trust('weak-key', `${who} has a ${describeKey(key)}-bit key (at least 2048 bits required)`, i);
+  else if (key.type === 'ec' && key.bits !== null && key.bits < 224)
+    sink.trust('weak-key', `${who} has an ${describeKey(key)} key (curves below 224 bits are too weak)`, i);
+}
+
+/** The profile's encoding and issuance rules. */
+function checkProfileRules(st: Step): void {
+  const { ctx, s } = st;
+  // Profile rules (serial, AKI, CA/B issuance rules) apply below the anchor: an anchor is
+  // configured out of band (real Mozilla roots have serial 0 or no AKI), and its validity,
+  // basicConstraints, keyUsage and name constraints are still enforced below.
+  if (!ctx.isAnchor || s.strictAnchors) {
+    checkRfc5280Profile(ctx, { allowNonCriticalNameConstraints: s.profile === 'webpki' });
+    if (s.profile === 'webpki') checkWebPkiProfile(ctx);
+  }
+}
+
+/** §6.1.3 against the certificate above: signature, supplied CRLs, name constraints, policies. */
+function checkAgainstIssuer(st: Step, issuer: Certificate, ps: PathState, verifySig: SignatureChecker): void {
+  const { cert, i, isLeaf, who, s, sink } = st;
+  const { nc, policy } = ps;
+  // §6.1.3 (a)(1) signature.
+  const sigErr = verifySig(cert, issuer);
+  if (sigErr)
+    sink.trust(
+      'invalid-signature',
+      `${who}: ${sigErr} (issuer ${subjectText(issuer)})`,
+      i,
+      'RFC 5280 §6.1.3 (a)(1)',
+    );
+  if (cert.signatureAlgorithm.hash && WEAK_HASHES.has(cert.signatureAlgorithm.hash))
+    sink.trust('weak-signature', `${who} is signed with ${cert.signatureAlgorithm.name}, a broken hash`, i);
+  // §6.1.3 (a)(3) revocation from the supplied CRLs.
+  if (s.crls.length) checkSuppliedCrls(cert, issuer, i, who, s, sink);
+  // §6.1.3 (b)-(c) name constraints; self-issued intermediates are exempt.
+  if ((!cert.selfIssued || isLeaf) && !nc.isEmpty) {
+    for (const p of nc.check(constrainedNames(cert, isLeaf), s.ncBudget))
+      sink.trust('name-constraints', `${who}: ${p}`, i, 'RFC 5280 §6.1.3 (b)');
+    if (s.ncBudget.exhausted)
+      sink.trust(
+        'budget-exceeded',
+        `name-constraint checking of ${who} stopped at its budget of ${s.ncBudget.limit} comparisons (names × subtrees); the chain is rejected`,
+        i,
+        'RFC 5280 §6.1.3 (b)',
+      );
+  }
+  // §6.1.3 (d)-(f) policies.
+  const pe = policy.process(cert);
+  if (pe) sink.trust('policy', `${who}: ${pe}`, i, 'RFC 5280 §6.1.3 (f)');
+}
+
+/** §6.1.4 preparation: the certificate issues the next one. */
+function prepareAsIssuer(st: Step, ps: PathState): void {
+  const { cert, i, isTop, anchored, label, who, s, sink } = st;
+  const { nc, policy } = ps;
+  // §6.1.4 preparation for the next certificate: cert is an issuer.
+  const bc = cert.ext.basicConstraints;
+  if (!bc) {
+    if (isTop && anchored && cert.version < 3)
+      sink.profile(
+        'basic-constraints',
+        `${who} is a v${cert.version} certificate used as a CA (trusted out of band)`,
+        i,
+        'RFC 5280 §6.1.4 (k)',
+      );
+    else if (isTop && anchored)
+      sink.profile(
+        'basic-constraints',
+        `${who} has no basicConstraints extension but issues certificates`,
+        i,
+        'RFC 5280 §4.2.1.9',
+      );
+    else
+      sink.trust(
+        'basic-constraints',
+        `${who} issues certificates but has no basicConstraints extension`,
+        i,
+        'RFC 5280 §6.1.4 (k)',
+      );
+  } else if (!bc.ca) {
+    sink.trust(
+      'basic-constraints',
+      `${who} issues certificates but is not a CA (basicConstraints cA is FALSE)`,
+      i,
+      'RFC 5280 §6.1.4 (k)',
+    );
+  }
+  if (!isTop && !cert.selfIssued) {
+    if (ps.maxPathLength <= 0)
+      sink.trust(
+        'path-length',
+        `${who} exceeds the pathLenConstraint of a CA above it`,
+        i,
+        'RFC 5280 §6.1.4 (l)',
+      );
+    ps.maxPathLength--;
+  }
+  if (bc?.pathLen != null && bc.pathLen < ps.maxPathLength) ps.maxPathLength = bc.pathLen;
+  const ku = cert.ext.keyUsage;
+  if (ku && !ku.has('keyCertSign'))
+    sink.trust(
+      'key-usage',
+      `${who} issues certificates but its keyUsage lacks keyCertSign`,
+      i,
+      'RFC 5280 §6.1.4 (n)',
+    );
+  const ncExt = cert.ext.nameConstraints;
+  if (ncExt) {
+    const bad = [...ncExt.permitted, ...ncExt.excluded]
+      .map(constraintError)
+      .filter((e): e is string => e !== null);
+    for (const b of bad)
+      sink.trust('name-constraints', `${who} has a malformed name constraint: ${b}`, i, 'RFC 5280 §4.2.1.10');
+    nc.add(ncExt, `the ${label} (${subjectText(cert)})`);
+  }
+  if (!isTop) {
+    const pe = policy.prepare(cert);
+    if (pe) sink.trust('policy', `${who}: ${pe}`, i, 'RFC 5280 §6.1.4 (a)');
+  }
+  // EKU chaining, in every profile (as Go, rustls-webpki, pyca/cryptography, Chrome and
+  // OpenSSL's purpose checks): an issuing CA whose extKeyUsage does not allow the purpose
+  // (nor anyExtendedKeyUsage) must not issue for it. A trust anchor's EKU constrains too
+  // (as Go and OpenSSL): an anchor is trusted for its name, key and constraints.
+  const eku = cert.ext.extKeyUsage;
+  if (eku && !eku.includes(OID.anyExtendedKeyUsage))
+    for (const want of s.requiredEku)
+      if (!eku.includes(want))
+        sink.trust(
+          'eku',
+          `${who} restricts its extKeyUsage to ${eku.map((o) => EKU_NAMES[o] ?? o).join(', ')}, which excludes ${EKU_NAMES[want] ?? want}, so it cannot issue for that purpose`,
+          i,
+          'RFC 5280 §4.2.1.12 (EKU chaining)',
+        );
+}
+
+/** §6.1.5 wrap-up on the leaf: purpose, key usage, identity, final policy. */
+function finishLeaf(st: Step, ps: PathState, n: number): void {
+  const { cert, anchored, s, sink } = st;
+  checkLeaf(cert, s, sink, anchored && n === 1 ? 'leaf (trusted directly)' : 'leaf certificate');
+  if (n > 1) {
+    const pe = ps.policy.finish(cert);
+    if (pe) sink.trust('policy', `the leaf certificate: ${pe}`, 0, 'RFC 5280 §6.1.5');
+  }
 }
 
 /** RFC 5280 §6.3 with the supplied CRLs, failing closed (see checkCrls and CrlPolicy). */
