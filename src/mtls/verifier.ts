@@ -47,6 +47,9 @@ export interface ClientVerdict {
   readonly findings: readonly Finding[];
 }
 
+/** The whole of one client's network revocation checks (OCSP and CRL, all certificates). */
+const REVOCATION_DEADLINE_MS = 8000;
+
 function anchorsOf(ca: ClientTrust['ca']): Certificate[] {
   const items = typeof ca === 'string' || ca instanceof Uint8Array ? [ca] : ca;
   const out: Certificate[] = [];
@@ -175,6 +178,9 @@ export class ClientCertVerifier extends EventEmitter {
           ...(this.opts.fetchPolicy ? { policy: this.opts.fetchPolicy } : {}),
         },
         nowSec: Math.floor(now / 1000),
+        // One deadline for all of a client's revocation fetches (a cut-short source is
+        // revocation-unknown, by mode): a handshake is never held longer than this.
+        signal: AbortSignal.timeout(REVOCATION_DEADLINE_MS),
       });
       findings.push(...rv.findings);
     }
