@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpsServer, request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { connect, createServer as createTlsServer, type SecureVersion } from 'node:tls';
+import { createChecker } from '../src/check/checker.js';
 import { buildCrl } from '../src/lab/crlBuilder.js';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
 import {
@@ -260,6 +261,17 @@ describe('mTLS server side: client certificates verified by certvet (real TLS on
       const no = await ver.verifyChain([bad.der, ica.der]);
       assert.equal(no.ok, false);
       assert.ok(no.findings.some((f) => f.code === 'revoked' && /OCSP responder/.test(f.message)));
+      // Sharing a checker's pipeline (createChecker, the composition root): its fetch policy
+      // applies, so a policy that denies the responder makes the status unknown — rejected in hard mode.
+      const denying = createChecker({ revocation: 'hard', fetchDeny: ['127.0.0.0/8'] });
+      const shared = createClientCertVerifier({ ca: root.pem, revocation: 'hard', checker: denying });
+      const v = await shared.verifyChain([good.der, ica.der]);
+      assert.equal(v.ok, false, JSON.stringify(v.findings));
+      assert.ok(
+        v.findings.some(
+          (f) => f.code === 'revocation-unknown' && /denied by the fetch policy/.test(f.message),
+        ),
+      );
     } finally {
       responder.close();
     }

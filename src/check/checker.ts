@@ -14,7 +14,12 @@ import type { Observation } from '../probe/observation.js';
 import { type ClientIdentity, type LookupFn, systemLookup } from '../probe/probe.js';
 import type { TargetResult } from '../report/result.js';
 import { AiaFetcher } from '../revocation/aia.js';
-import { OcspCache, type RevocationMode, type RevocationSourceKind } from '../revocation/checkRevocation.js';
+import {
+  OcspCache,
+  type RevocationContext,
+  type RevocationMode,
+  type RevocationSourceKind,
+} from '../revocation/checkRevocation.js';
 import { CrlCache } from '../revocation/crlCache.js';
 import { FetchPolicy } from '../revocation/fetchPolicy.js';
 import {
@@ -65,6 +70,8 @@ export interface CheckerOptions {
   /** Hosts, IP addresses or CIDR blocks certificate-named URLs may be fetched from. */
   readonly fetchAllow?: readonly string[];
   readonly fetchDeny?: readonly string[];
+  /** A fetch policy built elsewhere (e.g. shared with the mTLS verifier); overrides fetchAllow/fetchDeny. */
+  readonly fetchPolicy?: FetchPolicy;
   /** One OCSP/CRL/AIA fetch (default 5s). */
   readonly fetchTimeout?: Duration;
   /** Largest CRL downloaded (default 64 MiB). */
@@ -161,6 +168,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'aia',
   'fetchAllow',
   'fetchDeny',
+  'fetchPolicy',
   'fetchTimeout',
   'crlMaxBytes',
   'timeout',
@@ -293,6 +301,8 @@ export interface CheckerInternals {
   prepare(input: TargetInput): ScanTarget;
   readonly lookup: LookupFn;
   readonly at: Date | undefined;
+  /** The revocation pipeline with this checker's shared caches and fetch policy. */
+  readonly revocation: Omit<RevocationContext, 'nowSec'>;
 }
 
 const internals = new WeakMap<Checker, CheckerInternals>();
@@ -341,11 +351,16 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   const intermediates = o.intermediates !== undefined ? certificatesOf(o.intermediates, 'intermediates') : [];
   const crls = o.crls !== undefined ? crlsOf(o.crls, 'crls') : [];
   let policy: FetchPolicy;
-  try {
-    policy = new FetchPolicy(o.fetchAllow ?? [], o.fetchDeny ?? []);
-  } catch (e) {
-    throw new CertvetOptionError('fetchAllow/fetchDeny', (e as Error).message);
-  }
+  if (o.fetchPolicy !== undefined) {
+    if (!(o.fetchPolicy instanceof FetchPolicy))
+      throw new CertvetOptionError('fetchPolicy', 'must be a FetchPolicy (or use fetchAllow/fetchDeny)');
+    policy = o.fetchPolicy;
+  } else
+    try {
+      policy = new FetchPolicy(o.fetchAllow ?? [], o.fetchDeny ?? []);
+    } catch (e) {
+      throw new CertvetOptionError('fetchAllow/fetchDeny', (e as Error).message);
+    }
   const lookup = o.lookup ? lookupFrom(o.lookup) : systemLookup;
   const fetchOptions = {
     timeoutMs: fetchTimeout,
@@ -467,7 +482,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       }
     },
   };
-  internals.set(checker, { prepare, lookup, at: o.at });
+  internals.set(checker, { prepare, lookup, at: o.at, revocation });
   return checker;
 }
 

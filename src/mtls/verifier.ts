@@ -1,8 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
+import { type Checker, checkerInternals, createChecker } from '../check/checker.js';
 import type { Finding } from '../findings/catalogue.js';
-import { checkRevocation, OcspCache, type RevocationMode } from '../revocation/checkRevocation.js';
-import { CrlCache } from '../revocation/crlCache.js';
+import {
+  checkRevocation,
+  type RevocationContext,
+  type RevocationMode,
+} from '../revocation/checkRevocation.js';
 import type { FetchPolicy } from '../revocation/fetchPolicy.js';
 import type { Crl } from '../verify/crl.js';
 import type { Profile } from '../verify/options.js';
@@ -35,6 +39,11 @@ export interface ClientCertVerifierOptions extends ClientTrust {
    */
   readonly crlMode?: 'soft' | 'hard';
   readonly fetchPolicy?: FetchPolicy;
+  /**
+   * Share this checker's revocation pipeline (its OCSP/CRL caches, fetch policy and timeouts)
+   * instead of building one: an application that also checks endpoints fetches each CRL once.
+   */
+  readonly checker?: Checker;
   /** Default rfc5280 (client certificates are rarely CA/B-conformant). */
   readonly profile?: Profile;
   /** Injected time source (default Date.now). */
@@ -75,8 +84,8 @@ export class ClientCertVerifier extends EventEmitter {
   private anchors: Certificate[];
   private crls: readonly Crl[];
   private allow: readonly AllowRule[];
-  private readonly crlCache: CrlCache;
-  private readonly ocspCache = new OcspCache();
+  /** Network revocation, through the library's composition root (built on first use). */
+  private revocationPipeline: Omit<RevocationContext, 'nowSec'> | null = null;
 
   /** Throws `MtlsConfigError` for an unknown option or allow-rule key, or a value of the wrong type. */
   constructor(private readonly opts: ClientCertVerifierOptions) {
@@ -85,11 +94,6 @@ export class ClientCertVerifier extends EventEmitter {
     this.anchors = anchorsOf(opts.ca);
     this.crls = opts.crls ?? [];
     this.allow = opts.allow ?? [];
-    this.crlCache = new CrlCache({
-      timeoutMs: 5000,
-      maxBytes: 64 << 20,
-      ...(opts.fetchPolicy ? { policy: opts.fetchPolicy } : {}),
-    });
   }
 
   /** Replaces the CA bundle, CRLs and/or allow rules without restarting anything. */
@@ -167,16 +171,17 @@ export class ClientCertVerifier extends EventEmitter {
     });
     const findings: Finding[] = [...result.findings];
     if (result.valid && (this.opts.revocation ?? 'off') !== 'off') {
+      this.revocationPipeline ??= checkerInternals(
+        this.opts.checker ??
+          createChecker({
+            revocation: this.opts.revocation!,
+            fetchTimeout: 5000,
+            ...(this.opts.fetchPolicy ? { fetchPolicy: this.opts.fetchPolicy } : {}),
+          }),
+      ).revocation;
       const rv = await checkRevocation(result.path, null, {
+        ...this.revocationPipeline,
         mode: this.opts.revocation!,
-        sources: ['ocsp', 'crl'],
-        crlCache: this.crlCache,
-        ocspCache: this.ocspCache,
-        fetch: {
-          timeoutMs: 5000,
-          maxOcspBytes: 1 << 20,
-          ...(this.opts.fetchPolicy ? { policy: this.opts.fetchPolicy } : {}),
-        },
         nowSec: Math.floor(now / 1000),
         // One deadline for all of a client's revocation fetches (a cut-short source is
         // revocation-unknown, by mode): a handshake is never held longer than this.

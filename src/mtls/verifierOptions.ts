@@ -11,6 +11,7 @@ const OPTION_KEYS = [
   'revocation',
   'crlMode',
   'fetchPolicy',
+  'checker',
   'profile',
   'clock',
 ] as const;
