@@ -396,6 +396,8 @@ export async function runCheck(args: readonly string[], f: CheckFlags, io: Check
 }
 
 export function registerCheck(program: Command, io: CheckIo): void {
+  // The one definition of the defaults: commander shows and fills the same values.
+  const D = defaultCheckFlags();
   program
     .command('check')
     .description(
@@ -435,24 +437,29 @@ export function registerCheck(program: Command, io: CheckIo): void {
       '--warn-days <n>',
       'warn when a certificate in the path expires within N days',
       parseNonNegativeInt,
-      30,
+      D.warnDays,
     )
     .option(
       '--crit-days <n>',
       'critical when a certificate in the path expires within N days',
       parseNonNegativeInt,
-      7,
+      D.critDays,
     )
     .option(
       '--warn-percent <p>',
       'warn when less than P% of a certificate lifetime remains (short-lived certificates)',
       parseNonNegativeInt,
-      0,
+      D.warnPercent,
     )
-    .option('--timeout <duration>', 'per-target deadline (e.g. 10s, 500ms)', parseDuration, 10_000)
+    .option('--timeout <duration>', 'per-target deadline (e.g. 10s, 500ms)', parseDuration, D.timeout)
     .option('--connect-timeout <duration>', 'TCP connect deadline (default: min(timeout, 5s))', parseDuration)
-    .option('--concurrency <n>', 'targets checked at once', parsePositiveInt, 32)
-    .option('--retries <n>', 'retries of transient network failures per target', parseNonNegativeInt, 0)
+    .option('--concurrency <n>', 'targets checked at once', parsePositiveInt, D.concurrency)
+    .option(
+      '--retries <n>',
+      'retries of transient network failures per target',
+      parseNonNegativeInt,
+      D.retries,
+    )
     .option(
       '--starttls <proto>',
       `STARTTLS protocol for targets without a scheme (${STARTTLS_PROTOCOLS.join(', ')})`,
@@ -467,7 +474,7 @@ export function registerCheck(program: Command, io: CheckIo): void {
       '--profile <profile>',
       'webpki (CA/B Forum rules) or rfc5280',
       oneOf(['webpki', 'rfc5280'] as const),
-      'webpki',
+      D.profile,
     )
     .option('--strict', 'profile deviations are critical instead of warnings', false)
     .option('--at <time>', 'verify as of this time (ISO 8601 or epoch seconds)', parseTime)
@@ -499,13 +506,13 @@ export function registerCheck(program: Command, io: CheckIo): void {
       '--revocation <mode>',
       'off, soft (unknown status is a warning) or hard (unknown is critical)',
       oneOf(['off', 'soft', 'hard'] as const),
-      'soft',
+      D.revocation,
     )
     .option(
       '--revocation-source <list>',
-      'order of network sources: ocsp,crl (a stapled response is always tried first)',
+      'network sources to ask, all of them (revoked from any is final): ocsp,crl; a staple is always used',
       parseSources,
-      ['ocsp', 'crl'],
+      D.revocationSource,
     )
     .option(
       '--fetch-allow <cidr|host>',
@@ -519,12 +526,12 @@ export function registerCheck(program: Command, io: CheckIo): void {
       collect,
       [],
     )
-    .option('--fetch-timeout <duration>', 'deadline for one OCSP or CRL fetch', parseDuration, 5000)
+    .option('--fetch-timeout <duration>', 'deadline for one OCSP or CRL fetch', parseDuration, D.fetchTimeout)
     .option(
       '--crl-max-bytes <n>',
       'largest CRL downloaded or read from a --crl file',
       parsePositiveInt,
-      64 * 1024 * 1024,
+      D.crlMaxBytes,
     )
     .option(
       '--probe-protocols',
