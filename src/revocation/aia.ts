@@ -1,6 +1,6 @@
 import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { SharedLoad } from '../util/sharedLoad.js';
+import { AnswerCache } from '../util/answerCache.js';
 import { parseCertificateCached } from '../x509/cache.js';
 import type { Certificate } from '../x509/certificate.js';
 import { loadCertificates } from '../x509/load.js';
@@ -28,35 +28,55 @@ export function parseIssuerResponse(body: Uint8Array, url: string): Certificate[
   throw new Error(`${url} returned neither a certificate nor a PKCS#7 certificate bundle`);
 }
 
+export interface AiaFetcherOptions {
+  /** Issuer answers held at most (default 256). */
+  readonly maxEntries?: number;
+  /** How long fetched issuer certificates are reused (default 1 h). */
+  readonly ttlMs?: number;
+  /** How long a failed fetch is remembered (default 60 s). */
+  readonly failureTtlMs?: number;
+  /** The clock (epoch ms; default Date.now). */
+  readonly now?: () => number;
+}
+
 /**
- * Fetches issuer certificates named by AIA caIssuers, shared across a scan (single-flight,
- * failures remembered), bounded like every certificate-controlled fetch. Each caller waits
- * under its own signal (its per-target deadline); a fetch every waiter gave up on is
- * cancelled and forgotten rather than remembered as a failure.
+ * Fetches issuer certificates named by AIA caIssuers, shared across a scan in the one answer
+ * cache ({@link AnswerCache}: single-flight, bounded, answers kept for a fixed TTL, failures
+ * briefly), bounded like every certificate-controlled fetch. Each caller waits under its own
+ * signal (its per-target deadline); a fetch every waiter gave up on is cancelled and
+ * forgotten rather than remembered as a failure.
  */
 export class AiaFetcher {
-  private readonly cache = new Map<string, SharedLoad<Certificate[]>>();
-  fetches = 0;
+  private readonly cache: AnswerCache<Certificate[]>;
+  private readonly ttlMs: number;
 
-  constructor(private readonly options: Omit<FetchOptions, 'method' | 'body' | 'signal'>) {}
+  constructor(
+    private readonly options: Omit<FetchOptions, 'method' | 'body' | 'signal'>,
+    cacheOptions: AiaFetcherOptions = {},
+  ) {
+    this.ttlMs = cacheOptions.ttlMs ?? 3600_000;
+    this.cache = new AnswerCache({
+      max: cacheOptions.maxEntries ?? 256,
+      failureTtlMs: cacheOptions.failureTtlMs ?? 60_000,
+      ...(cacheOptions.now ? { now: cacheOptions.now } : {}),
+    });
+  }
+
+  /** Network fetches made (for tests and benchmarks). */
+  get fetches(): number {
+    return this.cache.loads;
+  }
 
   issuersOf(cert: Certificate, signal?: AbortSignal): Promise<Certificate[]>[] {
-    return (cert.ext.authorityInfoAccess?.caIssuers ?? []).map((url) => {
-      let load = this.cache.get(url);
-      if (!load || load.abandoned) {
-        this.fetches++;
-        const created = new SharedLoad(
-          (own) =>
-            boundedFetch(url, { ...this.options, signal: own }).then((r) => parseIssuerResponse(r.body, url)),
-          () => {
-            if (this.cache.get(url) === created) this.cache.delete(url);
-          },
-        );
-        load = created;
-        this.cache.set(url, load);
-        if (this.cache.size > 256) this.cache.delete(this.cache.keys().next().value as string);
-      }
-      return load.join(signal);
-    });
+    return (cert.ext.authorityInfoAccess?.caIssuers ?? []).map((url) =>
+      this.cache.get(
+        url,
+        async (own) => {
+          const r = await boundedFetch(url, { ...this.options, signal: own });
+          return { value: parseIssuerResponse(r.body, url), ttlMs: this.ttlMs };
+        },
+        signal,
+      ),
+    );
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Finding } from '../findings/catalogue.js';
 import type { RevocationInfo } from '../model/revocation.js';
 import { abortReason } from '../probe/deadline.js';
-import { SharedLoad } from '../util/sharedLoad.js';
+import { AnswerCache } from '../util/answerCache.js';
 import { checkCrls, checkDelta, type RevokedEntry } from '../verify/crl.js';
 import type { Certificate } from '../x509/certificate.js';
 import type { CrlCache } from './crlCache.js';
@@ -21,15 +21,46 @@ export type RevocationSourceKind = 'ocsp' | 'crl';
 
 export type { RevocationInfo } from '../model/revocation.js';
 
+export interface OcspCacheOptions {
+  /** Answers held at most (default 4096). */
+  readonly maxEntries?: number;
+  /** An answer is reused until its nextUpdate, at most this long (default 1 h). */
+  readonly maxTtlMs?: number;
+  /** How long an answer without nextUpdate is reused (default 5 min). */
+  readonly noNextUpdateTtlMs?: number;
+  /** How long a failed query is remembered (default 30 s). */
+  readonly failureTtlMs?: number;
+  /** The clock (epoch ms; default Date.now). */
+  readonly now?: () => number;
+}
+
 /**
- * OCSP answers shared across a run: an intermediate seen behind 1,000 endpoints is asked
- * about once (single-flight), and the answer reused until its nextUpdate (at most an hour).
- * Each caller waits under its own signal: one target's deadline never fails the query for
- * the others, and a query every waiter gave up on is cancelled and forgotten.
+ * OCSP answers shared across a run, in the one answer cache ({@link AnswerCache}): an
+ * intermediate seen behind 1,000 endpoints is asked about once (single-flight), and the answer
+ * reused until its nextUpdate (at most an hour; 5 minutes when it has none); failures are
+ * remembered for 30 s. Each caller waits under its own signal: one target's deadline never
+ * fails the query for the others, and a query every waiter gave up on is cancelled and
+ * forgotten.
  */
 export class OcspCache {
-  private readonly entries = new Map<string, { load: SharedLoad<OcspAnswer>; expiresAt: number }>();
-  queries = 0;
+  private readonly cache: AnswerCache<OcspAnswer>;
+  private readonly maxTtlMs: number;
+  private readonly noNextUpdateTtlMs: number;
+
+  constructor(options: OcspCacheOptions = {}) {
+    this.maxTtlMs = options.maxTtlMs ?? 3600_000;
+    this.noNextUpdateTtlMs = options.noNextUpdateTtlMs ?? 300_000;
+    this.cache = new AnswerCache({
+      max: options.maxEntries ?? 4096,
+      failureTtlMs: options.failureTtlMs ?? 30_000,
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  /** Queries started (for tests and benchmarks). */
+  get queries(): number {
+    return this.cache.loads;
+  }
 
   /** `load` runs under the entry's own signal (not the caller's). */
   get(
@@ -37,27 +68,15 @@ export class OcspCache {
     load: (signal: AbortSignal) => Promise<OcspAnswer>,
     signal?: AbortSignal,
   ): Promise<OcspAnswer> {
-    const now = Date.now();
-    const hit = this.entries.get(key);
-    if (hit && hit.expiresAt > now && !hit.load.abandoned) return hit.load.join(signal);
-    this.queries++;
-    const entry = {
-      load: new SharedLoad(load, () => {
-        if (this.entries.get(key) === entry) this.entries.delete(key);
-      }),
-      expiresAt: now + 3600_000,
-    };
-    entry.load.promise.then(
-      (a) => {
-        entry.expiresAt = Math.min(entry.expiresAt, a.nextUpdate ? a.nextUpdate.getTime() : now + 300_000);
+    return this.cache.get(
+      key,
+      async (own) => {
+        const a = await load(own);
+        const ttlMs = a.nextUpdate ? a.nextUpdate.getTime() - this.cache.now() : this.noNextUpdateTtlMs;
+        return { value: a, ttlMs: Math.min(this.maxTtlMs, ttlMs) };
       },
-      () => {
-        entry.expiresAt = Date.now() + 30_000;
-      },
+      signal,
     );
-    this.entries.set(key, entry);
-    if (this.entries.size > 4096) this.entries.delete(this.entries.keys().next().value as string);
-    return entry.load.join(signal);
   }
 }
 

@@ -1,68 +1,77 @@
-import { SharedLoad } from '../util/sharedLoad.js';
-import { type Crl, parseCrl } from '../verify/crl.js';
+import { AnswerCache } from '../util/answerCache.js';
+import { type Crl, parseCrl } from '../x509/crl.js';
 import { looksLikePem, readPemBlocks } from '../x509/pem.js';
 import { boundedFetch, type FetchOptions } from './fetch.js';
 
-interface Entry {
-  load: SharedLoad<Crl>;
-  expiresAt: number;
+export interface CrlCacheOptions {
+  /** CRLs held at most (default 64). */
+  readonly maxEntries?: number;
+  /** How long a failed fetch is remembered (default 60 s). */
+  readonly failureTtlMs?: number;
+  /** A CRL is fetched again after this long at most, whatever its nextUpdate (default 1 h). */
+  readonly maxTtlMs?: number;
+  /** The clock (epoch ms; default Date.now). */
+  readonly now?: () => number;
 }
 
 /**
- * CRLs fetched from distribution points, shared by a whole scan (or service process): one
- * fetch per URL at a time (single-flight), reused until the CRL's nextUpdate (or the HTTP
- * max-age, whichever is sooner), bounded in count. Failures are remembered briefly so a dead
- * distribution point is not hammered by every endpoint. Each caller waits under its own
- * signal (its per-target deadline): one target giving up never fails the fetch for the others,
- * and a fetch every waiter gave up on is cancelled and forgotten (not remembered as a failure).
+ * CRLs fetched from distribution points, shared by a whole scan (or service process), in the
+ * one answer cache ({@link AnswerCache}): one fetch per URL at a time (single-flight), reused
+ * until the CRL's nextUpdate, the HTTP max-age or `maxTtlMs`, whichever is soonest, bounded
+ * in count. A CRL already past its nextUpdate (it may still prove a revocation) and a failed
+ * fetch are both remembered for `failureTtlMs`, so a dead or stale distribution point is not
+ * hammered by every endpoint. Each caller waits under its own signal (its per-target
+ * deadline): one target giving up never fails the fetch for the others, and a fetch every
+ * waiter gave up on is cancelled and forgotten (not remembered as a failure).
  */
 export class CrlCache {
-  private readonly entries = new Map<string, Entry>();
-  /** Network fetches made (for tests and benchmarks). */
-  fetches = 0;
+  private readonly cache: AnswerCache<Crl>;
+  private readonly failureTtlMs: number;
+  private readonly maxTtlMs: number;
 
   constructor(
     private readonly fetchOptions: Omit<FetchOptions, 'method' | 'body' | 'signal'>,
-    private readonly maxEntries = 64,
-    private readonly failureTtlMs = 60_000,
-  ) {}
+    options: CrlCacheOptions = {},
+  ) {
+    this.failureTtlMs = options.failureTtlMs ?? 60_000;
+    this.maxTtlMs = options.maxTtlMs ?? 3600_000;
+    this.cache = new AnswerCache({
+      max: options.maxEntries ?? 64,
+      failureTtlMs: this.failureTtlMs,
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
 
-  get(url: string, nowMs: number = Date.now(), signal?: AbortSignal): Promise<Crl> {
-    const hit = this.entries.get(url);
-    if (hit && hit.expiresAt > nowMs && !hit.load.abandoned) {
-      this.entries.delete(url);
-      this.entries.set(url, hit);
-      return hit.load.join(signal);
-    }
-    const entry: Entry = { load: null as unknown as SharedLoad<Crl>, expiresAt: Number.POSITIVE_INFINITY };
-    entry.load = new SharedLoad(
-      (own) =>
-        this.load(url, own).then(
-          ({ crl, maxAgeSec }) => {
-            const next = crl.nextUpdate ? crl.nextUpdate.seconds * 1000 : nowMs + 3600_000;
-            entry.expiresAt = Math.min(
-              next,
-              maxAgeSec !== null ? Date.now() + maxAgeSec * 1000 : Number.POSITIVE_INFINITY,
-            );
-            return crl;
-          },
-          (e: Error) => {
-            entry.expiresAt = Date.now() + this.failureTtlMs;
-            throw e;
-          },
-        ),
-      () => {
-        if (this.entries.get(url) === entry) this.entries.delete(url);
+  /** Network fetches made (for tests and benchmarks). */
+  get fetches(): number {
+    return this.cache.loads;
+  }
+
+  /** CRLs (and remembered failures) held. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** `nowMs` is the time the CRL's nextUpdate is measured from (default: the cache's clock). */
+  get(url: string, nowMs?: number, signal?: AbortSignal): Promise<Crl> {
+    return this.cache.get(
+      url,
+      async (own) => {
+        const { crl, maxAgeSec } = await this.load(url, own);
+        const now = nowMs ?? this.cache.now();
+        const untilNext = crl.nextUpdate ? crl.nextUpdate.seconds * 1000 - now : this.maxTtlMs;
+        const ttlMs = Math.min(
+          this.maxTtlMs,
+          untilNext > 0 ? untilNext : this.failureTtlMs,
+          maxAgeSec !== null ? maxAgeSec * 1000 : Number.POSITIVE_INFINITY,
+        );
+        return { value: crl, ttlMs };
       },
+      signal,
     );
-    this.entries.set(url, entry);
-    while (this.entries.size > this.maxEntries)
-      this.entries.delete(this.entries.keys().next().value as string);
-    return entry.load.join(signal);
   }
 
   private async load(url: string, signal: AbortSignal): Promise<{ crl: Crl; maxAgeSec: number | null }> {
-    this.fetches++;
     const r = await boundedFetch(url, { ...this.fetchOptions, signal });
     const body = r.body;
     if (looksLikePem(body)) {

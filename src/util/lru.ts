@@ -1,24 +1,26 @@
-/** A small LRU map: bounded memory for process-wide caches of pure computations. */
-export class Lru<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly max: number) {}
+import { LRUCache } from 'lru-cache';
+
+/**
+ * A bounded LRU map for process-wide caches of pure computations (parsed certificates,
+ * public keys, signature results), over `lru-cache` like the answer cache. Values may be
+ * `null` (lru-cache does not store nullish values, so each is boxed).
+ */
+export class Lru<K extends {}, V> {
+  private readonly cache: LRUCache<K, { readonly v: V }>;
+
+  constructor(max: number) {
+    this.cache = new LRUCache({ max });
+  }
 
   get(key: K): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
+    return this.cache.get(key)?.v;
   }
 
   set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
+    this.cache.set(key, { v: value });
   }
 
   get size(): number {
-    return this.map.size;
+    return this.cache.size;
   }
 }
