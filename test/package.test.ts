@@ -7,12 +7,15 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { makeChain } from '../src/lab/pki.js';
+import { issue, makeChain, privateKeyPem } from '../src/lab/pki.js';
+import { examplesOf } from './support/docExamples.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -222,5 +225,38 @@ export { r, v, bad };
       "console.log(fileURLToPath(import.meta.resolve('certvet/schema/result.schema.json')));\nimport { fileURLToPath } from 'node:url';\n",
     );
     assert.equal((await sh(process.execPath, ['schema.mjs'], project)).trim(), r.p);
+  });
+
+  test('the library examples of docs/library.md run from the installed package', async () => {
+    const root = await issue({ subject: 'CN=Corp Root,O=Corp', ca: true });
+    const ica = await issue({ subject: 'CN=Corp Issuing CA,O=Corp', ca: true, issuer: root, pathLen: 0 });
+    writeFileSync(join(project, 'corp-root.pem'), root.pem);
+    const servers: tls.Server[] = [];
+    const ports: Record<string, number> = {};
+    try {
+      for (const name of ['api.corp.example', 'mail.corp.example']) {
+        const leaf = await issue({ subject: `CN=${name}`, issuer: ica, dns: [name], ips: ['127.0.0.1'] });
+        const server = tls.createServer(
+          { key: await privateKeyPem(leaf.key), cert: leaf.pem + ica.pem },
+          (s) => s.end(),
+        );
+        server.on('tlsClientError', () => {});
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        servers.push(server);
+        ports[name] = (server.address() as AddressInfo).port;
+      }
+      const examples = examplesOf(readFileSync(join(ROOT, 'docs', 'library.md'), 'utf8'));
+      for (const name of ['check', 'policy']) {
+        const code = examples
+          .get(name)!
+          .replaceAll('api.corp.example:443', `127.0.0.1:${ports['api.corp.example']}`)
+          .replaceAll('mail.corp.example:465', `127.0.0.1:${ports['mail.corp.example']}`);
+        writeFileSync(join(project, `${name}.mjs`), code);
+        const out = await sh(process.execPath, [`${name}.mjs`], project);
+        assert.match(out, /^ok \[\]/, `${name}: ${out}`);
+      }
+    } finally {
+      for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
+    }
   });
 });
