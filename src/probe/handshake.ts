@@ -1,0 +1,211 @@
+import type { Socket } from 'node:net';
+import {
+  type ConnectionOptions,
+  type DetailedPeerCertificate,
+  type SecureContext,
+  type TLSSocket,
+  connect as tlsConnect,
+} from 'node:tls';
+import { CapturingStream } from './capture.js';
+import { DeadlineError, withDeadline } from './deadline.js';
+import { parseServerHandshake } from './handshakeParser.js';
+import type { Observation } from './observation.js';
+import { describeTlsError, isClientCertAlert, ProbeError } from './probeError.js';
+import { type ProbeRun, remaining, where } from './probeRun.js';
+import { secureContextFor } from './secureContext.js';
+
+/** A TLS connection whose bytes from the server are captured, so the handshake can be re-read from the wire. */
+export interface CapturedTls {
+  readonly ts: TLSSocket;
+  /**
+   * The chain exactly as sent (order, extras) from the wire; Node's rebuilt chain as a fallback.
+   * Each call re-reads the capture and refreshes `certificateRequested`.
+   */
+  sentChain(): Uint8Array[];
+  /** Whether the server sent a CertificateRequest, as of the last `sentChain()`. */
+  readonly certificateRequested: boolean;
+  /** Whether we offer a client certificate. */
+  readonly haveClientCert: boolean;
+}
+
+/**
+ * Step 4: the TLS handshake over the capture, verification off (Node's verdict is kept as the
+ * cross-check). Returns null when the server refused the handshake over the client certificate:
+ * the probe ends there, without error, with what the server had sent.
+ */
+export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Promise<CapturedTls | null> {
+  const { o, t } = run;
+  const t3 = performance.now();
+  const tls = openCapturedTls(run, sock);
+  const { ts } = tls;
+  try {
+    await withDeadline(
+      new Promise<void>((resolve, reject) => {
+        ts.once('secureConnect', resolve);
+        ts.once('error', reject);
+        ts.once('close', () =>
+          reject(
+            Object.assign(new Error('socket disconnected before secure TLS connection was established'), {
+              code: 'ECONNRESET',
+            }),
+          ),
+        );
+      }),
+      Math.min(t.handshakeMs, remaining(run)),
+      `the TLS handshake with ${where(run)}`,
+      o.signal,
+    );
+  } catch (e) {
+    run.certificates = tls.sentChain();
+    if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
+    const err = e as NodeJS.ErrnoException;
+    if (run.certificates.length && isClientCertAlert(err)) {
+      run.clientCert = refusedVerdict(tls);
+      run.protocol = ts.getProtocol() ?? null;
+      return null;
+    }
+    throw new ProbeError('handshake-failed', describeTlsError(err));
+  }
+  run.timings.handshakeMs = Math.round(performance.now() - t3);
+  run.certificates = tls.sentChain();
+  run.protocol = ts.getProtocol() ?? null;
+  run.cipher = ts.getCipher()?.standardName ?? ts.getCipher()?.name ?? null;
+  run.alpn = ts.alpnProtocol || null;
+  run.crossCheck = {
+    authorized: ts.authorized,
+    error: ts.authorizationError ? String(ts.authorizationError) : null,
+  };
+  return tls;
+}
+
+/** Starts TLS on the connected socket through a capturing stream, listening for the keylog and an OCSP staple. */
+function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
+  const { o, servername } = run;
+  const capture = new CapturingStream(sock);
+  let secureContext: SecureContext;
+  try {
+    secureContext = secureContextFor(o);
+  } catch (e) {
+    throw new ProbeError(
+      'handshake-failed',
+      `cannot use the client certificate or CA bundle: ${(e as Error).message}`,
+    );
+  }
+  const opts: ConnectionOptions & { requestOCSP: boolean } = {
+    socket: capture,
+    // Only for Node's identity check in the cross-check (the connection is already made).
+    host: o.host,
+    rejectUnauthorized: false,
+    requestOCSP: true,
+    secureContext,
+    ...(servername ? { servername } : {}),
+    ...(o.alpn?.length ? { ALPNProtocols: [...o.alpn] } : {}),
+  };
+  const ts = tlsConnect(opts);
+  run.tlsSock = ts;
+  // TLS 1.3 encrypts the server's Certificate message; the keylog gives the key to read it.
+  let serverSecret: Buffer | null = null;
+  ts.on('keylog', (line: Buffer) => {
+    const m = /^SERVER_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]+ ([0-9a-f]+)/i.exec(line.toString('latin1'));
+    if (m) serverSecret = Buffer.from(m[1]!, 'hex');
+  });
+  let certificateRequested = false;
+  const tls: CapturedTls = {
+    ts,
+    sentChain: () => {
+      try {
+        const hs = parseServerHandshake(capture.captured(), serverSecret);
+        certificateRequested = hs.certificateRequested;
+        if (hs.certificates?.length) return hs.certificates;
+      } catch {
+        /* fall back below */
+      }
+      return peerChain(ts);
+    },
+    get certificateRequested() {
+      return certificateRequested;
+    },
+    haveClientCert: Boolean(o.client?.pfx || o.client?.cert),
+  };
+  ts.on('OCSPResponse', (r: Buffer) => {
+    if (r?.length) run.ocspStaple = new Uint8Array(r);
+  });
+  return tls;
+}
+
+/**
+ * Step 5: how the server took our client certificate (or its absence). Under TLS 1.3 a refusal
+ * arrives after the handshake, so listen for it; before 1.3 the handshake itself has told.
+ */
+export async function judgeClientCertificate(run: ProbeRun, tls: CapturedTls): Promise<void> {
+  if (run.protocol === 'TLSv1.3') await listenForClientCertRefusal(run, tls);
+  else run.clientCert = acceptedVerdict(tls);
+}
+
+/**
+ * TLS 1.3: wait briefly for a client-certificate alert after the handshake (ends early when the
+ * server sends its session tickets, i.e. it accepted us).
+ */
+async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Promise<void> {
+  const { ts } = tls;
+  const wait = run.o.postHandshakeWaitMs ?? Math.min(1000, Math.max(50, run.timings.connectMs * 4 + 30));
+  // Knowing whether the server asked for a certificate decides how long to listen.
+  run.certificates = tls.sentChain();
+  const asked = tls.certificateRequested;
+  let closed = false;
+  let gotData = false;
+  const lateError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    // Read (and discard) so that OpenSSL processes whatever the server sends next.
+    ts.on('data', () => {
+      gotData = true;
+    });
+    ts.resume();
+    const timer = setTimeout(() => resolve(null), Math.min(wait, remaining(run)));
+    const done = (e: NodeJS.ErrnoException | null) => {
+      clearTimeout(timer);
+      resolve(e);
+    };
+    // A session ticket means the handshake was accepted, unless the server asked for a
+    // client certificate: servers that verify it asynchronously close after the ticket.
+    ts.once('session', () => {
+      if (!asked) done(null);
+    });
+    ts.once('error', (e) => done(e as NodeJS.ErrnoException));
+    ts.once('end', () => {
+      closed = true;
+      done(null);
+    });
+  });
+  run.certificates = tls.sentChain();
+  if (isClientCertAlert(lateError)) run.clientCert = refusedVerdict(tls);
+  else if (closed && !gotData && tls.certificateRequested) run.clientCert = refusedVerdict(tls);
+  else if (!lateError) run.clientCert = acceptedVerdict(tls);
+}
+
+/** The server refused the handshake over client certificates: ours, or the one we did not send. */
+function refusedVerdict(tls: CapturedTls): Observation['clientCert'] {
+  return tls.haveClientCert ? 'rejected' : 'required-missing';
+}
+
+/** The server went on with us: did it ask for a certificate, and did we have one? */
+function acceptedVerdict(tls: CapturedTls): Observation['clientCert'] {
+  return tls.certificateRequested ? (tls.haveClientCert ? 'accepted' : 'optional') : 'not-requested';
+}
+
+/** The certificates the peer presented, leaf first, as DER. */
+function peerChain(sock: TLSSocket): Uint8Array[] {
+  let cert: DetailedPeerCertificate | undefined;
+  try {
+    cert = sock.getPeerCertificate(true);
+  } catch {
+    return [];
+  }
+  const out: Uint8Array[] = [];
+  const seen = new Set<string>();
+  while (cert?.raw && !seen.has(cert.fingerprint256)) {
+    seen.add(cert.fingerprint256);
+    out.push(new Uint8Array(cert.raw));
+    cert = cert.issuerCertificate;
+  }
+  return out;
+}

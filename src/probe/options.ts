@@ -1,0 +1,47 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import type { SecureVersion } from 'node:tls';
+import type { StartTlsProtocol } from './starttls/protocols.js';
+
+/** Resolves a host name to IP addresses; injectable so tests never touch real DNS. */
+export type LookupFn = (host: string) => Promise<string[]>;
+
+export const systemLookup: LookupFn = async (host) =>
+  (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+/** A client certificate to present (PEM cert + key, or PKCS#12), with its passphrase if any. */
+export interface ClientIdentity {
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  readonly pfx?: Buffer;
+  readonly passphrase?: string;
+}
+
+export interface ProbeTimeouts {
+  readonly connectMs: number;
+  readonly handshakeMs: number;
+  readonly totalMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ProbeTimeouts = { connectMs: 5000, handshakeMs: 10000, totalMs: 10000 };
+
+export interface ProbeOptions {
+  readonly host: string;
+  readonly port: number;
+  /** SNI; defaults to the host when it is a name, none for IP literals. */
+  readonly servername?: string | null;
+  /** Dial this address instead of resolving (curl's --resolve). */
+  readonly address?: string | null;
+  readonly lookup?: LookupFn;
+  readonly starttls?: StartTlsProtocol | null;
+  /** Anchors for the cross-check by Node/OpenSSL (PEM). Undefined: Node's default roots. */
+  readonly ca?: readonly string[];
+  readonly client?: ClientIdentity;
+  readonly timeouts?: Partial<ProbeTimeouts>;
+  readonly signal?: AbortSignal;
+  readonly minVersion?: SecureVersion;
+  readonly maxVersion?: SecureVersion;
+  /** ALPN protocols to offer (e.g. h2, http/1.1 for https:// targets); none by default. */
+  readonly alpn?: readonly string[];
+  /** How long to wait after a TLS 1.3 handshake for a client-certificate alert (default: from connect RTT). */
+  readonly postHandshakeWaitMs?: number;
+}

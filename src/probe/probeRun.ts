@@ -1,0 +1,102 @@
+import { isIP, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { tidyErrorMessage } from '../util/errorText.js';
+import { DeadlineError } from './deadline.js';
+import type { Observation } from './observation.js';
+import { DEFAULT_TIMEOUTS, type ProbeOptions, type ProbeTimeouts } from './options.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * One probe in progress: its options and budget, and what it has learned so far. The steps
+ * fill it in; `buildObservation` turns it into the result, whenever the probe ends.
+ */
+export interface ProbeRun {
+  readonly o: ProbeOptions;
+  readonly t: ProbeTimeouts;
+  /** performance.now() when the probe began: the total deadline counts from here. */
+  readonly started: number;
+  readonly timings: Mutable<Observation['timings']>;
+  readonly servername: string | null;
+  address: string | null;
+  certificates: Uint8Array[];
+  protocol: string | null;
+  cipher: string | null;
+  alpn: string | null;
+  ocspStaple: Uint8Array | null;
+  crossCheck: Observation['crossCheck'];
+  clientCert: Observation['clientCert'];
+  /** Sockets to destroy when the probe ends. */
+  socket: Socket | null;
+  tlsSock: TLSSocket | null;
+}
+
+export function beginProbe(o: ProbeOptions): ProbeRun {
+  const t = { ...DEFAULT_TIMEOUTS, ...o.timeouts };
+  const started = performance.now();
+  const timings = { dnsMs: 0, connectMs: 0, starttlsMs: 0, handshakeMs: 0, totalMs: 0 };
+  const servername = o.servername !== undefined ? o.servername : isIP(o.host) ? null : o.host;
+  return {
+    o,
+    t,
+    started,
+    timings,
+    servername,
+    address: o.address ?? (isIP(o.host) ? o.host : null),
+    certificates: [],
+    protocol: null,
+    cipher: null,
+    alpn: null,
+    ocspStaple: null,
+    crossCheck: null,
+    clientCert: 'unknown',
+    socket: null,
+    tlsSock: null,
+  };
+}
+
+/** What is left of the total deadline, in ms (at least 1). */
+export function remaining(run: ProbeRun): number {
+  return Math.max(1, run.t.totalMs - (performance.now() - run.started));
+}
+
+/** The dialled endpoint for messages: `address:port`, IPv6 in brackets. */
+export function where(run: ProbeRun): string {
+  const { address } = run;
+  return `${address && isIP(address) === 6 ? `[${address}]` : address}:${run.o.port}`;
+}
+
+/**
+ * Ends the probe: closes its sockets, stamps the total time and returns the Observation.
+ * A failure after the caller's signal fired is reported as the timeout (or interruption) it is.
+ */
+export function buildObservation(run: ProbeRun, failure: Observation['error']): Observation {
+  const { o, timings } = run;
+  const error: Observation['error'] =
+    failure && o.signal?.aborted
+      ? {
+          code: 'timeout',
+          message:
+            o.signal.reason instanceof DeadlineError
+              ? tidyErrorMessage(o.signal.reason.message)
+              : 'interrupted before the check completed',
+        }
+      : failure;
+  run.tlsSock?.destroy();
+  run.socket?.destroy();
+  timings.totalMs = Math.round(performance.now() - run.started);
+  return {
+    address: run.address,
+    port: o.port,
+    servername: run.servername,
+    certificates: run.certificates,
+    protocol: run.protocol,
+    cipher: run.cipher,
+    alpn: run.alpn,
+    ocspStaple: run.ocspStaple,
+    crossCheck: run.crossCheck,
+    clientCert: run.clientCert,
+    timings,
+    error,
+  };
+}
