@@ -77,7 +77,7 @@ export {
   type TargetResult,
 } from './report/result.js';
 export { type Crl, checkCrls, parseCrl } from './verify/crl.js';
-export { loadCrls } from './verify/loadCrls.js';
+export { CrlParseError, loadCrls } from './verify/loadCrls.js';
 export { matchExpectedName } from './verify/names/match.js';
 export type {
   Conformance,

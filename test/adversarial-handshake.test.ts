@@ -192,7 +192,7 @@ describe('adversarial: TLS handshake parser', () => {
     const bytes = Buffer.concat(
       Array.from({ length: Math.floor(MAX_CAPTURE_BYTES / one.length) }, () => one),
     );
-    const r = within('many tiny records', () => parseServerHandshake(bytes, null), 500);
+    const r = within('many tiny records', () => parseServerHandshake(bytes, null), 2000);
     assert.equal(r.certificates, null);
   });
 });

@@ -14,8 +14,11 @@ import * as tls from 'node:tls';
 import {
   CertvetOptionError,
   type CheckerOptions,
+  CrlParseError,
   checkTarget,
   createChecker,
+  loadCertificates,
+  loadCrls,
   scan,
   spkiPin,
   type TargetResult,
@@ -256,6 +259,19 @@ describe('createChecker, checkTarget and scan', () => {
         ['custom:policy-error'],
       );
     }
+  });
+
+  test('loaders take PEM text as well as bytes; a bad CRL is a CrlParseError with a code', async () => {
+    assert.equal(loadCertificates(root.pem, 'root.pem').certificates[0]!.sha256, root.parsed.sha256);
+    const { buildCrl } = await import('../src/lab/crlBuilder.js');
+    const der = await buildCrl({ issuer: intermediate, entries: [] });
+    const pem = `-----BEGIN X509 CRL-----\n${Buffer.from(der).toString('base64')}\n-----END X509 CRL-----\n`;
+    assert.equal(loadCrls(pem, 'int.crl').length, 1);
+    assert.throws(
+      () => loadCrls('-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n', 'bad.crl'),
+      (e: unknown) =>
+        e instanceof CrlParseError && e.code === 'CERTVET_CRL_PARSE' && /^bad\.crl: /.test(e.message),
+    );
   });
 
   test('options are validated at run time, with a stable code naming the option', () => {

@@ -81,7 +81,8 @@ describe('hostile and broken peers', () => {
       critDays: 7,
       warnPercent: 0,
     },
-    timeouts: { totalMs: 1500, handshakeMs: 1500, connectMs: 1000 },
+    // The whole-check deadline a little past the handshake's, so which one fires is not a race.
+    timeouts: { totalMs: 2000, handshakeMs: 1500, connectMs: 1000 },
   });
 
   test('each failure gets its own finding, nothing hangs past the deadline, the good target is unaffected', async () => {

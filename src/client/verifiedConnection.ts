@@ -6,12 +6,12 @@
  * — before any application byte is written. Resumed sessions are verified again with the chain
  * their session was established with (see sessionCache.ts).
  */
+
 import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   type ConnectionOptions,
   createSecureContext,
-  type DetailedPeerCertificate,
   type SecureContext,
   type TLSSocket,
   connect as tlsConnect,
@@ -26,6 +26,7 @@ import { CertificateVerificationError, CertvetOptionError } from '../check/error
 import type { TargetResult } from '../model/result.js';
 import { type Deadline, startDeadline, withDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
+import { peerChain } from '../probe/peerChain.js';
 import type { ClientIdentity } from '../probe/probe.js';
 import { STARTTLS } from '../probe/starttls/index.js';
 import type { StartTlsProtocol } from '../scan/target.js';
@@ -59,24 +60,6 @@ const results = new WeakMap<object, TargetResult>();
 /** The certvet result of a socket made by a verified client (undefined for any other socket). */
 export function verificationOf(socket: object): TargetResult | undefined {
   return results.get(socket);
-}
-
-/** The certificates the peer presented, leaf first, as DER (Node's chain walk). */
-function peerChain(sock: TLSSocket): Uint8Array[] {
-  let cert: DetailedPeerCertificate | undefined;
-  try {
-    cert = sock.getPeerCertificate(true);
-  } catch {
-    return [];
-  }
-  const out: Uint8Array[] = [];
-  const seen = new Set<string>();
-  while (cert?.raw && !seen.has(cert.fingerprint256)) {
-    seen.add(cert.fingerprint256);
-    out.push(new Uint8Array(cert.raw));
-    cert = cert.issuerCertificate;
-  }
-  return out;
 }
 
 /** A plain TCP connection, bounded by the connect timeout and the deadline. */

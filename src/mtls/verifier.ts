@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { type Checker, checkerInternals, createChecker } from '../check/checker.js';
 import type { Finding } from '../findings/catalogue.js';
+import { peerChain } from '../probe/peerChain.js';
 import {
   checkRevocation,
   type RevocationContext,
@@ -208,19 +209,9 @@ export class ClientCertVerifier extends EventEmitter {
   }
 }
 
-/** The client's chain as Node exposes it on the server side (leaf first). */
-export function peerChain(socket: TLSSocket): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const seen = new Set<string>();
-  let c = socket.getPeerCertificate(true);
-  while (c?.raw && !seen.has(c.fingerprint256)) {
-    seen.add(c.fingerprint256);
-    out.push(new Uint8Array(c.raw));
-    c = c.issuerCertificate;
-  }
-  return out;
-}
-
 export function createClientCertVerifier(opts: ClientCertVerifierOptions): ClientCertVerifier {
   return new ClientCertVerifier(opts);
 }
+
+/** The client's chain as Node exposes it on the server side (leaf first). */
+export { peerChain };

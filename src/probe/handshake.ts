@@ -1,15 +1,10 @@
 import type { Socket } from 'node:net';
-import {
-  type ConnectionOptions,
-  type DetailedPeerCertificate,
-  type SecureContext,
-  type TLSSocket,
-  connect as tlsConnect,
-} from 'node:tls';
+import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { CapturingStream } from './capture.js';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { parseServerHandshake } from './handshakeParser.js';
 import type { Observation } from './observation.js';
+import { peerChain } from './peerChain.js';
 import { describeTlsError, isClientCertAlert, ProbeError } from './probeError.js';
 import { type ProbeRun, remaining, where } from './probeRun.js';
 import { secureContextFor } from './secureContext.js';
@@ -190,22 +185,4 @@ function refusedVerdict(tls: CapturedTls): Observation['clientCert'] {
 /** The server went on with us: did it ask for a certificate, and did we have one? */
 function acceptedVerdict(tls: CapturedTls): Observation['clientCert'] {
   return tls.certificateRequested ? (tls.haveClientCert ? 'accepted' : 'optional') : 'not-requested';
-}
-
-/** The certificates the peer presented, leaf first, as DER. */
-function peerChain(sock: TLSSocket): Uint8Array[] {
-  let cert: DetailedPeerCertificate | undefined;
-  try {
-    cert = sock.getPeerCertificate(true);
-  } catch {
-    return [];
-  }
-  const out: Uint8Array[] = [];
-  const seen = new Set<string>();
-  while (cert?.raw && !seen.has(cert.fingerprint256)) {
-    seen.add(cert.fingerprint256);
-    out.push(new Uint8Array(cert.raw));
-    cert = cert.issuerCertificate;
-  }
-  return out;
 }

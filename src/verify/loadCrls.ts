@@ -1,8 +1,18 @@
 import { looksLikePem, readPemBlocks } from '../x509/pem.js';
 import { type Crl, parseCrl } from './crl.js';
 
-/** Reads CRLs from PEM ("X509 CRL" blocks) or DER; throws an Error naming `source` on failure. */
-export function loadCrls(data: Uint8Array, source: string): Crl[] {
+/** A CRL that cannot be read: the message names the source and why. */
+export class CrlParseError extends Error {
+  override readonly name = 'CrlParseError';
+  readonly code = 'CERTVET_CRL_PARSE';
+}
+
+/**
+ * Reads CRLs from PEM text or bytes ("X509 CRL" blocks) or DER; throws CrlParseError naming
+ * `source` on failure.
+ */
+export function loadCrls(input: string | Uint8Array, source: string): Crl[] {
+  const data = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
   try {
     if (looksLikePem(data)) {
       const blocks = readPemBlocks(Buffer.from(data).toString('latin1')).filter(
@@ -13,6 +23,6 @@ export function loadCrls(data: Uint8Array, source: string): Crl[] {
     }
     return [parseCrl(data, source)];
   } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
+    throw new CrlParseError(`${source}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -83,7 +83,8 @@ function describeDer(d: Uint8Array): string | null {
  * blocks and unparseable certificates are reported as problems naming the source; nothing is
  * skipped silently.
  */
-export function loadCertificates(data: Uint8Array, source: string): LoadedCertificates {
+export function loadCertificates(input: string | Uint8Array, source: string): LoadedCertificates {
+  const data = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
   const certificates: Certificate[] = [];
   const problems: LoadProblem[] = [];
   if (data.byteLength > MAX_CERT_FILE_BYTES) {
