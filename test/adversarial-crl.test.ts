@@ -152,6 +152,11 @@ describe('adversarial: CRLs', () => {
     const der = new Uint8Array(f.crl);
     der[signature.start]! ^= 0x80; // BIT STRING (0x03) -> [3] (0x83), same content
     assert.throws(() => parseCrl(der), DerError);
+    const unused = new Uint8Array(f.crl);
+    unused[
+      signature.start + (unused[signature.start + 1]! & 0x80 ? 2 + (unused[signature.start + 1]! & 0x7f) : 2)
+    ]! ^= 0x01;
+    assert.throws(() => parseCrl(unused), /unused bits|padding/, 'a signature BIT STRING with unused bits');
   });
 
   test('mutations confined to the signature: never used as the CRL of the issuer', () => {

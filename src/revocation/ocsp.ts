@@ -160,8 +160,12 @@ export function verifyOcspResponse(
   try {
     const top = readSingle(basicDer);
     checkDerStrict(top, 0, 3);
-    const [tbsT, algT] = children(top);
-    if (!tbsT || !algT) throw new DerError('BasicOCSPResponse lacks tbsResponseData or signatureAlgorithm');
+    const [tbsT, algT, sigT] = children(top);
+    if (!tbsT || !algT || !sigT)
+      throw new DerError('BasicOCSPResponse lacks tbsResponseData, signatureAlgorithm or signature');
+    // The signature is whole octets in a universal BIT STRING (the schema decoder would take [3] or unused bits).
+    if (sigT.cls !== 0 || sigT.tag !== 3 || decodeBitString(sigT).unusedBits !== 0)
+      throw new DerError('the signature is not a BIT STRING of whole octets');
     tbs = whole(tbsT);
     // Inside the try: a malformed AlgorithmIdentifier is a malformed response (OcspError), not a DerError.
     alg = decodeSignatureAlgorithm(algT);

@@ -117,6 +117,13 @@ class RevokedIndex {
   }
 }
 
+/** The signature BIT STRING's octets: a signature is whole octets, so unused bits are an error. */
+function signatureBytes(sigT: Tlv): Uint8Array {
+  const bits = decodeBitString(expectUniversal(sigT, TAG.BIT_STRING, 'CRL signature'));
+  if (bits.unusedBits !== 0) throw new DerError('the CRL signature BIT STRING has unused bits');
+  return bits.bytes;
+}
+
 /** Parses a DER CRL; structural errors throw, semantic problems go to `defects`. */
 export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
   const der = new Uint8Array(input);
@@ -222,7 +229,7 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
       der,
       tbs: whole(tbsT),
       signatureAlgorithm,
-      signature: decodeBitString(expectUniversal(sigT, TAG.BIT_STRING, 'CRL signature')).bytes,
+      signature: signatureBytes(sigT),
       issuer,
       thisUpdate,
       nextUpdate,
