@@ -18,6 +18,7 @@ export {
 export { CertificateVerificationError, CertvetOptionError } from './check/errors.js';
 export { type Policy, type PolicyContext, type PolicyFinding, spkiPin } from './check/expectations.js';
 export type { DnsLookup } from './check/lookup.js';
+export type { CertificateRules } from './check/rules.js';
 export { type ConnectVerifiedOptions, connectVerified } from './client/connectVerified.js';
 export { createDispatcher, type DispatcherOptions, VerifiedDispatcher } from './client/dispatcher.js';
 export { createHttpsAgent, type HttpsAgentOptions, VerifiedHttpsAgent } from './client/httpsAgent.js';

@@ -305,6 +305,76 @@ describe('createChecker, checkTarget and scan', () => {
     );
   });
 
+  test('rules as data: key types, RSA size, maximum validity, required EKU, forbidden issuers', async () => {
+    const base = `127.0.0.1:${good.port}`;
+    const pass = await checkTarget(base, {
+      ...opts,
+      rules: {
+        keyTypes: ['ec'],
+        maxValidityDays: 398,
+        requireEku: ['serverAuth'],
+        forbiddenIssuers: ['Evil CA'],
+      },
+    });
+    assert.equal(pass.status, 'ok', JSON.stringify(pass.findings));
+    const fail = await checkTarget(base, {
+      ...opts,
+      rules: {
+        keyTypes: ['rsa'],
+        maxValidityDays: 30,
+        requireEku: ['clientAuth'],
+        forbiddenIssuers: ['library issuing'],
+        severity: 'warning',
+      },
+    });
+    assert.deepEqual(fail.findings.map((f) => [f.code, f.severity]).sort(), [
+      ['custom:forbidden-issuer', 'warning'],
+      ['custom:key-type', 'warning'],
+      ['custom:max-validity', 'warning'],
+      ['custom:required-eku', 'warning'],
+    ]);
+    assert.throws(
+      () => createChecker({ ...opts, rules: { maxValidity: 3 } as never }),
+      /rules\.maxValidity: unknown rule/,
+    );
+  });
+
+  test('rules in a target file, through the CLI: a bad rule names the entry line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certvet-rules-'));
+    try {
+      writeFileSync(join(dir, 'root.pem'), root.pem);
+      writeFileSync(
+        join(dir, 'targets.yaml'),
+        `- target: 127.0.0.1:${good.port}\n  rules:\n    keyTypes: [rsa]\n    maxValidityDays: 30\n`,
+      );
+      const r = await runCli([
+        'check',
+        '-f',
+        join(dir, 'targets.yaml'),
+        '--ca',
+        join(dir, 'root.pem'),
+        '--revocation',
+        'off',
+        '--format',
+        'json',
+      ]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      const codes = (JSON.parse(r.stdout) as { results: TargetResult[] }).results[0]!.findings.map(
+        (f) => f.code,
+      );
+      assert.deepEqual(codes.sort(), ['custom:key-type', 'custom:max-validity']);
+      writeFileSync(
+        join(dir, 'bad.yaml'),
+        `- target: 127.0.0.1:${good.port}\n  rules:\n    maxValidity: 30\n`,
+      );
+      const bad = await runCli(['check', '-f', join(dir, 'bad.yaml'), '--ca', join(dir, 'root.pem')]);
+      assert.equal(bad.code, 64);
+      assert.match(bad.stderr, /bad\.yaml:\d+/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the CLI: --pin, --expect-issuer, --expect-fingerprint give their findings; a malformed pin is exit 64', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'certvet-pins-'));
     try {

@@ -39,6 +39,7 @@ import { loadCertificates } from '../x509/load.js';
 import { CertvetOptionError } from './errors.js';
 import { checkFingerprint, checkIssuer, checkPins, type Policy, runPolicy } from './expectations.js';
 import { type DnsLookup, lookupFrom } from './lookup.js';
+import { type CertificateRules, checkRules } from './rules.js';
 
 /** PEM text (any number of blocks), DER bytes, or parsed certificates. */
 export type CertificateSource =
@@ -104,6 +105,8 @@ export interface CheckerOptions {
   readonly expectFingerprint?: string;
   /** Your own rules: findings returned join the result with `custom:` codes. */
   readonly policy?: Policy;
+  /** The common rules as data: key types and sizes, maximum validity, required EKU, forbidden issuers. */
+  readonly rules?: CertificateRules;
   /** Also try each TLS version and report which the server accepts. */
   readonly probeProtocols?: boolean;
   /** Verify as of this time instead of now. */
@@ -130,6 +133,8 @@ export interface TargetObject {
   readonly pins?: readonly string[];
   readonly expectIssuer?: string;
   readonly expectFingerprint?: string;
+  /** Replaces the checker's rule set for this target. */
+  readonly rules?: CertificateRules;
 }
 
 export interface CheckCallOptions {
@@ -188,6 +193,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'expectIssuer',
   'expectFingerprint',
   'policy',
+  'rules',
   'probeProtocols',
   'at',
 ] satisfies (keyof CheckerOptions)[]);
@@ -207,6 +213,7 @@ const TARGET_KEYS: ReadonlySet<string> = new Set([
   'pins',
   'expectIssuer',
   'expectFingerprint',
+  'rules',
 ] satisfies (keyof TargetObject)[]);
 
 /** Milliseconds from a Duration, validated. */
@@ -390,6 +397,8 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     if (issuer !== undefined) out.push(checkIssuer(issuer));
     const fp = t?.expectFingerprint ?? o.expectFingerprint;
     if (fp !== undefined) out.push(checkFingerprint(fp));
+    const rules = t?.rules ?? o.rules;
+    if (rules !== undefined) out.push(checkRules(rules, t?.rules ? `target ${t.target}: rules` : 'rules'));
     if (o.policy) out.push(runPolicy(o.policy));
     return out;
   };
@@ -429,7 +438,8 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       oneOf(t?.revocation, ['off', 'soft', 'hard'] as const, `target ${raw}: revocation`) ?? revocationMode;
     const servername = t?.servername ?? o.servername ?? null;
     const client = t?.client ?? o.client;
-    const extra = t && (t.pins || t.expectIssuer || t.expectFingerprint) ? expectations(t) : baseExtra;
+    const extra =
+      t && (t.pins || t.expectIssuer || t.expectFingerprint || t.rules) ? expectations(t) : baseExtra;
     return {
       spec,
       servername,

@@ -19,6 +19,15 @@ export interface TargetEntry {
   readonly warnDays?: number;
   readonly critDays?: number;
   readonly revocation?: 'off' | 'soft' | 'hard';
+  /** Certificate rules for this target (see src/check/rules.ts). */
+  readonly rules?: {
+    readonly keyTypes?: string[];
+    readonly minRsaBits?: number;
+    readonly maxValidityDays?: number;
+    readonly requireEku?: string[];
+    readonly forbiddenIssuers?: string[];
+    readonly severity?: 'info' | 'warning' | 'critical';
+  };
 }
 
 export class TargetFileError extends Error {
@@ -45,6 +54,17 @@ const entrySchema = z
     warnDays: z.number().int().min(0).optional(),
     critDays: z.number().int().min(0).optional(),
     revocation: z.enum(['off', 'soft', 'hard']).optional(),
+    rules: z
+      .object({
+        keyTypes: z.array(z.string().min(1)).optional(),
+        minRsaBits: z.number().int().positive().optional(),
+        maxValidityDays: z.number().positive().optional(),
+        requireEku: z.array(z.string().min(1)).optional(),
+        forbiddenIssuers: z.array(z.string().min(1)).optional(),
+        severity: z.enum(['info', 'warning', 'critical']).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -281,6 +281,7 @@ export async function buildTargets(
       ...(e.warnDays !== undefined ? { warnDays: e.warnDays } : {}),
       ...(e.critDays !== undefined ? { critDays: e.critDays } : {}),
       ...(e.revocation ? { revocation: e.revocation } : {}),
+      ...(e.rules ? { rules: e.rules } : {}),
     };
     try {
       targets.push(prepare(target));
