@@ -22,14 +22,7 @@ import {
 } from '../revocation/checkRevocation.js';
 import { CrlCache } from '../revocation/crlCache.js';
 import { FetchPolicy } from '../revocation/fetchPolicy.js';
-import {
-  assessObservation,
-  checkTarget as checkScanTarget,
-  type ExtraCheck,
-  effectiveConcurrency,
-  probeTarget,
-  type ScanTarget,
-} from '../scan/scanner.js';
+import { effectiveConcurrency } from '../scan/scanner.js';
 import { parseTarget, type StartTlsProtocol, TargetError } from '../scan/target.js';
 import type { Crl } from '../verify/crl.js';
 import { loadCrls } from '../verify/loadCrls.js';
@@ -39,6 +32,13 @@ import { loadCertificates } from '../x509/load.js';
 import { CertvetOptionError } from './errors.js';
 import { checkFingerprint, checkIssuer, checkPins, type Policy, runPolicy } from './expectations.js';
 import { type DnsLookup, lookupFrom } from './lookup.js';
+import {
+  assessObservation,
+  checkTarget as checkScanTarget,
+  type ExtraCheck,
+  probeTarget,
+  type ScanTarget,
+} from './pipeline.js';
 import { type CertificateRules, checkRules } from './rules.js';
 
 /** PEM text (any number of blocks), DER bytes, or parsed certificates. */

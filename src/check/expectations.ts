@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { CustomFindingCode, Finding, Severity } from '../findings/catalogue.js';
-import type { ExtraCheck, ExtraCheckContext } from '../scan/scanner.js';
 import type { Certificate } from '../x509/certificate.js';
 import { CertvetOptionError } from './errors.js';
+import type { ExtraCheck, ExtraCheckContext } from './pipeline.js';
 
 /** HPKP syntax: `sha256/` + base64 of the SHA-256 of a SubjectPublicKeyInfo. */
 export function spkiPin(cert: Certificate): string {

@@ -5,9 +5,9 @@
  * policy hook's, critical unless the rule set says otherwise.
  */
 import type { CustomFindingCode, Finding, Severity } from '../findings/catalogue.js';
-import type { ExtraCheck } from '../scan/scanner.js';
 import { EKU_NAMES, OID } from '../x509/oids.js';
 import { CertvetOptionError } from './errors.js';
+import type { ExtraCheck } from './pipeline.js';
 
 export interface CertificateRules {
   /** Key types the leaf may have, e.g. ['ec', 'rsa'] (as in the JSON's publicKey.type). */
