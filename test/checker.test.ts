@@ -274,6 +274,45 @@ describe('createChecker, checkTarget and scan', () => {
     );
   });
 
+  test('cache lifetimes are options: a CRL kept for the run by default, fetched again with maxTtlMs 0', async () => {
+    const { createServer } = await import('node:http');
+    const { buildCrl } = await import('../src/lab/crlBuilder.js');
+    let fetches = 0;
+    const crl = await buildCrl({ issuer: intermediate, entries: [] });
+    const http = createServer((_q, res) => {
+      fetches++;
+      res.end(Buffer.from(crl));
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/ica.crl`;
+    const leaf = await issue({
+      subject: 'CN=127.0.0.1',
+      issuer: intermediate,
+      ips: ['127.0.0.1'],
+      crlUrls: [url],
+    });
+    const ep = await serve(leaf, [intermediate]);
+    try {
+      const target = `127.0.0.1:${ep.port}`;
+      const kept = createChecker({ ...opts, revocation: 'hard' });
+      for (let i = 0; i < 3; i++) {
+        const r = await kept.check(target);
+        assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+      }
+      assert.equal(fetches, 1, 'one fetch for the run');
+      const fresh = createChecker({ ...opts, revocation: 'hard', caches: { crl: { maxTtlMs: 0 } } });
+      for (let i = 0; i < 2; i++) assert.equal((await fresh.check(target)).status, 'ok');
+      assert.equal(fetches, 3, 'fetched on every check');
+      assert.throws(
+        () => createChecker({ caches: { crl: { ttl: 5 } } as never }),
+        /caches\.crl\.ttl: unknown option/,
+      );
+    } finally {
+      await new Promise<void>((r) => ep.server.close(() => r()));
+      await new Promise<void>((r) => http.close(() => r()));
+    }
+  });
+
   test('options are validated at run time, with a stable code naming the option', () => {
     const bad: [unknown, RegExp][] = [
       [{ tiemout: '5s' }, /option tiemout: unknown option/],

@@ -13,14 +13,15 @@ import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
 import { type ClientIdentity, type LookupFn, systemLookup } from '../probe/probe.js';
 import type { TargetResult } from '../report/result.js';
-import { AiaFetcher } from '../revocation/aia.js';
+import { AiaFetcher, type AiaFetcherOptions } from '../revocation/aia.js';
 import {
   OcspCache,
+  type OcspCacheOptions,
   type RevocationContext,
   type RevocationMode,
   type RevocationSourceKind,
 } from '../revocation/checkRevocation.js';
-import { CrlCache } from '../revocation/crlCache.js';
+import { CrlCache, type CrlCacheOptions } from '../revocation/crlCache.js';
 import { FetchPolicy } from '../revocation/fetchPolicy.js';
 import { effectiveConcurrency } from '../scan/scanner.js';
 import { parseTarget, type StartTlsProtocol, TargetError } from '../scan/target.js';
@@ -111,6 +112,12 @@ export interface CheckerOptions {
   readonly probeProtocols?: boolean;
   /** Verify as of this time instead of now. */
   readonly at?: Date;
+  /** Sizes and lifetimes of the shared answer caches (defaults in src/revocation/). */
+  readonly caches?: {
+    readonly ocsp?: Omit<OcspCacheOptions, 'now'>;
+    readonly crl?: Omit<CrlCacheOptions, 'now'>;
+    readonly aia?: Omit<AiaFetcherOptions, 'now'>;
+  };
 }
 
 /** A target: the CLI's grammar ("host:port", "https://…", "smtp://…", "[::1]:443") or an object. */
@@ -196,6 +203,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'rules',
   'probeProtocols',
   'at',
+  'caches',
 ] satisfies (keyof CheckerOptions)[]);
 
 const TARGET_KEYS: ReadonlySet<string> = new Set([
@@ -369,6 +377,18 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       throw new CertvetOptionError('fetchAllow/fetchDeny', (e as Error).message);
     }
   const lookup = o.lookup ? lookupFrom(o.lookup) : systemLookup;
+  const cacheOptions = <K extends 'ocsp' | 'crl' | 'aia'>(kind: K) => {
+    const c = o.caches?.[kind];
+    if (c === undefined) return {};
+    if (typeof c !== 'object' || c === null)
+      throw new CertvetOptionError(`caches.${kind}`, 'must be an object');
+    for (const [k, v] of Object.entries(c))
+      if (!k.endsWith('Ms') && k !== 'maxEntries')
+        throw new CertvetOptionError(`caches.${kind}.${k}`, 'unknown option');
+      else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        throw new CertvetOptionError(`caches.${kind}.${k}`, 'must be a non-negative number');
+    return c as NonNullable<NonNullable<CheckerOptions['caches']>[K]>;
+  };
   const fetchOptions = {
     timeoutMs: fetchTimeout,
     policy,
@@ -379,12 +399,18 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   const revocation = {
     mode: revocationMode,
     sources,
-    crlCache: new CrlCache({ ...fetchOptions, maxBytes: o.crlMaxBytes ?? 64 * 1024 * 1024 }),
-    ocspCache: new OcspCache(),
+    crlCache: new CrlCache(
+      { ...fetchOptions, maxBytes: o.crlMaxBytes ?? 64 * 1024 * 1024 },
+      cacheOptions('crl'),
+    ),
+    ocspCache: new OcspCache(cacheOptions('ocsp')),
     nonce: o.ocspNonce === true,
     fetch: { ...fetchOptions, maxOcspBytes: 1024 * 1024 },
   };
-  const aia = o.aia === false ? undefined : new AiaFetcher({ ...fetchOptions, maxBytes: 1024 * 1024 });
+  const aia =
+    o.aia === false
+      ? undefined
+      : new AiaFetcher({ ...fetchOptions, maxBytes: 1024 * 1024 }, cacheOptions('aia'));
   const expectations = (t: TargetObject | null): ExtraCheck[] => {
     const out: ExtraCheck[] = [];
     const pins = t?.pins ?? o.pins;
