@@ -30,6 +30,7 @@ import { loadCrls } from '../verify/loadCrls.js';
 import type { Profile } from '../verify/options.js';
 import type { Certificate } from '../x509/certificate.js';
 import { loadCertificates } from '../x509/load.js';
+import { writePem } from '../x509/pem.js';
 import { CertvetOptionError } from './errors.js';
 import { checkFingerprint, checkIssuer, checkPins, type Policy, runPolicy } from './expectations.js';
 import { type DnsLookup, lookupFrom } from './lookup.js';
@@ -274,12 +275,7 @@ function crlsOf(src: CrlSource, option: string): Crl[] {
 }
 
 function pemOf(certs: readonly Certificate[]): string[] {
-  return certs.map(
-    (c) =>
-      `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der)
-        .toString('base64')
-        .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`,
-  );
+  return certs.map((c) => writePem(c.der, 'CERTIFICATE'));
 }
 
 function checkKeys(o: object, allowed: ReadonlySet<string>, where: string): void {

@@ -15,6 +15,7 @@ import { verifyCertificate } from '../verify/verify.js';
 import { parseCertificateCached } from '../x509/cache.js';
 import type { Certificate } from '../x509/certificate.js';
 import { loadCertificates } from '../x509/load.js';
+import { writePem } from '../x509/pem.js';
 import { type AllowRule, allowedBy, describeRule } from './allow.js';
 import { MtlsConfigError } from './errors.js';
 import { type ClientIdentity, identityOf } from './identity.js';
@@ -107,12 +108,7 @@ export class ClientCertVerifier extends EventEmitter {
 
   /** The anchors as PEM, for a TLS server's `ca` (the CertificateRequest's list of CA names). */
   caPem(): string[] {
-    return this.anchors.map(
-      (c) =>
-        `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der)
-          .toString('base64')
-          .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`,
-    );
+    return this.anchors.map((c) => writePem(c.der, 'CERTIFICATE'));
   }
 
   /** Verifies a client chain (DER, leaf first, as presented). */

@@ -76,3 +76,12 @@ export function readPemBlocks(text: string): PemBlock[] {
   if (label !== null) throw new PemError(`line ${startLine}: ${label} block is never closed (no END line)`);
   return out;
 }
+
+/** Encodes DER as one PEM block (RFC 7468: base64 in 64-character lines). */
+export function writePem(der: Uint8Array, label: 'CERTIFICATE' | 'X509 CRL'): string {
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}

@@ -8,6 +8,7 @@ import { buildCrl } from '../../lab/crlBuilder.js';
 import { generateLabPki } from '../../lab/generate.js';
 import type { LabKeyType } from '../../lab/pki.js';
 import { type LabEndpoint, labTarget, startLab } from '../../lab/zoo.js';
+import { writePem } from '../../x509/pem.js';
 import { readAllCertificates } from '../certificateFiles.js';
 import { InputError, UsageError } from '../errors.js';
 import { INPUT_LIMITS, readInput, readInputFile } from '../files.js';
@@ -120,11 +121,7 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
           number: Math.floor(Date.now() / 1000),
           nextUpdate: new Date(Date.now() + f.days * 86400_000),
         });
-        pems.push(
-          `-----BEGIN X509 CRL-----\n${Buffer.from(der)
-            .toString('base64')
-            .replace(/(.{64})/g, '$1\n')}\n-----END X509 CRL-----\n`,
-        );
+        pems.push(writePem(der, 'X509 CRL'));
       }
       const out = f.out || join(dir, 'crl.pem');
       writeFileSync(out, pems.join(''));
