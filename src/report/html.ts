@@ -1,4 +1,5 @@
-import type { Report, Status } from './result.js';
+import type { Report, Status, TargetResult } from './result.js';
+import { memorySource, type ReportSource } from './resultSpool.js';
 import { escapeHtml as h } from './sanitize.js';
 
 const COLOR: Record<Status, string> = {
@@ -15,40 +16,46 @@ const RANK: Record<Status, number> = { critical: 0, error: 1, warning: 2, ok: 3 
  * comes from a certificate or a server is escaped.
  */
 export function renderHtml(report: Report): string {
-  const s = report.summary;
-  const rows = [...report.results].sort(
+  return [...htmlChunks(memorySource(report))].join('');
+}
+
+/** The HTML report in pieces, reading one result at a time (bounded memory). */
+export function* htmlChunks(source: ReportSource): Generator<string> {
+  const s = source.summary;
+  const rows = [...source.entries].sort(
     (a, b) => RANK[a.status] - RANK[b.status] || a.target.localeCompare(b.target),
   );
-  const now = Date.parse(report.generatedAt);
+  const now = Date.parse(source.generatedAt);
   const leaves = rows
-    .filter((r) => r.chain[0])
-    .map((r) => ({
-      target: r.target,
-      days: r.chain[0]!.daysRemaining,
-      notAfter: r.chain[0]!.notAfter,
-      status: r.status,
-    }));
-  const maxDays = Math.max(30, ...leaves.map((l) => Math.min(l.days, 400)));
-  const timeline = leaves
-    .sort((a, b) => a.days - b.days)
-    .map((l) => {
-      const w = Math.max(0.5, (100 * Math.max(0, Math.min(l.days, 400))) / maxDays);
-      return `<div class="tl"><span class="tn">${h(l.target)}</span><span class="bar" style="width:${w.toFixed(1)}%;background:${COLOR[l.status]}"></span><span class="td">${l.days < 0 ? `expired ${-l.days}d ago` : `${l.days}d`} · ${h(l.notAfter.slice(0, 10))}</span></div>`;
-    })
-    .join('\n');
-  const table = rows
-    .map((r) => {
-      const leaf = r.chain[0];
-      const findings = r.findings
-        .map((f) => `<li class="${h(f.severity)}"><b>${h(f.code)}</b> ${h(f.message)}</li>`)
-        .join('');
-      return `<tr data-status="${RANK[r.status]}"><td><span class="st" style="background:${COLOR[r.status]}">${h(r.status)}</span></td><td>${h(r.target)}</td><td data-v="${leaf ? leaf.daysRemaining : -99999}">${leaf ? `${h(leaf.notAfter.slice(0, 10))} (${leaf.daysRemaining}d)` : '-'}</td><td>${h(r.tls?.protocol ?? '-')}</td><td>${h(leaf?.subject ?? '')}</td><td><ul>${findings}</ul></td></tr>`;
-    })
-    .join('\n');
+    .filter((r) => r.leafNotAfter !== null)
+    .map((r) => ({ target: r.target, days: r.leafDays!, notAfter: r.leafNotAfter!, status: r.status }));
+  let maxDays = 30;
+  for (const l of leaves) maxDays = Math.max(maxDays, Math.min(l.days, 400));
+  leaves.sort((a, b) => a.days - b.days);
+  yield head(source, s);
+  for (const [i, l] of leaves.entries()) {
+    const w = Math.max(0.5, (100 * Math.max(0, Math.min(l.days, 400))) / maxDays);
+    yield `${i ? '\n' : ''}<div class="tl"><span class="tn">${h(l.target)}</span><span class="bar" style="width:${w.toFixed(1)}%;background:${COLOR[l.status]}"></span><span class="td">${l.days < 0 ? `expired ${-l.days}d ago` : `${l.days}d`} · ${h(l.notAfter.slice(0, 10))}</span></div>`;
+  }
+  if (leaves.length === 0) yield '<p>No certificates.</p>';
+  yield TABLE_HEAD;
+  for (const [i, e] of rows.entries()) yield `${i ? '\n' : ''}${row(source.read(e))}`;
+  yield `\n${foot(now)}`;
+}
+
+function row(r: TargetResult): string {
+  const leaf = r.chain[0];
+  const findings = r.findings
+    .map((f) => `<li class="${h(f.severity)}"><b>${h(f.code)}</b> ${h(f.message)}</li>`)
+    .join('');
+  return `<tr data-status="${RANK[r.status]}"><td><span class="st" style="background:${COLOR[r.status]}">${h(r.status)}</span></td><td>${h(r.target)}</td><td data-v="${leaf ? leaf.daysRemaining : -99999}">${leaf ? `${h(leaf.notAfter.slice(0, 10))} (${leaf.daysRemaining}d)` : '-'}</td><td>${h(r.tls?.protocol ?? '-')}</td><td>${h(leaf?.subject ?? '')}</td><td><ul>${findings}</ul></td></tr>`;
+}
+
+function head(source: ReportSource, s: ReportSource['summary']): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>certvet report ${h(report.generatedAt)}</title>
+<title>certvet report ${h(source.generatedAt)}</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1f2328}h1{font-size:20px}
 .sum span{display:inline-block;margin-right:1em;padding:.2em .6em;border-radius:4px;color:#fff}
@@ -60,15 +67,20 @@ ul{margin:0;padding-left:1.2em}li.critical,li.error{color:#cf222e}li.warning{col
 .bar{height:.8em;border-radius:2px;display:inline-block}.td{color:#57606a;font-size:12px}
 </style></head><body>
 <h1>certvet report</h1>
-<p>Generated ${h(report.generatedAt)} · ${s.total} targets</p>
+<p>Generated ${h(source.generatedAt)} · ${s.total} targets</p>
 <p class="sum"><span style="background:${COLOR.ok}">${s.ok} ok</span><span style="background:${COLOR.warning}">${s.warning} warning</span><span style="background:${COLOR.critical}">${s.critical} critical</span><span style="background:${COLOR.error}">${s.error} error</span></p>
 <h2>Expiry timeline (leaf certificates)</h2>
-<div id="timeline">${timeline || '<p>No certificates.</p>'}</div>
+<div id="timeline">`;
+}
+
+const TABLE_HEAD = `</div>
 <h2>Targets</h2>
 <table id="results"><thead><tr><th data-k="status">Status</th><th>Target</th><th data-k="num">Expires</th><th>TLS</th><th>Leaf subject</th><th>Findings</th></tr></thead>
 <tbody>
-${table}
-</tbody></table>
+`;
+
+function foot(now: number): string {
+  return `</tbody></table>
 <script>
 (function(){var t=document.getElementById('results');var dir={};
 t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(){

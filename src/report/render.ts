@@ -1,27 +1,57 @@
-import { renderHtml } from './html.js';
-import { renderJunit } from './junit.js';
-import { renderPrometheus } from './prometheus.js';
+import { htmlChunks } from './html.js';
+import { junitChunks } from './junit.js';
+import { prometheusChunks } from './prometheus.js';
 import type { Report } from './result.js';
+import { memorySource, type ReportSource } from './resultSpool.js';
 import type { Colors } from './style.js';
-import { renderText } from './text.js';
+import { textChunks } from './text.js';
 
 export const FORMATS = ['text', 'json', 'jsonl', 'junit', 'prometheus', 'html'] as const;
 export type Format = (typeof FORMATS)[number];
 
 /** Renders a whole report in one of the output formats (jsonl: one result per line). */
 export function renderReport(report: Report, format: Format, colors: Colors): string {
+  return [...reportChunks(memorySource(report), format, colors)].join('');
+}
+
+/**
+ * A report in pieces, reading results back one at a time: what the CLI writes as it goes, so
+ * that no format needs every result in memory at once.
+ */
+export function reportChunks(source: ReportSource, format: Format, colors: Colors): Iterable<string> {
   switch (format) {
     case 'json':
-      return JSON.stringify(report, null, 2) + '\n';
+      return jsonChunks(source);
     case 'jsonl':
-      return report.results.map((r) => JSON.stringify(r)).join('\n') + (report.results.length ? '\n' : '');
+      return jsonlChunks(source);
     case 'junit':
-      return renderJunit(report);
+      return junitChunks(source);
     case 'prometheus':
-      return renderPrometheus(report);
+      return prometheusChunks(source);
     case 'html':
-      return renderHtml(report);
+      return htmlChunks(source);
     default:
-      return renderText(report, colors);
+      return textChunks(source, colors);
   }
+}
+
+function* jsonlChunks(source: ReportSource): Generator<string> {
+  for (const e of source.entries) yield `${JSON.stringify(source.read(e))}\n`;
+}
+
+/** Exactly `JSON.stringify(report, null, 2)`, one result at a time. */
+function* jsonChunks(source: ReportSource): Generator<string> {
+  const head = JSON.stringify(
+    { version: 1, generatedAt: source.generatedAt, summary: source.summary },
+    null,
+    2,
+  );
+  yield `${head.slice(0, -2)},\n  "results": [`;
+  let first = true;
+  for (const e of source.entries) {
+    const r = JSON.stringify(source.read(e), null, 2).replace(/^/gm, '    ');
+    yield `${first ? '\n' : ',\n'}${r}`;
+    first = false;
+  }
+  yield first ? ']\n}\n' : '\n  ]\n}\n';
 }
