@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   bytesEqual,
   checkDerStrict,
@@ -165,8 +165,10 @@ export function parseCertificate(input: Uint8Array): Certificate {
         throw new DerError('unexpected field at the end of TBSCertificate');
       }
     }
-    const outerAlg = decodeSignatureAlgorithm(sigAlgT);
-    if (!bytesEqual(whole(sigAlgT), whole(tbsSigAlgT!)))
+    // The two AlgorithmIdentifiers are nearly always the same bytes: decode them once then.
+    const sameAlg = bytesEqual(whole(sigAlgT), whole(tbsSigAlgT!));
+    const outerAlg = sameAlg ? tbsSigAlg : decodeSignatureAlgorithm(sigAlgT);
+    if (!sameAlg)
       defects.push(
         malformed(
           `the signatureAlgorithm (${outerAlg.name}) differs from the TBS signature field (${tbsSigAlg.name}) (RFC 5280 §4.1.1.2)`,
@@ -180,7 +182,7 @@ export function parseCertificate(input: Uint8Array): Certificate {
       defects.push(malformed(`subject public key: ${publicKey.error}`));
     return {
       der,
-      sha256: createHash('sha256').update(der).digest('hex'),
+      sha256: hash('sha256', der, 'hex'),
       tbs: whole(tbsT),
       version,
       serial,

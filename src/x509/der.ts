@@ -49,13 +49,21 @@ export const TAG = {
   BMP_STRING: 30,
 } as const;
 
-/** Reads one TLV at `offset`; throws DerError on any framing that DER forbids. */
-export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tlv {
+/**
+ * The header of the TLV last read by readHeader. Module state rather than an object so that
+ * the strict walk over a whole certificate (checkDerStrict) allocates nothing per value.
+ */
+let hCls = 0;
+let hConstructed = false;
+let hTag = 0;
+let hContentStart = 0;
+let hEnd = 0;
+
+/** Reads one TLV header at `offset` into the h* variables; throws DerError on any framing that DER forbids. */
+function readHeader(buf: Uint8Array, offset: number, limit: number): void {
   let p = offset;
   if (p >= limit) throw new DerError('unexpected end of data (expected a tag)');
   const first = buf[p++]!;
-  const cls = first >> 6;
-  const constructed = (first & 0x20) !== 0;
   let tag = first & 0x1f;
   if (tag === 0x1f) {
     tag = 0;
@@ -88,7 +96,25 @@ export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tl
   }
   const end = p + length;
   if (end > limit) throw new DerError(`truncated value: ${length} bytes declared, ${limit - p} available`);
-  return { cls, constructed, tag, start: offset, contentStart: p, end, buf };
+  hCls = first >> 6;
+  hConstructed = (first & 0x20) !== 0;
+  hTag = tag;
+  hContentStart = p;
+  hEnd = end;
+}
+
+/** Reads one TLV at `offset`; throws DerError on any framing that DER forbids. */
+export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tlv {
+  readHeader(buf, offset, limit);
+  return {
+    cls: hCls,
+    constructed: hConstructed,
+    tag: hTag,
+    start: offset,
+    contentStart: hContentStart,
+    end: hEnd,
+    buf,
+  };
 }
 
 /** Parses exactly one TLV that must span the whole buffer. */
@@ -133,26 +159,50 @@ export function expectUniversal(t: Tlv | undefined, tag: number, what: string): 
  * on BOOLEAN (0x00/0xFF), minimal INTEGER encoding and SET OF ordering.
  */
 export function checkDerStrict(t: Tlv, depth = 0, maxDepth = 64): void {
+  checkValue(t.buf, t.cls, t.constructed, t.tag, t.contentStart, t.end, depth, maxDepth);
+}
+
+function checkValue(
+  buf: Uint8Array,
+  cls: number,
+  constructed: boolean,
+  tag: number,
+  contentStart: number,
+  end: number,
+  depth: number,
+  maxDepth: number,
+): void {
   if (depth > 64) throw new DerError('nesting too deep');
   if (depth >= maxDepth) return;
-  if (t.cls === UNIVERSAL) {
-    if (t.tag === TAG.BOOLEAN) {
-      const c = content(t);
-      if (c.length !== 1 || (c[0] !== 0 && c[0] !== 0xff)) throw new DerError('BOOLEAN not DER-encoded');
-    } else if (t.tag === TAG.INTEGER) {
-      const c = content(t);
-      if (c.length === 0) throw new DerError('empty INTEGER');
-      if (c.length > 1 && ((c[0] === 0 && (c[1]! & 0x80) === 0) || (c[0] === 0xff && (c[1]! & 0x80) !== 0)))
+  if (cls === UNIVERSAL) {
+    const len = end - contentStart;
+    if (tag === TAG.BOOLEAN) {
+      const b = buf[contentStart];
+      if (len !== 1 || (b !== 0 && b !== 0xff)) throw new DerError('BOOLEAN not DER-encoded');
+    } else if (tag === TAG.INTEGER) {
+      if (len === 0) throw new DerError('empty INTEGER');
+      const b0 = buf[contentStart]!;
+      const b1 = buf[contentStart + 1]!;
+      if (len > 1 && ((b0 === 0 && (b1 & 0x80) === 0) || (b0 === 0xff && (b1 & 0x80) !== 0)))
         throw new DerError('INTEGER not minimally encoded');
-    } else if (t.tag === TAG.NULL && t.end !== t.contentStart) {
+    } else if (tag === TAG.NULL && len !== 0) {
       throw new DerError('NULL with content');
-    } else if ((t.tag === TAG.SEQUENCE || t.tag === TAG.SET) && !t.constructed) {
+    } else if ((tag === TAG.SEQUENCE || tag === TAG.SET) && !constructed) {
       throw new DerError('SEQUENCE/SET must be constructed');
-    } else if (t.constructed && t.tag !== TAG.SEQUENCE && t.tag !== TAG.SET) {
+    } else if (constructed && tag !== TAG.SEQUENCE && tag !== TAG.SET) {
       throw new DerError('constructed encoding of a primitive type is not allowed in DER');
     }
   }
-  if (t.constructed) for (const c of children(t)) checkDerStrict(c, depth + 1, maxDepth);
+  if (!constructed) return;
+  // Every child's framing first (as children() would), then each child's own rules, so
+  // that the first problem reported is the same whatever order the checks run in.
+  for (let p = contentStart; p < end; p = hEnd) readHeader(buf, p, end);
+  for (let p = contentStart; p < end; ) {
+    readHeader(buf, p, end);
+    const next = hEnd;
+    checkValue(buf, hCls, hConstructed, hTag, hContentStart, hEnd, depth + 1, maxDepth);
+    p = next;
+  }
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -168,9 +218,10 @@ export function toHex(b: Uint8Array): string {
 /** Decodes an OBJECT IDENTIFIER's content octets to dotted form. */
 export function decodeOid(c: Uint8Array): string {
   if (c.length === 0) throw new DerError('empty OBJECT IDENTIFIER');
-  const parts: number[] = [];
+  let out = '';
   let v = 0;
   let started = false;
+  let first = true;
   for (let i = 0; i < c.length; i++) {
     const b = c[i]!;
     if (!started && b === 0x80) throw new DerError('non-minimal OBJECT IDENTIFIER arc');
@@ -178,17 +229,18 @@ export function decodeOid(c: Uint8Array): string {
     v = v * 128 + (b & 0x7f);
     if (v > Number.MAX_SAFE_INTEGER / 256) throw new DerError('OBJECT IDENTIFIER arc too large');
     if ((b & 0x80) === 0) {
-      parts.push(v);
+      if (first) {
+        const a = v < 80 ? Math.floor(v / 40) : 2;
+        out = `${a}.${v - a * 40}`;
+        first = false;
+      } else out += `.${v}`;
       v = 0;
       started = false;
     } else if (i === c.length - 1) {
       throw new DerError('truncated OBJECT IDENTIFIER');
     }
   }
-  const first = parts.shift()!;
-  const a = first < 80 ? Math.floor(first / 40) : 2;
-  const b = first - a * 40;
-  return [a, b, ...parts].join('.');
+  return out;
 }
 
 export function decodeBoolean(t: Tlv): boolean {

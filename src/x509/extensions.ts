@@ -20,6 +20,15 @@ import {
   readSingle,
   TAG,
 } from './der.js';
+import {
+  fastAuthorityInfoAccess,
+  fastAuthorityKeyId,
+  fastCrlDistributionPoints,
+  fastExtKeyUsage,
+  fastPolicyConstraints,
+  fastPolicyIds,
+  fastPolicyMappings,
+} from './fastExtensions.js';
 import { decodeGeneralName, decodeGeneralNames, type GeneralName } from './generalName.js';
 import { OID } from './oids.js';
 
@@ -193,6 +202,8 @@ function decodeNameConstraints(v: Uint8Array): NameConstraints {
 }
 
 function decodeAki(v: Uint8Array): AuthorityKeyId {
+  const quick = fastAuthorityKeyId(v);
+  if (quick) return quick;
   const aki = parseWith(v, AuthorityKeyIdentifier);
   return {
     keyId: aki.keyIdentifier ? new Uint8Array(aki.keyIdentifier.buffer) : null,
@@ -209,28 +220,35 @@ function decodeSki(v: Uint8Array): Uint8Array {
 }
 
 function decodeEku(v: Uint8Array): string[] {
+  const quick = fastExtKeyUsage(v);
+  if (quick) return quick;
   const eku = parseWith(v, ExtendedKeyUsage);
   if (eku.length === 0) throw new DerError('extKeyUsage lists no purposes (SIZE (1..MAX))');
   return [...eku];
 }
 
 function decodePolicies(v: Uint8Array): string[] {
-  const cp = parseWith(v, CertificatePolicies);
-  if (cp.length === 0) throw new DerError('certificatePolicies is empty');
-  const ids = cp.map((p) => p.policyIdentifier);
+  let ids = fastPolicyIds(v);
+  if (!ids) {
+    const cp = parseWith(v, CertificatePolicies);
+    if (cp.length === 0) throw new DerError('certificatePolicies is empty');
+    ids = cp.map((p) => p.policyIdentifier);
+  }
   if (new Set(ids).size !== ids.length) throw new DerError('certificatePolicies lists a policy twice');
   return ids;
 }
 
 function decodeMappings(v: Uint8Array): [string, string][] {
+  const quick = fastPolicyMappings(v);
+  if (quick) return quick;
   const pm = parseWith(v, PolicyMappings);
   if (pm.length === 0) throw new DerError('policyMappings is empty');
   return pm.map((m) => [m.issuerDomainPolicy, m.subjectDomainPolicy]);
 }
 
-function skip(b: ArrayBuffer | undefined): number | null {
-  if (b === undefined) return null;
-  const u = new Uint8Array(b);
+function skip(b: ArrayBuffer | Uint8Array | null | undefined): number | null {
+  if (b === undefined || b === null) return null;
+  const u = b instanceof Uint8Array ? b : new Uint8Array(b);
   let n = 0;
   for (const x of u) n = n * 256 + x;
   if (u.length > 4 || (u[0]! & 0x80) !== 0) throw new DerError('SkipCerts out of range');
@@ -238,7 +256,7 @@ function skip(b: ArrayBuffer | undefined): number | null {
 }
 
 function decodePolicyConstraints(v: Uint8Array): PolicyConstraintsValue {
-  const pc = parseWith(v, PolicyConstraints);
+  const pc = fastPolicyConstraints(v) ?? parseWith(v, PolicyConstraints);
   const out = {
     requireExplicitPolicy: skip(pc.requireExplicitPolicy),
     inhibitPolicyMapping: skip(pc.inhibitPolicyMapping),
@@ -253,6 +271,8 @@ function decodeInhibitAnyPolicy(v: Uint8Array): number {
 }
 
 function decodeAia(v: Uint8Array): AccessInfo {
+  const quick = fastAuthorityInfoAccess(v);
+  if (quick) return quick;
   const aia = parseWith(v, AuthorityInfoAccessSyntax);
   if (aia.length === 0) throw new DerError('authorityInfoAccess is empty (SIZE (1..MAX))');
   const ocsp: string[] = [];
@@ -267,6 +287,8 @@ function decodeAia(v: Uint8Array): AccessInfo {
 }
 
 function decodeCrlDp(v: Uint8Array): string[] {
+  const quick = fastCrlDistributionPoints(v);
+  if (quick) return quick;
   const dps = parseWith(v, CRLDistributionPoints);
   if (dps.length === 0) throw new DerError('cRLDistributionPoints is empty');
   const urls: string[] = [];

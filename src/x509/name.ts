@@ -48,11 +48,26 @@ const STRING_TAGS = new Set<number>([
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Bytes as Latin-1 text (one character per byte), without copying them first. */
+function latin1(c: Uint8Array): string {
+  if (c.length > 64) return Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1');
+  let s = '';
+  for (let i = 0; i < c.length; i++) s += String.fromCharCode(c[i]!);
+  return s;
+}
+
+function isAscii(c: Uint8Array): boolean {
+  for (let i = 0; i < c.length; i++) if (c[i]! > 0x7f) return false;
+  return true;
+}
+
 /** Decodes an ASN.1 character string to JS text; throws DerError on invalid encodings. */
 export function decodeString(t: Tlv): string {
   const c = content(t);
   switch (t.tag) {
     case TAG.UTF8_STRING:
+      // ASCII is valid UTF-8 and decodes to the same characters.
+      if (isAscii(c)) return latin1(c);
       try {
         return utf8.decode(c);
       } catch {
@@ -78,31 +93,107 @@ export function decodeString(t: Tlv): string {
     case TAG.PRINTABLE_STRING:
     case 26:
     case 18:
-      for (const b of c) if (b > 0x7f) throw new DerError('non-ASCII byte in an ASCII string type');
-      return Buffer.from(c).toString('latin1');
+      if (!isAscii(c)) throw new DerError('non-ASCII byte in an ASCII string type');
+      return latin1(c);
     default:
       // TeletexString: treated as Latin-1, as every major implementation does.
-      return Buffer.from(c).toString('latin1');
+      return latin1(c);
   }
 }
 
+/**
+ * Printable ASCII words separated by single spaces: NFKC leaves such text unchanged and
+ * there is no whitespace to fold, so lower-casing is the whole comparison form.
+ */
+const FOLDED_ASCII = /^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/;
+
 function comparisonForm(a: NameAttribute): string {
   if (a.value === null) return `${a.type}=#${a.valueHex}`;
-  const folded = a.value.normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ');
+  const folded = FOLDED_ASCII.test(a.value)
+    ? a.value.toLowerCase()
+    : a.value.normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ');
   return `${a.type}=${JSON.stringify(folded)}`;
 }
 
+const NEEDS_ESCAPE = /[\\,+"<>;=]|^[# ]| $/;
+
 function escape4514(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   let s = v.replace(/([\\,+"<>;=])/g, '\\$1');
   if (s.startsWith('#') || s.startsWith(' ')) s = '\\' + s;
   if (s.endsWith(' ')) s = s.slice(0, -1) + '\\ ';
   return s;
 }
 
+/** One decoded attribute; the hex of its DER is derived only when asked for. */
+class Attribute implements NameAttribute {
+  private hex: string | undefined;
+  constructor(
+    readonly type: string,
+    readonly valueTag: number,
+    readonly value: string | null,
+    private readonly raw: Uint8Array,
+  ) {}
+
+  get valueHex(): string {
+    if (this.hex === undefined) this.hex = toHex(this.raw);
+    return this.hex;
+  }
+
+  /** The same JSON as the plain object this used to be. */
+  toJSON(): NameAttribute {
+    return { type: this.type, valueTag: this.valueTag, value: this.value, valueHex: this.valueHex };
+  }
+}
+
+/**
+ * A decoded Name. The comparison keys are computed once, here; the RFC 4514 text, needed only
+ * for messages and reports, on first use.
+ */
+class Name implements DistinguishedName {
+  private rendered: string | undefined;
+  readonly key: string;
+  readonly isEmpty: boolean;
+  constructor(
+    readonly der: Uint8Array,
+    readonly rdns: readonly (readonly NameAttribute[])[],
+    readonly rdnKeys: readonly string[],
+  ) {
+    this.key = rdnKeys.join(',');
+    this.isEmpty = rdns.length === 0;
+  }
+
+  get text(): string {
+    if (this.rendered === undefined) this.rendered = rfc4514(this.rdns);
+    return this.rendered;
+  }
+
+  /** The same JSON as the plain object this used to be. */
+  toJSON(): DistinguishedName {
+    const { der, rdns, rdnKeys, key, text, isEmpty } = this;
+    return { der, rdns, rdnKeys, key, text, isEmpty };
+  }
+}
+
+function rfc4514(rdns: readonly (readonly NameAttribute[])[]): string {
+  return [...rdns]
+    .reverse()
+    .map((rdn) =>
+      rdn
+        .map(
+          (a) =>
+            `${ATTRIBUTE_NAMES[a.type] ?? a.type}=${a.value === null ? `#${a.valueHex}` : escape4514(a.value)}`,
+        )
+        .join('+'),
+    )
+    .join(',');
+}
+
 /** Decodes a Name (SEQUENCE OF RelativeDistinguishedName). */
 export function decodeName(t: Tlv): DistinguishedName {
   expectUniversal(t, TAG.SEQUENCE, 'Name');
   const rdns: NameAttribute[][] = [];
+  const rdnKeys: string[] = [];
   for (const set of children(t)) {
     expectUniversal(set, TAG.SET, 'RelativeDistinguishedName');
     const attrs: NameAttribute[] = [];
@@ -115,28 +206,19 @@ export function decodeName(t: Tlv): DistinguishedName {
         throw new DerError('AttributeTypeAndValue must have exactly two elements');
       const type = decodeOid(content(expectUniversal(typeT, TAG.OID, 'attribute type')));
       const isString = valueT.cls === 0 && !valueT.constructed && STRING_TAGS.has(valueT.tag);
-      attrs.push({
-        type,
-        valueTag: valueT.cls === 0 ? valueT.tag : -1,
-        value: isString ? decodeString(valueT) : null,
-        valueHex: toHex(whole(valueT)),
-      });
+      attrs.push(
+        new Attribute(
+          type,
+          valueT.cls === 0 ? valueT.tag : -1,
+          isString ? decodeString(valueT) : null,
+          whole(valueT),
+        ),
+      );
     }
     rdns.push(attrs);
+    rdnKeys.push(attrs.length === 1 ? comparisonForm(attrs[0]!) : attrs.map(comparisonForm).sort().join('+'));
   }
-  const rdnKeys = rdns.map((rdn) => rdn.map(comparisonForm).sort().join('+'));
-  const text = [...rdns]
-    .reverse()
-    .map((rdn) =>
-      rdn
-        .map(
-          (a) =>
-            `${ATTRIBUTE_NAMES[a.type] ?? a.type}=${a.value === null ? `#${a.valueHex}` : escape4514(a.value)}`,
-        )
-        .join('+'),
-    )
-    .join(',');
-  return { der: whole(t), rdns, rdnKeys, key: rdnKeys.join(','), text, isEmpty: rdns.length === 0 };
+  return new Name(whole(t), rdns, rdnKeys);
 }
 
 /** RFC 5280 §7.1 name equality. */

@@ -29,6 +29,7 @@ export const OID = {
   ctSctList: '1.3.6.1.4.1.11129.2.4.2',
   // Policies
   anyPolicy: '2.5.29.32.0',
+  cpsQualifier: '1.3.6.1.5.5.7.2.1',
   // EKUs
   anyExtendedKeyUsage: '2.5.29.37.0',
   serverAuth: '1.3.6.1.5.5.7.3.1',

@@ -9,8 +9,24 @@ export interface X509Time {
   readonly raw: string;
 }
 
-const UTC_RE = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
-const GEN_RE = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+/** Reads `n` ASCII digits of `raw` at `at` as a number, or -1 when any is not a digit. */
+function digits(raw: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = raw.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** YY|YYYY MM DD HH MM SS "Z", exactly: [year, month, day, hour, minute, second] or null. */
+function fields(raw: string, yearDigits: 2 | 4): number[] | null {
+  if (raw.length !== yearDigits + 11 || raw.charCodeAt(yearDigits + 10) !== 0x5a) return null;
+  const out = [digits(raw, 0, yearDigits)];
+  for (let at = yearDigits; at < yearDigits + 10; at += 2) out.push(digits(raw, at, 2));
+  return out.includes(-1) ? null : out;
+}
 
 /**
  * Decodes a Time per RFC 5280 §4.1.2.5.1/§4.1.2.5.2: UTCTime is YYMMDDHHMMSSZ (YY >= 50 is
@@ -19,43 +35,51 @@ const GEN_RE = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
  */
 export function decodeTime(t: Tlv): X509Time {
   if (t.cls !== 0 || t.constructed) throw new DerError('Time: unexpected ASN.1 type');
-  const raw = Buffer.from(content(t)).toString('latin1');
+  const c = content(t);
+  let raw = '';
+  for (let i = 0; i < c.length; i++) raw += String.fromCharCode(c[i]!);
   let y: number;
-  let m: RegExpExecArray | null;
+  let m: number[] | null;
   let encoding: X509Time['encoding'];
   if (t.tag === TAG.UTC_TIME) {
-    m = UTC_RE.exec(raw);
+    m = fields(raw, 2);
     if (!m) throw new DerError(`UTCTime "${printable(raw)}" is not of the form YYMMDDHHMMSSZ`);
-    const yy = Number(m[1]);
+    const yy = m[0]!;
     y = yy >= 50 ? 1900 + yy : 2000 + yy;
     encoding = 'UTCTime';
   } else if (t.tag === TAG.GENERALIZED_TIME) {
-    m = GEN_RE.exec(raw);
+    m = fields(raw, 4);
     if (!m) throw new DerError(`GeneralizedTime "${printable(raw)}" is not of the form YYYYMMDDHHMMSSZ`);
-    y = Number(m[1]);
+    y = m[0]!;
     encoding = 'GeneralizedTime';
   } else {
     throw new DerError('Time: neither UTCTime nor GeneralizedTime');
   }
-  const mo = Number(m[2]);
-  const d = Number(m[3]);
-  const h = Number(m[4]);
-  const mi = Number(m[5]);
-  const s = Number(m[6]);
+  const [, mo, d, h, mi, s] = m as [number, number, number, number, number, number];
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59)
     throw new DerError(`${encoding} "${raw}" is not a valid date and time`);
-  // Not Date.UTC: it maps years 0..99 to 1900..1999, and GeneralizedTime may say 0000 or 0001.
-  const at = new Date(0);
-  at.setUTCFullYear(y, mo - 1, d);
-  at.setUTCHours(h, mi, s, 0);
-  return { seconds: Math.floor(at.getTime() / 1000), encoding, raw };
+  return { seconds: daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s, encoding, raw };
+}
+
+function isLeap(y: number): boolean {
+  return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
 }
 
 function daysInMonth(y: number, m: number): number {
-  // Day 0 of the next month is the last day of month m (setUTCFullYear, unlike Date.UTC, keeps y < 100).
-  const last = new Date(0);
-  last.setUTCFullYear(y, m, 0);
-  return last.getUTCDate();
+  return m === 2 ? (isLeap(y) ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
+/**
+ * Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (as Date counts them;
+ * H. Hinnant's days_from_civil), for any year 0..9999 — Date.UTC would map 0..99 to 19xx.
+ */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
 function printable(s: string): string {
