@@ -314,6 +314,20 @@ export interface CheckerInternals {
   readonly at: Date | undefined;
   /** The revocation pipeline with this checker's shared caches and fetch policy. */
   readonly revocation: Omit<RevocationContext, 'nowSec'>;
+  /**
+   * `scan()` over targets already prepared, yielding each result with the position of its
+   * target in the input (the CLI's reports are in input order; jsonl is in completion order).
+   */
+  scanPrepared(
+    targets: Iterable<ScanTarget> | AsyncIterable<ScanTarget>,
+    o?: ScanCallOptions,
+  ): AsyncIterable<IndexedResult>;
+}
+
+/** A result and the position of its target in the scan's input. */
+export interface IndexedResult {
+  readonly index: number;
+  readonly result: TargetResult;
 }
 
 const internals = new WeakMap<Checker, CheckerInternals>();
@@ -501,8 +515,8 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       }
       return runOne(t, call.signal);
     },
-    scan(targets, call = {}) {
-      return scanStream(targets, prepare, runOne, call);
+    async *scan(targets, call = {}) {
+      for await (const r of scanStream(targets, prepare, runOne, call)) yield r.result;
     },
     async observe(target, call = {}) {
       const t = prepare(target);
@@ -514,7 +528,13 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       }
     },
   };
-  internals.set(checker, { prepare, lookup, at: o.at, revocation });
+  internals.set(checker, {
+    prepare,
+    lookup,
+    at: o.at,
+    revocation,
+    scanPrepared: (targets, call = {}) => scanStream(targets, (t) => t, runOne, call),
+  });
   return checker;
 }
 
@@ -524,12 +544,12 @@ export function createChecker(options: CheckerOptions = {}): Checker {
  * memory depends on the concurrency, never on the number of targets. Stopping the iteration
  * (break) or aborting `signal` stops new checks and cancels the ones in flight.
  */
-async function* scanStream(
-  targets: Iterable<TargetInput> | AsyncIterable<TargetInput>,
-  prepare: (t: TargetInput) => ScanTarget,
+async function* scanStream<T>(
+  targets: Iterable<T> | AsyncIterable<T>,
+  prepare: (t: T) => ScanTarget,
   runOne: (t: ScanTarget, signal: AbortSignal) => Promise<TargetResult>,
   call: ScanCallOptions,
-): AsyncGenerator<TargetResult> {
+): AsyncGenerator<IndexedResult> {
   const requested = call.concurrency ?? 32;
   if (!Number.isInteger(requested) || requested < 1)
     throw new CertvetOptionError('concurrency', `${String(requested)} is not a positive integer`);
@@ -539,9 +559,10 @@ async function* scanStream(
   setMaxListeners(0, signal);
   const source =
     Symbol.asyncIterator in Object(targets)
-      ? (targets as AsyncIterable<TargetInput>)[Symbol.asyncIterator]()
-      : (targets as Iterable<TargetInput>)[Symbol.iterator]();
-  const ready: TargetResult[] = [];
+      ? (targets as AsyncIterable<T>)[Symbol.asyncIterator]()
+      : (targets as Iterable<T>)[Symbol.iterator]();
+  const ready: IndexedResult[] = [];
+  let pulled = 0;
   let failure = null as { error: unknown } | null;
   let active = 0;
   let exhausted = false;
@@ -551,7 +572,7 @@ async function* scanStream(
     wakeConsumer?.();
     wakeConsumer = null;
   };
-  const aborted = new Promise<IteratorResult<TargetInput>>((resolve) => {
+  const aborted = new Promise<IteratorResult<T>>((resolve) => {
     const done = () => {
       resolve({ done: true, value: undefined });
       notify();
@@ -561,8 +582,9 @@ async function* scanStream(
   });
   // Pulls are serialised: an async iterator must not be asked twice at once.
   let pulling: Promise<unknown> = Promise.resolve();
-  const pull = (): Promise<IteratorResult<TargetInput>> => {
-    const next = pulling.then(() => source.next());
+  const pull = (): Promise<IteratorResult<T> & { index?: number }> => {
+    // The index is taken in pull order, inside the chain.
+    const next = pulling.then(() => source.next()).then((n) => (n.done ? n : { ...n, index: pulled++ }));
     pulling = next.catch(() => undefined);
     // A source that waits (a queue, a socket) must not hold the scan past an abort.
     return Promise.race([next, aborted]);
@@ -576,10 +598,11 @@ async function* scanStream(
         if (signal.aborted) return;
         const n = await pull();
         if (n.done) return;
+        const index = n.index!;
         const t = prepare(n.value);
         const r = await runOne(t, signal);
         if (signal.aborted && r.status === 'error') return; // cut short: not checked
-        ready.push(r);
+        ready.push({ index, result: r });
         notify();
       }
     } catch (e) {

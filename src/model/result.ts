@@ -126,7 +126,7 @@ export function buildReport(results: readonly TargetResult[], now: Date = new Da
 }
 
 /** DESIGN.md §3 exit status: 2 any critical, 3 errors but no critical, 1 warnings, 0 all ok. */
-export function exitCodeOf(report: Report): number {
+export function exitCodeOf(report: Pick<Report, 'summary'>): number {
   const s = report.summary;
   if (s.critical) return 2;
   if (s.error) return 3;

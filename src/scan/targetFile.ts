@@ -69,23 +69,61 @@ const entrySchema = z
   .strict();
 
 /**
+ * The entries of a target file, one at a time: plain lines (`#` comments) are decoded line by
+ * line from the bytes, so a 100,000-line file is held once, as read; YAML/JSON is parsed whole
+ * (see `parseTargetFile`). Iterating twice reads the file twice (a validation pass, then the
+ * scan), without keeping the entries.
+ */
+export function targetFileEntries(data: Uint8Array, file: string): Iterable<TargetEntry> {
+  const bytes = data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf ? data.subarray(3) : data;
+  if (isStructured(firstLineOf(bytes))) return parseStructured(Buffer.from(bytes).toString('utf8'), file);
+  return {
+    *[Symbol.iterator]() {
+      let start = 0;
+      let line = 0;
+      const decoder = new TextDecoder();
+      while (start < bytes.length) {
+        let end = bytes.indexOf(0x0a, start);
+        if (end < 0) end = bytes.length;
+        line++;
+        const text = decoder.decode(bytes.subarray(start, end)).replace(/#.*$/, '').trim();
+        if (text) yield { target: text, line };
+        start = end + 1;
+      }
+    },
+  };
+}
+
+/** The first line that is neither blank nor a comment (decides the file's format). */
+function firstLineOf(bytes: Uint8Array): string {
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    const l = Buffer.from(bytes.subarray(start, Math.min(end, start + 4096)))
+      .toString('utf8')
+      .trim();
+    if (l && !l.startsWith('#')) return l;
+    start = end + 1;
+  }
+  return '';
+}
+
+/** YAML list or map, or JSON; a bracketed IPv6 target ("[::1]:443") is a plain line. */
+function isStructured(firstLine: string): boolean {
+  return /^\s*(-\s|targets\s*:|\{|\[\s*(["{\]]|$))/.test(firstLine);
+}
+
+/**
  * Reads a target file: plain lines (`#` comments), or YAML/JSON — a list, or `{ targets: [...] }`
  * — whose entries are target strings or objects with per-target options. Errors name the file
  * and line.
  */
 export function parseTargetFile(text: string, file: string): TargetEntry[] {
-  const trimmed = text.replace(/^\uFEFF/, '');
-  // YAML list or map, or JSON; a bracketed IPv6 target ("[::1]:443") is a plain line.
-  const firstLine = trimmed.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '';
-  const looksStructured = /^\s*(-\s|targets\s*:|\{|\[\s*(["{\]]|$))/.test(firstLine);
-  if (!looksStructured) {
-    const out: TargetEntry[] = [];
-    trimmed.split(/\r?\n/).forEach((raw, i) => {
-      const line = raw.replace(/#.*$/, '').trim();
-      if (line) out.push({ target: line, line: i + 1 });
-    });
-    return out;
-  }
+  return [...targetFileEntries(new TextEncoder().encode(text), file)];
+}
+
+function parseStructured(trimmed: string, file: string): TargetEntry[] {
   const lc = new LineCounter();
   const doc = parseDocument(trimmed, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length) {

@@ -1,15 +1,15 @@
-import { writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { type Checker, checkerInternals, createChecker, type TargetObject } from '../../check/checker.js';
 import { CertvetOptionError } from '../../check/errors.js';
 import type { DnsLookup } from '../../check/lookup.js';
 import { type ClientIdentity, type LookupFn, systemLookup } from '../../probe/probe.js';
-import { FORMATS, type Format, renderReport } from '../../report/render.js';
-import { buildReport, exitCodeOf, type TargetResult } from '../../report/result.js';
+import { FORMATS, type Format, reportChunks } from '../../report/render.js';
+import { exitCodeOf } from '../../report/result.js';
+import { ResultSpool } from '../../report/resultSpool.js';
 import { colorsFor } from '../../report/style.js';
 import type { RevocationMode, RevocationSourceKind } from '../../revocation/checkRevocation.js';
-import { effectiveConcurrency, type ScanTarget, scan } from '../../scan/scanner.js';
+import { effectiveConcurrency, type ScanTarget } from '../../scan/scanner.js';
 import { inShard } from '../../scan/shard.js';
 import {
   parseResolve,
@@ -18,7 +18,7 @@ import {
   type StartTlsProtocol,
   TargetError,
 } from '../../scan/target.js';
-import { parseTargetFile, type TargetEntry, TargetFileError } from '../../scan/targetFile.js';
+import { type TargetEntry, TargetFileError, targetFileEntries } from '../../scan/targetFile.js';
 import { fdBudget } from '../../util/fdBudget.js';
 import type { Profile } from '../../verify/options.js';
 import type { Certificate } from '../../x509/certificate.js';
@@ -37,6 +37,7 @@ import {
   parseSources,
   parseTime,
 } from '../parse.js';
+import { openReportOutput } from '../reportOutput.js';
 
 export interface CheckFlags {
   file?: string;
@@ -157,28 +158,44 @@ async function atEntry<T>(where: string | null, fn: () => Promise<T>): Promise<T
   }
 }
 
-/** Turns arguments and the target file into scan targets (pure apart from reading files). */
-export async function buildTargets(
+/**
+ * What a check run will check: the checker built once from the flags, and the targets as a
+ * stream (`targets()` may be iterated more than once; each pass re-reads the entries, never
+ * holding more than one prepared target per consumer).
+ */
+export interface TargetPlan {
+  readonly checker: Checker;
+  /** Targets after --shard (before --all-addresses), counted by the validation pass. */
+  readonly total: number;
+  targets(): AsyncIterable<ScanTarget>;
+}
+
+/**
+ * Reads the flags and the target file and validates every target (a bad line is a usage
+ * error naming file:line before anything is checked), without keeping the prepared targets:
+ * the scan reads them again as it goes, so memory does not grow with the file.
+ */
+export async function planTargets(
   args: readonly string[],
   f: CheckFlags,
   lookup?: LookupFn,
-): Promise<ScanTarget[]> {
-  const entries: TargetEntry[] = args.map((a) => ({ target: a, line: 0 }));
+): Promise<TargetPlan> {
   const fileName = f.file === '-' ? 'stdin' : f.file;
+  let fileEntries: Iterable<TargetEntry> = [];
   if (f.file) {
     const data = await readInput(f.file, { what: 'target file', flag: '-f', limit: INPUT_LIMITS.targets });
-    const text = Buffer.from(data).toString('utf8');
     try {
-      entries.push(...parseTargetFile(text, fileName!));
+      fileEntries = targetFileEntries(data, fileName!);
     } catch (e) {
       if (e instanceof TargetFileError) throw new UsageError(e.message);
       throw e;
     }
   }
-  if (entries.length === 0)
-    throw new UsageError(
-      f.file ? `${fileName}: contains no targets` : 'no targets given (arguments or -f FILE)',
-    );
+  const argEntries: TargetEntry[] = args.map((a) => ({ target: a, line: 0 }));
+  function* entries(): Generator<TargetEntry> {
+    yield* argEntries;
+    yield* fileEntries;
+  }
   const resolveMap = new Map<string, string>();
   for (const r of f.resolve) {
     try {
@@ -240,8 +257,8 @@ export async function buildTargets(
   }
   const prepare = checkerInternals(checker).prepare;
   const entryClients = new Map<string, ClientIdentity | undefined>();
-  const targets: ScanTarget[] = [];
-  for (const e of entries) {
+  /** One entry as a scan target, or null when it belongs to another shard. */
+  const toTarget = async (e: TargetEntry): Promise<ScanTarget | null> => {
     let spec: ReturnType<typeof parseTarget>;
     try {
       spec = parseTarget(e.target, { starttls: e.starttls ?? f.starttls ?? null });
@@ -251,7 +268,7 @@ export async function buildTargets(
       throw err;
     }
     if (e.port) spec = { ...spec, port: e.port };
-    if (f.shard && !inShard(spec.raw, f.shard.k, f.shard.n)) continue;
+    if (f.shard && !inShard(spec.raw, f.shard.k, f.shard.n)) return null;
     const where = e.line ? `${fileName}:${e.line}` : null;
     const anchors = e.ca
       ? await atEntry(where, () => loadAnchors(e.ca!, cache, { what: 'CA file', flag: 'ca' }))
@@ -284,14 +301,43 @@ export async function buildTargets(
       ...(e.rules ? { rules: e.rules } : {}),
     };
     try {
-      targets.push(prepare(target));
+      return prepare(target);
     } catch (err) {
       if (err instanceof CertvetOptionError)
         throw new UsageError(`${where ? `${where}: ` : ''}${err.message}`);
       throw err;
     }
+  };
+  async function* targets(): AsyncGenerator<ScanTarget> {
+    for (const e of entries()) {
+      const t = await toTarget(e);
+      if (t) yield t;
+    }
   }
-  return targets;
+  // The validation pass: every entry is prepared once and dropped.
+  let seen = 0;
+  let total = 0;
+  for (const e of entries()) {
+    seen++;
+    if (await toTarget(e)) total++;
+  }
+  if (seen === 0)
+    throw new UsageError(
+      f.file ? `${fileName}: contains no targets` : 'no targets given (arguments or -f FILE)',
+    );
+  return { checker, total, targets };
+}
+
+/** Turns arguments and the target file into scan targets, all in memory (for programmatic runs). */
+export async function buildTargets(
+  args: readonly string[],
+  f: CheckFlags,
+  lookup?: LookupFn,
+): Promise<ScanTarget[]> {
+  const plan = await planTargets(args, f, lookup);
+  const out: ScanTarget[] = [];
+  for await (const t of plan.targets()) out.push(t);
+  return out;
 }
 
 /** The CLI's injectable resolver (host → addresses) in dns.lookup's shape, for the library. */
@@ -326,11 +372,13 @@ function flagMessage(e: CertvetOptionError): string {
  * a round-robin name is not hidden by a good one. Names that do not resolve stay as they are
  * (their probe reports dns-failed).
  */
-async function expandAddresses(targets: readonly ScanTarget[], lookup: LookupFn): Promise<ScanTarget[]> {
-  const out: ScanTarget[] = [];
-  for (const t of targets) {
+async function* expandAddresses(
+  targets: AsyncIterable<ScanTarget>,
+  lookup: LookupFn,
+): AsyncGenerator<ScanTarget> {
+  for await (const t of targets) {
     if (t.address || isIP(t.spec.host)) {
-      out.push(t);
+      yield t;
       continue;
     }
     let addrs: string[] = [];
@@ -339,60 +387,75 @@ async function expandAddresses(targets: readonly ScanTarget[], lookup: LookupFn)
     } catch {
       addrs = [];
     }
-    if (addrs.length === 0) out.push(t);
-    else for (const a of addrs) out.push({ ...t, address: a });
+    if (addrs.length === 0) yield t;
+    else for (const a of addrs) yield { ...t, address: a };
   }
-  return out;
 }
 
-/** Runs a check and writes the report; returns the exit status. */
+/**
+ * Runs a check and writes the report; returns the exit status. Results stream: `jsonl` is
+ * written (to stdout or -o) as each target completes; the other formats wait in a ResultSpool
+ * (a compact entry per target in memory, the results themselves in a temporary file once
+ * they are many) and are rendered one result at a time. The summary and exit status come
+ * from counters.
+ */
 export async function runCheck(args: readonly string[], f: CheckFlags, io: CheckIo): Promise<number> {
   if (f.critDays > f.warnDays)
     throw new UsageError(`--crit-days (${f.critDays}) must not exceed --warn-days (${f.warnDays})`);
-  let targets = await buildTargets(args, f, io.lookup);
-  if (f.allAddresses) targets = await expandAddresses(targets, io.lookup ?? systemLookup);
+  const plan = await planTargets(args, f, io.lookup);
+  const source = f.allAddresses ? expandAddresses(plan.targets(), io.lookup ?? systemLookup) : plan.targets();
   const controller = new AbortController();
   const onSigint = () => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSigint);
   const progress = !f.quiet && io.stderr.isTTY === true;
-  let done = 0;
-  const streamJsonl = f.format === 'jsonl' && !f.output;
-  const concurrency = effectiveConcurrency(f.concurrency, targets.length);
-  if (concurrency < Math.min(f.concurrency, targets.length)) {
+  const concurrency = effectiveConcurrency(f.concurrency, f.allAddresses ? undefined : plan.total);
+  if (concurrency < Math.min(f.concurrency, plan.total)) {
     const { limit, measured } = fdBudget();
     io.stderr.write(
       `certvet: --concurrency ${f.concurrency} lowered to ${concurrency}: the open-file limit (ulimit -n) is ${limit}${measured ? '' : ' (assumed)'}; raise it to check more targets at once\n`,
     );
   }
+  // Opened before the first check, so an unwritable -o fails at once, not after the scan.
+  const out = openReportOutput(f.output, io.stdout);
+  const spool = f.format === 'jsonl' ? null : new ResultSpool();
+  const summary = { total: 0, ok: 0, warning: 0, critical: 0, error: 0 };
+  const of = f.allAddresses ? '' : `/${plan.total}`;
+  process.once('SIGINT', onSigint);
   try {
-    const results = await scan(targets, {
-      concurrency,
-      retries: f.retries,
-      signal: controller.signal,
-      ...(f.at ? { at: f.at } : {}),
-      ...(io.lookup ? { lookup: io.lookup } : {}),
-      onResult: (r: TargetResult) => {
-        done++;
-        if (streamJsonl) io.stdout.write(JSON.stringify(r) + '\n');
-        if (progress) io.stderr.write(`\r\x1b[2Kchecked ${done}/${targets.length}`);
-      },
-    });
+    try {
+      const results = checkerInternals(plan.checker).scanPrepared(source, {
+        concurrency,
+        signal: controller.signal,
+      });
+      for await (const { index, result } of results) {
+        summary.total++;
+        summary[result.status]++;
+        if (spool) spool.add(result, index);
+        else {
+          await out.write(`${JSON.stringify(result)}\n`);
+          await out.flush();
+        }
+        if (progress) io.stderr.write(`\r\x1b[2Kchecked ${summary.total}${of}`);
+      }
+    } catch (e) {
+      // An interrupted scan ends with its reason; what was checked is still reported.
+      if (!controller.signal.aborted) throw e;
+    }
     if (progress) io.stderr.write('\r\x1b[2K');
-    const completed = results.filter((r): r is TargetResult => r !== undefined);
     if (controller.signal.aborted)
-      io.stderr.write(`certvet: interrupted: ${completed.length} of ${targets.length} targets checked\n`);
-    const report = buildReport(completed);
-    if (!streamJsonl) {
-      const text = renderReport(report, f.format, colorsFor(io.stdout, f.color && !f.output));
-      if (f.output) writeFileSync(f.output, text);
-      else io.stdout.write(text);
+      io.stderr.write(
+        `certvet: interrupted: ${summary.total} of ${f.allAddresses ? 'the' : plan.total} targets checked\n`,
+      );
+    if (spool) {
+      const colors = colorsFor(io.stdout, f.color && !f.output);
+      for (const chunk of reportChunks(spool, f.format, colors)) await out.write(chunk);
     }
-    if (f.quiet && f.output === undefined && f.format === 'text') {
-      /* the report itself is the output */
-    }
-    return controller.signal.aborted ? Math.max(exitCodeOf(report), 130) : exitCodeOf(report);
+    await out.close();
+    const code = exitCodeOf({ summary });
+    return controller.signal.aborted ? Math.max(code, 130) : code;
   } finally {
     process.off('SIGINT', onSigint);
+    spool?.close();
+    out.destroy();
   }
 }
 
