@@ -13,7 +13,7 @@ import { spkiPin } from '../src/check/expectations.js';
 import { createDispatcher, type DispatcherOptions } from '../src/client/dispatcher.js';
 import { createHttpsAgent } from '../src/client/httpsAgent.js';
 import type { TargetResult } from '../src/model/result.js';
-import { type ClientLab, endpoint, lookup, startClientLab } from './support/clientLab.js';
+import { bigBody, type ClientLab, endpoint, lookup, startClientLab } from './support/clientLab.js';
 
 async function refusedFetch(url: string, dispatcher: unknown): Promise<CertificateVerificationError> {
   try {
@@ -51,10 +51,33 @@ describe('createDispatcher', () => {
     const ep = lab.endpoints.good;
     const res = await fetch(`https://good.test:${ep.port}/via-fetch`, { dispatcher } as RequestInit);
     assert.equal(res.status, 200);
+    assert.equal(res.statusText, 'OK');
+    assert.equal(res.headers.get('content-type'), 'text/plain');
+    assert.equal(res.headers.get('content-length'), '5');
     assert.equal(await res.text(), 'hello');
     assert.match(ep.received.at(-1)!.toString(), /^GET \/via-fetch HTTP\/1\.1\r\n/);
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.status, 'ok', JSON.stringify(seen[0]!.findings));
+    await dispatcher.close();
+  });
+
+  test('global fetch streams a large body read slowly (back-pressure), intact, with its headers', async () => {
+    const dispatcher = createDispatcher(opts);
+    const n = 4 * 1024 * 1024;
+    const res = await fetch(`https://good.test:${lab.endpoints.good.port}/big/${n}`, {
+      dispatcher,
+    } as RequestInit);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-certvet-test'), 'big');
+    assert.equal(res.headers.get('content-length'), String(n));
+    const chunks: Uint8Array[] = [];
+    const reader = res.body!.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      chunks.push(r.value);
+      // A slow reader: the response outruns it, so the dispatcher is paused and resumed.
+      if (chunks.length % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    assert.ok(Buffer.concat(chunks).equals(bigBody(n)), 'the body arrived intact');
     await dispatcher.close();
   });
 

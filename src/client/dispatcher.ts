@@ -3,14 +3,16 @@
  * undici writes a request to them, for Node's global `fetch(url, { dispatcher })` and undici's
  * own `request`/`fetch`. A refusal fails the request; with fetch, the TypeError's `.cause` is
  * the CertificateVerificationError. Plain-text origins (http:) are refused: there is nothing to
- * verify.
+ * verify. It takes both shapes of dispatch handler, so every supported Node's fetch can drive it
+ * (Node 26's fetch passes undici 8's controller handlers: see controllerHandler.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
-import { Agent, type buildConnector } from 'undici';
+import { Agent, type buildConnector, type Dispatcher } from 'undici';
 import type { Checker } from '../check/checker.js';
 import { CertvetOptionError } from '../check/errors.js';
 import type { TargetResult } from '../model/result.js';
+import { type ControllerHandler, isControllerHandler, toCallbackHandler } from './controllerHandler.js';
 import { clientBasis, rejectPerConnection, type VerifiedClientOptions } from './options.js';
 import { VerifiedConnector } from './verifiedConnection.js';
 
@@ -81,6 +83,19 @@ export class VerifiedDispatcher extends Agent {
     super({ ...(agentOptions as Agent.Options), connect });
     self.ref = this;
     this.checker = basis.checker;
+  }
+
+  /** undici 6 drives callback handlers; a controller handler (Node 26's fetch) is adapted to one. */
+  override dispatch(
+    options: Dispatcher.DispatchOptions,
+    handler: Dispatcher.DispatchHandlers | ControllerHandler,
+  ): boolean {
+    return super.dispatch(
+      options,
+      handler !== null && typeof handler === 'object' && isControllerHandler(handler)
+        ? toCallbackHandler(handler)
+        : (handler as Dispatcher.DispatchHandlers),
+    );
   }
 
   /** Every connection certvet assessed, accepted or refused (a refused socket is destroyed right after). */

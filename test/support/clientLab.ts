@@ -37,6 +37,19 @@ export interface Endpoint {
 const RESPONSE =
   'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello';
 
+/** Bytes 0, 1, …, 255, 0, 1, … : the body of `GET /big/N` (N bytes), to test a streamed body. */
+export function bigBody(n: number): Buffer {
+  return Buffer.from(Array.from({ length: n }, (_, i) => i & 0xff));
+}
+
+function responseTo(request: Buffer): Buffer | string {
+  const big = /^GET \/big\/(\d+) /.exec(request.toString('latin1'));
+  if (!big) return RESPONSE;
+  const body = bigBody(Number(big[1]));
+  const head = `HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${body.length}\r\nx-certvet-test: big\r\nconnection: close\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head), body]);
+}
+
 async function contextOptions(
   leaf: IssuedCert,
   chain: readonly IssuedCert[],
@@ -84,7 +97,7 @@ export async function endpoint(
       }
       got = Buffer.concat([got, d]);
       ep.received[ep.received.length - 1] = got;
-      if (got.includes('\r\n\r\n')) s.end(RESPONSE);
+      if (got.includes('\r\n\r\n')) s.end(responseTo(got));
     });
   });
   server.on('connection', () => ep.tcpConnections++);
