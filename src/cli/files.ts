@@ -69,7 +69,7 @@ function describe(e: InputReadError, path: string, spec: InputSpec): string {
   }
 }
 
-function toCliError(e: unknown, path: string, spec: InputSpec): Error {
+export function toCliError(e: unknown, path: string, spec: InputSpec): Error {
   if (!(e instanceof InputReadError)) return e as Error;
   const message = describe(e, path, spec);
   return spec.usage ? new UsageError(message) : new InputError(message);

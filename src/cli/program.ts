@@ -6,6 +6,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLab } from './commands/lab.js';
 import { registerMtlsServer } from './commands/mtlsServer.js';
+import { registerReport } from './commands/report.js';
 import { registerVerify } from './commands/verify.js';
 import { InputError, UsageError } from './errors.js';
 import { describeSystemError } from './systemError.js';
@@ -30,6 +31,7 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
   registerLab(program, io);
   registerDemo(program, io);
   registerMtlsServer(program, io);
+  registerReport(program, io);
   program.addHelpText(
     'after',
     `
