@@ -15,10 +15,18 @@ let failed = 0;
 const one = (target: string) =>
   new Promise<void>((resolve) => {
     const i = target.lastIndexOf(':');
-    const s = connect({ host: target.slice(0, i), port: Number(target.slice(i + 1)), secureContext, rejectUnauthorized: true }, () => {
-      s.destroy();
-      resolve();
-    });
+    const s = connect(
+      {
+        host: target.slice(0, i),
+        port: Number(target.slice(i + 1)),
+        secureContext,
+        rejectUnauthorized: true,
+      },
+      () => {
+        s.destroy();
+        resolve();
+      },
+    );
     s.on('error', () => {
       failed++;
       resolve();

@@ -5,7 +5,15 @@
  * reads its worker's CPU time from /proc so a benchmark can report the server's share.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,12 +58,22 @@ export async function startNginx(n: number, o: { workers?: number } = {}): Promi
   const dir = mkdtempSync(join(tmpdir(), 'certvet-nginx-'));
   for (const d of ['logs', 'tmp', 'certs']) mkdirSync(join(dir, d));
   const root = await issue({ subject: 'CN=Bench Root,O=certvet bench', ca: true });
-  const ica = await issue({ subject: 'CN=Bench Issuing CA,O=certvet bench', ca: true, issuer: root, pathLen: 0 });
+  const ica = await issue({
+    subject: 'CN=Bench Issuing CA,O=certvet bench',
+    ca: true,
+    issuer: root,
+    pathLen: 0,
+  });
   writeFileSync(join(dir, 'ca.pem'), root.pem);
   const ports = await freePorts(n);
   const servers: string[] = [];
   for (const [i, port] of ports.entries()) {
-    const leaf = await issue({ subject: `CN=endpoint-${i}.bench.test`, issuer: ica, dns: [`endpoint-${i}.bench.test`], ips: ['127.0.0.1'] });
+    const leaf = await issue({
+      subject: `CN=endpoint-${i}.bench.test`,
+      issuer: ica,
+      dns: [`endpoint-${i}.bench.test`],
+      ips: ['127.0.0.1'],
+    });
     writeFileSync(join(dir, 'certs', `${i}.pem`), leaf.pem + ica.pem);
     writeFileSync(join(dir, 'certs', `${i}.key`), await privateKeyPem(leaf.key), { mode: 0o600 });
     servers.push(
