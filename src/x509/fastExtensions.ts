@@ -18,7 +18,7 @@
  * value; test/fast-extensions.test.ts checks that on the limbo certificates, generated ones
  * and mutations of both.
  */
-import { DerError, decodeOid, readSingle, readTlv, TAG, type Tlv } from './der.js';
+import { children, DerError, decodeOid, readSingle, TAG, type Tlv } from './der.js';
 import type { AccessInfo, AuthorityKeyId } from './extensions.js';
 import { OID } from './oids.js';
 
@@ -40,15 +40,9 @@ function bail(): never {
   throw new NotHandled();
 }
 
-/** The children of a constructed TLV; there must be at least one. */
+/** The children of a constructed TLV (der.ts's walk); there must be at least one. */
 function items(t: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  let p = t.contentStart;
-  while (p < t.end) {
-    const c = readTlv(t.buf, p, t.end);
-    out.push(c);
-    p = c.end;
-  }
+  const out = children(t);
   if (out.length === 0) bail();
   return out;
 }
