@@ -129,6 +129,18 @@ describe('certvet report merge', () => {
     const bad = await runCli(['report', 'merge', f('bad.jsonl')]);
     assert.equal(bad.code, 64);
     assert.match(bad.stderr, /bad\.jsonl:3: not a certvet result: /);
+    // A status milder than its findings (an edited line) is refused, not reported as ok.
+    const forged = JSON.parse(r.stdout) as TargetResult;
+    const edited = {
+      ...forged,
+      status: 'ok',
+      findings: [{ code: 'revoked', severity: 'critical', message: 'the leaf is revoked', certIndex: 0 }],
+    };
+    writeFileSync(f('forged.jsonl'), `${JSON.stringify(edited)}\n`);
+    const refused = await runCli(['report', 'merge', f('forged.jsonl'), '--format', 'json']);
+    assert.equal(refused.code, 64);
+    assert.match(refused.stderr, /forged\.jsonl:1: .*"status" is "ok" but its findings make it "critical"/);
+    assert.equal(refused.stdout, '');
     writeFileSync(f('trunc.jsonl'), r.stdout.slice(0, 40));
     const trunc = await runCli(['report', 'merge', f('trunc.jsonl')]);
     assert.equal(trunc.code, 64);

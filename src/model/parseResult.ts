@@ -1,11 +1,12 @@
 /**
  * Reads a TargetResult back from its JSON (a line of `--format jsonl`), for `certvet report
  * merge`: the fields the renderers rely on are checked, so a truncated or foreign line is
- * refused with the field that is wrong instead of producing a broken report. Fields beyond
+ * refused with the field that is wrong instead of producing a broken report, and a status that
+ * its findings do not give is refused rather than trusted. Fields beyond
  * these are kept as they are (newer writers may add fields; DESIGN.md §4).
  */
 import { z } from 'zod';
-import type { TargetResult } from './result.js';
+import { statusOf, type TargetResult } from './result.js';
 
 const finding = z.looseObject({
   code: z.string(),
@@ -56,5 +57,11 @@ export function parseResult(text: string): TargetResult {
       `not a certvet result: ${issue.path.length ? `"${issue.path.join('.')}": ` : ''}${issue.message}`,
     );
   }
-  return r.data as unknown as TargetResult;
+  const result = r.data as unknown as TargetResult;
+  // The status is derived from the findings; a line whose status is milder (or harsher) than
+  // its findings was edited or corrupted, and is not reported as it claims.
+  const derived = statusOf(result.findings);
+  if (derived !== result.status)
+    throw new ResultParseError(`"status" is "${result.status}" but its findings make it "${derived}"`);
+  return result;
 }
