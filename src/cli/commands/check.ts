@@ -328,18 +328,6 @@ export async function planTargets(
   return { checker, total, targets };
 }
 
-/** Turns arguments and the target file into scan targets, all in memory (for programmatic runs). */
-export async function buildTargets(
-  args: readonly string[],
-  f: CheckFlags,
-  lookup?: LookupFn,
-): Promise<ScanTarget[]> {
-  const plan = await planTargets(args, f, lookup);
-  const out: ScanTarget[] = [];
-  for await (const t of plan.targets()) out.push(t);
-  return out;
-}
-
 /** The CLI's injectable resolver (host → addresses) in dns.lookup's shape, for the library. */
 function dnsLookupOf(lookup: LookupFn): DnsLookup {
   return (host, _opts, cb) => {
