@@ -11,11 +11,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { OcspCache } from '../src/revocation/checkRevocation.js';
-import { CrlCache } from '../src/revocation/crlCache.js';
-import { type ScanTarget, scan } from '../src/scan/scanner.js';
-import { parseTarget } from '../src/scan/target.js';
-import { loadCertificates } from '../src/x509/load.js';
+import { type Checker, createChecker } from '../src/index.js';
+import type { TargetResult } from '../src/model/result.js';
 
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -54,12 +51,15 @@ function bareHandshake(port: number): Promise<void> {
   });
 }
 
-const anchors = loadCertificates(Buffer.from(ca), 'ca').certificates;
-const targets: ScanTarget[] = ports.map((p) => ({
-  spec: parseTarget(`127.0.0.1:${p}`),
-  caPem: [ca],
-  policy: { anchors, profile: 'webpki', conformance: 'warn', warnDays: 30, critDays: 7, warnPercent: 0 },
-}));
+const targets = ports.map((p) => `127.0.0.1:${p}`);
+// One checker for the revocation-off runs (its parse and signature caches warm, as in `check`).
+const offChecker = createChecker({ ca, revocation: 'off', fetchAllow: ['127.0.0.1'] });
+
+async function scanAll(checker: Checker): Promise<TargetResult[]> {
+  const out: TargetResult[] = [];
+  for await (const r of checker.scan(targets, { concurrency: CONCURRENCY })) out.push(r);
+  return out;
+}
 
 async function timeIt(fn: () => Promise<void>): Promise<number> {
   const t0 = performance.now();
@@ -69,7 +69,7 @@ async function timeIt(fn: () => Promise<void>): Promise<number> {
 
 // Warm-up both paths once.
 await pool(ports.length, (i) => bareHandshake(ports[i]!));
-await scan(targets, { concurrency: CONCURRENCY });
+await scanAll(offChecker);
 
 const bare: number[] = [];
 const cv: number[] = [];
@@ -79,7 +79,7 @@ for (let r = 0; r < ROUNDS; r++) {
   cv.push(
     ports.length /
       (await timeIt(async () => {
-        const res = await scan(targets, { concurrency: CONCURRENCY });
+        const res = await scanAll(offChecker);
         bad += res.filter((x) => x?.status !== 'ok').length;
       })),
   );
@@ -107,22 +107,14 @@ console.log(
   let ocspQueries = 0;
   let notRevocationChecked = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    off.push(
-      ports.length / (await timeIt(async () => void (await scan(targets, { concurrency: CONCURRENCY })))),
-    );
+    off.push(ports.length / (await timeIt(async () => void (await scanAll(offChecker)))));
     const s0 = await stats();
-    const revocation = {
-      mode: 'soft' as const,
-      sources: ['ocsp', 'crl'] as ('ocsp' | 'crl')[],
-      crlCache: new CrlCache({ timeoutMs: 5000, maxBytes: 64 << 20 }),
-      ocspCache: new OcspCache(),
-      fetch: { timeoutMs: 5000, maxOcspBytes: 1 << 20 },
-    };
-    const withRevocation = targets.map((t) => ({ ...t, revocation }));
+    // A new checker per round: its CRL and OCSP caches start empty, as in one `certvet check` run.
+    const withRevocation = createChecker({ ca, revocation: 'soft', fetchAllow: ['127.0.0.1'] });
     on.push(
       ports.length /
         (await timeIt(async () => {
-          const res = await scan(withRevocation, { concurrency: CONCURRENCY });
+          const res = await scanAll(withRevocation);
           notRevocationChecked += res.filter(
             (x) => x?.chain[0]?.revocation?.status !== 'good' || x?.chain[1]?.revocation?.status !== 'good',
           ).length;

@@ -37,7 +37,16 @@ export type {
   ChainPublicKey,
   SubjectAltNames,
 } from './model/chainEntry.js';
+export { chainEntry, daysRemaining } from './model/chainEntryBuilder.js';
 export type { CrossCheck, Summary, Timings, TlsInfo, TlsVersion, VerificationInfo } from './model/result.js';
+export {
+  buildReport,
+  exitCodeOf,
+  type Report,
+  type Status,
+  statusOf,
+  type TargetResult,
+} from './model/result.js';
 export type { RevocationInfo } from './model/revocation.js';
 export {
   clientCertMiddleware,
@@ -68,15 +77,6 @@ export {
 export { DeadlineError } from './probe/deadline.js';
 export type { Observation, ProbeErrorCode, ProbeFailure } from './probe/observation.js';
 export { StartTlsError } from './probe/starttls/conversation.js';
-export { type ChainEntry, chainEntry, daysRemaining } from './report/chainEntry.js';
-export {
-  buildReport,
-  exitCodeOf,
-  type Report,
-  type Status,
-  statusOf,
-  type TargetResult,
-} from './report/result.js';
 export { type Crl, checkCrls, parseCrl } from './verify/crl.js';
 export { CrlParseError, loadCrls } from './verify/loadCrls.js';
 export { matchExpectedName } from './verify/names/match.js';

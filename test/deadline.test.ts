@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { checkTarget } from '../src/check/pipeline.js';
 import { buildCrl } from '../src/lab/crlBuilder.js';
 import { ocspRespond } from '../src/lab/ocspResponder.js';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
 import { checkRevocation, OcspCache, type RevocationContext } from '../src/revocation/checkRevocation.js';
 import { CrlCache } from '../src/revocation/crlCache.js';
-import { checkTarget } from '../src/scan/scanner.js';
 import { parseTarget } from '../src/scan/target.js';
 import { runCli } from './support/cli.js';
 

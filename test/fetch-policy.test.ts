@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { checkTarget } from '../src/check/pipeline.js';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
 import { AiaFetcher } from '../src/revocation/aia.js';
 import { checkRevocation } from '../src/revocation/checkRevocation.js';
 import { CrlCache } from '../src/revocation/crlCache.js';
 import { boundedFetch, FetchError } from '../src/revocation/fetch.js';
 import { embeddedIpv4, FetchPolicy } from '../src/revocation/fetchPolicy.js';
-import { checkTarget } from '../src/scan/scanner.js';
 import { parseTarget } from '../src/scan/target.js';
 import { runCli } from './support/cli.js';
 

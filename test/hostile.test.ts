@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
+import { createChecker, type DnsLookup } from '../src/index.js';
 import { makeChain, privateKeyPem } from '../src/lab/pki.js';
-import { type ScanTarget, scan } from '../src/scan/scanner.js';
-import { parseTarget } from '../src/scan/target.js';
+import type { TargetResult } from '../src/model/result.js';
 import { CLI, runCli } from './support/cli.js';
 
 const certvet = (args: string[]) => runCli(args);
@@ -70,46 +70,34 @@ describe('hostile and broken peers', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const target = (name: string, host = '127.0.0.1'): ScanTarget => ({
-    spec: parseTarget(`${host}:${ports[name] ?? 1}`),
-    caPem: [rootPem],
-    policy: {
-      anchors: [],
-      profile: 'webpki',
-      conformance: 'warn',
-      warnDays: 30,
-      critDays: 7,
-      warnPercent: 0,
-    },
-    // The whole-check deadline a little past the handshake's, so which one fires is not a race.
-    timeouts: { totalMs: 2000, handshakeMs: 1500, connectMs: 1000 },
-  });
+  const target = (name: string, host = '127.0.0.1'): string => `${host}:${ports[name] ?? 1}`;
+  // Every name is 127.0.0.1 but the one that does not exist (never the system resolver).
+  const lookup: DnsLookup = (host, _o, cb) => {
+    if (host === 'no-such-host.certvet.test')
+      cb(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), []);
+    else cb(null, [{ address: '127.0.0.1', family: 4 }]);
+  };
+  // The whole-check deadline a little past the connect's, so which one fires is not a race.
+  const checker = () =>
+    createChecker({ ca: rootPem, profile: 'webpki', timeout: '2s', connectTimeout: '1s', lookup });
 
   test('each failure gets its own finding, nothing hangs past the deadline, the good target is unaffected', async () => {
     const names = ['good', 'silent', 'http', 'garbage', 'reset', 'slowloris', 'refused'];
     const targets = names.map((n) => target(n));
-    targets.push({
-      ...target('good', 'no-such-host.certvet.test'),
-      spec: parseTarget(`no-such-host.certvet.test:${ports.good}`),
-    });
+    targets.push(target('good', 'no-such-host.certvet.test'));
     const t0 = performance.now();
-    const results = await scan(targets, {
-      concurrency: 8,
-      lookup: async (host) => {
-        if (host === 'no-such-host.certvet.test')
-          throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
-        return ['127.0.0.1'];
-      },
-    });
+    const got = new Map<string, TargetResult>();
+    for await (const r of checker().scan(targets, { concurrency: 8 })) got.set(r.target, r);
     const elapsed = performance.now() - t0;
+    const results = targets.map((t) => got.get(t));
     const byName = Object.fromEntries(names.map((n, i) => [n, results[i]!]));
     const dns = results[names.length]!;
-    const code = (r: (typeof results)[number]) => r?.findings[0]?.code;
+    const code = (r: TargetResult | undefined) => r?.findings[0]?.code;
     assert.notEqual(byName.good!.status, 'error', JSON.stringify(byName.good!.findings));
     assert.equal(code(byName.silent), 'timeout');
     assert.match(
       byName.silent!.findings[0]!.message,
-      /TLS handshake with 127\.0\.0\.1:\d+ did not complete within/,
+      /(TLS handshake with|the check of) 127\.0\.0\.1:\d+ did not complete within/,
     );
     assert.equal(code(byName.http), 'handshake-failed');
     assert.match(byName.http!.findings[0]!.message, /did not answer with TLS/);
@@ -128,16 +116,15 @@ describe('hostile and broken peers', () => {
   test('an aborted scan stops starting new targets and keeps what is done', async () => {
     const controller = new AbortController();
     const targets = Array.from({ length: 20 }, () => target('silent'));
-    const done: number[] = [];
+    const results: TargetResult[] = [];
     setTimeout(() => controller.abort(new Error('stop')), 300);
     const t0 = performance.now();
-    const results = await scan(targets, {
-      concurrency: 2,
-      signal: controller.signal,
-      onResult: (_r, i) => done.push(i),
-    });
-    assert.ok(performance.now() - t0 < 3000);
-    assert.ok(results.filter(Boolean).length < 20);
+    await assert.rejects(async () => {
+      for await (const r of checker().scan(targets, { concurrency: 2, signal: controller.signal }))
+        results.push(r);
+    }, /stop/);
+    assert.ok(performance.now() - t0 < 3000, 'the abort ended the scan promptly');
+    assert.ok(results.length < 20);
   });
 
   test('Ctrl-C (SIGINT) prints what is done and exits promptly', async () => {

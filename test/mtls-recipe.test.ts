@@ -1,16 +1,23 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { installPackedPackage, NO_NPM, REPO_ROOT } from './support/packedProject.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const DOC = fileURLToPath(new URL('../../docs/mtls.md', import.meta.url));
+const DOC = join(REPO_ROOT, 'docs', 'mtls.md');
 
-test('docs/mtls.md: the recipe runs as written', async () => {
+/*
+ * The recipe of docs/mtls.md, run as written by bash with the `certvet` of the published
+ * package on PATH (this build packed and installed into an empty project), so `&` and `kill`
+ * act on the real process.
+ */
+test("docs/mtls.md: the recipe runs as written, with the packed package's certvet", {
+  skip: NO_NPM,
+  timeout: 240_000,
+}, async () => {
   const doc = readFileSync(DOC, 'utf8');
   const block = /<!-- recipe -->\s*```bash\n([\s\S]*?)```\s*<!-- \/recipe -->/.exec(doc);
   assert.ok(block, 'the recipe block is in docs/mtls.md');
@@ -21,11 +28,7 @@ test('docs/mtls.md: the recipe runs as written', async () => {
       s.close(() => resolve(p));
     });
   });
-  // A `certvet` on PATH that execs the built CLI, so `&` and `kill` act on the real process.
-  mkdirSync(join(dir, 'bin'));
-  writeFileSync(join(dir, 'bin', 'certvet'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, {
-    mode: 0o755,
-  });
+  const packed = await installPackedPackage('certvet-recipe-pkg-');
   writeFileSync(join(dir, 'recipe.sh'), `set -u\n${block![1]}`);
   try {
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -33,7 +36,8 @@ test('docs/mtls.md: the recipe runs as written', async () => {
         cwd: dir,
         env: {
           ...process.env,
-          PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+          // The bin's `#!/usr/bin/env node` runs the Node that runs this test.
+          PATH: `${packed.binDir}:${dirname(process.execPath)}:${process.env.PATH}`,
           PORT: String(port),
           NO_COLOR: '1',
         },
@@ -58,5 +62,6 @@ test('docs/mtls.md: the recipe runs as written', async () => {
     assert.match(o, /reloaded CRL/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    packed.remove();
   }
 });

@@ -1,53 +1,27 @@
 /**
  * The published package, as a new user gets it: `npm pack`, install the tarball into an empty
  * project, then use it from ESM, from CommonJS, from TypeScript, through its bin and its
- * shipped JSON Schema. The tarball is packed from the build `npm test` just made
- * (`--ignore-scripts`: `prepack` would rebuild dist/ under the running suite).
+ * shipped JSON Schema (test/support/packedProject.ts packs and installs it). The documented
+ * examples run from the packed package too: test/library-docs.test.ts, test/mtls-recipe.test.ts.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { issue, makeChain, privateKeyPem } from '../src/lab/pki.js';
-import { examplesOf } from './support/docExamples.js';
+import { makeChain } from '../src/lab/pki.js';
+import {
+  installPackedPackage,
+  NO_NPM,
+  type PackedProject,
+  REPO_ROOT as ROOT,
+  sh,
+} from './support/packedProject.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   name: string;
   version: string;
   dependencies: Record<string, string>;
 };
-const run = promisify(execFile);
-
-const npmVersion = spawnSync('npm', ['--version'], { encoding: 'utf8' });
-const NO_NPM =
-  npmVersion.error || npmVersion.status !== 0 ? 'npm is not installed: cannot pack the package' : false;
-
-/** The environment of a plain shell: none of the running `npm test`'s package or lifecycle variables. */
-function shellEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!/^npm_(package|lifecycle)_|^npm_command$|^INIT_CWD$/i.test(k)) env[k] = v;
-  return env;
-}
-
-async function sh(cmd: string, args: readonly string[], cwd: string): Promise<string> {
-  try {
-    const r = await run(cmd, [...args], { cwd, env: shellEnv(), maxBuffer: 16 << 20, timeout: 120_000 });
-    return r.stdout;
-  } catch (e) {
-    const err = e as Error & { stdout?: string; stderr?: string };
-    throw new Error(
-      `${cmd} ${args.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`,
-    );
-  }
-}
 
 const USE = `
   const pem = readFileSync('chain.pem');
@@ -62,32 +36,20 @@ const USE = `
 `;
 
 describe('the packed package in an empty project', { skip: NO_NPM, timeout: 180_000 }, () => {
-  let tmp: string;
+  let packed: PackedProject;
   let project: string;
-  let files: string[];
+  let files: readonly string[];
 
   before(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'certvet-pack-'));
-    const packed = JSON.parse(
-      await sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], ROOT),
-    ) as { filename: string; files: { path: string }[] }[];
-    const tarball = join(tmp, packed[0]!.filename);
-    files = packed[0]!.files.map((f) => f.path);
-    project = join(tmp, 'consumer');
-    mkdirSync(project);
-    writeFileSync(
-      join(project, 'package.json'),
-      JSON.stringify({ name: 'consumer', version: '0.0.0', private: true, type: 'module' }),
-    );
-    await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
+    packed = await installPackedPackage();
+    project = packed.dir;
+    files = packed.files;
     const chain = await makeChain({ names: ['127.0.0.1'] });
     writeFileSync(join(project, 'chain.pem'), chain.leaf.pem + chain.intermediate.pem);
     writeFileSync(join(project, 'root.pem'), chain.root.pem);
   });
 
-  after(() => {
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => packed?.remove());
 
   test('the tarball holds the build, sources for its maps, the schema and the docs, and no tests', () => {
     for (const f of [
@@ -225,38 +187,5 @@ export { r, v, bad };
       "console.log(fileURLToPath(import.meta.resolve('certvet/schema/result.schema.json')));\nimport { fileURLToPath } from 'node:url';\n",
     );
     assert.equal((await sh(process.execPath, ['schema.mjs'], project)).trim(), r.p);
-  });
-
-  test('the library examples of docs/library.md run from the installed package', async () => {
-    const root = await issue({ subject: 'CN=Corp Root,O=Corp', ca: true });
-    const ica = await issue({ subject: 'CN=Corp Issuing CA,O=Corp', ca: true, issuer: root, pathLen: 0 });
-    writeFileSync(join(project, 'corp-root.pem'), root.pem);
-    const servers: tls.Server[] = [];
-    const ports: Record<string, number> = {};
-    try {
-      for (const name of ['api.corp.example', 'mail.corp.example']) {
-        const leaf = await issue({ subject: `CN=${name}`, issuer: ica, dns: [name], ips: ['127.0.0.1'] });
-        const server = tls.createServer(
-          { key: await privateKeyPem(leaf.key), cert: leaf.pem + ica.pem },
-          (s) => s.end(),
-        );
-        server.on('tlsClientError', () => {});
-        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-        servers.push(server);
-        ports[name] = (server.address() as AddressInfo).port;
-      }
-      const examples = examplesOf(readFileSync(join(ROOT, 'docs', 'library.md'), 'utf8'));
-      for (const name of ['check', 'policy']) {
-        const code = examples
-          .get(name)!
-          .replaceAll('api.corp.example:443', `127.0.0.1:${ports['api.corp.example']}`)
-          .replaceAll('mail.corp.example:465', `127.0.0.1:${ports['mail.corp.example']}`);
-        writeFileSync(join(project, `${name}.mjs`), code);
-        const out = await sh(process.execPath, [`${name}.mjs`], project);
-        assert.match(out, /^ok \[\]/, `${name}: ${out}`);
-      }
-    } finally {
-      for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
-    }
   });
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { makeChain, privateKeyPem } from '../src/lab/pki.js';
-import type { TargetResult } from '../src/report/result.js';
+import type { TargetResult } from '../src/model/result.js';
 import { runCli } from './support/cli.js';
 
 interface JsonReport {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ChainEntry } from '../src/report/chainEntry.js';
+import type { ChainEntry } from '../src/model/chainEntry.js';
+import { buildReport, exitCodeOf, statusOf, type TargetResult } from '../src/model/result.js';
 import { renderHtml } from '../src/report/html.js';
 import { renderJunit } from '../src/report/junit.js';
 import { renderPrometheus } from '../src/report/prometheus.js';
 import { renderReport } from '../src/report/render.js';
-import { buildReport, exitCodeOf, statusOf, type TargetResult } from '../src/report/result.js';
 import { escapeHtml, sanitizeForTerminal } from '../src/report/sanitize.js';
 import { colorsFor } from '../src/report/style.js';
 

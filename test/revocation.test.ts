@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
+import { checkTarget } from '../src/check/pipeline.js';
 import { buildCrl } from '../src/lab/crlBuilder.js';
 import { type IssuedCert, issue, privateKeyPem, x509 } from '../src/lab/pki.js';
 import { checkRevocation, type RevocationContext } from '../src/revocation/checkRevocation.js';
 import { CrlCache } from '../src/revocation/crlCache.js';
 import { FetchPolicy } from '../src/revocation/fetchPolicy.js';
-import { checkTarget } from '../src/scan/scanner.js';
 import { parseTarget } from '../src/scan/target.js';
 
 const DAY = 86400_000;

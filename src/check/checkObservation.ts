@@ -1,8 +1,8 @@
 import type { Finding } from '../findings/catalogue.js';
 import type { ChainEntry } from '../model/chainEntry.js';
+import { chainEntry } from '../model/chainEntryBuilder.js';
 import { type CrossCheck, statusOf, type TargetResult } from '../model/result.js';
 import type { Observation } from '../probe/observation.js';
-import { chainEntry } from '../report/chainEntry.js';
 import type { Crl } from '../verify/crl.js';
 import { parseIp } from '../verify/names/ip.js';
 import type { Conformance, ExpectedName, Profile } from '../verify/options.js';

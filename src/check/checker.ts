@@ -9,10 +9,10 @@
 import { setMaxListeners } from 'node:events';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
+import type { TargetResult } from '../model/result.js';
 import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
 import { type ClientIdentity, type LookupFn, systemLookup } from '../probe/probe.js';
-import type { TargetResult } from '../report/result.js';
 import { AiaFetcher, type AiaFetcherOptions } from '../revocation/aia.js';
 import {
   OcspCache,
@@ -23,7 +23,7 @@ import {
 } from '../revocation/checkRevocation.js';
 import { CrlCache, type CrlCacheOptions } from '../revocation/crlCache.js';
 import { FetchPolicy } from '../revocation/fetchPolicy.js';
-import { effectiveConcurrency } from '../scan/scanner.js';
+import { effectiveConcurrency } from '../scan/concurrency.js';
 import { parseTarget, type StartTlsProtocol, TargetError } from '../scan/target.js';
 import type { Crl } from '../verify/crl.js';
 import { loadCrls } from '../verify/loadCrls.js';

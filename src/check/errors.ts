@@ -1,5 +1,5 @@
 import type { Finding } from '../findings/catalogue.js';
-import type { ChainEntry } from '../report/chainEntry.js';
+import type { ChainEntry } from '../model/chainEntry.js';
 
 /** A library option that cannot be used (unknown key, wrong type, unreadable CA text). */
 export class CertvetOptionError extends TypeError {

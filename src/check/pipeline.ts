@@ -7,12 +7,12 @@
  */
 
 import type { Finding } from '../findings/catalogue.js';
+import type { ChainEntry } from '../model/chainEntry.js';
+import { statusOf, type TargetResult } from '../model/result.js';
 import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
 import type { ClientIdentity, LookupFn, ProbeTimeouts } from '../probe/probe.js';
 import { DEFAULT_TIMEOUTS, probe } from '../probe/probe.js';
-import type { ChainEntry } from '../report/chainEntry.js';
-import { statusOf, type TargetResult } from '../report/result.js';
 import type { AiaFetcher } from '../revocation/aia.js';
 import { checkRevocation, type RevocationContext } from '../revocation/checkRevocation.js';
 import type { TargetSpec } from '../scan/target.js';

@@ -1,6 +1,6 @@
 import type { TlsOptions } from 'node:tls';
 import type { FindingCode } from '../findings/catalogue.js';
-import type { Status } from '../report/result.js';
+import type { Status } from '../model/result.js';
 import { buildCrl } from './crlBuilder.js';
 import type { LabPki } from './labPki.js';
 import type { LabPublications } from './labRepository.js';

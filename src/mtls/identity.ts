@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { subjectAltNames } from '../report/chainEntry.js';
+import { subjectAltNames } from '../model/chainEntryBuilder.js';
 import type { Certificate } from '../x509/certificate.js';
 import { isoOf } from '../x509/time.js';
 

@@ -1,4 +1,4 @@
-import type { Report, Status, TargetResult } from './result.js';
+import type { Report, Status, TargetResult } from '../model/result.js';
 import { memorySource, type ReportSource } from './resultSpool.js';
 import { escapeHtml as h } from './sanitize.js';
 

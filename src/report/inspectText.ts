@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { chainEntry } from '../model/chainEntryBuilder.js';
 import type { Certificate } from '../x509/certificate.js';
 import { describeKey } from '../x509/publicKey.js';
-import { chainEntry } from './chainEntry.js';
 import { describeExtensions, type ExtensionDescription } from './extensionText.js';
 import { sanitizeForTerminal as clean } from './sanitize.js';
 import type { Colors } from './style.js';

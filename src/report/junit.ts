@@ -1,4 +1,4 @@
-import type { Report, TargetResult } from './result.js';
+import type { Report, TargetResult } from '../model/result.js';
 import { memorySource, type ReportSource } from './resultSpool.js';
 import { escapeXml as xml } from './sanitize.js';
 

@@ -1,4 +1,4 @@
-import type { Report, TargetResult } from './result.js';
+import type { Report, TargetResult } from '../model/result.js';
 import { memorySource, type ReportSource, type ResultEntry } from './resultSpool.js';
 import { escapePrometheusLabel as label } from './sanitize.js';
 

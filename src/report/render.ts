@@ -1,7 +1,7 @@
+import type { Report } from '../model/result.js';
 import { htmlChunks } from './html.js';
 import { junitChunks } from './junit.js';
 import { prometheusChunks } from './prometheus.js';
-import type { Report } from './result.js';
 import { memorySource, type ReportSource } from './resultSpool.js';
 import type { Colors } from './style.js';
 import { textChunks } from './text.js';

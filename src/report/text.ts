@@ -1,4 +1,4 @@
-import type { Report, Status, TargetResult } from './result.js';
+import type { Report, Status, TargetResult } from '../model/result.js';
 import { memorySource, type ReportSource, type ResultEntry } from './resultSpool.js';
 import { sanitizeForTerminal as clean } from './sanitize.js';
 import type { Colors } from './style.js';

@@ -1,6 +1,6 @@
 import type { Finding } from '../findings/catalogue.js';
-import type { ChainEntry } from './chainEntry.js';
-import type { Status, TargetResult } from './result.js';
+import type { ChainEntry } from '../model/chainEntry.js';
+import type { Status, TargetResult } from '../model/result.js';
 import { sanitizeForTerminal as clean } from './sanitize.js';
 import type { Colors } from './style.js';
 

@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import { type Checker, checkerInternals, createChecker, type TargetObject } from '../../check/checker.js';
 import { CertvetOptionError } from '../../check/errors.js';
 import type { DnsLookup } from '../../check/lookup.js';
+import type { ScanTarget } from '../../check/pipeline.js';
+import { exitCodeOf } from '../../model/result.js';
 import { type ClientIdentity, type LookupFn, systemLookup } from '../../probe/probe.js';
 import { FORMATS, type Format, reportChunks } from '../../report/render.js';
-import { exitCodeOf } from '../../report/result.js';
 import { ResultSpool } from '../../report/resultSpool.js';
 import { colorsFor } from '../../report/style.js';
 import type { RevocationMode, RevocationSourceKind } from '../../revocation/checkRevocation.js';
-import { effectiveConcurrency, type ScanTarget } from '../../scan/scanner.js';
+import { effectiveConcurrency } from '../../scan/concurrency.js';
 import { inShard } from '../../scan/shard.js';
 import {
   parseResolve,

@@ -1,8 +1,8 @@
 import { rootCertificates } from 'node:tls';
 import type { Command } from 'commander';
 import type { Finding } from '../../findings/catalogue.js';
-import { chainEntry } from '../../report/chainEntry.js';
-import { buildReport, exitCodeOf, statusOf, type TargetResult } from '../../report/result.js';
+import { chainEntry } from '../../model/chainEntryBuilder.js';
+import { buildReport, exitCodeOf, statusOf, type TargetResult } from '../../model/result.js';
 import { colorsFor } from '../../report/style.js';
 import { renderVerifyText } from '../../report/verifyText.js';
 import type { Crl } from '../../verify/crl.js';

@@ -1,10 +1,12 @@
-import type { CertificateSource, ChainEntry } from '../model/chainEntry.js';
+/*
+ * ChainEntry, the result model's view of one certificate, built from a parsed certificate: the
+ * check pipeline, `verify`, `inspect` and the mTLS identity all describe certificates this way.
+ */
+
 import { type Certificate, isSelfSigned } from '../x509/certificate.js';
 import { ipToText } from '../x509/generalName.js';
 import { isoOf } from '../x509/time.js';
-
-/** The types live in the result model; the builders below make them from a certificate. */
-export type { CertificateSource, ChainEntry } from '../model/chainEntry.js';
+import type { CertificateSource, ChainEntry } from './chainEntry.js';
 
 /** Whole days from `nowMs` until the certificate's notAfter (negative once expired). */
 export function daysRemaining(cert: Certificate, nowMs: number): number {
