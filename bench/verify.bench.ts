@@ -13,6 +13,9 @@
  * 3. Pathological inputs shaped like x509-limbo's `pathological::` cases (cycles, cross-sign
  *    meshes, 1,000+ name constraints against 500+ names), generated here because the local
  *    limbo file has none. Target: each under 50 ms.
+ * 4. The limbo harness (node dist/scripts/limbo.js) as a whole process on a 10,000-case file
+ *    generated from the local vectors (bench/limbo.bench.ts). Target: ≥ 2,000 cases/s,
+ *    process start included.
  *
  * Environment: BENCH_SECONDS (measuring time per figure, default 1.5), BENCH_ROUNDS (default 5),
  * BENCH_LIMBO (path of limbo.json).
@@ -446,3 +449,9 @@ for (const [label, build] of builders) {
 }
 table(['case', 'median ms', 'worst ms', 'result'], prow);
 console.log(`   over ${LIMIT_MS} ms: ${over} of ${builders.length}`);
+
+// ---------------------------------------------------------------------------------------------
+// 4. The limbo harness as a whole process on a 10,000-case file (bench/limbo.bench.ts, which
+//    also runs on its own: node dist/bench/limbo.bench.js)
+
+await import('./limbo.bench.js');

@@ -71,8 +71,18 @@ function peerName(n: { kind: string; value: string }): ExpectedName | null {
   return kind ? { kind, value: n.value } : null;
 }
 
+/** Options that change what a case costs, never its result. */
+export interface LimboRunOptions {
+  /**
+   * Share signature results with earlier cases (the default, as in any long-running
+   * verifier). false makes the case check every signature itself, as if no case before it
+   * had the same certificates.
+   */
+  readonly shareSignatureResults?: boolean;
+}
+
 /** Runs one case through the validator. Behaviour depends only on the case's fields. */
-export function runLimboCase(tc: LimboCase, now: Date = new Date()): LimboResult {
+export function runLimboCase(tc: LimboCase, now: Date = new Date(), run: LimboRunOptions = {}): LimboResult {
   const skip = (context: string): LimboResult => ({ id: tc.id, actual_result: 'SKIPPED', context });
   const fail = (context: string): LimboResult => ({ id: tc.id, actual_result: 'FAILURE', context });
   const leafLoad = loadCertificates(Buffer.from(tc.peer_certificate, 'latin1'), 'peer certificate');
@@ -129,6 +139,7 @@ export function runLimboCase(tc: LimboCase, now: Date = new Date()): LimboResult
     crlPolicy: { mode: 'hard' },
     // x509-limbo (like pyca/cryptography) judges trust anchors by the profile too.
     strictAnchors: true,
+    shareSignatureResults: run.shareSignatureResults ?? true,
   });
   if (result.valid) return { id: tc.id, actual_result: 'SUCCESS', context: null };
   const critical = result.findings.filter((f) => f.severity === 'critical');

@@ -211,6 +211,18 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * The bytes as Latin-1 text, one character per byte: a cheap exact key for memos over DER
+ * values and the text of ASCII strings. Short inputs are converted by hand, longer ones by
+ * Buffer (whose fixed cost is lower past a few dozen bytes).
+ */
+export function latin1(c: Uint8Array): string {
+  if (c.length > 24) return Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1');
+  let s = '';
+  for (let i = 0; i < c.length; i++) s += String.fromCharCode(c[i]!);
+  return s;
+}
+
 export function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }

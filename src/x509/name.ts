@@ -1,9 +1,12 @@
+import { Memo } from '../util/memo.js';
 import {
   children,
   content,
   DerError,
   decodeOid,
   expectUniversal,
+  latin1,
+  readTlv,
   TAG,
   type Tlv,
   toHex,
@@ -47,14 +50,6 @@ const STRING_TAGS = new Set<number>([
 ]);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Bytes as Latin-1 text (one character per byte), without copying them first. */
-function latin1(c: Uint8Array): string {
-  if (c.length > 64) return Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1');
-  let s = '';
-  for (let i = 0; i < c.length; i++) s += String.fromCharCode(c[i]!);
-  return s;
-}
 
 function isAscii(c: Uint8Array): boolean {
   for (let i = 0; i < c.length; i++) if (c[i]! > 0x7f) return false;
@@ -189,9 +184,35 @@ function rfc4514(rdns: readonly (readonly NameAttribute[])[]): string {
     .join(',');
 }
 
+/**
+ * Decoded names by their exact DER bytes. A chain repeats its names (a leaf's issuer is its
+ * CA's subject, a root's subject is its issuer) and a scan repeats its CAs' names across
+ * thousands of leaves, so normalising each distinct name once saves most of the cost of
+ * decoding names. Only successful decodings are kept, and a decoding depends on nothing but
+ * the bytes, so a hit gives exactly what decoding again would (errors are never cached: the
+ * same bytes throw the same DerError again).
+ */
+const decodedNames = new Memo<DistinguishedName>(2048);
+
 /** Decodes a Name (SEQUENCE OF RelativeDistinguishedName). */
 export function decodeName(t: Tlv): DistinguishedName {
   expectUniversal(t, TAG.SEQUENCE, 'Name');
+  const id = latin1(whole(t));
+  const hit = decodedNames.get(id);
+  if (hit) return hit;
+  // Decoded from its own copy of the bytes, so that a cached name (its DER, its attributes'
+  // raw values) does not keep a certificate's buffer alive.
+  const name = decodeNameUncached(readTlv(whole(t).slice(), 0));
+  decodedNames.set(id, name);
+  return name;
+}
+
+/** Forgets every cached name (for measurements that must not share work between inputs). */
+export function clearNameCache(): void {
+  decodedNames.clear();
+}
+
+function decodeNameUncached(t: Tlv): DistinguishedName {
   const rdns: NameAttribute[][] = [];
   const rdnKeys: string[] = [];
   for (const set of children(t)) {

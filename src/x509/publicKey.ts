@@ -1,5 +1,5 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { Lru } from '../util/lru.js';
+import type { KeyObject } from 'node:crypto';
+import { Memo } from '../util/memo.js';
 import {
   children,
   content,
@@ -13,6 +13,7 @@ import {
   type Tlv,
   whole,
 } from './der.js';
+import { importSpki } from './keyImport.js';
 import { OID } from './oids.js';
 
 export type KeyType = 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448' | 'dsa' | 'x25519' | 'x448' | 'unknown';
@@ -33,7 +34,7 @@ export interface PublicKeyInfo {
 }
 
 /** Loaded keys by SPKI bytes: a re-parsed certificate reuses the key already imported. */
-const loaded = new Lru<string, { key: KeyObject | null; error: string | null }>(4096);
+const loaded = new Memo<{ key: KeyObject | null; error: string | null }>(2048);
 
 /**
  * The node:crypto key, loaded on first use: importing a key costs far more than parsing a
@@ -49,7 +50,7 @@ export function loadKey(info: PublicKeyInfo): { key: KeyObject | null; error: st
     else
       try {
         r = {
-          key: createPublicKey({ key: Buffer.from(info.spkiDer), format: 'der', type: 'spki' }),
+          key: importSpki(info.spkiDer),
           error: null,
         };
       } catch (e) {
@@ -58,6 +59,11 @@ export function loadKey(info: PublicKeyInfo): { key: KeyObject | null; error: st
     loaded.set(id, r);
   }
   return r;
+}
+
+/** Forgets every loaded key (for measurements that must not share work between inputs). */
+export function clearKeyCache(): void {
+  loaded.clear();
 }
 
 function bitLength(intContent: Uint8Array): number {

@@ -1,4 +1,5 @@
 import { constants, verify as cryptoVerify } from 'node:crypto';
+import { Memo } from '../util/memo.js';
 import {
   children,
   content,
@@ -7,8 +8,10 @@ import {
   decodeSmallInteger,
   expectUniversal,
   isUniversal,
+  latin1,
   TAG,
   type Tlv,
+  whole,
 } from './der.js';
 import { OID } from './oids.js';
 import { loadKey, type PublicKeyInfo } from './publicKey.js';
@@ -101,8 +104,29 @@ function decodePss(params: Tlv | undefined): { hash: HashName; saltLength: numbe
   return { hash, saltLength };
 }
 
+/**
+ * Decoded AlgorithmIdentifiers by their exact DER bytes: a handful of encodings cover nearly
+ * every certificate, and the result depends on nothing but the bytes (errors are not kept).
+ */
+const decodedAlgorithms = new Memo<SignatureAlgorithm>(256);
+
 /** Decodes a signature AlgorithmIdentifier; structural errors throw, parameter errors are recorded. */
 export function decodeSignatureAlgorithm(t: Tlv): SignatureAlgorithm {
+  const id = latin1(whole(t));
+  let alg = decodedAlgorithms.get(id);
+  if (alg === undefined) {
+    alg = decodeAlgorithm(t);
+    decodedAlgorithms.set(id, alg);
+  }
+  return alg;
+}
+
+/** Forgets every memoised AlgorithmIdentifier (for measurements that must not share work). */
+export function clearAlgorithmCache(): void {
+  decodedAlgorithms.clear();
+}
+
+function decodeAlgorithm(t: Tlv): SignatureAlgorithm {
   const [oidT, params, extra] = children(expectUniversal(t, TAG.SEQUENCE, 'AlgorithmIdentifier'));
   if (extra) throw new DerError('AlgorithmIdentifier has more than two elements');
   const oid = decodeOid(content(expectUniversal(oidT, TAG.OID, 'signature algorithm')));
