@@ -1,179 +1,192 @@
 /**
- * npm run bench:scan — targets checked per second by certvet versus a bare baseline of
- * tls.connect handshakes with Node's own verification, at the same concurrency, against the
- * same 500 loopback endpoints (served by a separate process); then the peak RSS of a
- * 10,000-target `certvet check` run. Prints figures and ratios; asserts nothing.
+ * npm run bench:scan — the scan engine measured as users run it: whole processes against nginx
+ * (from apt; not a Node server, which would be the bottleneck), revocation off.
+ *
+ * 1. Throughput. BENCH_CHECKS checks over 200 ECDSA P-256 endpoints at one concurrency:
+ *    `certvet check` with 1, 2, … BENCH_MAX_WORKERS (default: the CPUs) worker threads, against
+ *    a bare verified tls.connect client (one shared secure context; also through certvet's
+ *    capture stream, and with its keylog listener, to isolate those costs) and `curl
+ *    --parallel` when curl is installed. Each client runs BENCH_ROUNDS times, interleaved; the
+ *    table shows medians, the ratio to the bare client of the same run, client CPU per target
+ *    and nginx's CPU share (so a reader can tell whether the server was saturated).
+ * 2. Memory. Peak RSS of `certvet check` (default workers) over BENCH_BIG targets (default
+ *    10,000) in every format, and over BENCH_HUGE (default 100,000) with jsonl: the target
+ *    file repeats the 200 endpoints. BENCH_RSS=0 skips it.
+ *
+ * Prints figures; asserts nothing. Needs nginx (apt-get install nginx-light).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { type Checker, createChecker } from '../src/index.js';
-import type { TargetResult } from '../src/model/result.js';
+import { startNginx } from './nginx.js';
 
-const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 500);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const N = Number(process.env.BENCH_CHECKS ?? 2000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const BIG = Number(process.env.BENCH_BIG ?? 10000);
+const MAX_WORKERS = Number(process.env.BENCH_MAX_WORKERS ?? availableParallelism());
+const BIG = Number(process.env.BENCH_BIG ?? 10_000);
+const HUGE = Number(process.env.BENCH_HUGE ?? 100_000);
+const RSS = process.env.BENCH_RSS !== '0';
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+const CLI = here('../src/cli/main.js');
+const CURL = ['/usr/bin/curl', '/usr/local/bin/curl'].find((p) => existsSync(p));
+const TIME = '/usr/bin/time';
+if (!existsSync(TIME)) throw new Error('/usr/bin/time is needed (apt-get install time)');
 
-const server = spawn(process.execPath, [here('./servers.js'), String(ENDPOINTS)], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
-const line: string = await new Promise((resolve) =>
-  createInterface({ input: server.stdout! }).once('line', resolve),
-);
-const { ca, ports, http } = JSON.parse(line) as { ca: string; ports: number[]; http: string };
-
-async function pool(n: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= n) return;
-        await fn(i);
-      }
-    }),
-  );
-}
-
-function bareHandshake(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, ca: [ca], rejectUnauthorized: true }, () => {
-      s.destroy();
-      resolve();
-    });
-    s.on('error', reject);
-  });
-}
-
-const targets = ports.map((p) => `127.0.0.1:${p}`);
-// One checker for the revocation-off runs (its parse and signature caches warm, as in `check`).
-const offChecker = createChecker({ ca, revocation: 'off', fetchAllow: ['127.0.0.1'] });
-
-async function scanAll(checker: Checker): Promise<TargetResult[]> {
-  const out: TargetResult[] = [];
-  for await (const r of checker.scan(targets, { concurrency: CONCURRENCY })) out.push(r);
-  return out;
-}
-
-async function timeIt(fn: () => Promise<void>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return (performance.now() - t0) / 1000;
-}
-
-// Warm-up both paths once.
-await pool(ports.length, (i) => bareHandshake(ports[i]!));
-await scanAll(offChecker);
-
-const bare: number[] = [];
-const cv: number[] = [];
-let bad = 0;
-for (let r = 0; r < ROUNDS; r++) {
-  bare.push(ports.length / (await timeIt(() => pool(ports.length, (i) => bareHandshake(ports[i]!)))));
-  cv.push(
-    ports.length /
-      (await timeIt(async () => {
-        const res = await scanAll(offChecker);
-        bad += res.filter((x) => x?.status !== 'ok').length;
-      })),
-  );
-}
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-const b = median(bare);
-const c = median(cv);
-console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, Node ${process.version}`);
-console.log(
-  `${ENDPOINTS} loopback TLS endpoints (ECDSA P-256 leaf + intermediate), concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds`,
-);
-console.log(`  bare tls.connect + Node verification : ${b.toFixed(0)} targets/s`);
-console.log(`  certvet scan (probe + verify + checks): ${c.toFixed(0)} targets/s`);
-console.log(
-  `  ratio certvet / bare                  : ${(c / b).toFixed(2)}× (target ≥ 0.70×)${bad ? `  [${bad} results not ok!]` : ''}`,
-);
-
-// Revocation on: every leaf names the intermediate's 100,000-entry CRL, the intermediate names an
-// OCSP responder. One CRL cache and one OCSP cache for the run, as `certvet check` has.
-{
-  const stats = async () => (await (await fetch(`${http}/stats`)).json()) as { crl: number; ocsp: number };
-  const off: number[] = [];
-  const on: number[] = [];
-  let crlFetches = 0;
-  let ocspQueries = 0;
-  let notRevocationChecked = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    off.push(ports.length / (await timeIt(async () => void (await scanAll(offChecker)))));
-    const s0 = await stats();
-    // A new checker per round: its CRL and OCSP caches start empty, as in one `certvet check` run.
-    const withRevocation = createChecker({ ca, revocation: 'soft', fetchAllow: ['127.0.0.1'] });
-    on.push(
-      ports.length /
-        (await timeIt(async () => {
-          const res = await scanAll(withRevocation);
-          notRevocationChecked += res.filter(
-            (x) => x?.chain[0]?.revocation?.status !== 'good' || x?.chain[1]?.revocation?.status !== 'good',
-          ).length;
-        })),
+const nginx = await startNginx(200);
+const targetFile = (n: number) => {
+  const file = join(nginx.dir, `targets-${n}.txt`);
+  if (!existsSync(file))
+    writeFileSync(
+      file,
+      `${Array.from({ length: n }, (_, i) => `127.0.0.1:${nginx.ports[i % nginx.ports.length]}`).join('\n')}\n`,
     );
-    const s1 = await stats();
-    crlFetches = s1.crl - s0.crl;
-    ocspQueries = s1.ocsp - s0.ocsp;
-  }
-  const o = median(off);
-  const w = median(on);
-  console.log(`  revocation off                        : ${o.toFixed(0)} targets/s`);
-  console.log(
-    `  revocation on (CRL 100k entries, OCSP): ${w.toFixed(0)} targets/s — cost ${(o / w).toFixed(2)}× (target ≤ 1.30×)${notRevocationChecked ? `  [${notRevocationChecked} not checked good!]` : ''}`,
-  );
-  console.log(`  per run: CRL fetched ${crlFetches}×, OCSP asked ${ocspQueries}× (one shared intermediate)`);
-}
-
-// Peak RSS of a 10,000-target CLI run (endpoints repeat).
-const dir = mkdtempSync(join(tmpdir(), 'certvet-bench-'));
-writeFileSync(join(dir, 'ca.pem'), ca);
+  return file;
+};
+const checksFile = targetFile(N);
+// curl: one fresh connection per URL (Connection: close; 200 distinct ports), HTTP/1.1.
+const curlConfig = join(nginx.dir, 'curl.txt');
 writeFileSync(
-  join(dir, 'targets.txt'),
-  Array.from({ length: BIG }, (_, i) => `127.0.0.1:${ports[i % ports.length]}`).join('\n'),
+  curlConfig,
+  Array.from(
+    { length: N },
+    (_, i) => `url = "https://127.0.0.1:${nginx.ports[i % nginx.ports.length]}/"\noutput = "/dev/null"\n`,
+  ).join(''),
 );
-const cli = spawn(
-  process.execPath,
-  [
-    here('../src/cli/main.js'),
+
+interface Client {
+  readonly name: string;
+  readonly cmd: string;
+  readonly args: readonly string[];
+}
+const bare = (mode: string): Client => ({
+  name: `bare tls.connect (${mode})`,
+  cmd: process.execPath,
+  args: [here('./bareClient.js'), nginx.caFile, checksFile, String(CONCURRENCY), mode],
+});
+const certvet = (
+  workers: number,
+  file = checksFile,
+  format = 'jsonl',
+  concurrency = CONCURRENCY,
+): Client => ({
+  name: `certvet check --workers ${workers}`,
+  cmd: process.execPath,
+  args: [
+    CLI,
     'check',
     '-f',
-    join(dir, 'targets.txt'),
+    file,
     '--ca',
-    join(dir, 'ca.pem'),
+    nginx.caFile,
+    '--revocation',
+    'off',
     '--format',
-    'jsonl',
+    format,
+    '-o',
+    '/dev/null',
     '--concurrency',
-    String(CONCURRENCY),
+    String(concurrency),
+    '--workers',
+    String(workers),
     '-q',
   ],
-  {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  },
-);
-let peakKb = 0;
-const poll = setInterval(() => {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${cli.pid}/status`, 'utf8'));
-    if (m) peakKb = Math.max(peakKb, Number(m[1]));
-  } catch {
-    /* exited */
-  }
-}, 20);
-const t0 = performance.now();
-const code: number | null = await new Promise((r) => cli.on('close', r));
-clearInterval(poll);
-const secs = (performance.now() - t0) / 1000;
+});
+const clients: Client[] = [
+  bare('plain'),
+  bare('capture'),
+  bare('keylog'),
+  ...Array.from({ length: MAX_WORKERS }, (_, i) => certvet(i + 1)),
+  ...(CURL
+    ? [
+        {
+          name: 'curl --parallel',
+          cmd: CURL,
+          args: [
+            '-s',
+            '--cacert',
+            nginx.caFile,
+            '-H',
+            'Connection: close',
+            '--parallel',
+            '--parallel-max',
+            String(CONCURRENCY),
+            '-K',
+            curlConfig,
+          ],
+        },
+      ]
+    : []),
+];
+
+interface Run {
+  readonly secs: number;
+  readonly cpuMs: number;
+  readonly maxRssKb: number;
+  readonly server: number;
+  readonly code: number | null;
+}
+function runClient(c: Client): Run {
+  const s0 = nginx.cpuSeconds();
+  const t0 = performance.now();
+  const r = spawnSync(TIME, ['-f', '%U %S %M', c.cmd, ...c.args], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  const secs = (performance.now() - t0) / 1000;
+  const [user, sys, rss] = (r.stderr.trim().split('\n').at(-1) ?? '0 0 0').split(' ').map(Number);
+  return {
+    secs,
+    cpuMs: ((user ?? 0) + (sys ?? 0)) * 1000,
+    maxRssKb: rss ?? 0,
+    server: (nginx.cpuSeconds() - s0) / secs,
+    code: r.status,
+  };
+}
+
+const samples = new Map<string, Run[]>(clients.map((c) => [c.name, []]));
+for (let r = 0; r < ROUNDS; r++) for (const c of clients) samples.get(c.name)!.push(runClient(c));
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rateOf = (name: string) => median(samples.get(name)!.map((s) => N / s.secs));
+const base = rateOf(bare('plain').name);
+console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, Node ${process.version}`);
 console.log(
-  `  ${BIG}-target certvet check: ${secs.toFixed(1)} s (${(BIG / secs).toFixed(0)} targets/s), peak RSS ${(peakKb / 1024).toFixed(0)} MB (target < 300 MB), exit ${code}`,
+  `1. ${N} checks over 200 nginx endpoints (ECDSA P-256 leaf + intermediate), concurrency ${CONCURRENCY}, revocation off, median of ${ROUNDS} rounds, whole processes`,
 );
-rmSync(dir, { recursive: true, force: true });
-server.stdin!.end();
+console.log(
+  `   ${'client'.padEnd(30)} ${'targets/s'.padStart(9)}  ${'× bare'.padStart(6)}  ${'client CPU/target'.padStart(17)}  nginx CPU`,
+);
+for (const c of clients) {
+  const s = samples.get(c.name)!;
+  const rate = rateOf(c.name);
+  const bad = s.some((x) => x.code !== 0) ? '  [a run failed!]' : '';
+  console.log(
+    `   ${c.name.padEnd(30)} ${rate.toFixed(0).padStart(9)}  ${`${(rate / base).toFixed(2)}×`.padStart(6)}  ${`${median(s.map((x) => x.cpuMs / N)).toFixed(2)} ms`.padStart(17)}  ${`${(100 * median(s.map((x) => x.server))).toFixed(0)}%`.padStart(9)}${bad}`,
+  );
+}
+const one = rateOf(certvet(1).name);
+console.log(
+  `   workers scaling: ${Array.from({ length: MAX_WORKERS }, (_, i) => `${i + 1}: ${(rateOf(certvet(i + 1).name) / one).toFixed(2)}×`).join(', ')} (vs --workers 1)`,
+);
+
+if (RSS) {
+  console.log(
+    `2. peak RSS of certvet check (--workers ${availableParallelism()}, concurrency 64, revocation off)`,
+  );
+  const rows: [string, number, Run][] = [];
+  for (const format of ['jsonl', 'json', 'text', 'junit', 'prometheus', 'html'])
+    rows.push([format, BIG, runClient(certvet(availableParallelism(), targetFile(BIG), format, 64))]);
+  if (HUGE > 0)
+    rows.push(['jsonl', HUGE, runClient(certvet(availableParallelism(), targetFile(HUGE), 'jsonl', 64))]);
+  console.log(
+    `   ${'targets'.padStart(8)}  ${'format'.padEnd(10)}  ${'peak RSS'.padStart(8)}  ${'time'.padStart(7)}  targets/s  exit`,
+  );
+  for (const [format, n, r] of rows)
+    console.log(
+      `   ${n.toLocaleString('en-US').padStart(8)}  ${format.padEnd(10)}  ${`${(r.maxRssKb / 1024).toFixed(0)} MB`.padStart(8)}  ${`${r.secs.toFixed(1)} s`.padStart(7)}  ${(n / r.secs).toFixed(0).padStart(9)}  ${r.code}`,
+    );
+}
+await nginx.close();

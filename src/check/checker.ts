@@ -12,7 +12,8 @@ import { rootCertificates } from 'node:tls';
 import type { TargetResult } from '../model/result.js';
 import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
-import { type ClientIdentity, type LookupFn, systemLookup } from '../probe/probe.js';
+import { type ClientIdentity, type LookupFn, probe, systemLookup } from '../probe/probe.js';
+import { createProbePool } from '../probe/probePool.js';
 import { AiaFetcher, type AiaFetcherOptions } from '../revocation/aia.js';
 import {
   OcspCache,
@@ -38,6 +39,7 @@ import {
   assessObservation,
   checkTarget as checkScanTarget,
   type ExtraCheck,
+  type Prober,
   probeTarget,
   type ScanTarget,
 } from './pipeline.js';
@@ -113,6 +115,12 @@ export interface CheckerOptions {
   readonly probeProtocols?: boolean;
   /** Verify as of this time instead of now. */
   readonly at?: Date;
+  /**
+   * Threads the TLS handshakes run on: the calling thread plus `workers − 1` worker threads
+   * (default 1: this thread only). Verification, revocation and the caches stay in the calling
+   * thread. Call `close()` when done to stop the workers (idle ones never hold the process open).
+   */
+  readonly workers?: number;
   /** Sizes and lifetimes of the shared answer caches (defaults in src/revocation/). */
   readonly caches?: {
     readonly ocsp?: Omit<OcspCacheOptions, 'now'>;
@@ -168,6 +176,8 @@ export interface Checker {
    * (`certvet inspect`). Never throws for the endpoint's faults.
    */
   observe(target: TargetInput, o?: CheckCallOptions): Promise<Observation>;
+  /** Stops the checker's worker threads (`workers` > 1); checks still running end as errors. Nothing to do otherwise. */
+  close(): Promise<void>;
 }
 
 const OPTION_KEYS: ReadonlySet<string> = new Set([
@@ -205,6 +215,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'probeProtocols',
   'at',
   'caches',
+  'workers',
 ] satisfies (keyof CheckerOptions)[]);
 
 const TARGET_KEYS: ReadonlySet<string> = new Set([
@@ -356,6 +367,11 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     throw new CertvetOptionError('critDays', `(${critDays}) must not exceed warnDays (${warnDays})`);
   const warnPercent = nonNegative(o.warnPercent, 'warnPercent') ?? 0;
   const retries = nonNegative(o.retries, 'retries') ?? 0;
+  const workers = o.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256)
+    throw new CertvetOptionError('workers', `${String(workers)} is not an integer from 1 to 256`);
+  const pool = workers > 1 ? createProbePool(workers) : null;
+  const prober: Prober = pool ? (p) => pool.probe(p) : probe;
   const timeout = o.timeout === undefined ? 10_000 : durationMs(o.timeout, 'timeout');
   const connectTimeout =
     o.connectTimeout === undefined ? Math.min(timeout, 5000) : durationMs(o.connectTimeout, 'connectTimeout');
@@ -503,7 +519,13 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   };
 
   const runOne = (t: ScanTarget, signal: AbortSignal | undefined) =>
-    checkScanTarget(t, { retries, lookup, ...(o.at ? { at: o.at } : {}), ...(signal ? { signal } : {}) });
+    checkScanTarget(t, {
+      retries,
+      lookup,
+      prober,
+      ...(o.at ? { at: o.at } : {}),
+      ...(signal ? { signal } : {}),
+    });
 
   const checker: Checker = {
     check(target, call = {}) {
@@ -522,10 +544,13 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       const t = prepare(target);
       const deadline = startDeadline(timeout, `the connection to ${t.spec.raw}`, call.signal);
       try {
-        return await probeTarget(t, deadline.signal, lookup, { postHandshakeWaitMs: 0 });
+        return await probeTarget(t, deadline.signal, lookup, { postHandshakeWaitMs: 0 }, prober);
       } finally {
         deadline.dispose();
       }
+    },
+    close: async () => {
+      await pool?.close();
     },
   };
   internals.set(checker, {

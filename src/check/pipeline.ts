@@ -11,7 +11,7 @@ import type { ChainEntry } from '../model/chainEntry.js';
 import { statusOf, type TargetResult } from '../model/result.js';
 import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
-import type { ClientIdentity, LookupFn, ProbeTimeouts } from '../probe/probe.js';
+import type { ClientIdentity, LookupFn, ProbeOptions, ProbeTimeouts } from '../probe/probe.js';
 import { DEFAULT_TIMEOUTS, probe } from '../probe/probe.js';
 import type { AiaFetcher } from '../revocation/aia.js';
 import { checkRevocation, type RevocationContext } from '../revocation/checkRevocation.js';
@@ -54,7 +54,12 @@ export interface ScanOptions {
   readonly at?: Date;
   /** Called as each target completes (completion order). */
   readonly onResult?: (result: TargetResult, index: number) => void;
+  /** Runs the probes (default: `probe()` in this thread; a ProbePool spreads them over workers). */
+  readonly prober?: Prober;
 }
+
+/** Something that runs a probe: `probe()` itself, or a pool of threads (src/probe/probePool.ts). */
+export type Prober = (o: ProbeOptions) => Promise<Observation>;
 
 /**
  * Checks one target: probe (I/O), then the pure verification and checks, then AIA and
@@ -93,8 +98,9 @@ export function probeTarget(
   signal: AbortSignal,
   lookup?: LookupFn,
   extra: { readonly postHandshakeWaitMs?: number } = {},
+  prober: Prober = probe,
 ): Promise<Observation> {
-  return probe({
+  return prober({
     host: t.spec.host,
     port: t.spec.port,
     servername: t.servername,
@@ -116,7 +122,7 @@ async function attemptTarget(
   signal: AbortSignal,
   attempt: number,
 ): Promise<TargetResult | 'retry'> {
-  const obs = await probeTarget(t, signal, o.lookup);
+  const obs = await probeTarget(t, signal, o.lookup, {}, o.prober);
   const transient =
     obs.error &&
     (obs.error.code === 'connect-failed' || obs.error.code === 'timeout') &&
@@ -125,7 +131,7 @@ async function attemptTarget(
   const now = o.at ?? new Date();
   const result = await assessObservation(t, obs, now, signal);
   if (!t.probeProtocols || obs.error || !obs.address) return result;
-  return { ...result, ...(await probeProtocols(t, obs.address, result, signal)) };
+  return { ...result, ...(await probeProtocols(t, obs.address, result, signal, o.prober ?? probe)) };
 }
 
 /** What an extra check (pins, expectations, a user's policy) sees of one checked connection. */
@@ -266,12 +272,13 @@ async function probeProtocols(
   address: string,
   result: TargetResult,
   signal: AbortSignal,
+  prober: Prober,
 ): Promise<Pick<TargetResult, 'findings' | 'status' | 'tls'>> {
   // Versions not tried before the deadline are left out (neither accepted nor refused).
   const accepted: Partial<Record<(typeof VERSIONS)[number], boolean>> = {};
   for (const v of VERSIONS) {
     if (signal.aborted) break;
-    const r = await probe({
+    const r = await prober({
       host: t.spec.host,
       port: t.spec.port,
       servername: t.servername,

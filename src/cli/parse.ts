@@ -46,6 +46,13 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** --workers N: 1 to 256 threads. */
+export function parseWorkers(value: string): number {
+  const n = parsePositiveInt(value);
+  if (n > 256) throw new InvalidArgumentError(`"${value}" must be at most 256`);
+  return n;
+}
+
 /** --shard K/N with 1 <= K <= N. */
 export function parseShard(value: string): { k: number; n: number } {
   const m = /^(\d+)\/(\d+)$/.exec(value.trim());

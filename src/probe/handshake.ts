@@ -19,6 +19,12 @@ export interface CapturedTls {
   sentChain(): Uint8Array[];
   /** Whether the server sent a CertificateRequest, as of the last `sentChain()`. */
   readonly certificateRequested: boolean;
+  /**
+   * Whether the last `sentChain()` read the server's Certificate message from the wire (so the
+   * handshake messages before it, a CertificateRequest included, were seen), rather than
+   * falling back to Node's rebuilt chain.
+   */
+  readonly readFromWire: boolean;
   /** Whether we offer a client certificate. */
   readonly haveClientCert: boolean;
 }
@@ -105,13 +111,18 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
     if (m) serverSecret = Buffer.from(m[1]!, 'hex');
   });
   let certificateRequested = false;
+  let readFromWire = false;
   const tls: CapturedTls = {
     ts,
     sentChain: () => {
+      readFromWire = false;
       try {
         const hs = parseServerHandshake(capture.captured(), serverSecret);
         certificateRequested = hs.certificateRequested;
-        if (hs.certificates?.length) return hs.certificates;
+        if (hs.certificates?.length) {
+          readFromWire = true;
+          return hs.certificates;
+        }
       } catch {
         /* fall back below */
       }
@@ -119,6 +130,9 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
     },
     get certificateRequested() {
       return certificateRequested;
+    },
+    get readFromWire() {
+      return readFromWire;
     },
     haveClientCert: Boolean(o.client?.pfx || o.client?.cert),
   };
@@ -139,7 +153,9 @@ export async function judgeClientCertificate(run: ProbeRun, tls: CapturedTls): P
 
 /**
  * TLS 1.3: wait briefly for a client-certificate alert after the handshake (ends early when the
- * server sends its session tickets, i.e. it accepted us).
+ * server sends its session tickets, i.e. it accepted us). A server that, as read from the wire,
+ * sent no CertificateRequest cannot refuse a client certificate (certvet offers no
+ * post-handshake authentication), so there is nothing to wait for.
  */
 async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Promise<void> {
   const { ts } = tls;
@@ -147,6 +163,10 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
   // Knowing whether the server asked for a certificate decides how long to listen.
   run.certificates = tls.sentChain();
   const asked = tls.certificateRequested;
+  if (tls.readFromWire && !asked) {
+    run.clientCert = acceptedVerdict(tls);
+    return;
+  }
   let closed = false;
   let gotData = false;
   const lateError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {

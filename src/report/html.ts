@@ -67,7 +67,7 @@ ul{margin:0;padding-left:1.2em}li.critical,li.error{color:#cf222e}li.warning{col
 .bar{height:.8em;border-radius:2px;display:inline-block}.td{color:#57606a;font-size:12px}
 </style></head><body>
 <h1>certvet report</h1>
-<p>Generated ${h(source.generatedAt)} · ${s.total} targets</p>
+<p>Generated ${h(source.generatedAt)} · ${s.total} ${s.total === 1 ? 'target' : 'targets'}</p>
 <p class="sum"><span style="background:${COLOR.ok}">${s.ok} ok</span><span style="background:${COLOR.warning}">${s.warning} warning</span><span style="background:${COLOR.critical}">${s.critical} critical</span><span style="background:${COLOR.error}">${s.error} error</span></p>
 <h2>Expiry timeline (leaf certificates)</h2>
 <div id="timeline">`;

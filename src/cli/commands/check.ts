@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { type Checker, checkerInternals, createChecker, type TargetObject } from '../../check/checker.js';
 import { CertvetOptionError } from '../../check/errors.js';
@@ -37,6 +38,7 @@ import {
   parseShard,
   parseSources,
   parseTime,
+  parseWorkers,
 } from '../parse.js';
 import { openReportOutput } from '../reportOutput.js';
 
@@ -55,6 +57,7 @@ export interface CheckFlags {
   timeout: number;
   connectTimeout?: number;
   concurrency: number;
+  workers: number;
   retries: number;
   starttls?: StartTlsProtocol;
   clientCert?: string;
@@ -98,6 +101,7 @@ export function defaultCheckFlags(overrides: Partial<CheckFlags> = {}): CheckFla
     warnPercent: 0,
     timeout: 10_000,
     concurrency: 32,
+    workers: Math.min(availableParallelism(), 256),
     retries: 0,
     profile: 'webpki',
     strict: false,
@@ -236,6 +240,7 @@ export async function planTargets(
       timeout: f.timeout,
       ...(f.connectTimeout !== undefined ? { connectTimeout: f.connectTimeout } : {}),
       retries: f.retries,
+      workers: f.workers,
       profile: f.profile,
       strict: f.strict,
       warnDays: f.warnDays,
@@ -439,10 +444,12 @@ export async function runCheck(args: readonly string[], f: CheckFlags, io: Check
       for (const chunk of reportChunks(spool, f.format, colors)) await out.write(chunk);
     }
     await out.close();
+    await plan.checker.close();
     const code = exitCodeOf({ summary });
     return controller.signal.aborted ? Math.max(code, 130) : code;
   } finally {
     process.off('SIGINT', onSigint);
+    await plan.checker.close();
     spool?.close();
     out.destroy();
   }
@@ -507,6 +514,12 @@ export function registerCheck(program: Command, io: CheckIo): void {
     .option('--timeout <duration>', 'per-target deadline (e.g. 10s, 500ms)', parseDuration, D.timeout)
     .option('--connect-timeout <duration>', 'TCP connect deadline (default: min(timeout, 5s))', parseDuration)
     .option('--concurrency <n>', 'targets checked at once', parsePositiveInt, D.concurrency)
+    .option(
+      '--workers <n>',
+      'threads for the TLS handshakes (this one plus N-1 workers; 1: no workers; default: the CPUs)',
+      parseWorkers,
+      D.workers,
+    )
     .option(
       '--retries <n>',
       'retries of transient network failures per target',

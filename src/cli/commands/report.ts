@@ -37,9 +37,11 @@ export async function runMerge(files: readonly string[], f: MergeFlags, io: Merg
   if (files.length === 0) throw new UsageError('report merge: no files given (the jsonl outputs to merge)');
   if (files.filter((x) => x === '-').length > 1)
     throw new UsageError('report merge: "-" (stdin) given twice');
-  const out = openReportOutput(f.output, io.stdout);
   const spool = new ResultSpool();
   const firstSeen = new Map<string, string>();
+  // Opened only once every input has been read: a merge that fails on an input leaves an
+  // existing -o report as it was, not truncated to nothing.
+  let out: ReturnType<typeof openReportOutput> | null = null;
   try {
     for (const file of files) {
       const name = inputName(file);
@@ -72,13 +74,14 @@ export async function runMerge(files: readonly string[], f: MergeFlags, io: Merg
       }
     }
     firstSeen.clear();
+    out = openReportOutput(f.output, io.stdout);
     const colors = colorsFor(io.stdout, f.color && !f.output);
     for (const chunk of reportChunks(spool, f.format, colors)) await out.write(chunk);
     await out.close();
     return exitCodeOf(spool);
   } finally {
     spool.close();
-    out.destroy();
+    out?.destroy();
   }
 }
 
