@@ -8,7 +8,9 @@
  *    verifier keeps them). certvet is measured "warm" (certificates already parsed: the
  *    scanner's case, where intermediates and roots repeat across endpoints) and "cold" (the
  *    three DER certificates parsed on every call). Both pay for both signatures on every call
- *    (shareSignatureResults: false). Target: warm ≤ 1.5× the bare signature checks.
+ *    (shareSignatureResults: false). Targets: warm ≤ 1.5×, cold ≤ 2.5× the bare signature
+ *    checks. Cold parsing still shares the process-wide memos keyed by bytes (imported keys,
+ *    decoded names and AlgorithmIdentifiers), as a scanner's does.
  * 2. Every x509-limbo case in ../shared/limbo/limbo.json, timed through runLimboCase.
  * 3. Pathological inputs shaped like x509-limbo's `pathological::` cases (cycles, cross-sign
  *    meshes, 1,000+ name constraints against 500+ names), generated here because the local
@@ -42,6 +44,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const WARMUP_MS = 300;
 const TARGET_RATIO = 1.5;
+const TARGET_COLD_RATIO = 2.5;
 const LIMIT_MS = 50;
 const LIMBO =
   process.env.BENCH_LIMBO ?? fileURLToPath(new URL('../../../shared/limbo/limbo.json', import.meta.url));
@@ -221,8 +224,11 @@ for (const [label, keyType] of [
     fmtSpread(k),
   ]);
   const met = median(w.ratios) <= TARGET_RATIO;
-  allMet &&= met;
-  verdicts.push(`${label} warm ${fmtRatio(w)} (${met ? 'met' : 'NOT met'}), cold ${fmtRatio(k)}`);
+  const coldMet = median(k.ratios) <= TARGET_COLD_RATIO;
+  allMet &&= met && coldMet;
+  verdicts.push(
+    `${label} warm ${fmtRatio(w)} (${met ? 'met' : 'NOT met'}), cold ${fmtRatio(k)} (${coldMet ? 'met' : 'NOT met'})`,
+  );
 }
 table(
   [
@@ -243,7 +249,7 @@ console.log('ratio = time per certvet verification ÷ time per bare signature pa
 console.log('warm: certificates parsed once; cold: the three DER certificates parsed on every call.');
 console.log('Both check both signatures on every call; issuer keys stay imported (by SPKI) across calls.');
 console.log(
-  `verdict (target: warm ≤ ${TARGET_RATIO}× the bare signature checks): ${allMet ? 'MET' : 'NOT MET'} — ${verdicts.join('; ')}`,
+  `verdict (targets: warm ≤ ${TARGET_RATIO}×, cold ≤ ${TARGET_COLD_RATIO}× the bare signature checks): ${allMet ? 'MET' : 'NOT MET'} — ${verdicts.join('; ')}`,
 );
 
 // ---------------------------------------------------------------------------------------------
