@@ -47,6 +47,11 @@ export class CapturingStream extends Duplex {
     cb(err);
   }
 
+  /** How many bytes have been captured so far. */
+  capturedBytes(): number {
+    return this.size;
+  }
+
   /** Everything captured from the server so far. */
   captured(): Buffer {
     return Buffer.concat(this.chunks);

@@ -3,6 +3,7 @@ import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as 
 import { CapturingStream } from './capture.js';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { parseServerHandshake } from './handshakeParser.js';
+import { lightenIdentityCheck } from './lightIdentityCheck.js';
 import type { Observation } from './observation.js';
 import { peerChain } from './peerChain.js';
 import { describeTlsError, isClientCertAlert, ProbeError } from './probeError.js';
@@ -27,6 +28,8 @@ export interface CapturedTls {
   readonly readFromWire: boolean;
   /** Whether we offer a client certificate. */
   readonly haveClientCert: boolean;
+  /** The leaf as read from the wire so far, or null (no fallback to Node's chain). */
+  leafFromWire(): Uint8Array | null;
 }
 
 /**
@@ -39,6 +42,7 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
   const t3 = performance.now();
   const tls = openCapturedTls(run, sock);
   const { ts } = tls;
+  const restoreIdentityCheck = lightenIdentityCheck(ts, () => tls.leafFromWire());
   try {
     await withDeadline(
       new Promise<void>((resolve, reject) => {
@@ -57,6 +61,7 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
       o.signal,
     );
   } catch (e) {
+    restoreIdentityCheck();
     run.certificates = tls.sentChain();
     if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
     const err = e as NodeJS.ErrnoException;
@@ -67,6 +72,7 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
     }
     throw new ProbeError('handshake-failed', describeTlsError(err));
   }
+  restoreIdentityCheck();
   run.timings.handshakeMs = Math.round(performance.now() - t3);
   run.certificates = tls.sentChain();
   run.protocol = ts.getProtocol() ?? null;
@@ -112,22 +118,30 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
   });
   let certificateRequested = false;
   let readFromWire = false;
+  // The handshake as read from the capture, re-read only when more has been captured.
+  let parsed: { bytes: number; secret: Buffer | null; certificates: Uint8Array[] | null } | null = null;
+  const fromWire = (): Uint8Array[] | null => {
+    const bytes = capture.capturedBytes();
+    if (parsed && parsed.bytes === bytes && parsed.secret === serverSecret) return parsed.certificates;
+    let certificates: Uint8Array[] | null = null;
+    try {
+      const hs = parseServerHandshake(capture.captured(), serverSecret);
+      certificateRequested = hs.certificateRequested;
+      if (hs.certificates?.length) certificates = hs.certificates;
+    } catch {
+      /* not (yet) readable */
+    }
+    parsed = { bytes, secret: serverSecret, certificates };
+    return certificates;
+  };
   const tls: CapturedTls = {
     ts,
     sentChain: () => {
-      readFromWire = false;
-      try {
-        const hs = parseServerHandshake(capture.captured(), serverSecret);
-        certificateRequested = hs.certificateRequested;
-        if (hs.certificates?.length) {
-          readFromWire = true;
-          return hs.certificates;
-        }
-      } catch {
-        /* fall back below */
-      }
-      return peerChain(ts);
+      const certificates = fromWire();
+      readFromWire = certificates !== null;
+      return certificates ?? peerChain(ts);
     },
+    leafFromWire: () => fromWire()?.[0] ?? null,
     get certificateRequested() {
       return certificateRequested;
     },
