@@ -43,6 +43,12 @@ describe('crossCheck is Node’s own verdict', () => {
       }),
     );
     await serve('cn-only', await issue({ subject: 'CN=cn-only.test,O=Cross', issuer: root }));
+    // A dNSName that would read as two entries if pasted into Node's SAN string unquoted.
+    await serve(
+      'comma',
+      await issue({ subject: 'CN=comma.test', issuer: root, dns: ['evil.test, DNS:victim.test'] }),
+    );
+    await serve('multi-cn', await issue({ subject: 'CN=one.test,CN=two.test', issuer: root }));
     const held = await issue({ subject: 'CN=held.test', issuer: root, dns: ['held.test'] });
     await serve('held', held, true);
     await serve('untrusted', await issue({ subject: 'CN=u.test', issuer: otherRoot, dns: ['u.test'] }));
@@ -81,6 +87,9 @@ describe('crossCheck is Node’s own verdict', () => {
     ['cn-only', 'cn-only.test', 'cn-only.test'],
     ['cn-only', 'wrong.test', 'wrong.test'],
     ['untrusted', 'u.test', 'u.test'],
+    ['comma', 'victim.test', 'victim.test'],
+    ['multi-cn', 'two.test', 'two.test'],
+    ['multi-cn', 'three.test', 'three.test'],
   ];
   for (const [server, host, sni] of cases)
     test(`${server} dialled as ${host}`, async () => {
@@ -109,6 +118,9 @@ describe('crossCheck is Node’s own verdict', () => {
         null,
         'ERR_TLS_CERT_ALTNAME_INVALID',
         'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+        'ERR_TLS_CERT_ALTNAME_INVALID',
+        null,
+        'ERR_TLS_CERT_ALTNAME_INVALID',
       ],
     );
   });
