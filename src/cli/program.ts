@@ -1,13 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { neutralize } from '../report/sanitize.js';
-import { registerCheck } from './commands/check.js';
-import { registerDemo } from './commands/demo.js';
-import { registerInspect } from './commands/inspect.js';
-import { registerLab } from './commands/lab.js';
-import { registerMtlsServer } from './commands/mtlsServer.js';
-import { registerReport } from './commands/report.js';
-import { registerVerify } from './commands/verify.js';
 import { InputError, UsageError } from './errors.js';
 import { describeSystemError } from './systemError.js';
 
@@ -15,8 +8,32 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
   version: string;
 };
 
-/** Builds the certvet command line. The commands print; the library they call never does. */
-export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): Command {
+type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
+type Register = (program: Command, io: Io) => void;
+
+/**
+ * The commands, in help order, each loaded on demand: `certvet check` does not load the lab's
+ * certificate generator, nor `certvet lab` the scanner (start-up is part of every run).
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  check: async () => (await import('./commands/check.js')).registerCheck,
+  verify: async () => (await import('./commands/verify.js')).registerVerify,
+  inspect: async () => (await import('./commands/inspect.js')).registerInspect,
+  lab: async () => (await import('./commands/lab.js')).registerLab,
+  demo: async () => (await import('./commands/demo.js')).registerDemo,
+  'mtls-server': async () => (await import('./commands/mtlsServer.js')).registerMtlsServer,
+  report: async () => (await import('./commands/report.js')).registerReport,
+};
+
+/**
+ * Builds the certvet command line: every command, or only `command` when it names one (what
+ * `run` does; help, a typo or no command loads them all). The commands print; the library they
+ * call never does.
+ */
+export async function buildProgram(
+  io: Io = { stdout: process.stdout, stderr: process.stderr },
+  command?: string,
+): Promise<Command> {
   const program = new Command();
   program
     .name('certvet')
@@ -25,13 +42,8 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  registerCheck(program, io);
-  registerVerify(program, io);
-  registerInspect(program, io);
-  registerLab(program, io);
-  registerDemo(program, io);
-  registerMtlsServer(program, io);
-  registerReport(program, io);
+  const names = command !== undefined && Object.hasOwn(COMMANDS, command) ? [command] : Object.keys(COMMANDS);
+  for (const name of names) (await COMMANDS[name]!())(program, io);
   program.addHelpText(
     'after',
     `
@@ -45,7 +57,12 @@ Docs: docs/verification.md (what is checked), docs/conformance.md (x509-limbo re
 
 /** Runs the CLI on `argv` (process.argv form) and returns the exit status; never calls process.exit. */
 export async function run(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  // The first argument that is not an option is the command (certvet has no global options
+  // that take a value).
+  const program = await buildProgram(
+    undefined,
+    argv.slice(2).find((a) => !a.startsWith('-')),
+  );
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

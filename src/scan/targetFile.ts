@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
-import { z } from 'zod';
+import type { Node as YamlNode } from 'yaml';
+import type { z as Zod } from 'zod';
 import { STARTTLS_PROTOCOLS } from './target.js';
 
 /** One entry of a target file, with its per-target options. */
@@ -34,39 +35,50 @@ export class TargetFileError extends Error {
   override readonly name = 'TargetFileError';
 }
 
-const entrySchema = z
-  .object({
-    target: z.string().min(1),
-    port: z.number().int().min(1).max(65535).optional(),
-    servername: z.string().min(1).optional(),
-    // The address to dial (the HOST:PORT part is the entry itself); "[::1]" as well as "::1".
-    resolve: z
-      .string()
-      .min(1)
-      .transform((v) => v.trim().replace(/^\[(.*)\]$/, '$1'))
-      .refine((v) => isIP(v) !== 0, 'must be an IP address (the address to dial, e.g. 10.1.2.3 or [::1])')
-      .optional(),
-    starttls: z.enum(STARTTLS_PROTOCOLS).optional(),
-    expectName: z.string().min(1).optional(),
-    ca: z.union([z.string(), z.array(z.string())]).optional(),
-    clientCert: z.string().optional(),
-    clientKey: z.string().optional(),
-    warnDays: z.number().int().min(0).optional(),
-    critDays: z.number().int().min(0).optional(),
-    revocation: z.enum(['off', 'soft', 'hard']).optional(),
-    rules: z
-      .object({
-        keyTypes: z.array(z.string().min(1)).optional(),
-        minRsaBits: z.number().int().positive().optional(),
-        maxValidityDays: z.number().positive().optional(),
-        requireEku: z.array(z.string().min(1)).optional(),
-        forbiddenIssuers: z.array(z.string().min(1)).optional(),
-        severity: z.enum(['info', 'warning', 'critical']).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+/*
+ * yaml and zod are loaded on first use: a target list of plain lines (or targets given as
+ * arguments) does not pay ~100 ms of start-up for a parser it does not need.
+ */
+const load = createRequire(import.meta.url);
+let yamlModule: typeof import('yaml') | undefined;
+const yaml = () => (yamlModule ??= load('yaml') as typeof import('yaml'));
+let schema: ReturnType<typeof buildEntrySchema> | undefined;
+const entrySchema = () => (schema ??= buildEntrySchema((load('zod') as { z: typeof Zod }).z));
+
+const buildEntrySchema = (z: typeof Zod) =>
+  z
+    .object({
+      target: z.string().min(1),
+      port: z.number().int().min(1).max(65535).optional(),
+      servername: z.string().min(1).optional(),
+      // The address to dial (the HOST:PORT part is the entry itself); "[::1]" as well as "::1".
+      resolve: z
+        .string()
+        .min(1)
+        .transform((v) => v.trim().replace(/^\[(.*)\]$/, '$1'))
+        .refine((v) => isIP(v) !== 0, 'must be an IP address (the address to dial, e.g. 10.1.2.3 or [::1])')
+        .optional(),
+      starttls: z.enum(STARTTLS_PROTOCOLS).optional(),
+      expectName: z.string().min(1).optional(),
+      ca: z.union([z.string(), z.array(z.string())]).optional(),
+      clientCert: z.string().optional(),
+      clientKey: z.string().optional(),
+      warnDays: z.number().int().min(0).optional(),
+      critDays: z.number().int().min(0).optional(),
+      revocation: z.enum(['off', 'soft', 'hard']).optional(),
+      rules: z
+        .object({
+          keyTypes: z.array(z.string().min(1)).optional(),
+          minRsaBits: z.number().int().positive().optional(),
+          maxValidityDays: z.number().positive().optional(),
+          requireEku: z.array(z.string().min(1)).optional(),
+          forbiddenIssuers: z.array(z.string().min(1)).optional(),
+          severity: z.enum(['info', 'warning', 'critical']).optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict();
 
 /**
  * The entries of a target file, one at a time: plain lines (`#` comments) are decoded line by
@@ -124,6 +136,7 @@ export function parseTargetFile(text: string, file: string): TargetEntry[] {
 }
 
 function parseStructured(trimmed: string, file: string): TargetEntry[] {
+  const { isMap, isSeq, LineCounter, parseDocument } = yaml();
   const lc = new LineCounter();
   const doc = parseDocument(trimmed, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length) {
@@ -153,7 +166,7 @@ function parseStructured(trimmed: string, file: string): TargetEntry[] {
     const line = lineOf(node);
     const value = (node as { toJSON(): unknown }).toJSON();
     if (typeof value === 'string') return { target: value, line };
-    const parsed = entrySchema.safeParse(value);
+    const parsed = entrySchema().safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       let at = line;
