@@ -22,7 +22,7 @@ const entry = (subject: string, days: number): ChainEntry => ({
   daysRemaining: days,
   sha256: 'ab'.repeat(32),
   subjectAltNames: { dns: ['x.example'], ip: [], email: [], uri: [] },
-  publicKey: { type: 'ec', bits: 256, curve: 'P-256' },
+  publicKey: { type: 'ec', bits: 256, curve: 'P-256', spkiSha256: 'ab'.repeat(32) },
   signatureAlgorithm: 'ecdsa-with-SHA256',
   isCA: false,
   selfSigned: false,

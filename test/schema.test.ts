@@ -104,7 +104,7 @@ const MODEL = {
     revocation: 'optional',
   },
   SubjectAltNames: { dns: 'required', ip: 'required', email: 'required', uri: 'required' },
-  PublicKey: { type: 'required', bits: 'required', curve: 'required' },
+  PublicKey: { type: 'required', bits: 'required', curve: 'required', spkiSha256: 'required' },
   RevocationInfo: {
     status: 'required',
     source: 'required',

@@ -55,7 +55,7 @@ const resultArb: fc.Arbitrary<TargetResult> = fc
             daysRemaining: days,
             sha256: 'ab'.repeat(32),
             subjectAltNames: { dns: [target], ip: [], email: [], uri: [] },
-            publicKey: { type: 'ec', bits: 256, curve: 'P-256' },
+            publicKey: { type: 'ec', bits: 256, curve: 'P-256', spkiSha256: 'ab'.repeat(32) },
             signatureAlgorithm: 'ecdsa-with-SHA256',
             isCA: false,
             selfSigned: false,

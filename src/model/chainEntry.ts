@@ -18,6 +18,8 @@ export interface ChainPublicKey {
   readonly bits: number | null;
   /** The named curve of an EC key (e.g. `P-256`), else null. */
   readonly curve: string | null;
+  /** SHA-256 of the DER SubjectPublicKeyInfo, hex: equal for the same key in two certificates. */
+  readonly spkiSha256: string;
 }
 
 /** One certificate of a result's `chain` (DESIGN.md §4). */

@@ -2,7 +2,7 @@
  * ChainEntry, the result model's view of one certificate, built from a parsed certificate: the
  * check pipeline, `verify`, `inspect` and the mTLS identity all describe certificates this way.
  */
-
+import { createHash } from 'node:crypto';
 import { type Certificate, isSelfSigned } from '../x509/certificate.js';
 import { ipToText } from '../x509/generalName.js';
 import { isoOf } from '../x509/time.js';
@@ -34,7 +34,12 @@ export function chainEntry(cert: Certificate, source: CertificateSource, nowMs: 
     daysRemaining: daysRemaining(cert, nowMs),
     sha256: cert.sha256,
     subjectAltNames: subjectAltNames(cert),
-    publicKey: { type: cert.publicKey.type, bits: cert.publicKey.bits, curve: cert.publicKey.curve },
+    publicKey: {
+      type: cert.publicKey.type,
+      bits: cert.publicKey.bits,
+      curve: cert.publicKey.curve,
+      spkiSha256: createHash('sha256').update(cert.publicKey.spkiDer).digest('hex'),
+    },
     signatureAlgorithm: cert.signatureAlgorithm.name,
     isCA: cert.ext.basicConstraints?.ca === true,
     selfSigned: isSelfSigned(cert),
