@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   demo: async () => (await import('./commands/demo.js')).registerDemo,
   'mtls-server': async () => (await import('./commands/mtlsServer.js')).registerMtlsServer,
   report: async () => (await import('./commands/report.js')).registerReport,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
 };
 
 /**

@@ -45,7 +45,8 @@ const yaml = () => (yamlModule ??= load('yaml') as typeof import('yaml'));
 let schema: ReturnType<typeof buildEntrySchema> | undefined;
 const entrySchema = () => (schema ??= buildEntrySchema((load('zod') as { z: typeof Zod }).z));
 
-const buildEntrySchema = (z: typeof Zod) =>
+/** The zod schema of one structured target entry (also the service config's group targets). */
+export const buildEntrySchema = (z: typeof Zod) =>
   z
     .object({
       target: z.string().min(1),
