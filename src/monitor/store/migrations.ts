@@ -1,0 +1,162 @@
+/*
+ * The store's schema, as numbered migrations. A database records the last one applied in
+ * `PRAGMA user_version`; opening applies the missing ones in order, each in its own IMMEDIATE
+ * transaction (so two processes opening a fresh file do not both migrate it, and a failed
+ * migration leaves the previous version intact). A database whose version is above the last
+ * migration known here was written by a newer certvet: it is refused, never "downgraded".
+ *
+ * Migrations are append-only: a released one is never edited, a change is a new version.
+ */
+import type Database from 'better-sqlite3';
+import { StoreError } from './errors.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  up(db: Database.Database): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'targets, check history with its path, certificate inventory, served-by, events, schedule',
+    up(db) {
+      db.exec(`
+        CREATE TABLE targets (
+          id          TEXT PRIMARY KEY,
+          grp         TEXT NOT NULL,
+          target      TEXT NOT NULL,
+          first_seen  INTEGER NOT NULL,
+          last_seen   INTEGER NOT NULL
+        );
+
+        CREATE TABLE certificates (
+          sha256       TEXT PRIMARY KEY,
+          subject      TEXT NOT NULL,
+          issuer       TEXT NOT NULL,
+          serial       TEXT NOT NULL,
+          not_before   TEXT NOT NULL,
+          not_after    TEXT NOT NULL,
+          not_after_ms INTEGER NOT NULL,
+          sans         TEXT NOT NULL,          -- JSON: { dns, ip, email, uri }
+          search       TEXT NOT NULL,          -- lower-cased subject, SANs, issuer, serial
+          key_type     TEXT NOT NULL,
+          key_bits     INTEGER,
+          key_curve    TEXT,
+          spki_sha256  TEXT,
+          is_ca        INTEGER NOT NULL,
+          first_seen   INTEGER NOT NULL,
+          last_seen    INTEGER NOT NULL
+        );
+        CREATE INDEX certificates_spki ON certificates (spki_sha256);
+        CREATE INDEX certificates_expiry ON certificates (not_after_ms, sha256);
+
+        CREATE TABLE checks (
+          id          INTEGER PRIMARY KEY AUTOINCREMENT,
+          target_id   TEXT NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+          checked_at  INTEGER NOT NULL,
+          status      TEXT NOT NULL CHECK (status IN ('ok', 'warning', 'critical', 'error')),
+          duration_ms REAL NOT NULL,
+          up          INTEGER NOT NULL,
+          chain_len   INTEGER NOT NULL,
+          result      TEXT NOT NULL          -- the TargetResult, JSON
+        );
+        CREATE INDEX checks_by_target ON checks (target_id, id);
+        CREATE INDEX checks_with_chain ON checks (target_id, id) WHERE chain_len > 0;
+        CREATE INDEX checks_by_time ON checks (checked_at);
+
+        -- The path of each check, leaf first, by certificate.
+        CREATE TABLE check_chain (
+          check_id  INTEGER NOT NULL REFERENCES checks (id) ON DELETE CASCADE,
+          position  INTEGER NOT NULL,
+          sha256    TEXT NOT NULL REFERENCES certificates (sha256),
+          PRIMARY KEY (check_id, position)
+        ) WITHOUT ROWID;
+        CREATE INDEX check_chain_by_cert ON check_chain (sha256);
+
+        -- What each target serves: its latest chain (see sqliteStore.ts for checks without one).
+        CREATE TABLE served_by (
+          target_id TEXT NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+          sha256    TEXT NOT NULL REFERENCES certificates (sha256),
+          position  INTEGER NOT NULL,
+          PRIMARY KEY (target_id, sha256)
+        ) WITHOUT ROWID;
+        CREATE INDEX served_by_cert ON served_by (sha256);
+
+        CREATE TABLE events (
+          id           INTEGER PRIMARY KEY AUTOINCREMENT,
+          type         TEXT NOT NULL,
+          target_id    TEXT NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+          target       TEXT NOT NULL,
+          grp          TEXT NOT NULL,
+          at           INTEGER NOT NULL,
+          message      TEXT NOT NULL,
+          old_status   TEXT,
+          new_status   TEXT NOT NULL,
+          certificates TEXT NOT NULL,          -- JSON array of SHA-256 hex
+          findings     TEXT NOT NULL,          -- JSON array of findings
+          check_id     INTEGER REFERENCES checks (id) ON DELETE SET NULL
+        );
+        CREATE INDEX events_by_target ON events (target_id, id);
+        CREATE INDEX events_by_time ON events (at);
+        CREATE INDEX events_by_check ON events (check_id);
+
+        CREATE TABLE schedule (
+          target_id          TEXT PRIMARY KEY,
+          next_run_at        INTEGER NOT NULL,
+          consecutive_errors INTEGER NOT NULL,
+          updated_at         INTEGER NOT NULL
+        );
+      `);
+    },
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
+
+function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings `db` to SCHEMA_VERSION (or refuses it: newer than this code). `path` is for messages.
+ * Returns the version found before migrating.
+ */
+export function migrate(
+  db: Database.Database,
+  path: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): number {
+  const latest = migrations.reduce((v, m) => Math.max(v, m.version), 0);
+  const found = userVersion(db);
+  const refuseNewer = (v: number) =>
+    new StoreError(
+      'CERTVET_STORE_NEWER',
+      `${path}: the database is at schema version ${v}, newer than this certvet understands (${latest}); upgrade certvet or use another store file`,
+      { path },
+    );
+  if (found > latest) throw refuseNewer(found);
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  for (const m of ordered) {
+    const apply = db.transaction(() => {
+      // Re-read inside the write lock: another process may have migrated meanwhile.
+      const now = userVersion(db);
+      if (now > latest) throw refuseNewer(now);
+      if (now >= m.version) return;
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    });
+    try {
+      apply.immediate();
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(
+        'CERTVET_STORE_MIGRATION',
+        `${path}: schema migration ${m.version} (${m.description}) failed: ${(e as Error).message}`,
+        { path, cause: e },
+      );
+    }
+  }
+  return found;
+}
