@@ -57,12 +57,12 @@ function harness(o: { concurrency?: number; jitter?: number } = {}) {
 }
 
 describe('the scheduler', () => {
-  test('new targets start within the first minute, spread; the concurrency limit holds', async () => {
+  test('new targets start within seconds, spread; the concurrency limit holds', async () => {
     const h = harness({ concurrency: 2 });
     for (const id of ['a', 'b', 'c', 'd']) h.s.upsert(id, 5 * MIN);
     h.s.start();
     assert.equal(h.started.length, 0, 'not all at once at start');
-    h.advance(MIN);
+    h.advance(5000);
     assert.deepEqual(h.started.length, 2, 'two at a time');
     for (const id of [...h.started]) await h.finish(id);
     assert.equal(h.started.length, 4);
@@ -75,7 +75,7 @@ describe('the scheduler', () => {
     const h = harness({ concurrency: 4 });
     h.s.upsert('a', 5 * MIN);
     h.s.start();
-    h.advance(MIN);
+    h.advance(5000);
     assert.deepEqual(h.started, ['a']);
     h.advance(20 * MIN);
     assert.deepEqual(h.started, ['a'], 'still running: not started again');

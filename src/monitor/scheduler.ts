@@ -49,12 +49,14 @@ export class Scheduler {
 
   /**
    * Adds a target or updates its interval. `restored`: the schedule from the store (after a
-   * restart or reload). A target that is new or overdue starts within the first part of its
-   * interval (at most a minute), spread at random, so a restart does not check all at once.
+   * restart or reload). A target never checked starts within a few seconds (the concurrency
+   * limit paces a large first round); one overdue after a restart within the first part of
+   * its interval (at most a minute), spread at random, so a restart does not check all at once.
    */
   upsert(id: string, intervalMs: number, restored?: { nextRunAt: number; consecutiveErrors: number }): void {
     const now = this.o.now();
-    const spread = () => now + Math.round(this.o.random() * Math.min(intervalMs, 60_000));
+    const window = restored ? Math.min(intervalMs, 60_000) : Math.min(intervalMs, 5000);
+    const spread = () => now + Math.round(this.o.random() * window);
     const existing = this.entries.get(id);
     if (existing) {
       if (existing.intervalMs !== intervalMs) {

@@ -36,7 +36,8 @@ export interface MonitorPlan {
 /** Where events go besides the store (src/monitor/notify/). */
 export interface EventSink {
   notify(events: readonly MonitorEvent[]): void;
-  flush?(): Promise<void>;
+  /** Delivers what is queued, giving up (and reporting) what is left after `timeoutMs`. */
+  flush?(o: { timeoutMs: number }): Promise<void>;
   close?(): void | Promise<void>;
 }
 
@@ -65,8 +66,11 @@ export interface Monitor {
   onCheck(listener: (check: CheckRecord, events: readonly MonitorEvent[]) => void): () => void;
   /** Whether every target has been checked at least once since start. */
   warmedUp(): boolean;
-  /** Stops scheduling, waits for checks in flight, flushes notifications, closes the store. */
-  stop(): Promise<void>;
+  /**
+   * Stops scheduling, waits for checks in flight (each bounded by its deadline), delivers the
+   * queued notifications for up to `flushMs` (default 10 s), closes the store.
+   */
+  stop(o?: { flushMs?: number }): Promise<void>;
 }
 
 export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
@@ -224,12 +228,12 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
       return () => listeners.delete(l);
     },
     warmedUp: () => [...byId.keys()].every((id) => last.has(id)),
-    async stop() {
+    async stop(so = {}) {
       stopping = true;
       clearInterval(pruneTimer);
       await scheduler.stop();
       try {
-        await o.notifier?.flush?.();
+        await o.notifier?.flush?.({ timeoutMs: so.flushMs ?? 10_000 });
       } finally {
         await o.notifier?.close?.();
         for (const g of plan.groups) await g.checker.close();

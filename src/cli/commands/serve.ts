@@ -94,10 +94,14 @@ async function runServe(f: ServeFlags, io: Io): Promise<number> {
     const { createNotifier } = await import('../../monitor/notify/notifier.js');
     const storePath = configPath(config, config.store);
     const store = await asUsage(() => openSqliteStore(storePath));
-    const notifier = createNotifier(config.notify, {
-      onError: (channel, event, error) =>
-        log(`notification "${channel}" of ${event.type} for ${event.target} failed: ${error.message}`),
-    });
+    const cfg = config;
+    const notifier = await asUsage(() =>
+      createNotifier(cfg.notify, {
+        baseDir: cfg.baseDir,
+        onError: (channel, event, error) =>
+          log(`notification "${channel}" of ${event.type} for ${event.target} failed: ${error.message}`),
+      }),
+    );
     monitor = startMonitor(plan, { store, notifier, log });
   }
   const dashboardFile = monitor

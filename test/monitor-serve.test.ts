@@ -1,0 +1,277 @@
+/*
+ * `certvet serve` end to end, as a process: real TLS servers on 127.0.0.1, a YAML config, a
+ * SQLite store in a temporary directory. It checks the targets on schedule, exports them on
+ * /metrics (certificate series for an expired certificate too), answers /probe only for what
+ * probe.allow permits, records a rotation as an event when a server changes its certificate,
+ * reloads on SIGHUP (a removed target stops being exported, history stays), guards the API with
+ * a bearer token, exits 0 on SIGTERM and, started again on the same store, still has the history.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as tls from 'node:tls';
+import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
+import { CLI } from './support/cli.js';
+
+const DAY = 86400_000;
+const TOKEN = 'test-token-0123456789abcdef';
+
+interface Served {
+  readonly server: tls.Server;
+  readonly port: number;
+  rotate(leaf: IssuedCert): Promise<void>;
+}
+
+async function serveTls(leaf: IssuedCert, chain: readonly IssuedCert[]): Promise<Served> {
+  const ctx = async (l: IssuedCert) => ({
+    key: await privateKeyPem(l.key),
+    cert: [l, ...chain].map((c) => c.pem).join(''),
+  });
+  const server = tls.createServer(await ctx(leaf), (s) => s.end());
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    server,
+    port: (server.address() as { port: number }).port,
+    rotate: async (l) => server.setSecureContext(await ctx(l)),
+  };
+}
+
+interface Service {
+  readonly proc: ChildProcess;
+  readonly base: string;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+async function startServe(config: string): Promise<Service> {
+  const proc = spawn(process.execPath, [CLI, 'serve', '-c', config], {
+    env: { ...process.env, NO_COLOR: '1', CERTVET_TEST_TOKEN: TOKEN },
+  });
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => proc.on('close', r));
+  const base = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`serve did not start: ${out}${err}`)), 20_000);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+?)\/? /.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+    proc.on('close', () => reject(new Error(`serve exited: ${out}${err}`)));
+  });
+  return { proc, base, stderr: () => err, exited };
+}
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  ms = 20_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+describe('certvet serve, as a process', { timeout: 120_000 }, () => {
+  let dir: string;
+  let root: IssuedCert;
+  let ica: IssuedCert;
+  let good: Served;
+  let expired: Served;
+  let rotating: Served;
+  let svc: Service | null = null;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const get = (path: string, headers: Record<string, string> = auth) =>
+    fetch(`${svc!.base}${path}`, { headers });
+  const getJson = async <T>(path: string): Promise<T> => (await (await get(path)).json()) as T;
+
+  const leaf = (name: string, extra: object = {}) =>
+    issue({ subject: `CN=${name}`, issuer: ica, dns: [name], ips: ['127.0.0.1'], ...extra });
+  const config = (targets: string[]) => `listen: 127.0.0.1:0
+store: ./certvet.db
+defaults: { interval: 60s, timeout: 5s, revocation: off, concurrency: 4 }
+groups:
+  - name: web
+    ca: ca.pem
+    labels: { team: platform }
+    targets: [${targets.join(', ')}]
+probe: { allow: [ "127.0.0.1:${'*'}" ] }
+modules: { strict: { ca: ca.pem, warnDays: 3650 } }
+auth: { tokens: [ { env: CERTVET_TEST_TOKEN } ] }
+`;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'certvet-serve-'));
+    root = await issue({ subject: 'CN=Serve Root,O=certvet test', ca: true });
+    ica = await issue({ subject: 'CN=Serve Issuing CA,O=certvet test', ca: true, issuer: root, pathLen: 0 });
+    writeFileSync(join(dir, 'ca.pem'), root.pem);
+    good = await serveTls(await leaf('good.test'), [ica]);
+    expired = await serveTls(
+      await leaf('expired.test', {
+        notBefore: new Date(Date.now() - 30 * DAY),
+        notAfter: new Date(Date.now() - DAY),
+      }),
+      [ica],
+    );
+    rotating = await serveTls(await leaf('rotating.test'), [ica]);
+    writeFileSync(
+      join(dir, 'certvet.yaml'),
+      config([`127.0.0.1:${good.port}`, `127.0.0.1:${expired.port}`, `127.0.0.1:${rotating.port}`]),
+    );
+    svc = await startServe(join(dir, 'certvet.yaml'));
+  });
+  after(async () => {
+    if (svc && svc.proc.exitCode === null) svc.proc.kill('SIGKILL');
+    for (const s of [good, expired, rotating]) if (s) await new Promise((r) => s.server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  interface TargetsPage {
+    items: {
+      id: string;
+      target: string;
+      status: string | null;
+      up: boolean | null;
+      labels: Record<string, string>;
+    }[];
+    summary: Record<string, number>;
+  }
+  const checked = () =>
+    until('every target checked', async () => {
+      const p = await getJson<TargetsPage>('/api/v1/targets');
+      return p.items.length === 3 && p.items.every((t) => t.status !== null) ? p : null;
+    });
+
+  test('the targets are checked on schedule and listed with their status', async () => {
+    const p = await checked();
+    const by = Object.fromEntries(p.items.map((t) => [t.target.split(':')[1], t]));
+    assert.equal(by[String(good.port)]!.status, 'ok');
+    assert.equal(by[String(expired.port)]!.status, 'critical');
+    assert.equal(by[String(good.port)]!.up, true);
+    assert.deepEqual(by[String(good.port)]!.labels, { team: 'platform' });
+    assert.equal(p.summary.total, 3);
+    assert.equal(p.summary.critical, 1);
+    const one = await getJson<{ last: { result: { chain: { subject: string }[] } } }>(
+      `/api/v1/targets/${p.items[0]!.id}`,
+    );
+    assert.ok(one.last.result.chain.length >= 2);
+    assert.equal((await get('/api/v1/targets/nope')).status, 404);
+  });
+
+  test('/metrics: the textfile series, certificate series whatever the verdict, up, histogram', async () => {
+    await checked();
+    const text = await (await get('/metrics')).text();
+    const e = `target="127.0.0.1:${expired.port}"`;
+    assert.match(text, new RegExp(`certvet_target_status\\{${e},group="web",label_team="platform"\\} 2`));
+    assert.match(text, new RegExp(`certvet_target_up\\{${e}[^}]*\\} 1`));
+    assert.match(
+      text,
+      new RegExp(
+        `certvet_cert_days_remaining\\{${e}[^}]*index="0",subject="CN=expired.test",issuer="[^"]+",serial="[0-9A-F]+",sha256="[0-9a-f]{64}"\\} -\\d+`,
+      ),
+    );
+    assert.match(text, new RegExp(`certvet_cert_not_after_timestamp_seconds\\{${e}[^}]*index="1"`));
+    assert.match(text, new RegExp(`certvet_findings\\{${e}[^}]*code="expired",severity="critical"\\} 1`));
+    assert.match(text, /certvet_check_duration_seconds_bucket\{/);
+    assert.match(text, /certvet_last_check_timestamp_seconds\{/);
+    assert.match(text, /certvet_process_/);
+  });
+
+  test('/probe: allowed targets only, a module, the scrape timeout header', async () => {
+    const r = await get(`/probe?target=127.0.0.1:${good.port}`, {
+      ...auth,
+      'x-prometheus-scrape-timeout-seconds': '5',
+    });
+    assert.equal(r.status, 200);
+    const text = await r.text();
+    assert.match(text, /certvet_probe_success 1/);
+    assert.match(text, /certvet_probe_duration_seconds \d/);
+    assert.match(text, /certvet_cert_days_remaining\{target="127\.0\.0\.1:\d+",index="0"/);
+    const mod = await (await get(`/probe?target=127.0.0.1:${good.port}&module=strict`)).text();
+    assert.match(mod, /certvet_probe_success 1/, 'warnDays 3650 makes it a warning, still a success');
+    assert.match(mod, /code="expires-soon"/);
+    assert.equal((await get('/probe?target=10.0.0.1:443')).status, 403);
+    assert.equal((await get(`/probe?target=127.0.0.1:${good.port}&module=nope`)).status, 400);
+    const bad = await (await get(`/probe?target=127.0.0.1:${expired.port}`)).text();
+    assert.match(bad, /certvet_probe_success 0/);
+    assert.match(bad, /certvet_cert_days_remaining\{/, 'certificate series even when the probe fails');
+  });
+
+  test('a bearer token guards everything but the health endpoints', async () => {
+    assert.equal((await get('/api/v1/targets', {})).status, 401);
+    assert.equal((await get('/metrics', { authorization: 'Bearer wrong-token-0123456789' })).status, 401);
+    assert.equal((await get('/healthz', {})).status, 200);
+    assert.equal((await get('/readyz', {})).status, 200);
+  });
+
+  test('a rotated certificate becomes a `rotated` event; run-now checks at once', async () => {
+    const p = await checked();
+    const id = p.items.find((t) => t.target.endsWith(`:${rotating.port}`))!.id;
+    await rotating.rotate(await leaf('rotating.test'));
+    const run = await fetch(`${svc!.base}/api/v1/targets/${id}/check`, { method: 'POST', headers: auth });
+    assert.equal(run.status, 200);
+    const events = await getJson<{ items: { type: string; targetId: string; message: string }[] }>(
+      `/api/v1/targets/${id}/events`,
+    );
+    const rotated = events.items.find((e) => e.type === 'rotated');
+    assert.ok(rotated, JSON.stringify(events.items));
+    assert.match(rotated.message, /rotating\.test/);
+    const history = await getJson<{ items: unknown[] }>(`/api/v1/targets/${id}/history`);
+    assert.ok(history.items.length >= 2);
+    const certs = await getJson<{ items: { subject: string }[] }>('/api/v1/certificates?q=rotating');
+    assert.equal(certs.items.length, 2, 'both leaves are in the inventory');
+  });
+
+  test('SIGHUP reloads: a removed target stops being exported, the others keep their history', async () => {
+    const before = await checked();
+    writeFileSync(
+      join(dir, 'certvet.yaml'),
+      config([`127.0.0.1:${good.port}`, `127.0.0.1:${rotating.port}`]),
+    );
+    svc!.proc.kill('SIGHUP');
+    await until('the reload', async () => (await getJson<TargetsPage>('/api/v1/targets')).items.length === 2);
+    const text = await (await get('/metrics')).text();
+    assert.doesNotMatch(text, new RegExp(`target="127\\.0\\.0\\.1:${expired.port}"`));
+    const id = before.items.find((t) => t.target.endsWith(`:${rotating.port}`))!.id;
+    const history = await getJson<{ items: unknown[] }>(`/api/v1/targets/${id}/history`);
+    assert.ok(history.items.length >= 2, 'history kept across the reload');
+    // A broken config is reported and the running one kept.
+    writeFileSync(join(dir, 'certvet.yaml'), 'groups: [ { name: web } ]\n');
+    svc!.proc.kill('SIGHUP');
+    await until('the failed reload to be reported', async () => /reload failed/.test(svc!.stderr()));
+    assert.equal((await getJson<TargetsPage>('/api/v1/targets')).items.length, 2);
+    const r = await fetch(`${svc!.base}/-/reload`, { method: 'POST', headers: auth });
+    assert.equal(r.status, 400);
+    assert.match(((await r.json()) as { error: string }).error, /groups\.0/);
+    writeFileSync(
+      join(dir, 'certvet.yaml'),
+      config([`127.0.0.1:${good.port}`, `127.0.0.1:${rotating.port}`]),
+    );
+  });
+
+  test('SIGTERM exits 0; started again on the same store, the history is there', async () => {
+    const p = await checked().catch(async () => getJson<TargetsPage>('/api/v1/targets'));
+    const id = p.items.find((t) => t.target.endsWith(`:${rotating.port}`))!.id;
+    svc!.proc.kill('SIGTERM');
+    assert.equal(await svc!.exited, 0, svc!.stderr());
+    svc = await startServe(join(dir, 'certvet.yaml'));
+    const history = await getJson<{ items: unknown[] }>(`/api/v1/targets/${id}/history`);
+    assert.ok(history.items.length >= 2, 'history survived the restart');
+    const events = await getJson<{ items: { type: string }[] }>('/api/v1/events');
+    assert.ok(events.items.some((e) => e.type === 'rotated'));
+    svc.proc.kill('SIGTERM');
+    assert.equal(await svc.exited, 0);
+  });
+});
