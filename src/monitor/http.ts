@@ -61,6 +61,14 @@ function summary(s: TargetState) {
     leaf: leaf
       ? { subject: leaf.subject, issuer: leaf.issuer, notAfter: leaf.notAfter, sha256: leaf.sha256 }
       : null,
+    /** Certificates on the reported path, and the earliest notAfter among them (the dashboard). */
+    chainLength: r ? r.chain.length : 0,
+    chainNotAfter: r?.chain.length
+      ? r.chain.reduce(
+          (min, x) => (Date.parse(x.notAfter) < Date.parse(min) ? x.notAfter : min),
+          r.chain[0]!.notAfter,
+        )
+      : null,
   };
 }
 
@@ -196,6 +204,8 @@ export function buildApp(o: HttpOptions): Hono {
       items,
       next: start + limit < all.length ? String(start + limit) : null,
       summary: counts,
+      /** The configured group names, in config order (the dashboard's group filter). */
+      groups: [...new Set(m.targets().map((s) => s.target.group))],
     });
   });
   api.get('/targets/:id', (c) => {
