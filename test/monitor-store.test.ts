@@ -16,6 +16,7 @@ import { type IssuedCert, issue, type LabChain, makeChain } from '../src/lab/pki
 import type { MonitorEvent } from '../src/monitor/model.js';
 import { StoreError } from '../src/monitor/store/errors.js';
 import { migrate, SCHEMA_VERSION } from '../src/monitor/store/migrations.js';
+import { BINDING_ENV } from '../src/monitor/store/open.js';
 import { openSqliteStore, type SqliteStore } from '../src/monitor/store/sqliteStore.js';
 import { DAY, monitored, resultOf, unreachable } from './support/monitorFixtures.js';
 
@@ -24,6 +25,12 @@ const T0 = Math.floor(Date.now() / 1000) * 1000;
 let dir: string;
 let n = 0;
 const freshPath = () => join(dir, `store-${++n}.db`);
+
+/** A plain connection to look under the store, with the addon the store uses (the CI matrix's). */
+function rawDb(path: string, o: { readonly?: boolean } = {}): Database.Database {
+  const nativeBinding = process.env[BINDING_ENV];
+  return new Database(path, { ...o, ...(nativeBinding ? { nativeBinding } : {}) });
+}
 
 function storeError(code: StoreError['code'], path?: string) {
   return (e: unknown) => {
@@ -100,7 +107,7 @@ describe('opening and migrations', () => {
     );
     s.saveSchedule(t.id, T0 + 60_000, 0);
     s.close();
-    const raw = new Database(path, { readonly: true });
+    const raw = rawDb(path, { readonly: true });
     assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
     const tables = raw
@@ -135,18 +142,18 @@ describe('opening and migrations', () => {
   test('a database from a newer certvet is refused with CERTVET_STORE_NEWER', () => {
     const path = freshPath();
     openSqliteStore(path).close();
-    const raw = new Database(path);
+    const raw = rawDb(path);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
     assert.throws(() => openSqliteStore(path), storeError('CERTVET_STORE_NEWER', path));
-    const again = new Database(path);
+    const again = rawDb(path);
     assert.equal(again.pragma('user_version', { simple: true }), SCHEMA_VERSION + 1, 'left untouched');
     again.close();
   });
 
   test('a failed migration is CERTVET_STORE_MIGRATION and leaves the previous version', () => {
     const path = freshPath();
-    const db = new Database(path);
+    const db = rawDb(path);
     const migrations = [
       { version: 1, description: 'one table', up: (d: Database.Database) => d.exec('CREATE TABLE a (x)') },
       {
