@@ -355,6 +355,7 @@ function cssVar(name, fallback) {
 // Views. Each returns { refresh() } after building its skeleton into `root`; refresh() only
 // refills data, so what the user is typing or has chosen survives the periodic refresh.
 
+const TIMELINE_EVERY_MS = 60_000;
 const STATUSES = ['ok', 'warning', 'critical', 'error', 'pending'];
 /** Worst first when sorted descending. */
 const STATUS_RANK = { ok: 0, pending: 1, warning: 2, critical: 3, error: 4 };
@@ -534,6 +535,7 @@ function fleetView(root, params) {
   ]);
 
   let chart = null;
+  let timelineAt = 0;
 
   async function refreshTable() {
     const page = await api(
@@ -685,7 +687,10 @@ function fleetView(root, params) {
 
   return {
     async refresh() {
-      await Promise.all([refreshTable(), refreshTimeline()]);
+      // The timeline reads the whole served inventory: once a minute is enough.
+      const timelineDue = Date.now() - timelineAt > TIMELINE_EVERY_MS;
+      await Promise.all([refreshTable(), timelineDue ? refreshTimeline() : null]);
+      if (timelineDue) timelineAt = Date.now();
     },
   };
 }
