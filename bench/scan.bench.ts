@@ -66,6 +66,7 @@ const bare = (mode: string): Client => ({
   cmd: process.execPath,
   args: [here('./bareClient.js'), nginx.caFile, checksFile, String(CONCURRENCY), mode],
 });
+// Run as users run it: the bin itself, so its shebang's Node flags apply.
 const certvet = (
   workers: number,
   file = checksFile,
@@ -73,9 +74,8 @@ const certvet = (
   concurrency = CONCURRENCY,
 ): Client => ({
   name: `certvet check --workers ${workers}`,
-  cmd: process.execPath,
+  cmd: CLI,
   args: [
-    CLI,
     'check',
     '-f',
     file,
