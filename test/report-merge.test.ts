@@ -147,7 +147,15 @@ describe('certvet report merge', () => {
     assert.match(trunc.stderr, /trunc\.jsonl:1: not JSON/);
     // A merge that fails on an input leaves the previous report as it was.
     writeFileSync(f('previous.html'), '<p>the last good report</p>');
-    const missing = await runCli(['report', 'merge', f('nope.jsonl'), '--format', 'html', '-o', f('previous.html')]);
+    const missing = await runCli([
+      'report',
+      'merge',
+      f('nope.jsonl'),
+      '--format',
+      'html',
+      '-o',
+      f('previous.html'),
+    ]);
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /nope\.jsonl.*no such file/);
     assert.equal(readFileSync(f('previous.html'), 'utf8'), '<p>the last good report</p>');

@@ -26,6 +26,7 @@ interface ServeFlags {
   probeAllow: string[];
   ca: string[];
   checkConfig: boolean;
+  testNotify?: string;
 }
 
 interface Io {
@@ -74,6 +75,24 @@ async function runServe(f: ServeFlags, io: Io): Promise<number> {
     throw new UsageError(
       'serve: give a config (-c certvet.yaml), or --probe-allow PATTERN to run a stateless /probe exporter',
     );
+  if (f.testNotify !== undefined) {
+    if (!config) throw new UsageError('--test-notify: no config given (-c FILE)');
+    const cfg = config;
+    const { createNotifier } = await import('../../monitor/notify/notifier.js');
+    const notifier = await asUsage(() => createNotifier(cfg.notify, { baseDir: cfg.baseDir }));
+    try {
+      await notifier.sendTest(f.testNotify);
+      io.stdout.write(`sent a test notification through "${neutralize(f.testNotify)}"\n`);
+      return 0;
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'CERTVET_NOTIFY_CONFIG')
+        throw new UsageError(`--test-notify: ${(e as Error).message}`);
+      io.stderr.write(`certvet serve: the test notification failed: ${neutralize((e as Error).message)}\n`);
+      return 3;
+    } finally {
+      await notifier.close();
+    }
+  }
   if (f.checkConfig) {
     if (!plan || !config) throw new UsageError('--check-config: no config given (-c FILE)');
     io.stdout.write(
@@ -209,6 +228,10 @@ export function registerServe(program: Command, io: Io): void {
     )
     .option('--ca <file>', 'without a config: trust anchors for /probe (PEM, repeatable)', collect, [])
     .option('--check-config', 'validate the config and the files it names, then exit', false)
+    .option(
+      '--test-notify <channel>',
+      'send one test notification through a channel of the config, then exit',
+    )
     .action(async (flags: ServeFlags) => {
       process.exitCode = await runServe(flags, io);
     });
