@@ -275,3 +275,34 @@ auth: { tokens: [ { env: CERTVET_TEST_TOKEN } ] }
     assert.equal(await svc.exited, 0);
   });
 });
+
+describe('certvet demo --serve', { timeout: 60_000 }, () => {
+  test('monitors the lab, serves the dashboard and the API, exits 0 on SIGTERM', async () => {
+    const proc = spawn(process.execPath, [CLI, 'demo', '--serve', '--listen', '127.0.0.1:0'], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => proc.on('close', r));
+    try {
+      const base = await until(
+        'the dashboard URL',
+        async () => /Dashboard: (http:\/\/\S+?)\/ /.exec(out)?.[1],
+      );
+      const page = await until('every lab endpoint checked', async () => {
+        const p = (await (await fetch(`${base}/api/v1/targets`)).json()) as {
+          items: { status: string | null }[];
+        };
+        return p.items.length > 10 && p.items.every((t) => t.status !== null) ? p : null;
+      });
+      const statuses = new Set(page.items.map((t) => t.status));
+      assert.ok(statuses.has('ok') && statuses.has('critical'), [...statuses].join());
+      const html = await (await fetch(`${base}/`)).text();
+      assert.match(html, /<!doctype html>/i);
+      assert.match(await (await fetch(`${base}/metrics`)).text(), /certvet_target_status\{/);
+    } finally {
+      proc.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+  });
+});
