@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -92,6 +93,9 @@ describe('certvet serve, as a process', { timeout: 120_000 }, () => {
   let expired: Served;
   let rotating: Served;
   let svc: Service | null = null;
+  let hook: HttpServer;
+  let hookPort = 0;
+  const hookBodies: { event: string; target: string; oldStatus: string | null; newStatus: string }[] = [];
   const auth = { authorization: `Bearer ${TOKEN}` };
   const get = (path: string, headers: Record<string, string> = auth) =>
     fetch(`${svc!.base}${path}`, { headers });
@@ -110,10 +114,26 @@ groups:
 probe: { allow: [ "127.0.0.1:${'*'}" ] }
 modules: { strict: { ca: ca.pem, warnDays: 3650 } }
 auth: { tokens: [ { env: CERTVET_TEST_TOKEN } ] }
+notify:
+  - { name: hook, type: webhook, url: "http://127.0.0.1:${hookPort}/hook", events: [rotated] }
+  - { name: broken, type: webhook, url: "http://127.0.0.1:${hookPort}/broken", events: [rotated], retries: 0 }
 `;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'certvet-serve-'));
+    // The webhook receiver: /hook takes events, /broken always fails.
+    hook = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        if (req.url === '/hook') {
+          hookBodies.push(JSON.parse(body) as (typeof hookBodies)[number]);
+          res.writeHead(204).end();
+        } else res.writeHead(500).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    hookPort = (hook.address() as { port: number }).port;
     root = await issue({ subject: 'CN=Serve Root,O=certvet test', ca: true });
     ica = await issue({ subject: 'CN=Serve Issuing CA,O=certvet test', ca: true, issuer: root, pathLen: 0 });
     writeFileSync(join(dir, 'ca.pem'), root.pem);
@@ -135,6 +155,7 @@ auth: { tokens: [ { env: CERTVET_TEST_TOKEN } ] }
   after(async () => {
     if (svc && svc.proc.exitCode === null) svc.proc.kill('SIGKILL');
     for (const s of [good, expired, rotating]) if (s) await new Promise((r) => s.server.close(r));
+    await new Promise((r) => hook.close(r));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -232,6 +253,27 @@ auth: { tokens: [ { env: CERTVET_TEST_TOKEN } ] }
     assert.ok(history.items.length >= 2);
     const certs = await getJson<{ items: { subject: string }[] }>('/api/v1/certificates?q=rotating');
     assert.equal(certs.items.length, 2, 'both leaves are in the inventory');
+    // The webhook got it, and both deliveries are recorded with the event.
+    await until('the webhook', async () => hookBodies.some((b) => b.event === 'rotated'));
+    const body = hookBodies.find((b) => b.event === 'rotated')!;
+    assert.equal(body.target, `127.0.0.1:${rotating.port}`);
+    const deliveries = await until('both deliveries recorded', async () => {
+      const ev = await getJson<{
+        items: {
+          type: string;
+          notifications: { channel: string; outcome: string; error: string | null }[];
+        }[];
+      }>(`/api/v1/targets/${id}/events`);
+      const n = ev.items.find((e) => e.type === 'rotated')?.notifications ?? [];
+      return n.length >= 2 ? n : null;
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}; the service said: ${svc!.stderr()}`);
+    });
+    assert.deepEqual(deliveries.map((d) => [d.channel, d.outcome]).sort(), [
+      ['broken', 'failed'],
+      ['hook', 'sent'],
+    ]);
+    assert.match(deliveries.find((d) => d.channel === 'broken')!.error ?? '', /500/);
   });
 
   test('SIGHUP reloads: a removed target stops being exported, the others keep their history', async () => {

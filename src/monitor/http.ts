@@ -226,18 +226,28 @@ export function buildApp(o: HttpOptions): Hono {
     const page = o.monitor!.store.history(id, { limit: limitOf(c), ...(cursor ? { cursor } : {}) });
     return json(c, { items: page.items.map(check), next: page.next });
   });
+  /** Events with how their notifications went. */
+  const withDeliveries = (page: ReturnType<Monitor['store']['events']>) => ({
+    ...page,
+    items: page.items.map((e) => ({ ...e, notifications: o.monitor!.store.notifications(e.id) })),
+  });
   api.get('/targets/:id/events', (c) => {
     const id = c.req.param('id');
     if (!o.monitor!.target(id)) return notFound(c, 'target');
     const cursor = c.req.query('cursor');
     return json(
       c,
-      o.monitor!.store.events({ targetId: id, limit: limitOf(c), ...(cursor ? { cursor } : {}) }),
+      withDeliveries(
+        o.monitor!.store.events({ targetId: id, limit: limitOf(c), ...(cursor ? { cursor } : {}) }),
+      ),
     );
   });
   api.get('/events', (c) => {
     const cursor = c.req.query('cursor');
-    return json(c, o.monitor!.store.events({ limit: limitOf(c), ...(cursor ? { cursor } : {}) }));
+    return json(
+      c,
+      withDeliveries(o.monitor!.store.events({ limit: limitOf(c), ...(cursor ? { cursor } : {}) })),
+    );
   });
   api.get('/certificates', (c) => {
     const q: CertificateQuery = {

@@ -93,6 +93,17 @@ export interface MonitorEvent {
   readonly findings: TargetResult['findings'];
 }
 
+/** One delivery of an event through a notification channel, as recorded. */
+export interface NotificationRecord {
+  readonly eventId: number;
+  readonly channel: string;
+  /** `sent`: the receiver accepted it; `failed`: given up (the error says why, secrets removed). */
+  readonly outcome: 'sent' | 'failed';
+  /** Milliseconds since the epoch. */
+  readonly at: number;
+  readonly error: string | null;
+}
+
 /** The latest state of a target: what the API's target list and /metrics are built from. */
 export interface TargetState {
   readonly target: MonitoredTarget;
@@ -146,6 +157,10 @@ export interface Store {
   keySeenBefore(spkiSha256: string, exceptSha256: string): boolean;
   /** Events, newest first; of one target when `targetId` is given. */
   events(o?: { targetId?: string; limit?: number; cursor?: string }): Page<MonitorEvent>;
+  /** Records how a notification of a stored event went. */
+  recordNotification(n: NotificationRecord): void;
+  /** The deliveries of an event, oldest first. */
+  notifications(eventId: number): NotificationRecord[];
   /** Scheduling state that must survive a restart: next run time and error streak per target. */
   saveSchedule(targetId: string, nextRunAt: number, consecutiveErrors: number): void;
   loadSchedule(): Map<string, { nextRunAt: number; consecutiveErrors: number }>;

@@ -113,12 +113,23 @@ async function runServe(f: ServeFlags, io: Io): Promise<number> {
     const { createNotifier } = await import('../../monitor/notify/notifier.js');
     const storePath = configPath(config, config.store);
     const store = await asUsage(() => openSqliteStore(storePath));
+    const record = (channel: string, eventId: number, outcome: 'sent' | 'failed', error: string | null) => {
+      try {
+        if (eventId > 0) store.recordNotification({ eventId, channel, outcome, at: Date.now(), error });
+      } catch (e) {
+        log(`could not record a notification: ${(e as Error).message}`);
+      }
+    };
     const cfg = config;
     const notifier = await asUsage(() =>
       createNotifier(cfg.notify, {
         baseDir: cfg.baseDir,
-        onError: (channel, event, error) =>
-          log(`notification "${channel}" of ${event.type} for ${event.target} failed: ${error.message}`),
+        // Every delivery is recorded with its event (errors carry no secrets: the notifier removes them).
+        onSent: (channel, event) => record(channel, event.id, 'sent', null),
+        onError: (channel, event, error) => {
+          log(`notification "${channel}" of ${event.type} for ${event.target} failed: ${error.message}`);
+          record(channel, event.id, 'failed', error.message);
+        },
       }),
     );
     monitor = startMonitor(plan, { store, notifier, log });

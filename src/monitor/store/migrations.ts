@@ -110,6 +110,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'notification deliveries',
+    up(db) {
+      db.exec(`
+        CREATE TABLE notifications (
+          id       INTEGER PRIMARY KEY,
+          event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+          channel  TEXT NOT NULL,
+          outcome  TEXT NOT NULL CHECK (outcome IN ('sent', 'failed')),
+          at       INTEGER NOT NULL,
+          error    TEXT
+        );
+        CREATE INDEX notifications_by_event ON notifications (event_id, id);
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

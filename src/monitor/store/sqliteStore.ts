@@ -25,6 +25,7 @@ import type {
   CheckRecord,
   MonitorEvent,
   MonitoredTarget,
+  NotificationRecord,
   Page,
   Store,
 } from '../model.js';
@@ -316,6 +317,36 @@ class SqliteStoreImpl implements SqliteStore {
     const items = rows.slice(0, limit).map(eventOf);
     const last = items.at(-1);
     return { items, next: rows.length > limit && last ? encodeCursor('events', [last.id]) : null };
+  }
+
+  recordNotification(n: NotificationRecord): void {
+    // An event pruned in the meantime has nothing to attach the delivery to.
+    this.#db
+      .prepare(
+        'INSERT INTO notifications (event_id, channel, outcome, at, error) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM events WHERE id = ?)',
+      )
+      .run(n.eventId, n.channel, n.outcome, n.at, n.error, n.eventId);
+  }
+
+  notifications(eventId: number): NotificationRecord[] {
+    const rows = this.#db
+      .prepare(
+        'SELECT event_id, channel, outcome, at, error FROM notifications WHERE event_id = ? ORDER BY id LIMIT 100',
+      )
+      .all(eventId) as {
+      event_id: number;
+      channel: string;
+      outcome: 'sent' | 'failed';
+      at: number;
+      error: string | null;
+    }[];
+    return rows.map((r) => ({
+      eventId: r.event_id,
+      channel: r.channel,
+      outcome: r.outcome,
+      at: r.at,
+      error: r.error,
+    }));
   }
 
   saveSchedule(targetId: string, nextRunAt: number, consecutiveErrors: number): void {
