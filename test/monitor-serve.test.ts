@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tls from 'node:tls';
+import { buildCrl } from '../src/lab/crlBuilder.js';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
 import { CLI } from './support/cli.js';
 
@@ -346,5 +347,100 @@ describe('certvet demo --serve', { timeout: 60_000 }, () => {
       proc.kill('SIGTERM');
     }
     assert.equal(await exited, 0);
+  });
+});
+
+describe('certvet serve: revoked and expired while it runs', { timeout: 60_000 }, () => {
+  test('a CRL that starts listing the leaf gives `revoked`; a certificate that expires gives `expiry-threshold`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certvet-serve-rev-'));
+    let crl: Uint8Array = new Uint8Array();
+    const repo = createHttpServer((req, res) => {
+      if (req.url !== '/ica.crl') return void res.writeHead(404).end();
+      // max-age=0: every check fetches it again, so the new CRL counts at once.
+      res
+        .writeHead(200, { 'content-type': 'application/pkix-crl', 'cache-control': 'max-age=0' })
+        .end(Buffer.from(crl));
+    });
+    await new Promise<void>((r) => repo.listen(0, '127.0.0.1', r));
+    const crlUrl = `http://127.0.0.1:${(repo.address() as { port: number }).port}/ica.crl`;
+    const root = await issue({ subject: 'CN=Rev Root', ca: true });
+    const ica = await issue({ subject: 'CN=Rev Issuing CA', ca: true, issuer: root, pathLen: 0 });
+    crl = await buildCrl({ issuer: ica, entries: [] });
+    const victim = await issue({
+      subject: 'CN=victim.test',
+      issuer: ica,
+      dns: ['victim.test'],
+      ips: ['127.0.0.1'],
+      crlUrls: [crlUrl],
+    });
+    // Valid for a few more seconds: critical (expires-soon) first, then expired.
+    const brief = await issue({
+      subject: 'CN=brief.test',
+      issuer: ica,
+      dns: ['brief.test'],
+      ips: ['127.0.0.1'],
+      crlUrls: [crlUrl],
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 4000),
+    });
+    const a = await serveTls(victim, [ica]);
+    const b = await serveTls(brief, [ica]);
+    writeFileSync(join(dir, 'ca.pem'), root.pem);
+    writeFileSync(
+      join(dir, 'certvet.yaml'),
+      `listen: 127.0.0.1:0
+store: ./certvet.db
+defaults: { interval: 60s, timeout: 5s, revocation: soft }
+groups:
+  - { name: rev, ca: ca.pem, targets: ["127.0.0.1:${a.port}", "127.0.0.1:${b.port}"] }
+`,
+    );
+    const svc = await startServe(join(dir, 'certvet.yaml'));
+    try {
+      const getJson = async <T>(p: string): Promise<T> =>
+        (await (await fetch(`${svc.base}${p}`)).json()) as T;
+      const page = await until('both checked', async () => {
+        const p = await getJson<{ items: { id: string; target: string; status: string | null }[] }>(
+          '/api/v1/targets',
+        );
+        return p.items.every((t) => t.status !== null) ? p : null;
+      });
+      const idOf = (port: number) => page.items.find((t) => t.target.endsWith(`:${port}`))!.id;
+      assert.equal(page.items.find((t) => t.target.endsWith(`:${a.port}`))!.status, 'ok');
+      crl = await buildCrl({
+        issuer: ica,
+        entries: [{ serial: victim.parsed.serialHex, revokedAt: new Date(), reason: 1 }],
+      });
+      const run = async (id: string) => fetch(`${svc.base}/api/v1/targets/${id}/check`, { method: 'POST' });
+      await run(idOf(a.port));
+      const events = await getJson<{ items: { type: string; message: string }[] }>(
+        `/api/v1/targets/${idOf(a.port)}/events`,
+      );
+      assert.ok(
+        events.items.some((e) => e.type === 'revoked'),
+        JSON.stringify(events.items),
+      );
+      assert.match(
+        await (await fetch(`${svc.base}/metrics`)).text(),
+        new RegExp(`certvet_cert_revoked\\{target="127\\.0\\.0\\.1:${a.port}"[^}]*index="0"[^}]*\\} 1`),
+      );
+      await new Promise((r) =>
+        setTimeout(r, Math.max(0, brief.parsed.notAfter.seconds * 1000 - Date.now() + 1500)),
+      );
+      await run(idOf(b.port));
+      const bev = await getJson<{ items: { type: string; message: string }[] }>(
+        `/api/v1/targets/${idOf(b.port)}/events`,
+      );
+      assert.ok(
+        bev.items.some((e) => e.type === 'expiry-threshold' && /expired/.test(e.message)),
+        JSON.stringify(bev.items),
+      );
+    } finally {
+      svc.proc.kill('SIGTERM');
+      await svc.exited;
+      for (const s of [a, b]) await new Promise((r) => s.server.close(r));
+      await new Promise((r) => repo.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
