@@ -191,6 +191,12 @@ describe('certvet serve: the config', () => {
     ]);
     assert.equal(bad.code, 64);
     assert.match(bad.stderr, /bad\.yaml:4: groups\.0\.oops: unknown key/);
+    // A store that cannot be opened (here: better-sqlite3's addon path is wrong) is exit 64 naming it.
+    const storeless = await runCli(['serve', '-c', write('certvet.yaml', EXAMPLE)], {
+      env: { CERTVET_SQLITE_BINDING: f('no-such-addon.node') },
+    });
+    assert.equal(storeless.code, 64, storeless.stderr);
+    assert.match(storeless.stderr, /certvet\.db: cannot open the store: .*no-such-addon\.node/);
     const none = await runCli(['serve']);
     assert.equal(none.code, 64);
     assert.match(none.stderr, /--probe-allow/);

@@ -78,7 +78,13 @@ export async function installPackedPackage(prefix = 'certvet-pack-'): Promise<Pa
       join(dir, 'package.json'),
       JSON.stringify({ name: 'consumer', version: '0.0.0', private: true, type: 'module' }),
     );
-    await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], dir);
+    // --omit=optional: better-sqlite3 (only `certvet serve` needs it) would be built from
+    // source here, about a minute per install; the library and the CLI do not need it.
+    await sh(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=optional', tarball],
+      dir,
+    );
     const binDir = join(dir, 'node_modules', '.bin');
     return {
       dir,

@@ -30,7 +30,11 @@ async function serveDemo(
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { openSqliteStore } = await import('../../monitor/store/sqliteStore.js');
+  const { openSqliteStore } = await import('../../monitor/store/sqliteStore.js').catch((e: Error) => {
+    throw new UsageError(
+      `demo --serve: the SQLite store needs better-sqlite3, an optional dependency that is not installed here (${e.message.split('\n')[0]}); npm install better-sqlite3`,
+    );
+  });
   const { startMonitor } = await import('../../monitor/service.js');
   const { buildApp, listenHttp } = await import('../../monitor/http.js');
   const { dashboardFile } = await import('../../monitor/dashboard/assets.js');

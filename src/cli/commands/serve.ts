@@ -40,6 +40,9 @@ async function asUsage<T>(fn: () => Promise<T> | T): Promise<T> {
     return await fn();
   } catch (e) {
     if (e instanceof ConfigError || e instanceof CertvetOptionError) throw new UsageError(e.message);
+    // The store's errors name the file and what to do (a newer schema, an addon for another Node).
+    if (e instanceof Error && /^CERTVET_STORE_/.test(String((e as { code?: unknown }).code)))
+      throw new UsageError(e.message);
     throw e;
   }
 }
@@ -109,7 +112,11 @@ async function runServe(f: ServeFlags, io: Io): Promise<number> {
   const exporterChecker = plan ? null : createChecker(anchors.length ? { ca: anchors } : {});
   let monitor: Monitor | null = null;
   if (plan && config) {
-    const { openSqliteStore } = await import('../../monitor/store/sqliteStore.js');
+    const { openSqliteStore } = await import('../../monitor/store/sqliteStore.js').catch((e: Error) => {
+      throw new UsageError(
+        `serve: the SQLite store needs better-sqlite3, an optional dependency that is not installed or not built for Node ${process.version} (${e.message.split('\n')[0]}); install it with \`npm install better-sqlite3\` (it builds from source where no prebuilt binary can be downloaded: python3, make and a C++ compiler)`,
+      );
+    });
     const { createNotifier } = await import('../../monitor/notify/notifier.js');
     const storePath = configPath(config, config.store);
     const store = await asUsage(() => openSqliteStore(storePath));
