@@ -133,20 +133,37 @@ export async function loadClientIdentity(
     };
     what = `${flags.cert} ${files.cert} / ${flags.key} ${files.key}`;
   } else return undefined;
+  // An encrypted PEM key says so itself (PKCS#8 "ENCRYPTED PRIVATE KEY", or the legacy
+  // Proc-Type header): decided from the file, not from OpenSSL's wording, which differs between
+  // versions (Node 22's OpenSSL reports a key it cannot decrypt without a passphrase as
+  // "unsupported").
+  const encryptedPem =
+    id.key !== undefined &&
+    /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,\s*ENCRYPTED/.test(
+      Buffer.from(id.key).toString('latin1'),
+    );
+  if (encryptedPem && pass === undefined)
+    throw new UsageError(
+      `${what}: is encrypted: give its passphrase with --client-key-pass-env VAR or --client-key-pass-file FILE`,
+    );
   // Fail fast, before any connection, on a wrong passphrase or a key that does not match.
   try {
     createSecureContext({ ...id });
   } catch (e) {
     const msg = (e as Error).message;
-    const reason = /bad decrypt|mac verify|decrypt|password|passphrase/i.test(msg)
-      ? pass === undefined
-        ? 'is encrypted: give its passphrase with --client-key-pass-env VAR or --client-key-pass-file FILE'
-        : 'cannot be decrypted with the passphrase given (wrong passphrase?)'
-      : /key values mismatch/i.test(msg)
-        ? 'the key does not belong to the certificate'
-        : /wrong tag|asn1|not enough data|header too long/i.test(msg) && files.pfx
-          ? 'is not a PKCS#12 file'
-          : `cannot be used: ${tidyErrorMessage(msg)}`;
+    const code = String((e as { code?: unknown }).code ?? '');
+    const reason =
+      encryptedPem ||
+      /BAD_DECRYPT|MAC_VERIFY/.test(code) ||
+      /bad decrypt|mac verify|decrypt|password|passphrase/i.test(msg)
+        ? pass === undefined
+          ? 'is encrypted: give its passphrase with --client-key-pass-env VAR or --client-key-pass-file FILE'
+          : 'cannot be decrypted with the passphrase given (wrong passphrase?)'
+        : code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' || /key values mismatch/i.test(msg)
+          ? 'the key does not belong to the certificate'
+          : /wrong tag|asn1|not enough data|header too long/i.test(msg) && files.pfx
+            ? 'is not a PKCS#12 file'
+            : `cannot be used: ${tidyErrorMessage(msg)}`;
     throw new UsageError(`${what}: ${reason}`);
   }
   return id;
