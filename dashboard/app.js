@@ -184,9 +184,10 @@ class ApiError extends Error {}
 async function api(path, init) {
   let res;
   try {
+    const token = sessionStorage.getItem(TOKEN_KEY);
     res = await fetch(`/api/v1${path}`, {
       ...init,
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       credentials: 'same-origin',
       cache: 'no-store',
     });
@@ -199,9 +200,44 @@ async function api(path, init) {
   } catch {
     body = null;
   }
+  if (res.status === 401) {
+    askForToken();
+    throw new ApiError('this service needs a bearer token (auth.tokens): enter it above');
+  }
   if (!res.ok)
     throw new ApiError(body?.error ? `${res.status}: ${body.error}` : `${res.status} ${res.statusText}`);
   return body;
+}
+
+/** Where the token the user typed is kept: this tab only, never the URL or a cookie. */
+const TOKEN_KEY = 'certvet-token';
+
+/** With auth.tokens set, the API answers 401: a form asks for a token, kept for this tab. */
+function askForToken() {
+  if (document.getElementById('token-form')) return;
+  const input = h('input', {
+    id: 'token-input',
+    type: 'password',
+    autocomplete: 'off',
+    placeholder: 'bearer token',
+    'aria-label': 'bearer token',
+  });
+  const form = h(
+    'form',
+    {
+      id: 'token-form',
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        const v = input.value.trim();
+        if (!v) return;
+        sessionStorage.setItem(TOKEN_KEY, v);
+        form.remove();
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+      },
+    },
+    [input, h('button', { type: 'submit', id: 'token-submit' }, ['use token'])],
+  );
+  document.body.prepend(form);
 }
 
 const q = (params) => {

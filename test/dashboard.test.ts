@@ -535,3 +535,79 @@ async function sha256Hex(der: Uint8Array): Promise<string> {
   const { createHash } = await import('node:crypto');
   return createHash('sha256').update(der).digest('hex');
 }
+
+describe('dashboard behind auth.tokens, in Chromium', { skip: skipBrowser, timeout: 60_000 }, () => {
+  test('the page loads without a token, asks for one, and shows the fleet once given', async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium)`);
+    const token = 'dashboard-token-0123456789';
+    const dir = mkdtempSync(join(tmpdir(), 'certvet-dashboard-auth-'));
+    const root = await issue({ subject: 'CN=auth test root', ca: true });
+    const leaf = await issue({ subject: 'CN=auth.test', issuer: root, dns: ['auth.test'] });
+    const ep = await serveTls(leaf, []);
+    writeFileSync(join(dir, 'root.pem'), root.pem);
+    writeFileSync(
+      join(dir, 'certvet.yaml'),
+      `listen: 127.0.0.1:0\nstore: ./certvet.db\ndefaults: { interval: 60s, revocation: "off" }\ngroups:\n  - { name: web, ca: [root.pem], targets: [ { target: "auth.test:${ep.port}", resolve: 127.0.0.1 } ] }\nauth: { tokens: [ { env: DASH_TOKEN } ] }\n`,
+    );
+    const child = spawn(process.execPath, [CLI, 'serve', '-c', join(dir, 'certvet.yaml')], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1', DASH_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    let browser: Browser | null = null;
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 20_000);
+        child.stdout!.on('data', () => {
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (m) {
+            clearTimeout(t);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const { chromium } = await import('playwright-core');
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      const page = await browser.newPage();
+      await page.goto(base);
+      await page.waitForSelector('#token-form', { timeout: 10_000 });
+      await page.fill('#token-input', token);
+      await page.click('#token-submit');
+      await page.waitForFunction(
+        () =>
+          (document as unknown as { body: { textContent: string } }).body.textContent.includes('auth.test:'),
+        undefined,
+        { timeout: 15_000 },
+      );
+      const stored = await page.evaluate(() =>
+        (
+          globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }
+        ).sessionStorage.getItem('certvet-token'),
+      );
+      assert.equal(stored, token, 'kept for this tab only');
+      assert.equal(await page.url().includes(token), false, 'never in the URL');
+    } finally {
+      await browser?.close().catch(() => {});
+      child.kill('SIGTERM');
+      await once(child, 'close');
+      ep.server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

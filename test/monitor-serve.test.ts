@@ -236,6 +236,10 @@ notify:
     assert.equal((await get('/metrics', { authorization: 'Bearer wrong-token-0123456789' })).status, 401);
     assert.equal((await get('/healthz', {})).status, 200);
     assert.equal((await get('/readyz', {})).status, 200);
+    // The dashboard's files hold no data: they load without a token (the page asks for one).
+    assert.equal((await get('/', {})).status, 200);
+    assert.equal((await get('/app.js', {})).status, 200);
+    assert.equal((await get('/api/v1/events', {})).status, 401);
   });
 
   test('a rotated certificate becomes a `rotated` event; run-now checks at once', async () => {

@@ -116,6 +116,8 @@ export function buildApp(o: HttpOptions): Hono {
     c.header('referrer-policy', 'no-referrer');
     const p = c.req.path;
     if (p === '/healthz' || p === '/readyz') return next();
+    // The dashboard's own files hold no data (it asks the API, with the token the user gives).
+    if (c.req.method === 'GET' && o.dashboard?.(p === '/' ? '/index.html' : p)) return next();
     const tokens = o.tokens();
     if (tokens.length && !bearerOk(c.req.header('authorization'), tokens)) {
       c.header('www-authenticate', 'Bearer realm="certvet"');
