@@ -6,7 +6,6 @@
  * an unreadable CA or a bad target-file line before the service starts; errors name the config
  * key (and the target file's line).
  */
-import { createHash } from 'node:crypto';
 import { type Checker, createChecker, type TargetObject } from '../check/checker.js';
 import { CertvetOptionError } from '../check/errors.js';
 import type { DnsLookup } from '../check/lookup.js';
@@ -19,6 +18,7 @@ import {
 } from '../monitor/config.js';
 import type { MonitoredTarget } from '../monitor/model.js';
 import type { MonitorGroup, MonitorPlan } from '../monitor/service.js';
+import { targetId } from '../monitor/targetId.js';
 import { parseResolve, parseTarget, TargetError } from '../scan/target.js';
 import { type TargetEntry, TargetFileError, targetFileEntries } from '../scan/targetFile.js';
 import type { Certificate } from '../x509/certificate.js';
@@ -29,13 +29,7 @@ import { INPUT_LIMITS, readInput } from './files.js';
 
 const CRL_MAX_BYTES = 64 * 1024 * 1024;
 
-/** A stable id: the group, the target text and the address it is dialled at. */
-export function targetId(group: string, target: string, resolve: string | undefined): string {
-  return createHash('sha256')
-    .update(`${group}\u0000${target}\u0000${resolve ?? ''}`)
-    .digest('hex')
-    .slice(0, 16);
-}
+export { targetId } from '../monitor/targetId.js';
 
 async function atKey<T>(key: string, fn: () => Promise<T>): Promise<T> {
   try {

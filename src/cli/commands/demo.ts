@@ -39,7 +39,7 @@ async function serveDemo(
   const { buildApp, listenHttp } = await import('../../monitor/http.js');
   const { dashboardFile } = await import('../../monitor/dashboard/assets.js');
   const { probeAllowList } = await import('../../monitor/probeAllow.js');
-  const { targetId } = await import('../servePlan.js');
+  const { targetId } = await import('../../monitor/targetId.js');
   io.stdout.write('Starting the certvet lab (a CA and a zoo of TLS servers on 127.0.0.1)…\n');
   const lab = await startLab();
   const dir = mkdtempSync(join(tmpdir(), 'certvet-demo-serve-'));

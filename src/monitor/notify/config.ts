@@ -7,17 +7,21 @@
  * are named by environment variable or file, so the config can be committed and shown.
  */
 import { z } from 'zod';
-import { parseDuration } from '../../cli/parse.js';
+import { parseDurationText } from '../duration.js';
 import { EVENT_TYPES } from '../model.js';
 
-/** `10s`, `500ms`, `2m` or plain seconds (a string or a number), as milliseconds. */
+/** `10s`, `500ms`, `2m` or plain seconds (a string or a number), as milliseconds: 1 ms to 1 h. */
 export const durationSchema = z.union([z.string(), z.number().positive()]).transform((value, ctx) => {
-  try {
-    return parseDuration(String(value));
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+  const ms = parseDurationText(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (e.g. 10s, 500ms, 2m)` });
     return z.NEVER;
   }
+  if (ms < 1 || ms > 3600_000) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is out of range (1ms to 1h)` });
+    return z.NEVER;
+  }
+  return ms;
 });
 
 const STATUS_LEVELS = ['ok', 'warning', 'error', 'critical'] as const;
