@@ -8,15 +8,3 @@ export function parseDurationText(text: string | number): number | null {
   if (!m) return null;
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
 }
-
-/** A duration as people read it: "5m", "90s", "1h30m" style is not needed — the largest whole unit. */
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86400_000],
-    ['h', 3600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const)
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms}ms`;
-}

@@ -15,6 +15,7 @@
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { TargetResult } from '../model/result.js';
 import { neutralize } from '../report/sanitize.js';
+import { endpointUp } from './up.js';
 
 const STATUS_VALUE = { ok: 0, warning: 1, critical: 2, error: 3 } as const;
 
@@ -29,11 +30,6 @@ export interface SeriesSource {
 }
 
 const CERT_LABELS = ['index', 'subject', 'issuer', 'serial', 'sha256'] as const;
-
-/** Whether a handshake completed: the endpoint sent certificates. */
-export function targetUp(r: TargetResult): boolean {
-  return r.chain.length > 0 && r.chain.some((c) => c.source === 'peer');
-}
 
 interface SeriesSet {
   readonly status: Gauge;
@@ -100,7 +96,7 @@ function fill(set: SeriesSet, s: SeriesSource, base: LabelValues, nowMs: number)
   const r = s.result;
   set.status.set(base, STATUS_VALUE[r.status]);
   set.ok.set(base, r.status === 'ok' ? 1 : 0);
-  set.up.set(base, targetUp(r) ? 1 : 0);
+  set.up.set(base, endpointUp(r) ? 1 : 0);
   set.last.set(base, Math.floor(s.checkedAt / 1000));
   const counts = new Map<string, { code: string; severity: string; n: number }>();
   for (const f of r.findings) {

@@ -110,10 +110,6 @@ export class Scheduler {
     await Promise.all([...this.entries.values()].map((e) => e.running));
   }
 
-  inFlight(): number {
-    return this.running;
-  }
-
   /** Starts whatever is due now (the timer does this by itself; tests with a fake clock call it). */
   poll(): void {
     this.arm();

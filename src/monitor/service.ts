@@ -9,7 +9,7 @@
 import type { Checker, TargetInput } from '../check/checker.js';
 import type { TargetResult } from '../model/result.js';
 import { detectEvents } from './events.js';
-import { createServiceMetrics, type SeriesSource, targetUp } from './metrics.js';
+import { createServiceMetrics, type SeriesSource } from './metrics.js';
 import type { CheckRecord, MonitorEvent, MonitoredTarget, Store, TargetState } from './model.js';
 import { Scheduler } from './scheduler.js';
 
@@ -62,10 +62,6 @@ export interface Monitor {
   readonly plan: MonitorPlan;
   /** The /metrics exposition. */
   metrics(): Promise<{ body: string; contentType: string }>;
-  /** Called after every stored check (the dashboard's live view, tests). */
-  onCheck(listener: (check: CheckRecord, events: readonly MonitorEvent[]) => void): () => void;
-  /** Whether every target has been checked at least once since start. */
-  warmedUp(): boolean;
   /**
    * Stops scheduling, waits for checks in flight (each bounded by its deadline), delivers the
    * queued notifications for up to `flushMs` (default 10 s), closes the store.
@@ -80,7 +76,6 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
   let plan = initial;
   let byId = new Map<string, { monitored: MonitoredTarget; input: TargetInput; checker: Checker }>();
   const last = new Map<string, CheckRecord>();
-  const listeners = new Set<(c: CheckRecord, e: readonly MonitorEvent[]) => void>();
   let stopping = false;
 
   const index = (p: MonitorPlan) => {
@@ -135,7 +130,6 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
       metrics.observeDuration(t.monitored.target, t.monitored.group, result.durationMs / 1000);
     }
     if (stored.events.length) o.notifier?.notify(stored.events);
-    for (const l of listeners) l(stored.check, stored.events);
     return { error: result.status === 'error' };
   };
 
@@ -223,11 +217,6 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
       body: await metrics.registry.metrics(),
       contentType: metrics.registry.contentType,
     }),
-    onCheck(l) {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    warmedUp: () => [...byId.keys()].every((id) => last.has(id)),
     async stop(so = {}) {
       stopping = true;
       clearInterval(pruneTimer);
@@ -242,6 +231,3 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
     },
   };
 }
-
-/** Whether a result shows an endpoint that answered (for the API). */
-export { targetUp };

@@ -29,6 +29,7 @@ import type {
   Page,
   Store,
 } from '../model.js';
+import { endpointUp } from '../up.js';
 import { decodeCursor, encodeCursor, pageSize } from './cursor.js';
 import { openDatabase } from './open.js';
 import {
@@ -62,9 +63,6 @@ const EVENT_COLUMNS = `id, type, target_id, target, grp, at, message, old_status
 const NO_CURSOR = Number.MAX_SAFE_INTEGER;
 
 /** Whether the endpoint answered a handshake: certificates came and no finding says it failed. */
-function upOf(result: TargetResult): boolean {
-  return result.chain.length > 0 && !result.findings.some((f) => f.severity === 'error');
-}
 
 /** "0a:1b:…" as typed from a browser's certificate viewer is the serial "0a1b…". */
 function needleOf(q: string): string {
@@ -146,6 +144,13 @@ class SqliteStoreImpl implements SqliteStore {
     ) => { check: CheckRecord; events: MonitorEvent[] }
   >;
   readonly #prune: Database.Transaction<(before: number) => number>;
+  #notifyInsert: Database.Statement<unknown[]> | undefined;
+  #notifySelect:
+    | Database.Statement<
+        [number],
+        { event_id: number; channel: string; outcome: 'sent' | 'failed'; at: number; error: string | null }
+      >
+    | undefined;
   readonly #retain: Database.Transaction<(ids: string) => void>;
 
   constructor(
@@ -185,7 +190,7 @@ class SqliteStoreImpl implements SqliteStore {
     const chain = result.chain;
     const unique = new Map(chain.map((c, i) => [c.sha256, i] as const).reverse());
     for (const c of chain) s.upsertCert.run(certificateParams(c, checkedAt));
-    const up = upOf(result);
+    const up = endpointUp(result);
     const checkId = Number(
       s.insertCheck.run({
         target_id: target.id,
@@ -321,26 +326,21 @@ class SqliteStoreImpl implements SqliteStore {
 
   recordNotification(n: NotificationRecord): void {
     // An event pruned in the meantime has nothing to attach the delivery to.
-    this.#db
-      .prepare(
-        'INSERT INTO notifications (event_id, channel, outcome, at, error) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM events WHERE id = ?)',
-      )
-      .run(n.eventId, n.channel, n.outcome, n.at, n.error, n.eventId);
+    this.#notifyInsert ??= this.#db.prepare(
+      'INSERT INTO notifications (event_id, channel, outcome, at, error) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM events WHERE id = ?)',
+    );
+    this.#notifyInsert.run(n.eventId, n.channel, n.outcome, n.at, n.error, n.eventId);
   }
 
   notifications(eventId: number): NotificationRecord[] {
-    const rows = this.#db
-      .prepare(
-        'SELECT event_id, channel, outcome, at, error FROM notifications WHERE event_id = ? ORDER BY id LIMIT 100',
-      )
-      .all(eventId) as {
-      event_id: number;
-      channel: string;
-      outcome: 'sent' | 'failed';
-      at: number;
-      error: string | null;
-    }[];
-    return rows.map((r) => ({
+    // Prepared once: the API asks for every event of a page.
+    this.#notifySelect ??= this.#db.prepare(
+      'SELECT event_id, channel, outcome, at, error FROM notifications WHERE event_id = ? ORDER BY id LIMIT 100',
+    ) as Database.Statement<
+      [number],
+      { event_id: number; channel: string; outcome: 'sent' | 'failed'; at: number; error: string | null }
+    >;
+    return this.#notifySelect.all(eventId).map((r) => ({
       eventId: r.event_id,
       channel: r.channel,
       outcome: r.outcome,
