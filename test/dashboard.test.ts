@@ -408,13 +408,21 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
     await page.waitForFunction(() => document.querySelectorAll('#targets tbody tr[data-id]').length === 1);
     assert.match((await rows.first().textContent())!, /expired\.test/);
     await page.selectOption('#filter-group', '');
+    await page.waitForFunction(() => document.querySelectorAll('#targets tbody tr[data-id]').length === 3);
     await page.fill('#filter-text', 'good');
-    await page.waitForFunction(() => document.querySelectorAll('#targets tbody tr[data-id]').length === 1);
+    // Wait on the content, not only the count: the legacy filter also left one row.
+    await page.waitForFunction(() => {
+      const shown = document.querySelectorAll('#targets tbody tr[data-id]');
+      return shown.length === 1 && /good\.test/.test(shown[0]?.textContent ?? '');
+    });
     assert.match((await rows.first().textContent())!, /good\.test/);
     await page.fill('#filter-text', '');
     await page.waitForFunction(() => document.querySelectorAll('#targets tbody tr[data-id]').length === 3);
     await page.click('#sum-warning');
-    await page.waitForFunction(() => document.querySelectorAll('#targets tbody tr[data-id]').length === 1);
+    await page.waitForFunction(() => {
+      const shown = document.querySelectorAll('#targets tbody tr[data-id]');
+      return shown.length === 1 && /xss\.test/.test(shown[0]?.textContent ?? '');
+    });
     assert.match((await rows.first().textContent())!, /xss\.test/);
     assert.match(page.url(), /status=warning/);
     // Sorting by target name, both ways.
@@ -436,7 +444,11 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
 
     // A target: its chain leaf → root (sources), findings, history.
     await page.click('a.target-link:has-text("xss.test")');
-    await page.waitForSelector('#chain li.cert');
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#target-name')?.textContent?.startsWith('xss.test') &&
+        document.querySelector('#chain li.cert'),
+    );
     const chain = await page.$$eval('#chain li.cert', (lis) =>
       lis.map((li) => ({
         role: li.querySelector('.role')?.textContent,
@@ -471,7 +483,12 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
 
     // The expired target's findings.
     await page.goto(`${base}#/target/${byName('expired.test').id}`);
-    await page.waitForSelector('#findings-list');
+    // The hash route renders after goto returns: wait for this target's page, not the last one's.
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#target-name')?.textContent?.startsWith('expired.test') &&
+        document.querySelector('#findings-list'),
+    );
     assert.match((await page.textContent('#findings-list'))!, /expired/);
 
     // Rotation: the good server gets a new leaf; "check now" on its page; the event feed says so.
@@ -483,7 +500,11 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
     });
     good.server.setSecureContext({ key: await privateKeyPem(newLeaf.key), cert: newLeaf.pem + inter.pem });
     await page.goto(`${base}#/target/${byName('good.test').id}`);
-    await page.waitForSelector('#chain li.cert');
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#target-name')?.textContent?.startsWith('good.test') &&
+        document.querySelector('#chain li.cert'),
+    );
     await page.click('#check-now');
     await page.waitForFunction(() =>
       /checked at/.test(document.querySelector('#check-note')?.textContent ?? ''),
