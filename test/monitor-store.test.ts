@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import { type IssuedCert, issue, type LabChain, makeChain } from '../src/lab/pki.js';
 import type { MonitorEvent } from '../src/monitor/model.js';
 import { StoreError } from '../src/monitor/store/errors.js';
-import { migrate, SCHEMA_VERSION } from '../src/monitor/store/migrations.js';
+import { MIGRATIONS, migrate, SCHEMA_VERSION } from '../src/monitor/store/migrations.js';
 import { BINDING_ENV } from '../src/monitor/store/open.js';
 import { openSqliteStore, type SqliteStore } from '../src/monitor/store/sqliteStore.js';
 import { DAY, monitored, resultOf, unreachable } from './support/monitorFixtures.js';
@@ -115,8 +115,9 @@ describe('opening and migrations', () => {
       .all()
       .map((r) => r.name);
     for (const name of [
+      'bodies',
+      'body_certs',
       'certificates',
-      'check_chain',
       'checks',
       'events',
       'schedule',
@@ -149,6 +150,71 @@ describe('opening and migrations', () => {
     const again = rawDb(path);
     assert.equal(again.pragma('user_version', { simple: true }), SCHEMA_VERSION + 1, 'left untouched');
     again.close();
+  });
+
+  test('migration 3: a version-2 history (result JSON per check, check_chain) is moved to deduplicated bodies', () => {
+    const path = freshPath();
+    const db = rawDb(path);
+    migrate(
+      db,
+      path,
+      MIGRATIONS.filter((m) => m.version <= 2),
+    );
+    // The fixture writes only the history rows (check_chain's certificates are not needed here).
+    db.pragma('foreign_keys = OFF');
+    const t = monitored('old.test:443');
+    const results = [0, 1, 2].map((i) =>
+      resultOf(t, { sent: [pki.leaf, pki.intermediate], anchors: [pki.root], at: T0 + i * 60_000 }),
+    );
+    db.prepare('INSERT INTO targets (id, grp, target, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)').run(
+      t.id,
+      t.group,
+      t.target,
+      T0,
+      T0,
+    );
+    for (const [i, r] of results.entries()) {
+      const id = db
+        .prepare(`INSERT INTO checks (target_id, checked_at, status, duration_ms, up, chain_len, result)
+          VALUES (?, ?, ?, ?, 1, ?, ?)`)
+        .run(
+          t.id,
+          T0 + i * 60_000,
+          r.status,
+          r.durationMs,
+          r.chain.length,
+          JSON.stringify(r),
+        ).lastInsertRowid;
+      for (const [k, c] of r.chain.entries())
+        db.prepare('INSERT INTO check_chain (check_id, position, sha256) VALUES (?, ?, ?)').run(
+          id,
+          k,
+          c.sha256,
+        );
+    }
+    db.close();
+    const s = openSqliteStore(path);
+    const items = s.history(t.id, { limit: 10 }).items;
+    assert.deepEqual(
+      items.map((c) => c.result),
+      [...results].reverse(),
+      'every result as it was',
+    );
+    assert.deepEqual(
+      items[0]?.chainSha256,
+      results[2]!.chain.map((c) => c.sha256),
+    );
+    s.close();
+    const raw = rawDb(path, { readonly: true });
+    assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+    assert.ok(!tables.includes('check_chain'));
+    assert.equal(
+      raw.prepare('SELECT count(*) FROM bodies').pluck().get(),
+      1,
+      'three equal bodies, stored once',
+    );
+    raw.close();
   });
 
   test('a failed migration is CERTVET_STORE_MIGRATION and leaves the previous version', () => {
@@ -402,6 +468,49 @@ describe('events, schedule, retention', () => {
     assert.equal(s.lastCheck(b.id)?.checkedAt, T0, 'history stays');
     s.retainTargets([]);
     assert.deepEqual(s.certificates({ served: true }).items, []);
+    s.close();
+  });
+
+  test('a result reads back as recorded; equal bodies are stored once, deflated; prune drops unused bodies', () => {
+    const path = freshPath();
+    const s = openSqliteStore(path);
+    const t = monitored('codec.test:443');
+    const base = resultOf(t, { sent: [pki.leaf, pki.intermediate], anchors: [pki.root], at: T0 });
+    const recorded = [0, 1, 2, 3].map((i) => ({
+      ...base,
+      durationMs: 10 + i,
+      timings: { dnsMs: i, connectMs: 1, starttlsMs: 0, handshakeMs: 2 + i, totalMs: 5 + i },
+      chain: base.chain.map((c) => ({ ...c, daysRemaining: c.daysRemaining - i })),
+    }));
+    for (const [i, r] of recorded.entries()) s.recordCheck(t, r, T0 + i * DAY, []);
+    const later = resultOf(t, { sent: [leaf2, pki.intermediate], anchors: [pki.root], at: T0 + 9 * DAY });
+    s.recordCheck(t, later, T0 + 9 * DAY, []);
+    assert.deepEqual(
+      s.history(t.id, { limit: 10 }).items.map((c) => c.result),
+      [later, ...[...recorded].reverse()],
+    );
+    const raw = rawDb(path, { readonly: true });
+    const bodies = raw.prepare<[], { body: Buffer }>('SELECT body FROM bodies').all();
+    assert.equal(bodies.length, 2, 'four checks differing only in volatile fields share one body');
+    const json = JSON.stringify(base);
+    assert.ok(
+      bodies.every((b) => b.body.length < json.length / 2),
+      'deflated',
+    );
+    raw.close();
+    s.prune(T0 + 5 * DAY);
+    const after = rawDb(path, { readonly: true });
+    assert.equal(
+      after.prepare('SELECT count(*) FROM bodies').pluck().get(),
+      1,
+      'the old body went with its checks',
+    );
+    assert.equal(
+      after.prepare('SELECT count(*) FROM body_certs WHERE sha256 = ?').pluck().get(pki.leaf.parsed.sha256),
+      0,
+    );
+    after.close();
+    assert.deepEqual(s.lastCheck(t.id)?.result, later);
     s.close();
   });
 

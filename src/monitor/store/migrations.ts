@@ -8,7 +8,9 @@
  * Migrations are append-only: a released one is never edited, a change is a new version.
  */
 import type Database from 'better-sqlite3';
+import type { TargetResult } from '../../model/result.js';
 import { StoreError } from './errors.js';
+import { compressBody, type SplitResult, splitResult } from './resultCodec.js';
 
 export interface Migration {
   readonly version: number;
@@ -127,7 +129,62 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description:
+      'compact history: deduplicated, deflated result bodies (resultCodec.ts) instead of JSON per check',
+    up(db) {
+      db.exec(`
+        CREATE TABLE bodies (
+          id   INTEGER PRIMARY KEY,
+          hash BLOB NOT NULL UNIQUE,        -- SHA-256 of the body's JSON
+          body BLOB NOT NULL                -- deflate-raw of that JSON
+        );
+        -- The certificates a body's path names: what the inventory's prune must keep.
+        CREATE TABLE body_certs (
+          sha256  TEXT NOT NULL,
+          body_id INTEGER NOT NULL REFERENCES bodies (id) ON DELETE CASCADE,
+          PRIMARY KEY (sha256, body_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX body_certs_by_body ON body_certs (body_id);
+        ALTER TABLE checks ADD COLUMN body_id INTEGER REFERENCES bodies (id);
+        ALTER TABLE checks ADD COLUMN extra TEXT;
+      `);
+      // In batches: better-sqlite3 runs no other statement while one is being iterated.
+      const batch = db.prepare<[number], { id: number; result: string }>(
+        'SELECT id, result FROM checks WHERE id > ? ORDER BY id LIMIT 500',
+      );
+      const store = bodyWriter(db);
+      const update = db.prepare('UPDATE checks SET body_id = ?, extra = ? WHERE id = ?');
+      for (let after = 0, rows = batch.all(after); rows.length > 0; rows = batch.all(after)) {
+        for (const r of rows) {
+          const split = splitResult(JSON.parse(r.result) as TargetResult);
+          update.run(store(split), split.extra, r.id);
+          after = r.id;
+        }
+      }
+      db.exec(`
+        DROP TABLE check_chain;
+        ALTER TABLE checks DROP COLUMN result;
+        CREATE INDEX checks_by_body ON checks (body_id);
+      `);
+    },
+  },
 ];
+
+/** Stores a split result's body once (by hash); returns its row id. */
+export function bodyWriter(db: Database.Database): (split: SplitResult) => number {
+  const find = db.prepare<[Buffer], { id: number }>('SELECT id FROM bodies WHERE hash = ?');
+  const insert = db.prepare('INSERT INTO bodies (hash, body) VALUES (?, ?)');
+  const cert = db.prepare('INSERT OR IGNORE INTO body_certs (sha256, body_id) VALUES (?, ?)');
+  return (split) => {
+    const found = find.get(split.hash);
+    if (found) return found.id;
+    const id = Number(insert.run(split.hash, compressBody(split.bodyJson)).lastInsertRowid);
+    for (const sha of split.chainSha256) cert.run(sha, id);
+    return id;
+  };
+}
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -5,6 +5,7 @@
 import type { ChainEntry } from '../../model/chainEntry.js';
 import type { Status, TargetResult } from '../../model/result.js';
 import type { CertificateRecord, CheckRecord, EventType, MonitorEvent } from '../model.js';
+import { decodeBody, joinResult } from './resultCodec.js';
 
 export interface CheckRow {
   readonly id: number;
@@ -13,9 +14,11 @@ export interface CheckRow {
   readonly status: Status;
   readonly duration_ms: number;
   readonly up: number;
-  readonly result: string;
-  /** JSON array of the path's SHA-256, leaf first (from check_chain). */
-  readonly chain: string;
+  /** The volatile fields (resultCodec.ts). */
+  readonly extra: string;
+  readonly body_id: number;
+  /** The deflated body (resultCodec.ts). */
+  readonly body: Buffer;
 }
 
 export interface CertificateRow {
@@ -52,7 +55,14 @@ export interface EventRow {
   readonly findings: string;
 }
 
-export function checkOf(r: CheckRow): CheckRecord {
+/** `bodies` caches decoded bodies by id across the rows of one page. */
+export function checkOf(r: CheckRow, bodies: Map<number, ReturnType<typeof decodeBody>>): CheckRecord {
+  let body = bodies.get(r.body_id);
+  if (!body) {
+    body = decodeBody(r.body);
+    bodies.set(r.body_id, body);
+  }
+  const result = joinResult(body, r.extra);
   return {
     id: r.id,
     targetId: r.target_id,
@@ -60,8 +70,8 @@ export function checkOf(r: CheckRow): CheckRecord {
     status: r.status,
     durationMs: r.duration_ms,
     up: r.up === 1,
-    result: JSON.parse(r.result) as TargetResult,
-    chainSha256: JSON.parse(r.chain) as string[],
+    result,
+    chainSha256: result.chain.map((c) => c.sha256),
   };
 }
 

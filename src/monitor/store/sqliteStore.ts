@@ -3,8 +3,9 @@
  * bounded amount of work on the calling thread; statements are prepared once per store).
  *
  * Semantics worth knowing (DESIGN.md §9, src/monitor/model.ts):
- * - recordCheck writes the history row, its path (check_chain, by hash, leaf first), the
- *   inventory rows (first/last seen) and the events in one transaction.
+ * - recordCheck writes the history row (its result split by resultCodec.ts: the body, which
+ *   holds the path, stored once per distinct body and deflated; the volatile fields on the
+ *   row), the inventory rows (first/last seen) and the events in one transaction.
  * - served-by is the target's latest *received* chain: a check that got no certificate (the
  *   endpoint is down: `error` with an empty chain) leaves it as it was, since an outage is not
  *   a rotation. A check with a chain replaces it. retainTargets() clears it for targets no
@@ -31,7 +32,9 @@ import type {
 } from '../model.js';
 import { endpointUp } from '../up.js';
 import { decodeCursor, encodeCursor, pageSize } from './cursor.js';
+import { bodyWriter } from './migrations.js';
 import { openDatabase } from './open.js';
+import { type SplitResult, splitResult } from './resultCodec.js';
 import {
   type CertificateRow,
   type CheckRow,
@@ -54,8 +57,8 @@ export interface SqliteStoreOptions {
   readonly now?: () => number;
 }
 
-const CHECK_COLUMNS = `c.id, c.target_id, c.checked_at, c.status, c.duration_ms, c.up, c.result,
-  (SELECT json_group_array(k.sha256 ORDER BY k.position) FROM check_chain k WHERE k.check_id = c.id) AS chain`;
+const CHECK_COLUMNS = `c.id, c.target_id, c.checked_at, c.status, c.duration_ms, c.up, c.extra, c.body_id,
+  (SELECT b.body FROM bodies b WHERE b.id = c.body_id) AS body`;
 const CERT_COLUMNS = `c.sha256, c.subject, c.issuer, c.serial, c.not_before, c.not_after, c.not_after_ms,
   c.sans, c.key_type, c.key_bits, c.key_curve, c.spki_sha256, c.is_ca, c.first_seen, c.last_seen,
   (SELECT json_group_array(s.target_id) FROM served_by s WHERE s.sha256 = c.sha256) AS served_by`;
@@ -84,9 +87,9 @@ function prepareStatements(db: Database.Database) {
       ON CONFLICT (sha256) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen),
         last_seen = max(last_seen, excluded.last_seen),
         spki_sha256 = coalesce(spki_sha256, excluded.spki_sha256)`),
-    insertCheck: p(`INSERT INTO checks (target_id, checked_at, status, duration_ms, up, chain_len, result)
-      VALUES (@target_id, @checked_at, @status, @duration_ms, @up, @chain_len, @result)`),
-    insertPathEntry: p('INSERT INTO check_chain (check_id, position, sha256) VALUES (?, ?, ?)'),
+    insertCheck:
+      p(`INSERT INTO checks (target_id, checked_at, status, duration_ms, up, chain_len, body_id, extra)
+      VALUES (@target_id, @checked_at, @status, @duration_ms, @up, @chain_len, @body_id, @extra)`),
     clearServed: p('DELETE FROM served_by WHERE target_id = ?'),
     insertServed: p('INSERT OR IGNORE INTO served_by (target_id, sha256, position) VALUES (?, ?, ?)'),
     insertEvent: p(`INSERT INTO events (type, target_id, target, grp, at, message, old_status, new_status,
@@ -118,9 +121,12 @@ function prepareStatements(db: Database.Database) {
     pruneChecks: p(`DELETE FROM checks WHERE checked_at < ?
       AND id NOT IN (SELECT max(id) FROM checks GROUP BY target_id)
       AND id NOT IN (SELECT max(id) FROM checks WHERE chain_len > 0 GROUP BY target_id)`),
+    // A body no kept check uses (its body_certs rows go with it, ON DELETE CASCADE).
+    pruneBodies: p(`DELETE FROM bodies
+      WHERE NOT EXISTS (SELECT 1 FROM checks k INDEXED BY checks_by_body WHERE k.body_id = bodies.id)`),
     pruneCertificates: p(`DELETE FROM certificates WHERE last_seen < ?
       AND NOT EXISTS (SELECT 1 FROM served_by s WHERE s.sha256 = certificates.sha256)
-      AND NOT EXISTS (SELECT 1 FROM check_chain k WHERE k.sha256 = certificates.sha256)`),
+      AND NOT EXISTS (SELECT 1 FROM body_certs k WHERE k.sha256 = certificates.sha256)`),
   };
 }
 
@@ -152,6 +158,7 @@ class SqliteStoreImpl implements SqliteStore {
       >
     | undefined;
   readonly #retain: Database.Transaction<(ids: string) => void>;
+  readonly #storeBody: (split: SplitResult) => number;
 
   constructor(
     db: Database.Database,
@@ -161,17 +168,18 @@ class SqliteStoreImpl implements SqliteStore {
     this.#db = db;
     this.#now = now;
     this.#s = prepareStatements(db);
+    this.#storeBody = bodyWriter(db);
     this.#record = db.transaction(
       (target: MonitoredTarget, result: TargetResult, checkedAt: number, events: readonly MonitorEvent[]) =>
         this.#recordInTransaction(target, result, checkedAt, events),
     );
     this.#prune = db.transaction((before: number) => {
       const s = this.#s;
-      return (
-        s.pruneEvents.run(before).changes +
-        s.pruneChecks.run(before).changes +
-        s.pruneCertificates.run(before).changes
-      );
+      const events = s.pruneEvents.run(before).changes;
+      const checks = s.pruneChecks.run(before).changes;
+      // Bodies are storage, not records: they are not counted.
+      if (checks > 0) s.pruneBodies.run();
+      return events + checks + s.pruneCertificates.run(before).changes;
     });
     this.#retain = db.transaction((ids: string) => {
       this.#s.unserve.run(ids);
@@ -191,6 +199,7 @@ class SqliteStoreImpl implements SqliteStore {
     const unique = new Map(chain.map((c, i) => [c.sha256, i] as const).reverse());
     for (const c of chain) s.upsertCert.run(certificateParams(c, checkedAt));
     const up = endpointUp(result);
+    const split = splitResult(result);
     const checkId = Number(
       s.insertCheck.run({
         target_id: target.id,
@@ -199,10 +208,10 @@ class SqliteStoreImpl implements SqliteStore {
         duration_ms: result.durationMs,
         up: up ? 1 : 0,
         chain_len: chain.length,
-        result: JSON.stringify(result),
+        body_id: this.#storeBody(split),
+        extra: split.extra,
       }).lastInsertRowid,
     );
-    for (const [i, c] of chain.entries()) s.insertPathEntry.run(checkId, i, c.sha256);
     if (chain.length > 0) {
       s.clearServed.run(target.id);
       for (const [sha, i] of unique) s.insertServed.run(target.id, sha, i);
@@ -248,19 +257,21 @@ class SqliteStoreImpl implements SqliteStore {
 
   lastCheck(targetId: string): CheckRecord | null {
     const row = this.#s.lastCheck.get(targetId);
-    return row ? checkOf(row) : null;
+    return row ? checkOf(row, new Map()) : null;
   }
 
   lastCheckWithChain(targetId: string): CheckRecord | null {
     const row = this.#s.lastCheckWithChain.get(targetId);
-    return row ? checkOf(row) : null;
+    return row ? checkOf(row, new Map()) : null;
   }
 
   history(targetId: string, o: { limit?: number; cursor?: string } = {}): Page<CheckRecord> {
     const limit = pageSize(o.limit);
     const before = o.cursor ? (decodeCursor('history', o.cursor, ['number'])[0] as number) : NO_CURSOR;
     const rows = this.#s.history.all(targetId, before, limit + 1);
-    const items = rows.slice(0, limit).map(checkOf);
+    // A page's checks mostly share a few bodies: each is inflated once.
+    const bodies = new Map();
+    const items = rows.slice(0, limit).map((r) => checkOf(r, bodies));
     const last = items.at(-1);
     return { items, next: rows.length > limit && last ? encodeCursor('history', [last.id]) : null };
   }
