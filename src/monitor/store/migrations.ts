@@ -6,11 +6,14 @@
  * migration known here was written by a newer certvet: it is refused, never "downgraded".
  *
  * Migrations are append-only: a released one is never edited, a change is a new version.
+ * Migration 3 encodes old rows with today's resultCodec.ts: a change to that format is a new
+ * migration that rewrites the bodies, never an edit of the codec alone.
  */
 import type Database from 'better-sqlite3';
 import type { TargetResult } from '../../model/result.js';
+import { bodyWriter } from './bodies.js';
 import { StoreError } from './errors.js';
-import { compressBody, type SplitResult, splitResult } from './resultCodec.js';
+import { splitResult } from './resultCodec.js';
 
 export interface Migration {
   readonly version: number;
@@ -171,20 +174,6 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
 ];
-
-/** Stores a split result's body once (by hash); returns its row id. */
-export function bodyWriter(db: Database.Database): (split: SplitResult) => number {
-  const find = db.prepare<[Buffer], { id: number }>('SELECT id FROM bodies WHERE hash = ?');
-  const insert = db.prepare('INSERT INTO bodies (hash, body) VALUES (?, ?)');
-  const cert = db.prepare('INSERT OR IGNORE INTO body_certs (sha256, body_id) VALUES (?, ?)');
-  return (split) => {
-    const found = find.get(split.hash);
-    if (found) return found.id;
-    const id = Number(insert.run(split.hash, compressBody(split.bodyJson)).lastInsertRowid);
-    for (const sha of split.chainSha256) cert.run(sha, id);
-    return id;
-  };
-}
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -55,8 +55,10 @@ export interface EventRow {
   readonly findings: string;
 }
 
-/** `bodies` caches decoded bodies by id across the rows of one page. */
-export function checkOf(r: CheckRow, bodies: Map<number, ReturnType<typeof decodeBody>>): CheckRecord {
+/** Decoded bodies by row id, shared across the rows of one page (bodies repeat). */
+export type BodyCache = Map<number, ReturnType<typeof decodeBody>>;
+
+export function checkOf(r: CheckRow, bodies: BodyCache = new Map()): CheckRecord {
   let body = bodies.get(r.body_id);
   if (!body) {
     body = decodeBody(r.body);

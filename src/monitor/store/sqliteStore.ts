@@ -31,11 +31,12 @@ import type {
   Store,
 } from '../model.js';
 import { endpointUp } from '../up.js';
+import { bodyWriter } from './bodies.js';
 import { decodeCursor, encodeCursor, pageSize } from './cursor.js';
-import { bodyWriter } from './migrations.js';
 import { openDatabase } from './open.js';
 import { type SplitResult, splitResult } from './resultCodec.js';
 import {
+  type BodyCache,
   type CertificateRow,
   type CheckRow,
   certificateOf,
@@ -257,12 +258,12 @@ class SqliteStoreImpl implements SqliteStore {
 
   lastCheck(targetId: string): CheckRecord | null {
     const row = this.#s.lastCheck.get(targetId);
-    return row ? checkOf(row, new Map()) : null;
+    return row ? checkOf(row) : null;
   }
 
   lastCheckWithChain(targetId: string): CheckRecord | null {
     const row = this.#s.lastCheckWithChain.get(targetId);
-    return row ? checkOf(row, new Map()) : null;
+    return row ? checkOf(row) : null;
   }
 
   history(targetId: string, o: { limit?: number; cursor?: string } = {}): Page<CheckRecord> {
@@ -270,7 +271,7 @@ class SqliteStoreImpl implements SqliteStore {
     const before = o.cursor ? (decodeCursor('history', o.cursor, ['number'])[0] as number) : NO_CURSOR;
     const rows = this.#s.history.all(targetId, before, limit + 1);
     // A page's checks mostly share a few bodies: each is inflated once.
-    const bodies = new Map();
+    const bodies: BodyCache = new Map();
     const items = rows.slice(0, limit).map((r) => checkOf(r, bodies));
     const last = items.at(-1);
     return { items, next: rows.length > limit && last ? encodeCursor('history', [last.id]) : null };
