@@ -1075,6 +1075,7 @@ function eventsView(root) {
       'chain-changed',
       'key-reused',
       'revoked',
+      'reminder',
     ].map((t) => h('option', { value: t }, t)),
   );
   const list = h('div', { id: 'event-feed' });

@@ -148,7 +148,26 @@ describe('certvet serve: the config', () => {
     assert.equal(api.monitored.intervalSec, 60);
     assert.deepEqual(api.monitored.labels, { env: 'prod' });
     assert.equal(plan.groups[1]!.targets[0]!.monitored.intervalSec, 300);
+    assert.equal(api.monitored.renotifySec, null, 'no reminders unless configured');
     assert.ok(plan.modules.has('corp'));
+    // renotify: the defaults', a group's own, or none.
+    const withRenotify = await buildServePlan(
+      loadConfig(
+        write(
+          'renotify.yaml',
+          'defaults: { renotify: 1d }\ngroups:\n  - { name: a, targets: [a.example:443] }\n  - { name: b, renotify: 4h, targets: [b.example:443] }\n',
+        ),
+      ),
+    );
+    assert.deepEqual(
+      withRenotify.groups.map((g) => g.targets[0]!.monitored.renotifySec),
+      [86400, 4 * 3600],
+    );
+    for (const g of withRenotify.groups) await g.checker.close();
+    assert.match(
+      errorOf('defaults:\n  renotify: 10s\n'),
+      /bad\.yaml:2: defaults\.renotify: "10s" is out of range for a renotify interval/,
+    );
     // Ids are stable: the same config gives the same ids.
     const again = await buildServePlan(loadConfig(f('certvet.yaml')));
     assert.deepEqual(

@@ -311,3 +311,82 @@ describe('outages', () => {
     m.close();
   });
 });
+
+describe('reminders (renotify)', () => {
+  const HOUR = 3600_000;
+  test('an ongoing problem is announced again every renotifySec, counted from the status change', () => {
+    const m = new Monitor(monitored('web.test:443', { renotifySec: 6 * 3600 }));
+    m.check([pki.leaf, pki.intermediate], T0);
+    const down = m.step(unreachable(m.target, T0 + HOUR), T0 + HOUR);
+    assert.deepEqual(types(down), ['status-changed']);
+    // Checks every hour: nothing until six hours after the change.
+    for (let h = 2; h < 7; h++)
+      assert.deepEqual(m.step(unreachable(m.target, T0 + h * HOUR), T0 + h * HOUR), [], `hour ${h}`);
+    const first = m.step(unreachable(m.target, T0 + 7 * HOUR), T0 + 7 * HOUR);
+    assert.deepEqual(types(first), ['reminder']);
+    assert.equal(first[0]!.oldStatus, 'error');
+    assert.equal(first[0]!.newStatus, 'error');
+    assert.match(
+      first[0]!.message,
+      /^web\.test:443 has been in error \(it could not be checked\) since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(6 hours\): connect ECONNREFUSED/,
+    );
+    // The next one six hours after the last reminder, not after the change.
+    for (let h = 8; h < 13; h++)
+      assert.deepEqual(m.step(unreachable(m.target, T0 + h * HOUR), T0 + h * HOUR), [], `hour ${h}`);
+    const second = m.step(unreachable(m.target, T0 + 13 * HOUR), T0 + 13 * HOUR);
+    assert.deepEqual(types(second), ['reminder']);
+    assert.match(second[0]!.message, /\(12 hours\)/);
+    // Recovery: a status change, and no reminder while ok.
+    assert.deepEqual(types(m.check([pki.leaf, pki.intermediate], T0 + 14 * HOUR)), ['status-changed']);
+    assert.deepEqual(m.check([pki.leaf, pki.intermediate], T0 + 40 * HOUR), []);
+    m.close();
+  });
+
+  test('a target bad from its first check is reminded from that check; a new status restarts the count', async () => {
+    const m = new Monitor(monitored('web.test:443', { renotifySec: 86400 }));
+    const soon = await leafFor({ days: 3, org: 'Soon' });
+    const first = m.check([soon, pki.intermediate], T0);
+    assert.deepEqual(types(first), ['expiry-threshold']);
+    assert.equal(first[0]!.newStatus, 'critical');
+    assert.deepEqual(m.check([soon, pki.intermediate], T0 + DAY - 1000), []);
+    const r = m.check([soon, pki.intermediate], T0 + DAY);
+    assert.deepEqual(types(r), ['reminder']);
+    namesCert(r[0]!, soon);
+    assert.match(r[0]!.message, /has been critical since .* \(1 day\); it serves .*: the leaf certificate/);
+    assert.deepEqual(r[0]!.certificates, [soon.parsed.sha256]);
+    m.close();
+  });
+
+  test('without renotifySec, or with a store that cannot say since when, no reminder', () => {
+    for (const renotifySec of [undefined, null, 0]) {
+      const m = new Monitor(monitored('web.test:443', renotifySec === undefined ? {} : { renotifySec }));
+      m.step(unreachable(m.target, T0), T0);
+      for (let d = 1; d < 5; d++)
+        assert.deepEqual(m.step(unreachable(m.target, T0 + d * DAY), T0 + d * DAY), []);
+      m.close();
+    }
+    const m = new Monitor(monitored('web.test:443', { renotifySec: 60 }));
+    m.step(unreachable(m.target, T0), T0);
+    const plain: EventStore = { keySeenBefore: () => false };
+    assert.deepEqual(m.step(unreachable(m.target, T0 + DAY), T0 + DAY, plain), []);
+    assert.deepEqual(types(m.step(unreachable(m.target, T0 + 2 * DAY), T0 + 2 * DAY)), ['reminder']);
+    m.close();
+  });
+
+  test('the count survives a restart: it is read from the store', () => {
+    const target = monitored('web.test:443', { renotifySec: 3 * 3600 });
+    const m = new Monitor(target);
+    m.step(unreachable(target, T0), T0);
+    m.step(unreachable(target, T0 + 3 * HOUR), T0 + 3 * HOUR); // reminder 1
+    const path = m.store.path;
+    m.close();
+    const again = openSqliteStore(path);
+    const step = (at: number) => {
+      const events = detectEvents(target, again.lastCheck(target.id), unreachable(target, at), at, again);
+      return again.recordCheck(target, unreachable(target, at), at, events).events;
+    };
+    assert.deepEqual(step(T0 + 5 * HOUR), []);
+    assert.deepEqual(types(step(T0 + 6 * HOUR)), ['reminder']);
+    again.close();
+  });
+});

@@ -36,6 +36,7 @@ import { createNotifier, type NotifierOptions } from '../src/monitor/notify/noti
 
 const T0 = Date.parse('2031-05-06T07:08:09.000Z');
 
+/** Events with different ids name different certificates (so a channel's dedupWindow keeps them apart). */
 function event(over: Partial<MonitorEvent> = {}): MonitorEvent {
   return {
     id: 7,
@@ -47,7 +48,7 @@ function event(over: Partial<MonitorEvent> = {}): MonitorEvent {
     message: 'api.corp.example:443 now serves another leaf (CN=api.corp.example, expires 2031-08-01).',
     oldStatus: 'ok',
     newStatus: 'warning',
-    certificates: ['aa'.repeat(32), 'bb'.repeat(32)],
+    certificates: ['aa'.repeat(32), (over.id ?? 7).toString(16).padStart(64, '0')],
     findings: [
       {
         code: 'expires-soon',
@@ -186,7 +187,7 @@ describe('notify: webhook and Slack channels (HTTP receiver on 127.0.0.1)', () =
       message: event().message,
       oldStatus: 'ok',
       newStatus: 'warning',
-      certificates: event().certificates,
+      certificates: event({ id: 2 }).certificates,
       findings: event().findings,
     });
     assert.equal(r.headers['content-type'], 'application/json');
@@ -225,6 +226,62 @@ describe('notify: webhook and Slack channels (HTTP receiver on 127.0.0.1)', () =
     assert.deepEqual(
       rx.at('/filtered').map((r) => (JSON.parse(r.body) as { id: number }).id),
       [3, 4],
+    );
+  });
+
+  test('dedupWindow: a rotation back and forth is sent once and reported suppressed; other types are never held', async () => {
+    const suppressed: { channel: string; id: number; previousAt: number }[] = [];
+    const { reports, options } = reporting({
+      onSuppressed: (channel, e, previousAt) => suppressed.push({ channel, id: e.id, previousAt }),
+    });
+    const n = createNotifier(
+      [
+        parse({ name: 'default', type: 'webhook', url: rx.url('/dedup-default') }),
+        parse({ name: 'short', type: 'webhook', url: rx.url('/dedup-short'), dedupWindow: '10m' }),
+        parse({ name: 'off', type: 'webhook', url: rx.url('/dedup-off'), dedupWindow: 0 }),
+      ],
+      options,
+    );
+    const [a, b] = ['aa'.repeat(32), 'bb'.repeat(32)];
+    const MIN = 60_000;
+    n.notify([
+      event({ id: 1, at: T0, certificates: [a, b] }),
+      event({ id: 2, at: T0 + MIN, certificates: [b, a] }), // back: the same pair
+      event({ id: 3, at: T0 + 2 * MIN, certificates: [a, b] }),
+      event({ id: 4, at: T0 + 2 * MIN, certificates: [a, b], targetId: 'intranet/other' }),
+      event({ id: 5, at: T0 + 2 * MIN, certificates: [a, b], type: 'issuer-changed' }),
+      event({ id: 6, at: T0 + 3 * MIN, type: 'status-changed', certificates: [a] }),
+      event({ id: 7, at: T0 + 4 * MIN, type: 'status-changed', certificates: [a] }),
+      event({ id: 8, at: T0 + 30 * MIN, certificates: [b, a] }),
+      event({ id: 9, at: T0 + 61 * MIN, certificates: [a, b] }),
+    ]);
+    await n.flush();
+    await n.close();
+    const ids = (path: string) => rx.at(path).map((r) => (JSON.parse(r.body) as { id: number }).id);
+    assert.deepEqual(ids('/dedup-default'), [1, 4, 5, 6, 7, 9]);
+    assert.deepEqual(ids('/dedup-short'), [1, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(ids('/dedup-off'), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      suppressed.filter((s) => s.channel === 'default'),
+      [
+        { channel: 'default', id: 2, previousAt: T0 },
+        { channel: 'default', id: 3, previousAt: T0 },
+        { channel: 'default', id: 8, previousAt: T0 },
+      ],
+    );
+    assert.deepEqual(
+      suppressed.filter((s) => s.channel === 'short').map((s) => s.id),
+      [2, 3],
+    );
+    assert.equal(reports.sent.length, 6 + 7 + 9);
+    assert.equal(reports.errors.length, 0);
+    assert.throws(
+      () => parse({ name: 'x', type: 'webhook', url: rx.url('/'), dedupWindow: '8d' }),
+      /0 to 7d/,
+    );
+    assert.throws(
+      () => parse({ name: 'x', type: 'webhook', url: rx.url('/'), dedupWindow: 'soon' }),
+      /0 to 7d/,
     );
   });
 

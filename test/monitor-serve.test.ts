@@ -93,6 +93,7 @@ describe('certvet serve, as a process', { timeout: 120_000 }, () => {
   let good: Served;
   let expired: Served;
   let rotating: Served;
+  let firstRotatingLeaf: IssuedCert;
   let svc: Service | null = null;
   let hook: HttpServer;
   let hookPort = 0;
@@ -146,7 +147,8 @@ notify:
       }),
       [ica],
     );
-    rotating = await serveTls(await leaf('rotating.test'), [ica]);
+    firstRotatingLeaf = await leaf('rotating.test');
+    rotating = await serveTls(firstRotatingLeaf, [ica]);
     writeFileSync(
       join(dir, 'certvet.yaml'),
       config([`127.0.0.1:${good.port}`, `127.0.0.1:${expired.port}`, `127.0.0.1:${rotating.port}`]),
@@ -279,6 +281,31 @@ notify:
       ['hook', 'sent'],
     ]);
     assert.match(deliveries.find((d) => d.channel === 'broken')!.error ?? '', /500/);
+
+    // Back to the first certificate (a load balancer's other backend): a second `rotated` event,
+    // held back by both channels' dedupWindow and recorded as suppressed.
+    await rotating.rotate(firstRotatingLeaf);
+    const again = await fetch(`${svc!.base}/api/v1/targets/${id}/check`, { method: 'POST', headers: auth });
+    assert.equal(again.status, 200);
+    const held = await until('the repeat recorded as suppressed', async () => {
+      const ev = await getJson<{
+        items: {
+          id: number;
+          type: string;
+          notifications: { channel: string; outcome: string; error: string | null }[];
+        }[];
+      }>(`/api/v1/targets/${id}/events`);
+      const rotations = ev.items.filter((e) => e.type === 'rotated');
+      return rotations.length >= 2 && rotations[0]!.notifications.length >= 2
+        ? rotations[0]!.notifications
+        : null;
+    });
+    assert.deepEqual(held.map((d) => [d.channel, d.outcome]).sort(), [
+      ['broken', 'suppressed'],
+      ['hook', 'suppressed'],
+    ]);
+    assert.match(held[0]!.error ?? '', /took the same rotated event at \d{4}-.*dedupWindow/);
+    assert.equal(hookBodies.filter((b) => b.event === 'rotated').length, 1, 'sent once');
   });
 
   test('SIGHUP reloads: a removed target stops being exported, the others keep their history', async () => {

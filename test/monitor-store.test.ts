@@ -217,6 +217,54 @@ describe('opening and migrations', () => {
     raw.close();
   });
 
+  test('migration 4: recorded deliveries are kept, and a suppressed one can now be recorded', () => {
+    const path = freshPath();
+    const db = rawDb(path);
+    migrate(
+      db,
+      path,
+      MIGRATIONS.filter((m) => m.version <= 3),
+    );
+    db.close();
+    const t = monitored('n.test:443');
+    const v3 = rawDb(path);
+    v3.pragma('foreign_keys = ON');
+    v3.prepare('INSERT INTO targets (id, grp, target, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)').run(
+      t.id,
+      t.group,
+      t.target,
+      T0,
+      T0,
+    );
+    const eventId = Number(
+      v3
+        .prepare(`INSERT INTO events (type, target_id, target, grp, at, message, old_status, new_status,
+          certificates, findings) VALUES ('rotated', ?, ?, ?, ?, 'm', 'ok', 'ok', '[]', '[]')`)
+        .run(t.id, t.target, t.group, T0).lastInsertRowid,
+    );
+    v3.prepare(
+      "INSERT INTO notifications (event_id, channel, outcome, at, error) VALUES (?, 'hook', 'sent', ?, NULL)",
+    ).run(eventId, T0 + 1);
+    assert.throws(
+      () =>
+        v3
+          .prepare(
+            "INSERT INTO notifications (event_id, channel, outcome, at) VALUES (?, 'hook', 'suppressed', 1)",
+          )
+          .run(eventId),
+      /CHECK constraint/,
+      'version 3 refuses the new outcome',
+    );
+    v3.close();
+    const s = openSqliteStore(path);
+    s.recordNotification({ eventId, channel: 'hook', outcome: 'suppressed', at: T0 + 2, error: 'the same' });
+    assert.deepEqual(s.notifications(eventId), [
+      { eventId, channel: 'hook', outcome: 'sent', at: T0 + 1, error: null },
+      { eventId, channel: 'hook', outcome: 'suppressed', at: T0 + 2, error: 'the same' },
+    ]);
+    s.close();
+  });
+
   test('a failed migration is CERTVET_STORE_MIGRATION and leaves the previous version', () => {
     const path = freshPath();
     const db = rawDb(path);

@@ -174,6 +174,7 @@ export async function buildServePlan(
     for (const [i, g] of config.groups.entries()) {
       const { checker } = await checkerFor(config, g, `groups.${i}`, o.lookup, cache);
       const entries = await groupEntries(config, g, i);
+      const renotifyMs = g.renotify ?? config.defaults.renotify;
       const targets: MonitorGroup['targets'][number][] = [];
       for (const [j, e] of entries.entries()) {
         const at = e.line
@@ -232,6 +233,7 @@ export async function buildServePlan(
           labels: g.labels ?? {},
           warnDays: e.warnDays ?? g.warnDays ?? config.defaults.warnDays ?? 30,
           critDays: e.critDays ?? g.critDays ?? config.defaults.critDays ?? 7,
+          renotifySec: renotifyMs === undefined ? null : Math.round(renotifyMs / 1000),
         };
         targets.push({ monitored, input });
       }

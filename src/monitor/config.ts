@@ -64,6 +64,12 @@ const checkOptions = {
   starttls: z.enum(STARTTLS_PROTOCOLS).optional(),
 };
 
+/**
+ * How often an ongoing problem is announced again (a `reminder` event while a target stays
+ * warning, critical or error): `4h`, `1d`…; absent: never.
+ */
+const renotify = duration('renotify interval', 60_000, 365 * 86400_000);
+
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a label name is [a-zA-Z_][a-zA-Z0-9_]*');
 
 const groupSchema = z
@@ -72,6 +78,7 @@ const groupSchema = z
     targets: z.array(z.union([z.string().min(1), buildEntrySchema(z)])).optional(),
     targetsFile: z.string().min(1).optional(),
     interval: duration('interval', 1000, 7 * 86400_000).optional(),
+    renotify: renotify.optional(),
     labels: z.record(labelName, z.string()).optional(),
     ...checkOptions,
   })
@@ -106,6 +113,7 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(1024).default(16),
         /** Random spread of each run time, as a fraction of the interval. */
         jitter: z.number().min(0).max(0.5).default(0.1),
+        renotify: renotify.optional(),
         ...checkOptions,
       })
       .strict()

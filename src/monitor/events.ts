@@ -22,14 +22,20 @@
  *   target (first check or rotated) whose SPKI the inventory knows from another certificate.
  * - `revoked`: a certificate revoked now (a `revoked` finding's certIndex, or its revocation
  *   status) that was not revoked on the compared check.
+ * - `reminder`: the target's status is not ok, is the same as at the previous check, and has
+ *   gone unannounced for the target's `renotifySec`: the later of its last `status-changed`
+ *   (else its oldest kept check) and its last `reminder` is at least that long ago
+ *   (`store.statusSince`; a store without it sends no reminders). So an ongoing problem is
+ *   repeated at that interval, across restarts, and a change of status starts the count anew.
  */
 import type { ChainEntry } from '../model/chainEntry.js';
 import type { TargetResult } from '../model/result.js';
-import type { CheckRecord, EventType, MonitorEvent, MonitoredTarget, Store } from './model.js';
+import type { CheckRecord, EventType, MonitorEvent, MonitoredTarget, StatusSince, Store } from './model.js';
 
 /** What detectEvents reads from the store (lastCheckWithChain is optional: see above). */
 export type EventStore = Pick<Store, 'keySeenBefore'> & {
   lastCheckWithChain?(targetId: string): CheckRecord | null;
+  statusSince?(targetId: string): StatusSince | null;
 };
 
 const DAY_MS = 86400_000;
@@ -74,6 +80,13 @@ function describe(c: ChainEntry): string {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 || n === -1 ? '' : 's'}`;
+}
+
+/** "3 days", "5 hours", "12 minutes": the largest whole unit of a span. */
+function span(ms: number): string {
+  if (ms >= DAY_MS) return plural(Math.floor(ms / DAY_MS), 'day');
+  if (ms >= 3600_000) return plural(Math.floor(ms / 3600_000), 'hour');
+  return plural(Math.max(0, Math.floor(ms / 60_000)), 'minute');
 }
 
 /** SHA-256 of every certificate of `result` that it reports revoked. */
@@ -121,6 +134,19 @@ export function detectEvents(
       `${name} changed from ${previous.status} to ${result.status}${leaf ? `; it serves ${describe(leaf)}` : '; no certificate was received'}${worst ? `: ${worst.message}` : ''}.`,
       leaf ? [leaf.sha256] : [],
     );
+  }
+  const every = (target.renotifySec ?? 0) * 1000;
+  if (every > 0 && previous && previous.status === result.status && result.status !== 'ok') {
+    const s = store.statusSince?.(target.id);
+    if (s && now - Math.max(s.since, s.remindedAt ?? 0) >= every) {
+      const worst = result.findings.find((f) => f.severity === result.status) ?? result.findings[0];
+      const state = result.status === 'error' ? 'in error (it could not be checked)' : result.status;
+      raise(
+        'reminder',
+        `${name} has been ${state} since ${dateOf(new Date(s.since).toISOString())} (${span(now - s.since)})${leaf ? `; it serves ${describe(leaf)}` : ''}${worst ? `: ${worst.message}` : ''}.`,
+        leaf ? [leaf.sha256] : [],
+      );
+    }
   }
   // Nothing received: nothing about certificates can have changed.
   if (!leaf) return events;

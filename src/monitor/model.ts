@@ -22,6 +22,11 @@ export interface MonitoredTarget {
   /** Thresholds that make `expiry-threshold` events. */
   readonly warnDays: number;
   readonly critDays: number;
+  /**
+   * Seconds after which an ongoing problem (a status other than ok that has not changed) is
+   * announced again with a `reminder` event; null or absent: never.
+   */
+  readonly renotifySec?: number | null;
 }
 
 /** One check of one target, as stored. */
@@ -69,6 +74,7 @@ export const EVENT_TYPES = [
   'chain-changed',
   'key-reused',
   'revoked',
+  'reminder',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -97,8 +103,12 @@ export interface MonitorEvent {
 export interface NotificationRecord {
   readonly eventId: number;
   readonly channel: string;
-  /** `sent`: the receiver accepted it; `failed`: given up (the error says why, secrets removed). */
-  readonly outcome: 'sent' | 'failed';
+  /**
+   * `sent`: the receiver accepted it; `failed`: given up (the error says why, secrets removed);
+   * `suppressed`: not sent, because the channel had just been told the same (the error field
+   * says when).
+   */
+  readonly outcome: 'sent' | 'failed' | 'suppressed';
   /** Milliseconds since the epoch. */
   readonly at: number;
   readonly error: string | null;
@@ -112,6 +122,12 @@ export interface TargetState {
   readonly nextRunAt: number;
   /** Consecutive checks with status `error` (the scheduler backs off on them). */
   readonly consecutiveErrors: number;
+}
+
+/** How long a target has had its status, and when it was last reminded of it (ms since the epoch). */
+export interface StatusSince {
+  readonly since: number;
+  readonly remindedAt: number | null;
 }
 
 /** A page of a list: `next` is the cursor for the following page, null at the end. */

@@ -120,7 +120,12 @@ async function runServe(f: ServeFlags, io: Io): Promise<number> {
     const { createNotifier } = await import('../../monitor/notify/notifier.js');
     const storePath = configPath(config, config.store);
     const store = await asUsage(() => openSqliteStore(storePath));
-    const record = (channel: string, eventId: number, outcome: 'sent' | 'failed', error: string | null) => {
+    const record = (
+      channel: string,
+      eventId: number,
+      outcome: 'sent' | 'failed' | 'suppressed',
+      error: string | null,
+    ) => {
       try {
         if (eventId > 0) store.recordNotification({ eventId, channel, outcome, at: Date.now(), error });
       } catch (e) {
@@ -133,6 +138,13 @@ async function runServe(f: ServeFlags, io: Io): Promise<number> {
         baseDir: cfg.baseDir,
         // Every delivery is recorded with its event (errors carry no secrets: the notifier removes them).
         onSent: (channel, event) => record(channel, event.id, 'sent', null),
+        onSuppressed: (channel, event, previousAt) =>
+          record(
+            channel,
+            event.id,
+            'suppressed',
+            `the channel took the same ${event.type} event at ${new Date(previousAt).toISOString()} (dedupWindow)`,
+          ),
         onError: (channel, event, error) => {
           log(`notification "${channel}" of ${event.type} for ${event.target} failed: ${error.message}`);
           record(channel, event.id, 'failed', error.message);

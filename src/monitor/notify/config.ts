@@ -65,6 +65,26 @@ const common = {
   queueSize: z.number().int().min(1).max(100_000).optional(),
   /** At most this many deliveries a minute; the rest wait in the queue (default: no limit). */
   maxPerMinute: z.number().int().min(1).optional(),
+  /**
+   * A `rotated`, `issuer-changed`, `chain-changed` or `key-reused` event that repeats one this
+   * channel took within this window (same type, target and certificates, in any order) is not
+   * sent again but recorded as suppressed: a target whose load balancer serves two
+   * certificates would otherwise announce a rotation at every check. Default 1h; 0 disables.
+   */
+  dedupWindow: z
+    .union([z.string(), z.number().min(0)])
+    .transform((value, ctx) => {
+      const ms = parseDurationText(value);
+      if (ms === null || ms > 7 * 86400_000) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${value}" is not a duration from 0 to 7d (e.g. 1h, 30m, 0)`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .optional(),
 };
 
 /** Header names as HTTP allows them (RFC 9110 token), except the ones certvet sets itself. */
@@ -219,7 +239,16 @@ export const STATUS_RANK: Readonly<Record<(typeof STATUS_LEVELS)[number], number
   critical: 3,
 };
 
+/** The event types a channel's `dedupWindow` applies to (the others say a status or a level changed). */
+export const DEDUP_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'rotated',
+  'issuer-changed',
+  'chain-changed',
+  'key-reused',
+]);
+
 export const NOTIFY_DEFAULTS = {
+  dedupWindowMs: 3600_000,
   timeoutMs: 10_000,
   retries: 3,
   queueSize: 1000,

@@ -5,10 +5,19 @@
  * until everything queued was delivered or given up on, and with a deadline gives up on the
  * rest (each reported). Channels are built, and their secrets read, here: a channel that
  * cannot be built is a NotifyConfigError at start-up, not a failure at the first incident.
+ *
+ * Deduplication: the events themselves are one per change (src/monitor/events.ts: a status
+ * change, a threshold crossed, a rotation; ongoing problems come back only as `reminder`s at
+ * the configured interval). What can still repeat is a change back and forth — a load
+ * balancer whose backends serve two certificates "rotates" at every check — so each channel
+ * remembers, for its `dedupWindow`, the rotation-like events it took (DEDUP_EVENT_TYPES) and
+ * reports a repeat as suppressed instead of sending it. The memory is the process's: a restart
+ * forgets it (at most one repeat is then sent).
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import type { MonitorEvent } from '../model.js';
 import {
+  DEDUP_EVENT_TYPES,
   NOTIFY_DEFAULTS,
   type NotifyChannelConfig,
   type SlackChannelConfig,
@@ -27,6 +36,8 @@ export interface NotifierOptions {
   onError?(channel: string, event: MonitorEvent, error: NotifyError): void;
   /** A delivery was accepted by the receiver. */
   onSent?(channel: string, event: MonitorEvent): void;
+  /** An event was not sent: the channel took the same one at `previousAt` (its `dedupWindow`). */
+  onSuppressed?(channel: string, event: MonitorEvent, previousAt: number): void;
   /** The clock for Retry-After dates and the test message (ms since the epoch). */
   now?: () => number;
   /** The HTTP client (default: the global fetch). */
@@ -75,7 +86,17 @@ interface Channel {
   ) => Promise<void>;
   readonly timeoutMs: number;
   readonly close: () => void;
+  /** Dedup key → when this channel last took such an event (event time, ms). */
+  readonly taken: Map<string, number>;
 }
+
+/** Same type, target and certificates (in any order): a rotation back and forth is one key. */
+function dedupKey(e: MonitorEvent): string {
+  return `${e.type}\0${e.targetId}\0${[...e.certificates].sort().join(',')}`;
+}
+
+/** Entries kept per channel before the ones past the window are swept. */
+const DEDUP_SWEEP_AT = 10_000;
 
 export function createNotifier(channels: readonly NotifyChannelConfig[], o: NotifierOptions = {}): Notifier {
   const now = o.now ?? Date.now;
@@ -131,7 +152,7 @@ export function createNotifier(channels: readonly NotifyChannelConfig[], o: Noti
         failed: (event, error) => safe(o.onError, config.name, event, error),
       },
     });
-    return { config, queue, deliver, timeoutMs, close };
+    return { config, queue, deliver, timeoutMs, close, taken: new Map() };
   }
 
   function httpDeliver(
@@ -170,6 +191,22 @@ export function createNotifier(channels: readonly NotifyChannelConfig[], o: Noti
     };
   }
 
+  /** Whether `b` took the same event within its window (then it is reported, not queued). */
+  function duplicate(b: Channel, e: MonitorEvent): boolean {
+    const window = b.config.dedupWindow ?? NOTIFY_DEFAULTS.dedupWindowMs;
+    if (window <= 0 || !DEDUP_EVENT_TYPES.has(e.type)) return false;
+    const key = dedupKey(e);
+    const previous = b.taken.get(key);
+    if (previous !== undefined && e.at >= previous && e.at - previous < window) {
+      safe(o.onSuppressed, b.config.name, e, previous);
+      return true;
+    }
+    if (b.taken.size >= DEDUP_SWEEP_AT)
+      for (const [k, at] of b.taken) if (e.at - at >= window) b.taken.delete(k);
+    b.taken.set(key, e.at);
+    return false;
+  }
+
   function accepts(c: NotifyChannelConfig, e: MonitorEvent): boolean {
     if (c.events && !c.events.includes(e.type)) return false;
     if (c.groups && !c.groups.includes(e.group)) return false;
@@ -187,7 +224,7 @@ export function createNotifier(channels: readonly NotifyChannelConfig[], o: Noti
       for (const e of events)
         for (const b of built) {
           try {
-            if (accepts(b.config, e)) b.queue.push(e);
+            if (accepts(b.config, e) && !duplicate(b, e)) b.queue.push(e);
           } catch {
             // notify() never throws into the scheduler.
           }

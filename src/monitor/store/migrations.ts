@@ -173,6 +173,28 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: "notification outcome 'suppressed' (a channel's duplicate, not sent)",
+    up(db) {
+      // SQLite cannot alter a CHECK constraint: the table is rebuilt with the wider one.
+      db.exec(`
+        CREATE TABLE notifications_v4 (
+          id       INTEGER PRIMARY KEY,
+          event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+          channel  TEXT NOT NULL,
+          outcome  TEXT NOT NULL CHECK (outcome IN ('sent', 'failed', 'suppressed')),
+          at       INTEGER NOT NULL,
+          error    TEXT
+        );
+        INSERT INTO notifications_v4 (id, event_id, channel, outcome, at, error)
+          SELECT id, event_id, channel, outcome, at, error FROM notifications;
+        DROP TABLE notifications;
+        ALTER TABLE notifications_v4 RENAME TO notifications;
+        CREATE INDEX notifications_by_event ON notifications (event_id, id);
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

@@ -16,7 +16,8 @@
  *   check nor its latest check that received a chain (events.ts compares with it across an
  *   outage), and inventory rows only when unseen since `before`, not served and not on a kept
  *   check's path.
- * - lastCheckWithChain() is an addition to the Store interface (optional there, see events.ts).
+ * - lastCheckWithChain() and statusSince() are additions to the Store interface (optional
+ *   there, see events.ts).
  */
 import type Database from 'better-sqlite3';
 import type { Status, TargetResult } from '../../model/result.js';
@@ -28,6 +29,7 @@ import type {
   MonitoredTarget,
   NotificationRecord,
   Page,
+  StatusSince,
   Store,
 } from '../model.js';
 import { endpointUp } from '../up.js';
@@ -51,6 +53,12 @@ export interface SqliteStore extends Store {
   readonly path: string;
   /** The latest check of a target that received certificates (non-empty chain), or null. */
   lastCheckWithChain(targetId: string): CheckRecord | null;
+  /**
+   * Since when a target has had its current status (its latest `status-changed` event, else its
+   * oldest kept check) and when it was last reminded of it (its latest `reminder` event); null
+   * when the target has no check.
+   */
+  statusSince(targetId: string): StatusSince | null;
 }
 
 export interface SqliteStoreOptions {
@@ -102,6 +110,13 @@ function prepareStatements(db: Database.Database) {
     ),
     lastCheckWithChain: p<CheckRow>(`SELECT ${CHECK_COLUMNS} FROM checks c INDEXED BY checks_with_chain
       WHERE c.target_id = ? AND c.chain_len > 0 ORDER BY c.id DESC LIMIT 1`),
+    lastAnnounced: p<{ changed: number | null; reminded: number | null }>(`SELECT
+        (SELECT max(at) FROM events WHERE target_id = ? AND type = 'status-changed') AS changed,
+        (SELECT max(at) FROM events WHERE target_id = ? AND type = 'reminder') AS reminded`),
+    // The oldest kept check: the lowest id (ids grow with time), found through the index.
+    firstCheckAt: p<{ at: number }>(
+      'SELECT checked_at AS at FROM checks WHERE target_id = ? ORDER BY id LIMIT 1',
+    ),
     history: p<CheckRow>(`SELECT ${CHECK_COLUMNS} FROM checks c WHERE c.target_id = ? AND c.id < ?
       ORDER BY c.id DESC LIMIT ?`),
     certificate: p<CertificateRow>(`SELECT ${CERT_COLUMNS} FROM certificates c WHERE c.sha256 = ?`),
@@ -155,7 +170,13 @@ class SqliteStoreImpl implements SqliteStore {
   #notifySelect:
     | Database.Statement<
         [number],
-        { event_id: number; channel: string; outcome: 'sent' | 'failed'; at: number; error: string | null }
+        {
+          event_id: number;
+          channel: string;
+          outcome: NotificationRecord['outcome'];
+          at: number;
+          error: string | null;
+        }
       >
     | undefined;
   readonly #retain: Database.Transaction<(ids: string) => void>;
@@ -266,6 +287,12 @@ class SqliteStoreImpl implements SqliteStore {
     return row ? checkOf(row) : null;
   }
 
+  statusSince(targetId: string): StatusSince | null {
+    const a = this.#s.lastAnnounced.get(targetId, targetId)!;
+    const since = a.changed ?? this.#s.firstCheckAt.get(targetId)?.at ?? null;
+    return since === null ? null : { since, remindedAt: a.reminded };
+  }
+
   history(targetId: string, o: { limit?: number; cursor?: string } = {}): Page<CheckRecord> {
     const limit = pageSize(o.limit);
     const before = o.cursor ? (decodeCursor('history', o.cursor, ['number'])[0] as number) : NO_CURSOR;
@@ -350,7 +377,13 @@ class SqliteStoreImpl implements SqliteStore {
       'SELECT event_id, channel, outcome, at, error FROM notifications WHERE event_id = ? ORDER BY id LIMIT 100',
     ) as Database.Statement<
       [number],
-      { event_id: number; channel: string; outcome: 'sent' | 'failed'; at: number; error: string | null }
+      {
+        event_id: number;
+        channel: string;
+        outcome: NotificationRecord['outcome'];
+        at: number;
+        error: string | null;
+      }
     >;
     return this.#notifySelect.all(eventId).map((r) => ({
       eventId: r.event_id,
