@@ -12,7 +12,7 @@
  * values a certificate controls are neutralised (no control or bidi characters); prom-client
  * escapes `\`, `"` and newlines itself.
  */
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { TargetResult } from '../model/result.js';
 import { neutralize } from '../report/sanitize.js';
 import { endpointUp } from './up.js';
@@ -126,7 +126,11 @@ function fill(set: SeriesSet, s: SeriesSource, base: LabelValues, nowMs: number)
 /** Label names of a group's labels that must not shadow ours. */
 const RESERVED = new Set(['target', 'group', 'code', 'severity', ...CERT_LABELS]);
 
-/** The service's registry: filled from `sources()` at every scrape. */
+/**
+ * The service's registry: filled from `sources()` at every scrape. `relabel()` (a reload whose
+ * groups name other labels) rebuilds only the per-target gauges; the check-duration histogram,
+ * the store-error counter and the process metrics keep what they counted.
+ */
 export function createServiceMetrics(o: {
   sources: () => Iterable<SeriesSource>;
   labelNames: readonly string[];
@@ -135,21 +139,12 @@ export function createServiceMetrics(o: {
   registry: Registry;
   observeDuration(target: string, group: string, seconds: number): void;
   forget(target: string, group: string): void;
+  /** A check whose result could not be stored (it is still shown and exported). */
+  storeError(): void;
+  relabel(labelNames: readonly string[]): void;
 } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'certvet_process_' });
-  const extra = o.labelNames.filter((l) => !RESERVED.has(l)).map((l) => `label_${l}`);
-  let gauges: Gauge[] = [];
-  const set = seriesSet(registry, extra, ['target', 'group'], () => {
-    for (const g of gauges) g.reset();
-    const now = o.now();
-    for (const s of o.sources()) {
-      const base: LabelValues = { target: neutralize(s.target), group: s.group };
-      for (const l of o.labelNames) if (!RESERVED.has(l)) base[`label_${l}`] = neutralize(s.labels[l] ?? '');
-      fill(set, s, base, now);
-    }
-  });
-  gauges = Object.values(set) as Gauge[];
   const duration = new Histogram({
     name: 'certvet_check_duration_seconds',
     help: 'Time taken to check the target.',
@@ -157,11 +152,34 @@ export function createServiceMetrics(o: {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const storeErrors = new Counter({
+    name: 'certvet_store_write_errors_total',
+    help: 'Checks whose result could not be written to the store (shown and exported all the same).',
+    registers: [registry],
+  });
+  let gauges: Gauge[] = [];
+  const build = (labelNames: readonly string[]) => {
+    for (const g of gauges) registry.removeSingleMetric((g as unknown as { name: string }).name);
+    const extra = labelNames.filter((l) => !RESERVED.has(l)).map((l) => `label_${l}`);
+    const set = seriesSet(registry, extra, ['target', 'group'], () => {
+      for (const g of gauges) g.reset();
+      const now = o.now();
+      for (const s of o.sources()) {
+        const base: LabelValues = { target: neutralize(s.target), group: s.group };
+        for (const l of labelNames) if (!RESERVED.has(l)) base[`label_${l}`] = neutralize(s.labels[l] ?? '');
+        fill(set, s, base, now);
+      }
+    });
+    gauges = Object.values(set) as Gauge[];
+  };
+  build(o.labelNames);
   return {
     registry,
     observeDuration: (target, group, seconds) =>
       duration.observe({ target: neutralize(target), group }, seconds),
     forget: (target, group) => duration.remove({ target: neutralize(target), group }),
+    storeError: () => storeErrors.inc(),
+    relabel: build,
   };
 }
 

@@ -31,7 +31,7 @@ export interface MonitoredTarget {
 
 /** One check of one target, as stored. */
 export interface CheckRecord {
-  /** Store-assigned, increasing. */
+  /** Store-assigned, increasing; 0 for a check the store could not keep (src/monitor/service.ts). */
   readonly id: number;
   readonly targetId: string;
   /** Milliseconds since the epoch, when the check finished. */

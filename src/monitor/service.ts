@@ -12,6 +12,7 @@ import { detectEvents } from './events.js';
 import { createServiceMetrics, type SeriesSource } from './metrics.js';
 import type { CheckRecord, MonitorEvent, MonitoredTarget, Store, TargetState } from './model.js';
 import { Scheduler } from './scheduler.js';
+import { endpointUp } from './up.js';
 
 export interface MonitorGroup {
   readonly name: string;
@@ -69,6 +70,20 @@ export interface Monitor {
   stop(o?: { flushMs?: number }): Promise<void>;
 }
 
+/** A check the store could not keep: shown and exported from memory until the next one. */
+function unstoredRecord(targetId: string, result: TargetResult, checkedAt: number): CheckRecord {
+  return {
+    id: 0,
+    targetId,
+    checkedAt,
+    status: result.status,
+    durationMs: result.durationMs,
+    up: endpointUp(result),
+    result,
+    chainSha256: result.chain.map((c) => c.sha256),
+  };
+}
+
 export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
   const now = o.now ?? Date.now;
   const random = o.random ?? Math.random;
@@ -100,7 +115,7 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
         };
     }
   };
-  let metrics = createServiceMetrics({ sources, labelNames: labelNames(plan), now });
+  const metrics = createServiceMetrics({ sources, labelNames: labelNames(plan), now });
 
   const check = async (id: string): Promise<{ error: boolean }> => {
     const t = byId.get(id);
@@ -115,14 +130,20 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
       return { error: true };
     }
     const at = now();
-    const previous = last.get(id) ?? store.lastCheck(id);
     let stored: { check: CheckRecord; events: MonitorEvent[] };
+    let events: MonitorEvent[] = [];
     try {
-      const events = detectEvents(t.monitored, previous, result, at, store);
+      const previous = last.get(id) ?? store.lastCheck(id);
+      events = detectEvents(t.monitored, previous, result, at, store);
       stored = store.recordCheck(t.monitored, result, at, events);
     } catch (e) {
+      // Fail closed: the check happened, so what it found is shown, exported and announced even
+      // though the store could not keep it (a full disk must not leave a revoked endpoint
+      // reported as ok). The record has id 0 (not stored); so do its events, which are
+      // delivered but cannot be recorded with their deliveries.
       o.log?.(`could not store the check of ${t.monitored.target}: ${(e as Error).message}`);
-      return { error: result.status === 'error' };
+      metrics.storeError();
+      stored = { check: unstoredRecord(id, result, at), events };
     }
     // A target removed by a reload while it was being checked is stored but not shown.
     if (byId.get(id) === t) {
@@ -209,7 +230,8 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
     },
     reload(p) {
       plan = p;
-      metrics = createServiceMetrics({ sources, labelNames: labelNames(p), now });
+      // Only the gauges follow the new label names: the histogram keeps its counts.
+      metrics.relabel(labelNames(p));
       apply(p);
       o.log?.(`reloaded: ${byId.size} targets in ${p.groups.length} groups`);
     },
