@@ -2,16 +2,23 @@
  * The monitor's core (src/monitor/service.ts) in process, over a real SQLite store and real TLS
  * handshakes with a server on 127.0.0.1: what it does when the store cannot write (the check is
  * still shown, exported and announced — never the previous, healthier state), and a reload that
- * keeps the check-duration histogram while the gauges take the new group labels.
+ * keeps the check-duration histogram while the gauges take the new group labels. Also the
+ * plan's checkers — groups with different trust, modules, /probe — share one set of answer
+ * caches: a CRL served on loopback is fetched once between them, and again not after a reload.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { type Checker, createChecker } from '../src/check/checker.js';
+import { CertvetOptionError } from '../src/check/errors.js';
+import { buildServePlan } from '../src/cli/servePlan.js';
+import { buildCrl } from '../src/lab/crlBuilder.js';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
+import { loadConfig } from '../src/monitor/config.js';
 import type { MonitorEvent, MonitoredTarget, Store } from '../src/monitor/model.js';
 import { type EventSink, type MonitorPlan, startMonitor } from '../src/monitor/service.js';
 import { openSqliteStore } from '../src/monitor/store/sqliteStore.js';
@@ -185,5 +192,73 @@ describe('the monitor in process', () => {
     } finally {
       await monitor.stop({ flushMs: 100 });
     }
+  });
+
+  test('groups with different trust share one CRL download, also across a reload', async () => {
+    let fetches = 0;
+    const crlServer = createHttpServer((req, res) => {
+      fetches++;
+      if (req.url !== '/root.crl') return void res.writeHead(404).end();
+      void buildCrl({ issuer: root, entries: [] }).then((der) =>
+        res.writeHead(200, { 'content-type': 'application/pkix-crl' }).end(Buffer.from(der)),
+      );
+    });
+    await new Promise<void>((r) => crlServer.listen(0, '127.0.0.1', r));
+    const crlUrl = `http://127.0.0.1:${(crlServer.address() as { port: number }).port}/root.crl`;
+    const withCdp = await issue({
+      subject: 'CN=svc.test',
+      issuer: root,
+      dns: ['svc.test'],
+      ips: ['127.0.0.1'],
+      crlUrls: [crlUrl],
+    });
+    await server.setSecureContext(await contextOf(withCdp));
+    const other = await issue({ subject: 'CN=Another Root', ca: true });
+    writeFileSync(join(dir, 'root.pem'), root.pem);
+    writeFileSync(join(dir, 'both.pem'), root.pem + other.pem);
+    const target = `127.0.0.1:${port}`;
+    writeFileSync(
+      join(dir, 'shared.yaml'),
+      `defaults: { revocation: hard }
+groups:
+  - { name: a, ca: root.pem, targets: ["${target}"] }
+  - { name: b, ca: both.pem, warnDays: 10, critDays: 2, targets: ["${target}"] }
+modules: { m: { ca: root.pem } }
+`,
+    );
+    const config = loadConfig(join(dir, 'shared.yaml'));
+    const plan = await buildServePlan(config);
+    const reloaded = await buildServePlan(config, { cachesFrom: plan.probeChecker });
+    try {
+      for (const g of plan.groups) {
+        const r = await g.checker.check(g.targets[0]!.input);
+        assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+        assert.equal(r.chain[0]?.revocation?.status, 'good', `group ${g.name}: the CRL was used`);
+      }
+      assert.equal((await plan.modules.get('m')!.check(target)).status, 'ok');
+      assert.equal(fetches, 1, 'one CRL download for two groups and a module');
+      assert.equal((await reloaded.groups[1]!.checker.check(target)).status, 'ok');
+      assert.equal(fetches, 1, 'and none after a reload');
+      // A plan built afresh has caches of its own.
+      const fresh = await buildServePlan(config);
+      assert.equal((await fresh.groups[0]!.checker.check(target)).status, 'ok');
+      assert.equal(fetches, 2);
+      for (const g of fresh.groups) await g.checker.close();
+    } finally {
+      for (const p of [plan, reloaded])
+        for (const c of [...p.groups.map((g) => g.checker), ...p.modules.values(), p.probeChecker])
+          await c.close();
+      await new Promise((r) => crlServer.close(r));
+    }
+    // Fetch settings belong to the checker that made the caches.
+    const base = createChecker({ ca: root.pem });
+    assert.throws(
+      () => createChecker({ ca: root.pem, shareCachesWith: base, fetchTimeout: '2s' }),
+      (e: unknown) => e instanceof CertvetOptionError && /fetchTimeout/.test(e.message),
+    );
+    assert.throws(
+      () => createChecker({ shareCachesWith: {} as Checker }),
+      (e: unknown) => e instanceof CertvetOptionError && /shareCachesWith/.test(e.message),
+    );
   });
 });

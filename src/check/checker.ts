@@ -121,6 +121,15 @@ export interface CheckerOptions {
    * thread. Call `close()` when done to stop the workers (idle ones never hold the process open).
    */
   readonly workers?: number;
+  /**
+   * Use another checker's answer caches (OCSP answers, CRLs, AIA issuers) instead of new ones,
+   * so that checkers with different trust or thresholds — the service's groups — fetch a CRL
+   * once between them. Cached answers do not depend on trust: a CRL or an issuer certificate is
+   * checked against each path when it is used, and an OCSP answer is kept per certificate and
+   * issuer. CRL and AIA downloads then follow that checker's fetch settings (policy, timeouts,
+   * size limit, lookup), so those options and `caches` are refused beside this one.
+   */
+  readonly shareCachesWith?: Checker;
   /** Sizes and lifetimes of the shared answer caches (defaults in src/revocation/). */
   readonly caches?: {
     readonly ocsp?: Omit<OcspCacheOptions, 'now'>;
@@ -215,6 +224,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'probeProtocols',
   'at',
   'caches',
+  'shareCachesWith',
   'workers',
 ] satisfies (keyof CheckerOptions)[]);
 
@@ -325,6 +335,8 @@ export interface CheckerInternals {
   readonly at: Date | undefined;
   /** The revocation pipeline with this checker's shared caches and fetch policy. */
   readonly revocation: Omit<RevocationContext, 'nowSec'>;
+  /** The answer caches, for `shareCachesWith` (the AIA fetcher exists even with `aia: false`). */
+  readonly answerCaches: { readonly crl: CrlCache; readonly ocsp: OcspCache; readonly aia: AiaFetcher };
   /**
    * `scan()` over targets already prepared, yielding each result with the position of its
    * target in the input (the CLI's reports are in input order; jsonl is in completion order).
@@ -403,6 +415,29 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       throw new CertvetOptionError('fetchAllow/fetchDeny', (e as Error).message);
     }
   const lookup = o.lookup ? lookupFrom(o.lookup) : systemLookup;
+  let shared: CheckerInternals['answerCaches'] | null = null;
+  if (o.shareCachesWith !== undefined) {
+    if (
+      o.shareCachesWith === null ||
+      typeof o.shareCachesWith !== 'object' ||
+      !internals.has(o.shareCachesWith)
+    )
+      throw new CertvetOptionError('shareCachesWith', 'must be a checker made by createChecker');
+    for (const k of [
+      'caches',
+      'fetchAllow',
+      'fetchDeny',
+      'fetchPolicy',
+      'fetchTimeout',
+      'crlMaxBytes',
+    ] as const)
+      if (o[k] !== undefined)
+        throw new CertvetOptionError(
+          k,
+          'cannot be given with shareCachesWith: the shared caches fetch with the settings of the checker that made them',
+        );
+    shared = internals.get(o.shareCachesWith)!.answerCaches;
+  }
   const cacheOptions = <K extends 'ocsp' | 'crl' | 'aia'>(kind: K) => {
     const c = o.caches?.[kind];
     if (c === undefined) return {};
@@ -425,18 +460,16 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   const revocation = {
     mode: revocationMode,
     sources,
-    crlCache: new CrlCache(
-      { ...fetchOptions, maxBytes: o.crlMaxBytes ?? 64 * 1024 * 1024 },
-      cacheOptions('crl'),
-    ),
-    ocspCache: new OcspCache(cacheOptions('ocsp')),
+    crlCache:
+      shared?.crl ??
+      new CrlCache({ ...fetchOptions, maxBytes: o.crlMaxBytes ?? 64 * 1024 * 1024 }, cacheOptions('crl')),
+    ocspCache: shared?.ocsp ?? new OcspCache(cacheOptions('ocsp')),
     nonce: o.ocspNonce === true,
     fetch: { ...fetchOptions, maxOcspBytes: 1024 * 1024 },
   };
-  const aia =
-    o.aia === false
-      ? undefined
-      : new AiaFetcher({ ...fetchOptions, maxBytes: 1024 * 1024 }, cacheOptions('aia'));
+  const aiaFetcher =
+    shared?.aia ?? new AiaFetcher({ ...fetchOptions, maxBytes: 1024 * 1024 }, cacheOptions('aia'));
+  const aia = o.aia === false ? undefined : aiaFetcher;
   const expectations = (t: TargetObject | null): ExtraCheck[] => {
     const out: ExtraCheck[] = [];
     const pins = t?.pins ?? o.pins;
@@ -558,6 +591,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     lookup,
     at: o.at,
     revocation,
+    answerCaches: { crl: revocation.crlCache, ocsp: revocation.ocspCache, aia: aiaFetcher },
     scanPrepared: (targets, call = {}) => scanStream(targets, (t) => t, runOne, call),
   });
   return checker;

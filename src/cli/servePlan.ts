@@ -52,6 +52,7 @@ async function checkerFor(
   key: string,
   lookup: DnsLookup | undefined,
   cache: Map<string, Certificate[]>,
+  shareCachesWith: Checker | undefined,
 ): Promise<Built> {
   const d = config.defaults;
   const pick = <K extends keyof CheckOptionsConfig>(k: K): CheckOptionsConfig[K] => o[k] ?? d[k];
@@ -108,6 +109,7 @@ async function checkerFor(
       ...(pick('starttls') ? { starttls: pick('starttls')! } : {}),
       ...(client ? { client } : {}),
       ...(lookup ? { lookup } : {}),
+      ...(shareCachesWith ? { shareCachesWith } : {}),
     });
     return { checker };
   } catch (e) {
@@ -143,10 +145,14 @@ async function groupEntries(config: ServeConfig, g: GroupConfig, i: number): Pro
   return out;
 }
 
-/** Reads everything the config names and builds the monitor's plan. */
+/**
+ * Reads everything the config names and builds the monitor's plan. Every checker of the plan
+ * (groups, modules, /probe) shares one set of answer caches, so a CRL named by many groups is
+ * fetched once; `cachesFrom` (the running plan's probeChecker, on a reload) carries them over.
+ */
 export async function buildServePlan(
   config: ServeConfig,
-  o: { lookup?: DnsLookup } = {},
+  o: { lookup?: DnsLookup; cachesFrom?: Checker } = {},
 ): Promise<MonitorPlan> {
   const where = (k: string) => (config.file ? `${config.file}: ${k}` : k);
   const resolveMap = new Map<string, string>();
@@ -171,8 +177,10 @@ export async function buildServePlan(
   return wrap(async () => {
     const groups: MonitorGroup[] = [];
     const ids = new Set<string>();
+    // The /probe checker is made first: it holds the caches every other checker shares.
+    const probeChecker = (await checkerFor(config, {}, 'defaults', o.lookup, cache, o.cachesFrom)).checker;
     for (const [i, g] of config.groups.entries()) {
-      const { checker } = await checkerFor(config, g, `groups.${i}`, o.lookup, cache);
+      const { checker } = await checkerFor(config, g, `groups.${i}`, o.lookup, cache, probeChecker);
       const entries = await groupEntries(config, g, i);
       const renotifyMs = g.renotify ?? config.defaults.renotify;
       const targets: MonitorGroup['targets'][number][] = [];
@@ -241,8 +249,10 @@ export async function buildServePlan(
     }
     const modules = new Map<string, Checker>();
     for (const [name, m] of Object.entries(config.modules))
-      modules.set(name, (await checkerFor(config, m, `modules.${name}`, o.lookup, cache)).checker);
-    const probeChecker = (await checkerFor(config, {}, 'defaults', o.lookup, cache)).checker;
+      modules.set(
+        name,
+        (await checkerFor(config, m, `modules.${name}`, o.lookup, cache, probeChecker)).checker,
+      );
     return {
       groups,
       modules,

@@ -247,7 +247,8 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
         await o.notifier?.flush?.({ timeoutMs: so.flushMs ?? 10_000 });
       } finally {
         await o.notifier?.close?.();
-        for (const g of plan.groups) await g.checker.close();
+        const checkers = [...plan.groups.map((g) => g.checker), ...plan.modules.values(), plan.probeChecker];
+        for (const c of new Set(checkers)) await c.close();
         store.close();
       }
     },

@@ -160,15 +160,16 @@ async function runServe(f: ServeFlags, io: Io): Promise<number> {
   const reload = async () => {
     if (!f.config || !monitor) throw new UsageError('nothing to reload: no config file');
     const next = await asUsage(() => loadConfig(f.config!));
-    const nextPlan = await asUsage(() => buildServePlan(next));
+    // The answer caches (CRLs, OCSP, AIA) carry over: a reload does not fetch every CRL again.
+    const nextPlan = await asUsage(() => buildServePlan(next, { cachesFrom: monitor!.plan.probeChecker }));
     if (current && (next.listen !== current.listen || next.store !== current.store))
       log('listen and store changes take effect at the next start');
     const old = monitor.plan;
     monitor.reload(nextPlan);
     current = next;
     // The old plan's checkers are done with once their checks end (their worker threads stop).
-    for (const g of old.groups)
-      if (!nextPlan.groups.some((n) => n.checker === g.checker)) void g.checker.close();
+    for (const c of new Set([...old.groups.map((g) => g.checker), ...old.modules.values(), old.probeChecker]))
+      void c.close();
   };
   const tokens = await asUsage(() => readTokens(current));
   let tokenList = tokens;
