@@ -220,3 +220,29 @@ describe('name constraints state', () => {
     assert.deepEqual(s.check([{ type: 'ip', bytes: b(10, 0, 0, 1) }]), [], 'no IP constraints, any IP');
   });
 });
+
+test('one duration grammar: ms, s, m, h, d, bare seconds; config numbers are seconds, library numbers milliseconds', async () => {
+  const { parseDurationText, configDurationMs } = await import('../src/util/duration.js');
+  const { parseDuration } = await import('../src/cli/parse.js');
+  const { durationMs } = await import('../src/check/checker.js');
+  for (const [text, ms] of [
+    ['500ms', 500],
+    ['10s', 10_000],
+    ['10', 10_000],
+    ['1.5s', 1500],
+    ['2m', 120_000],
+    ['4h', 14_400_000],
+    ['1d', 86_400_000],
+    [' 30 s ', 30_000],
+  ] as const)
+    assert.equal(parseDurationText(text), ms, text);
+  for (const bad of ['', 's', '-1s', '10 minutes', '1w', '1e3', 'NaN'])
+    assert.equal(parseDurationText(bad), null, bad);
+  assert.equal(configDurationMs(3), 3000);
+  assert.equal(configDurationMs('3'), 3000);
+  assert.equal(durationMs(3, 'timeout'), 3, 'a library number is milliseconds');
+  assert.equal(durationMs('3', 'timeout'), 3000);
+  assert.equal(parseDuration('1h'), 3_600_000);
+  assert.throws(() => parseDuration('1d'), /out of range/);
+  assert.throws(() => durationMs('2h', 'timeout'), /timeout/);
+});

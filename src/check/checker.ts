@@ -26,6 +26,7 @@ import { CrlCache, type CrlCacheOptions } from '../revocation/crlCache.js';
 import { FetchPolicy } from '../revocation/fetchPolicy.js';
 import { effectiveConcurrency } from '../scan/concurrency.js';
 import { parseTarget, type StartTlsProtocol, TargetError } from '../scan/target.js';
+import { parseDurationText } from '../util/duration.js';
 import type { Crl } from '../verify/crl.js';
 import { loadCrls } from '../verify/loadCrls.js';
 import type { Profile } from '../verify/options.js';
@@ -253,10 +254,9 @@ export function durationMs(value: Duration, option: string): number {
       throw new CertvetOptionError(option, `${value} is not a duration between 1 ms and 1 h`);
     return Math.round(value);
   }
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(String(value).trim());
-  if (!m) throw new CertvetOptionError(option, `"${value}" is not a duration (e.g. 10s, 500ms, 2m)`);
-  const n = Number(m[1]);
-  return durationMs(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000, option);
+  const ms = parseDurationText(String(value));
+  if (ms === null) throw new CertvetOptionError(option, `"${value}" is not a duration (e.g. 10s, 500ms, 2m)`);
+  return durationMs(ms, option);
 }
 
 function certificatesOf(src: CertificateSource, option: string): Certificate[] {

@@ -6,6 +6,7 @@ import {
   readBounded,
   readBoundedSync,
 } from '../util/boundedRead.js';
+import { parseDurationText } from '../util/duration.js';
 import { MAX_CERT_FILE_BYTES } from '../x509/load.js';
 import { InputError, UsageError } from './errors.js';
 
@@ -44,11 +45,10 @@ export interface InputSpec {
 export function inputIdleTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.CERTVET_INPUT_TIMEOUT?.trim();
   if (!v) return DEFAULT_IDLE_TIMEOUT_MS;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(v);
-  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000) : Number.NaN;
+  const ms = parseDurationText(v) ?? Number.NaN;
   if (!(ms >= 1 && ms <= 3600_000))
     throw new UsageError(`CERTVET_INPUT_TIMEOUT: "${v}" is not a duration between 1ms and 1h (e.g. 30s)`);
-  return Math.round(ms);
+  return ms;
 }
 
 function labelOf(path: string, spec: InputSpec): string {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from 'commander';
 import { parseResolve } from '../scan/target.js';
+import { parseDurationText } from '../util/duration.js';
 
 /** --at TIME: ISO 8601 (date or date-time), or seconds since the epoch. */
 export function parseTime(value: string): Date {
@@ -32,12 +33,10 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 /** --timeout DURATION: "10s", "500ms", "2m", or plain seconds. Returns milliseconds. */
 export function parseDuration(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError(`"${value}" is not a duration (e.g. 10s, 500ms, 2m)`);
-  const n = Number(m[1]);
-  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  const ms = parseDurationText(value);
+  if (ms === null) throw new InvalidArgumentError(`"${value}" is not a duration (e.g. 10s, 500ms, 2m)`);
   if (ms < 1 || ms > 3600_000) throw new InvalidArgumentError(`"${value}" is out of range (1ms to 1h)`);
-  return Math.round(ms);
+  return ms;
 }
 
 export function parsePositiveInt(value: string): number {

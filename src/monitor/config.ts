@@ -12,7 +12,7 @@ import { isMap, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { STARTTLS_PROTOCOLS } from '../scan/target.js';
 import { buildEntrySchema } from '../scan/targetFile.js';
-import { parseDurationText } from './duration.js';
+import { configDurationMs } from '../util/duration.js';
 import { notifyListSchema } from './notify/config.js';
 
 /** A configuration that cannot be used: the message names file:line and the key. */
@@ -26,7 +26,7 @@ export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 const duration = (what: string, minMs: number, maxMs: number) =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const ms = parseDurationText(v);
+    const ms = configDurationMs(v);
     if (ms === null) {
       ctx.addIssue({ code: 'custom', message: `"${v}" is not a ${what} (e.g. 30s, 5m, 1h)` });
       return z.NEVER;

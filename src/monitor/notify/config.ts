@@ -7,12 +7,12 @@
  * are named by environment variable or file, so the config can be committed and shown.
  */
 import { z } from 'zod';
-import { parseDurationText } from '../duration.js';
+import { configDurationMs } from '../../util/duration.js';
 import { EVENT_TYPES } from '../model.js';
 
 /** `10s`, `500ms`, `2m` or plain seconds (a string or a number), as milliseconds: 1 ms to 1 h. */
 export const durationSchema = z.union([z.string(), z.number().positive()]).transform((value, ctx) => {
-  const ms = parseDurationText(value);
+  const ms = configDurationMs(value);
   if (ms === null) {
     ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (e.g. 10s, 500ms, 2m)` });
     return z.NEVER;
@@ -74,7 +74,7 @@ const common = {
   dedupWindow: z
     .union([z.string(), z.number().min(0)])
     .transform((value, ctx) => {
-      const ms = parseDurationText(value);
+      const ms = configDurationMs(value);
       if (ms === null || ms > 7 * 86400_000) {
         ctx.addIssue({
           code: 'custom',
