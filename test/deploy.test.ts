@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
+  copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -148,6 +149,32 @@ test('the systemd unit is hardened and runs the service with /etc/certvet/certve
   assert.equal(svc.has('User'), false, 'DynamicUser, no fixed User=');
   assert.match(one('ExecStart'), /^\/\S+ .*\bcertvet serve -c \/etc\/certvet\/certvet\.yaml$/);
   assert.equal(unit.get('Install')!.get('WantedBy')?.[0], 'multi-user.target');
+});
+
+const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
+test('systemd-analyze verify accepts the unit: no unknown key, no bad value, nothing ignored', {
+  skip:
+    analyze.error || analyze.status !== 0
+      ? 'systemd-analyze is not installed (apt-get install systemd)'
+      : false,
+}, () => {
+  // systemd reads every directive and reports what it would ignore (an unknown key, a system-call
+  // set or an address family it does not know) on stderr, with exit status 0: so stderr must be
+  // empty. A copy under its own name, since the verdict names the unit by its file name.
+  const dir = mkdtempSync(join(tmpdir(), 'certvet-unit-'));
+  try {
+    const unit = join(dir, 'certvet.service');
+    copyFileSync(join(REPO_ROOT, 'deploy', 'systemd', 'certvet.service'), unit);
+    const ok = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stderr.trim(), '', 'systemd-analyze verify said something');
+    // And the check would see a mistake: a misspelt directive is reported.
+    writeFileSync(unit, readFileSync(unit, 'utf8').replace('ProtectHome=yes', 'ProtectHomme=yes'));
+    const bad = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', timeout: 60_000 });
+    assert.match(bad.stderr, /Unknown key 'ProtectHomme'/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** Dockerfile instructions (continuations joined): those before the first FROM, and each stage's. */
