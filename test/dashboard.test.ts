@@ -11,8 +11,6 @@
  * timeline's bucketing, and the fixed set of files the service serves.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,7 +23,13 @@ import type { Browser, Page } from 'playwright-core';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
 import { dashboardFile, dashboardPaths } from '../src/monitor/dashboard/assets.js';
 import { neutralize } from '../src/report/sanitize.js';
-import { CLI } from './support/cli.js';
+import {
+  CHROMIUM,
+  launchChromium,
+  type ServeProcess,
+  startServeProcess,
+  until,
+} from './support/serveProcess.js';
 
 // The page's globals, as the functions evaluated in the browser use them (the project compiles
 // without the DOM library).
@@ -40,7 +44,6 @@ declare const document: {
 };
 declare const window: unknown;
 
-const CHROMIUM = '/usr/bin/chromium';
 const DAY = 86400_000;
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const APP_JS = new URL('../../dashboard/app.js', import.meta.url).href;
@@ -181,34 +184,22 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
   let inter: IssuedCert;
   const endpoints: Endpoint[] = [];
   let good: Endpoint;
-  let service: ChildProcess | null = null;
-  let serviceOut = '';
+  let service: ServeProcess | null = null;
   let base = '';
   let browser: Browser | null = null;
   let page: Page;
   const consoleErrors: string[] = [];
 
-  const diagnostics = () => `\n--- service output ---\n${serviceOut.slice(-4000)}`;
+  const diagnostics = () => `\n--- service output ---\n${(service?.output() ?? '').slice(-4000)}`;
 
   async function api<T>(path: string, init?: RequestInit): Promise<T> {
-    const r = await fetch(`${base}api/v1${path}`, init);
+    const r = await fetch(`${base}/api/v1${path}`, init);
     assert.ok(r.ok, `${path}: ${r.status}`);
     return (await r.json()) as T;
   }
 
-  async function until<T>(
-    what: string,
-    fn: () => Promise<T | null | undefined | false>,
-    ms = 20_000,
-  ): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what}${diagnostics()}`);
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
+  const waitFor = <T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 20_000) =>
+    until(what, fn, { ms, diagnostics });
 
   before(async () => {
     if (!existsSync(CHROMIUM))
@@ -275,47 +266,9 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
         '',
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [CLI, 'serve', '-c', join(dir, 'certvet.yaml')], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    service = child;
-    child.stdout!.on('data', (d) => (serviceOut += d));
-    child.stderr!.on('data', (d) => (serviceOut += d));
-    base = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`certvet serve did not start${diagnostics()}`)),
-        20_000,
-      );
-      const onData = () => {
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(serviceOut);
-        if (m) {
-          clearTimeout(timer);
-          child.stdout!.off('data', onData);
-          resolve(m[1]!);
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`certvet serve exited with ${code}${diagnostics()}`));
-      });
-    });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    service = await startServeProcess(['serve', '-c', join(dir, 'certvet.yaml')], { cwd: dir });
+    base = service.base;
+    browser = await launchChromium();
     const context = await browser.newContext({
       viewport: { width: 1280, height: 900 },
       colorScheme: 'light',
@@ -341,7 +294,8 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
 
   after(async () => {
     await browser?.close().catch(() => {});
-    if (service && service.exitCode === null && service.signalCode === null) service.kill('SIGKILL');
+    if (service && service.proc.exitCode === null && service.proc.signalCode === null)
+      service.proc.kill('SIGKILL');
     for (const e of endpoints) e.server.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -350,7 +304,7 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
     type Summary = Record<'total' | 'ok' | 'warning' | 'critical' | 'error' | 'pending', number>;
     type Item = { id: string; target: string; status: string | null };
     // Every target checked once.
-    const list = await until('the first checks', async () => {
+    const list = await waitFor('the first checks', async () => {
       const l = await api<{ items: Item[]; summary: Summary }>('/targets');
       return l.summary.pending === 0 ? l : null;
     });
@@ -367,12 +321,12 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
     assert.ok(apiSubject.includes('\u202e') && apiSubject.includes('<img'), apiSubject);
 
     // The page and its headers.
-    const res = await fetch(base);
+    const res = await fetch(`${base}/`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
 
     // Fleet summary by status.
-    await page.goto(base);
+    await page.goto(`${base}/`);
     await page.waitForFunction(() => document.querySelector('#sum-total .count')?.textContent === '3');
     const counts = await page.evaluate(() =>
       Object.fromEntries(
@@ -482,7 +436,7 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-target-xss.png'), fullPage: true });
 
     // The expired target's findings.
-    await page.goto(`${base}#/target/${byName('expired.test').id}`);
+    await page.goto(`${base}/#/target/${byName('expired.test').id}`);
     // The hash route renders after goto returns: wait for this target's page, not the last one's.
     await page.waitForFunction(
       () =>
@@ -499,7 +453,7 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
       notAfter: new Date(Date.now() + 89 * DAY),
     });
     good.server.setSecureContext({ key: await privateKeyPem(newLeaf.key), cert: newLeaf.pem + inter.pem });
-    await page.goto(`${base}#/target/${byName('good.test').id}`);
+    await page.goto(`${base}/#/target/${byName('good.test').id}`);
     await page.waitForFunction(
       () =>
         document.querySelector('#target-name')?.textContent?.startsWith('good.test') &&
@@ -545,10 +499,8 @@ describe('dashboard end to end in Chromium', { skip: skipBrowser, timeout: 90_00
     // SIGTERM: the service finishes and exits 0.
     await browser!.close();
     browser = null;
-    const exited = once(service!, 'exit');
-    service!.kill('SIGTERM');
-    const [code] = (await exited) as [number | null];
-    assert.equal(code, 0, diagnostics());
+    service!.proc.kill('SIGTERM');
+    assert.equal(await service!.exited, 0, diagnostics());
   });
 });
 
@@ -571,42 +523,16 @@ describe('dashboard behind auth.tokens, in Chromium', { skip: skipBrowser, timeo
       join(dir, 'certvet.yaml'),
       `listen: 127.0.0.1:0\nstore: ./certvet.db\ndefaults: { interval: 60s, revocation: "off" }\ngroups:\n  - { name: web, ca: [root.pem], targets: [ { target: "auth.test:${ep.port}", resolve: 127.0.0.1 } ] }\nauth: { tokens: [ { env: DASH_TOKEN } ] }\n`,
     );
-    const child = spawn(process.execPath, [CLI, 'serve', '-c', join(dir, 'certvet.yaml')], {
+    const svc = await startServeProcess(['serve', '-c', join(dir, 'certvet.yaml')], {
       cwd: dir,
-      env: { ...process.env, NO_COLOR: '1', DASH_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { DASH_TOKEN: token },
     });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
     let browser: Browser | null = null;
     try {
-      const base = await new Promise<string>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 20_000);
-        child.stdout!.on('data', () => {
-          const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-          if (m) {
-            clearTimeout(t);
-            resolve(m[1]!);
-          }
-        });
-      });
-      const { chromium } = await import('playwright-core');
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      const base = svc.base;
+      browser = await launchChromium();
       const page = await browser.newPage();
-      await page.goto(base);
+      await page.goto(`${base}/`);
       await page.waitForSelector('#token-form', { timeout: 10_000 });
       await page.fill('#token-input', token);
       await page.click('#token-submit');
@@ -625,8 +551,8 @@ describe('dashboard behind auth.tokens, in Chromium', { skip: skipBrowser, timeo
       assert.equal(await page.url().includes(token), false, 'never in the URL');
     } finally {
       await browser?.close().catch(() => {});
-      child.kill('SIGTERM');
-      await once(child, 'close');
+      svc.proc.kill('SIGTERM');
+      await svc.exited;
       ep.server.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@
  * a bearer token, exits 0 on SIGTERM and, started again on the same store, still has the history.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import * as tls from 'node:tls';
 import { buildCrl } from '../src/lab/crlBuilder.js';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
 import { CLI } from './support/cli.js';
+import { type ServeProcess, startServeProcess, until } from './support/serveProcess.js';
 
 const DAY = 86400_000;
 const TOKEN = 'test-token-0123456789abcdef';
@@ -42,48 +43,10 @@ async function serveTls(leaf: IssuedCert, chain: readonly IssuedCert[]): Promise
   };
 }
 
-interface Service {
-  readonly proc: ChildProcess;
-  readonly base: string;
-  stderr(): string;
-  exited: Promise<number | null>;
-}
+type Service = ServeProcess;
 
-async function startServe(config: string): Promise<Service> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '-c', config], {
-    env: { ...process.env, NO_COLOR: '1', CERTVET_TEST_TOKEN: TOKEN },
-  });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => proc.on('close', r));
-  const base = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`serve did not start: ${out}${err}`)), 20_000);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+?)\/? /.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      }
-    });
-    proc.on('close', () => reject(new Error(`serve exited: ${out}${err}`)));
-  });
-  return { proc, base, stderr: () => err, exited };
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  ms = 20_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+function startServe(config: string): Promise<Service> {
+  return startServeProcess(['serve', '-c', config], { env: { CERTVET_TEST_TOKEN: TOKEN } });
 }
 
 describe('certvet serve, as a process', { timeout: 120_000 }, () => {

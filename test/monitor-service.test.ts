@@ -22,6 +22,7 @@ import { loadConfig } from '../src/monitor/config.js';
 import type { MonitorEvent, MonitoredTarget, Store } from '../src/monitor/model.js';
 import { type EventSink, type MonitorPlan, startMonitor } from '../src/monitor/service.js';
 import { openSqliteStore } from '../src/monitor/store/sqliteStore.js';
+import { until } from './support/serveProcess.js';
 
 const DAY = 86400_000;
 
@@ -97,16 +98,6 @@ describe('the monitor in process', () => {
       return real.recordCheck(...a);
     };
     return { store: store as unknown as Store, real, state };
-  };
-
-  const until = async <T>(what: string, f: () => T | null | undefined, ms = 10_000): Promise<T> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = f();
-      if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
   };
 
   test('a store that cannot write: the new status is shown, exported and announced, never the old one', async () => {
