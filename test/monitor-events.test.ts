@@ -96,7 +96,7 @@ function namesCert(e: MonitorEvent, c: IssuedCert) {
 }
 
 describe('first check', () => {
-  test('a healthy first check raises nothing; no status-changed on the very first check', () => {
+  test('a healthy first check raises nothing; no status-changed when the first status is ok', () => {
     const m = new Monitor();
     assert.deepEqual(m.check([pki.leaf, pki.intermediate], T0), []);
     assert.deepEqual(m.check([pki.leaf, pki.intermediate], T0 + 60_000), []);
@@ -107,8 +107,13 @@ describe('first check', () => {
     const m = new Monitor();
     const leaf = await leafFor({ days: 20 });
     const first = m.check([leaf, pki.intermediate], T0);
-    assert.deepEqual(types(first), ['expiry-threshold']);
-    const e = first[0]!;
+    assert.deepEqual(types(first), ['status-changed', 'expiry-threshold']);
+    assert.equal(first[0]!.oldStatus, null);
+    assert.match(
+      first[0]!.message,
+      /^web\.test:443 is warning at its first check; it serves O=Leaf,CN=localhost .*: the leaf certificate/,
+    );
+    const e = first[1]!;
     assert.equal(e.oldStatus, null);
     assert.equal(e.newStatus, 'warning');
     assert.deepEqual(e.certificates, [leaf.parsed.sha256]);
@@ -264,7 +269,10 @@ describe('revocation', () => {
     assert.deepEqual(inter[0]!.certificates, [pki.intermediate.parsed.sha256]);
     m.close();
     const first = new Monitor();
-    assert.deepEqual(types(first.check([pki.leaf, pki.intermediate], T0, { revoked: [0] })), ['revoked']);
+    assert.deepEqual(types(first.check([pki.leaf, pki.intermediate], T0, { revoked: [0] })), [
+      'status-changed',
+      'revoked',
+    ]);
     first.close();
   });
 });
@@ -342,11 +350,11 @@ describe('reminders (renotify)', () => {
     m.close();
   });
 
-  test('a target bad from its first check is reminded from that check; a new status restarts the count', async () => {
+  test('a target bad from its first check is announced then, and reminded a day later', async () => {
     const m = new Monitor(monitored('web.test:443', { renotifySec: 86400 }));
     const soon = await leafFor({ days: 3, org: 'Soon' });
     const first = m.check([soon, pki.intermediate], T0);
-    assert.deepEqual(types(first), ['expiry-threshold']);
+    assert.deepEqual(types(first), ['status-changed', 'expiry-threshold']);
     assert.equal(first[0]!.newStatus, 'critical');
     assert.deepEqual(m.check([soon, pki.intermediate], T0 + DAY - 1000), []);
     const r = m.check([soon, pki.intermediate], T0 + DAY);

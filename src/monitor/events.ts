@@ -4,8 +4,10 @@
  * in as `now` (the check's time), never from the clock.
  *
  * Decisions:
- * - First check of a target (no previous): no `status-changed` (nothing changed, there was
- *   nothing before), but `expiry-threshold` for every certificate already inside a threshold,
+ * - First check of a target (no previous): `status-changed` (from null) only when the status is
+ *   not ok — a target that is broken from the moment it is monitored must be announced, or
+ *   nobody hears of it; a healthy one is not news — and `expiry-threshold` for every
+ *   certificate already inside a threshold,
  *   `revoked` for every revoked certificate, and `key-reused` when the leaf's key is known from
  *   another certificate: those are news whether or not we watched the target before.
  * - A check that received no certificate (an `error` with an empty chain) raises only
@@ -127,11 +129,11 @@ export function detectEvents(
     });
   const name = target.target;
 
-  if (previous && previous.status !== result.status) {
+  if (previous ? previous.status !== result.status : result.status !== 'ok') {
     const worst = result.findings.find((f) => f.severity === result.status) ?? result.findings[0];
     raise(
       'status-changed',
-      `${name} changed from ${previous.status} to ${result.status}${leaf ? `; it serves ${describe(leaf)}` : '; no certificate was received'}${worst ? `: ${worst.message}` : ''}.`,
+      `${name} ${previous ? `changed from ${previous.status} to ${result.status}` : `is ${result.status} at its first check`}${leaf ? `; it serves ${describe(leaf)}` : '; no certificate was received'}${worst ? `: ${worst.message}` : ''}.`,
       leaf ? [leaf.sha256] : [],
     );
   }
