@@ -381,6 +381,24 @@ describe('reminders (renotify)', () => {
     m.close();
   });
 
+  test('retention keeps what dates the status: a reminder after the history is pruned still says since when', () => {
+    const m = new Monitor(monitored('web.test:443', { renotifySec: 7 * 86400 }));
+    m.check([pki.leaf, pki.intermediate], T0);
+    m.step(unreachable(m.target, T0 + DAY), T0 + DAY); // status-changed
+    for (let d = 2; d <= 5; d++) m.step(unreachable(m.target, T0 + d * DAY), T0 + d * DAY);
+    // Three days of retention, pruned on day 6: the change (day 1) is older than that.
+    assert.ok(m.store.prune(T0 + 3 * DAY) > 0);
+    assert.deepEqual(m.step(unreachable(m.target, T0 + 7 * DAY), T0 + 7 * DAY), []);
+    const r = m.step(unreachable(m.target, T0 + 8 * DAY), T0 + 8 * DAY);
+    assert.deepEqual(types(r), ['reminder']);
+    assert.match(r[0]!.message, /\(7 days\)/, 'since the change on day 1, not since the oldest kept check');
+    m.store.prune(T0 + 8 * DAY + 1);
+    const next = m.step(unreachable(m.target, T0 + 15 * DAY), T0 + 15 * DAY);
+    assert.deepEqual(types(next), ['reminder'], 'the last reminder is kept too: a week after it');
+    assert.match(next[0]!.message, /\(14 days\)/);
+    m.close();
+  });
+
   test('the count survives a restart: it is read from the store', () => {
     const target = monitored('web.test:443', { renotifySec: 3 * 3600 });
     const m = new Monitor(target);

@@ -229,16 +229,16 @@ describe('notify: webhook and Slack channels (HTTP receiver on 127.0.0.1)', () =
     );
   });
 
-  test('dedupWindow: a rotation back and forth is sent once and reported suppressed; other types are never held', async () => {
+  test('dedupWindow: a rotation back and forth is sent once and reported suppressed; off by default; other types never held', async () => {
     const suppressed: { channel: string; id: number; previousAt: number }[] = [];
     const { reports, options } = reporting({
       onSuppressed: (channel, e, previousAt) => suppressed.push({ channel, id: e.id, previousAt }),
     });
     const n = createNotifier(
       [
-        parse({ name: 'default', type: 'webhook', url: rx.url('/dedup-default') }),
+        parse({ name: 'hour', type: 'webhook', url: rx.url('/dedup-hour'), dedupWindow: '1h' }),
         parse({ name: 'short', type: 'webhook', url: rx.url('/dedup-short'), dedupWindow: '10m' }),
-        parse({ name: 'off', type: 'webhook', url: rx.url('/dedup-off'), dedupWindow: 0 }),
+        parse({ name: 'default', type: 'webhook', url: rx.url('/dedup-default') }),
       ],
       options,
     );
@@ -258,15 +258,15 @@ describe('notify: webhook and Slack channels (HTTP receiver on 127.0.0.1)', () =
     await n.flush();
     await n.close();
     const ids = (path: string) => rx.at(path).map((r) => (JSON.parse(r.body) as { id: number }).id);
-    assert.deepEqual(ids('/dedup-default'), [1, 4, 5, 6, 7, 9]);
+    assert.deepEqual(ids('/dedup-hour'), [1, 4, 5, 6, 7, 9]);
     assert.deepEqual(ids('/dedup-short'), [1, 4, 5, 6, 7, 8, 9]);
-    assert.deepEqual(ids('/dedup-off'), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(ids('/dedup-default'), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'off unless configured');
     assert.deepEqual(
-      suppressed.filter((s) => s.channel === 'default'),
+      suppressed.filter((s) => s.channel === 'hour'),
       [
-        { channel: 'default', id: 2, previousAt: T0 },
-        { channel: 'default', id: 3, previousAt: T0 },
-        { channel: 'default', id: 8, previousAt: T0 },
+        { channel: 'hour', id: 2, previousAt: T0 },
+        { channel: 'hour', id: 3, previousAt: T0 },
+        { channel: 'hour', id: 8, previousAt: T0 },
       ],
     );
     assert.deepEqual(
@@ -283,6 +283,34 @@ describe('notify: webhook and Slack channels (HTTP receiver on 127.0.0.1)', () =
       () => parse({ name: 'x', type: 'webhook', url: rx.url('/'), dedupWindow: 'soon' }),
       /0 to 7d/,
     );
+  });
+
+  test('dedupWindow: the repeat of an event that could not be delivered is sent', async () => {
+    rx.handlers.set('/dedup-failing', (_req, res, n) => res.writeHead(n === 1 ? 500 : 200).end());
+    const suppressed: number[] = [];
+    const { reports, options } = reporting({ onSuppressed: (_c, e) => suppressed.push(e.id) });
+    const n = createNotifier(
+      [parse({ name: 'f', type: 'webhook', url: rx.url('/dedup-failing'), dedupWindow: '1h', retries: 0 })],
+      options,
+    );
+    const certificates = ['aa'.repeat(32), 'bb'.repeat(32)];
+    n.notify([event({ id: 1, at: T0, certificates })]);
+    await n.flush();
+    n.notify([event({ id: 2, at: T0 + 60_000, certificates })]);
+    await n.flush();
+    n.notify([event({ id: 3, at: T0 + 120_000, certificates })]);
+    await n.flush();
+    await n.close();
+    assert.deepEqual(
+      reports.errors.map((e) => e.event.id),
+      [1],
+    );
+    assert.deepEqual(
+      reports.sent.map((e) => e.event.id),
+      [2],
+      'the failed one held nothing back',
+    );
+    assert.deepEqual(suppressed, [3], 'the delivered one does');
   });
 
   test('a 503 is retried (same delivery id) and then delivered', async () => {

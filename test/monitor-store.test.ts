@@ -263,6 +263,12 @@ describe('opening and migrations', () => {
       { eventId, channel: 'hook', outcome: 'suppressed', at: T0 + 2, error: 'the same' },
     ]);
     s.close();
+    // The rebuilt table still goes with its event.
+    const after = rawDb(path);
+    after.pragma('foreign_keys = ON');
+    after.prepare('DELETE FROM events WHERE id = ?').run(eventId);
+    assert.equal(after.prepare('SELECT count(*) FROM notifications').pluck().get(), 0, 'ON DELETE CASCADE');
+    after.close();
   });
 
   test('a failed migration is CERTVET_STORE_MIGRATION and leaves the previous version', () => {
@@ -592,10 +598,18 @@ describe('events, schedule, retention', () => {
     assert.ok(s.certificate(pki.leaf.parsed.sha256));
     assert.equal(s.certificate(other.parsed.sha256), null, 'unserved and unseen since the cut: pruned');
     const events = s.events({ limit: 500 }).items;
-    assert.ok(events.every((e) => e.at >= T0 + 8 * DAY));
-    assert.equal(events.length, 3);
-    // 8 of a's checks, 6 of b's, 9 events (a: days 0..7, b: day 1), one certificate.
-    assert.equal(deleted, 8 + 6 + 9 + 1);
+    // b's only status-changed (day 1) stays: it dates b's status (reminders read it).
+    assert.deepEqual(
+      events.map((e) => [e.targetId, (e.at - T0) / DAY]),
+      [
+        [b.id, 1], // recorded last, so newest by id
+        [a.id, 10],
+        [a.id, 9],
+        [a.id, 8],
+      ],
+    );
+    // 8 of a's checks, 6 of b's, 8 events (a: days 0..7), one certificate.
+    assert.equal(deleted, 8 + 6 + 8 + 1);
     assert.equal(s.prune(T0 + 8 * DAY), 0, 'idempotent');
     s.close();
   });

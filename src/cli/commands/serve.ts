@@ -143,7 +143,7 @@ async function runServe(f: ServeFlags, io: Io): Promise<number> {
             channel,
             event.id,
             'suppressed',
-            `the channel took the same ${event.type} event at ${new Date(previousAt).toISOString()} (dedupWindow)`,
+            `the same ${event.type} event was queued for this channel at ${new Date(previousAt).toISOString()} (dedupWindow)`,
           ),
         onError: (channel, event, error) => {
           log(`notification "${channel}" of ${event.type} for ${event.target} failed: ${error.message}`);

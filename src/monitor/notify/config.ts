@@ -69,7 +69,8 @@ const common = {
    * A `rotated`, `issuer-changed`, `chain-changed` or `key-reused` event that repeats one this
    * channel took within this window (same type, target and certificates, in any order) is not
    * sent again but recorded as suppressed: a target whose load balancer serves two
-   * certificates would otherwise announce a rotation at every check. Default 1h; 0 disables.
+   * certificates would otherwise announce a rotation at every check. A repeat of an event whose
+   * delivery failed is sent. Default 0 (off): a real rollback (A → B → A) looks the same.
    */
   dedupWindow: z
     .union([z.string(), z.number().min(0)])
@@ -248,7 +249,7 @@ export const DEDUP_EVENT_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 export const NOTIFY_DEFAULTS = {
-  dedupWindowMs: 3600_000,
+  dedupWindowMs: 0,
   timeoutMs: 10_000,
   retries: 3,
   queueSize: 1000,

@@ -86,17 +86,17 @@ interface Channel {
   ) => Promise<void>;
   readonly timeoutMs: number;
   readonly close: () => void;
-  /** Dedup key → when this channel last took such an event (event time, ms). */
-  readonly taken: Map<string, number>;
+  /**
+   * Dedup key → the event this channel last took under it, oldest first (a key taken again
+   * moves to the end), so expired entries are swept from the front.
+   */
+  readonly taken: Map<string, MonitorEvent>;
 }
 
 /** Same type, target and certificates (in any order): a rotation back and forth is one key. */
 function dedupKey(e: MonitorEvent): string {
   return `${e.type}\0${e.targetId}\0${[...e.certificates].sort().join(',')}`;
 }
-
-/** Entries kept per channel before the ones past the window are swept. */
-const DEDUP_SWEEP_AT = 10_000;
 
 export function createNotifier(channels: readonly NotifyChannelConfig[], o: NotifierOptions = {}): Notifier {
   const now = o.now ?? Date.now;
@@ -137,6 +137,7 @@ export function createNotifier(channels: readonly NotifyChannelConfig[], o: Noti
     } else {
       deliver = httpDeliver(config, timeoutMs);
     }
+    const taken = new Map<string, MonitorEvent>();
     const queue = new ChannelQueue({
       name: config.name,
       deliver: ((event, ctx) => deliver(event, false, ctx.deliveryId, ctx.signal)) satisfies Deliver,
@@ -149,10 +150,17 @@ export function createNotifier(channels: readonly NotifyChannelConfig[], o: Noti
       newId: randomUUID,
       report: {
         sent: (event) => safe(o.onSent, config.name, event),
-        failed: (event, error) => safe(o.onError, config.name, event, error),
+        failed: (event, error) => {
+          // An event that never arrived holds nothing back: its next repeat is sent.
+          if (DEDUP_EVENT_TYPES.has(event.type)) {
+            const key = dedupKey(event);
+            if (taken.get(key) === event) taken.delete(key);
+          }
+          safe(o.onError, config.name, event, error);
+        },
       },
     });
-    return { config, queue, deliver, timeoutMs, close, taken: new Map() };
+    return { config, queue, deliver, timeoutMs, close, taken };
   }
 
   function httpDeliver(
@@ -191,19 +199,25 @@ export function createNotifier(channels: readonly NotifyChannelConfig[], o: Noti
     };
   }
 
-  /** Whether `b` took the same event within its window (then it is reported, not queued). */
+  /**
+   * Whether `b` took the same event within its window and has not failed to deliver it (then
+   * this one is reported as suppressed, not queued).
+   */
   function duplicate(b: Channel, e: MonitorEvent): boolean {
     const window = b.config.dedupWindow ?? NOTIFY_DEFAULTS.dedupWindowMs;
     if (window <= 0 || !DEDUP_EVENT_TYPES.has(e.type)) return false;
+    for (const [k, first] of b.taken) {
+      if (e.at - first.at < window) break;
+      b.taken.delete(k);
+    }
     const key = dedupKey(e);
     const previous = b.taken.get(key);
-    if (previous !== undefined && e.at >= previous && e.at - previous < window) {
-      safe(o.onSuppressed, b.config.name, e, previous);
+    if (previous !== undefined && e.at >= previous.at && e.at - previous.at < window) {
+      safe(o.onSuppressed, b.config.name, e, previous.at);
       return true;
     }
-    if (b.taken.size >= DEDUP_SWEEP_AT)
-      for (const [k, at] of b.taken) if (e.at - at >= window) b.taken.delete(k);
-    b.taken.set(key, e.at);
+    b.taken.delete(key);
+    b.taken.set(key, e);
     return false;
   }
 

@@ -175,7 +175,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    description: "notification outcome 'suppressed' (a channel's duplicate, not sent)",
+    description:
+      "notification outcome 'suppressed' (a channel's duplicate, not sent); events by target and type (reminders)",
     up(db) {
       // SQLite cannot alter a CHECK constraint: the table is rebuilt with the wider one.
       db.exec(`
@@ -188,10 +189,12 @@ export const MIGRATIONS: readonly Migration[] = [
           error    TEXT
         );
         INSERT INTO notifications_v4 (id, event_id, channel, outcome, at, error)
-          SELECT id, event_id, channel, outcome, at, error FROM notifications;
+          SELECT id, event_id, channel, outcome, at, error FROM notifications
+          WHERE event_id IN (SELECT id FROM events);
         DROP TABLE notifications;
         ALTER TABLE notifications_v4 RENAME TO notifications;
         CREATE INDEX notifications_by_event ON notifications (event_id, id);
+        CREATE INDEX events_by_target_type ON events (target_id, type, at);
       `);
     },
   },

@@ -14,7 +14,8 @@
  *   keyset cursors (never OFFSET); a page holds at most 500 rows.
  * - prune(before) deletes checks and events older than `before`, but never a target's latest
  *   check nor its latest check that received a chain (events.ts compares with it across an
- *   outage), and inventory rows only when unseen since `before`, not served and not on a kept
+ *   outage), nor its latest `status-changed` and `reminder` events (they date its status and
+ *   its last reminder), and inventory rows only when unseen since `before`, not served and not on a kept
  *   check's path.
  * - lastCheckWithChain() and statusSince() are additions to the Store interface (optional
  *   there, see events.ts).
@@ -111,8 +112,10 @@ function prepareStatements(db: Database.Database) {
     lastCheckWithChain: p<CheckRow>(`SELECT ${CHECK_COLUMNS} FROM checks c INDEXED BY checks_with_chain
       WHERE c.target_id = ? AND c.chain_len > 0 ORDER BY c.id DESC LIMIT 1`),
     lastAnnounced: p<{ changed: number | null; reminded: number | null }>(`SELECT
-        (SELECT max(at) FROM events WHERE target_id = ? AND type = 'status-changed') AS changed,
-        (SELECT max(at) FROM events WHERE target_id = ? AND type = 'reminder') AS reminded`),
+        (SELECT max(at) FROM events INDEXED BY events_by_target_type
+          WHERE target_id = ? AND type = 'status-changed') AS changed,
+        (SELECT max(at) FROM events INDEXED BY events_by_target_type
+          WHERE target_id = ? AND type = 'reminder') AS reminded`),
     // The oldest kept check: the lowest id (ids grow with time), found through the index.
     firstCheckAt: p<{ at: number }>(
       'SELECT checked_at AS at FROM checks WHERE target_id = ? ORDER BY id LIMIT 1',
@@ -133,7 +136,11 @@ function prepareStatements(db: Database.Database) {
     ),
     unserve: p('DELETE FROM served_by WHERE target_id NOT IN (SELECT value FROM json_each(?))'),
     unschedule: p('DELETE FROM schedule WHERE target_id NOT IN (SELECT value FROM json_each(?))'),
-    pruneEvents: p('DELETE FROM events WHERE at < ?'),
+    // A target's latest status-changed and reminder events stay: they date its current status
+    // and its last reminder (statusSince), however old.
+    pruneEvents: p(`DELETE FROM events WHERE at < ?
+      AND id NOT IN (SELECT max(id) FROM events WHERE type IN ('status-changed', 'reminder')
+        GROUP BY target_id, type)`),
     pruneChecks: p(`DELETE FROM checks WHERE checked_at < ?
       AND id NOT IN (SELECT max(id) FROM checks GROUP BY target_id)
       AND id NOT IN (SELECT max(id) FROM checks WHERE chain_len > 0 GROUP BY target_id)`),
