@@ -17,6 +17,7 @@ import { type Checker, createChecker } from '../src/check/checker.js';
 import { CertvetOptionError } from '../src/check/errors.js';
 import { buildServePlan } from '../src/cli/servePlan.js';
 import { buildCrl } from '../src/lab/crlBuilder.js';
+import { ocspRespond } from '../src/lab/ocspResponder.js';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
 import { loadConfig } from '../src/monitor/config.js';
 import type { MonitorEvent, MonitoredTarget, Store } from '../src/monitor/model.js';
@@ -207,6 +208,7 @@ describe('the monitor in process', () => {
     const other = await issue({ subject: 'CN=Another Root', ca: true });
     writeFileSync(join(dir, 'root.pem'), root.pem);
     writeFileSync(join(dir, 'both.pem'), root.pem + other.pem);
+    writeFileSync(join(dir, 'other.pem'), other.pem);
     const target = `127.0.0.1:${port}`;
     writeFileSync(
       join(dir, 'shared.yaml'),
@@ -214,6 +216,7 @@ describe('the monitor in process', () => {
 groups:
   - { name: a, ca: root.pem, targets: ["${target}"] }
   - { name: b, ca: both.pem, warnDays: 10, critDays: 2, targets: ["${target}"] }
+  - { name: c, ca: other.pem, targets: ["${target}"] }
 modules: { m: { ca: root.pem } }
 `,
     );
@@ -221,11 +224,15 @@ modules: { m: { ca: root.pem } }
     const plan = await buildServePlan(config);
     const reloaded = await buildServePlan(config, { cachesFrom: plan.probeChecker });
     try {
-      for (const g of plan.groups) {
+      for (const g of plan.groups.slice(0, 2)) {
         const r = await g.checker.check(g.targets[0]!.input);
         assert.equal(r.status, 'ok', JSON.stringify(r.findings));
         assert.equal(r.chain[0]?.revocation?.status, 'good', `group ${g.name}: the CRL was used`);
       }
+      // A group that does not trust the issuer gets nothing from the shared cache but bytes.
+      const c = await plan.groups[2]!.checker.check(target);
+      assert.equal(c.status, 'critical');
+      assert.ok(c.findings.some((f) => f.code === 'untrusted'));
       assert.equal((await plan.modules.get('m')!.check(target)).status, 'ok');
       assert.equal(fetches, 1, 'one CRL download for two groups and a module');
       assert.equal((await reloaded.groups[1]!.checker.check(target)).status, 'ok');
@@ -241,15 +248,73 @@ modules: { m: { ca: root.pem } }
           await c.close();
       await new Promise((r) => crlServer.close(r));
     }
-    // Fetch settings belong to the checker that made the caches.
-    const base = createChecker({ ca: root.pem });
-    assert.throws(
-      () => createChecker({ ca: root.pem, shareCachesWith: base, fetchTimeout: '2s' }),
-      (e: unknown) => e instanceof CertvetOptionError && /fetchTimeout/.test(e.message),
-    );
+    // Fetch settings belong to the checker that made the caches, and so do what judged the answers.
+    const lookup = (() => {}) as unknown as NonNullable<Parameters<typeof createChecker>[0]>['lookup'];
+    const base = createChecker({ ca: root.pem, lookup });
+    const refused = (o: Parameters<typeof createChecker>[0], option: string) =>
+      assert.throws(
+        () => createChecker({ ca: root.pem, shareCachesWith: base, ...o }),
+        (e: unknown) => e instanceof CertvetOptionError && e.message.includes(option),
+        option,
+      );
+    refused({ fetchTimeout: '2s' }, 'fetchTimeout');
+    refused({ fetchDeny: ['10.0.0.0/8'] }, 'fetchDeny');
+    refused({ caches: { crl: { maxEntries: 1 } } }, 'caches');
+    refused({ lookup: (() => {}) as unknown as typeof lookup }, 'lookup');
+    refused({ ocspNonce: true }, 'ocspNonce');
+    refused({ at: new Date(0) }, 'at');
+    await createChecker({ ca: other.pem, shareCachesWith: base, lookup }).close();
     assert.throws(
       () => createChecker({ shareCachesWith: {} as Checker }),
       (e: unknown) => e instanceof CertvetOptionError && /shareCachesWith/.test(e.message),
     );
+  });
+
+  test("a checker sharing caches fetches OCSP with the sharing checker's policy", async () => {
+    let asked = 0;
+    const responder = createHttpServer((req, res) => {
+      asked++;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        // POST carries the request as the body, GET base64 in the path (RFC 6960 A.1).
+        const request =
+          req.method === 'POST'
+            ? Buffer.concat(chunks)
+            : Buffer.from(decodeURIComponent((req.url ?? '/').slice(1)), 'base64');
+        void ocspRespond(request, { signer: root, statusOf: () => 'good' }).then((der) =>
+          res.writeHead(200, { 'content-type': 'application/ocsp-response' }).end(Buffer.from(der)),
+        );
+      });
+    });
+    await new Promise<void>((r) => responder.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(responder.address() as { port: number }).port}/`;
+    const leaf = await issue({
+      subject: 'CN=svc.test',
+      issuer: root,
+      dns: ['svc.test'],
+      ips: ['127.0.0.1'],
+      aiaOcsp: [url],
+    });
+    await server.setSecureContext(await contextOf(leaf));
+    const target = `127.0.0.1:${port}`;
+    // The maker of the caches may not fetch from loopback: neither may a checker sharing them.
+    const strict = createChecker({ ca: root.pem, revocation: 'hard', fetchDeny: ['127.0.0.0/8'] });
+    const sharing = createChecker({ ca: root.pem, revocation: 'hard', shareCachesWith: strict });
+    const open = createChecker({ ca: root.pem, revocation: 'hard' });
+    try {
+      const r = await sharing.check(target);
+      assert.equal(asked, 0, 'nothing fetched against the policy');
+      assert.equal(r.status, 'critical');
+      assert.ok(
+        r.findings.some((f) => f.code === 'revocation-unknown'),
+        JSON.stringify(r.findings),
+      );
+      assert.equal((await open.check(target)).status, 'ok', 'the responder itself answers');
+      assert.equal(asked, 1);
+    } finally {
+      for (const c of [strict, sharing, open]) await c.close();
+      await new Promise((r) => responder.close(r));
+    }
   });
 });

@@ -335,8 +335,19 @@ export interface CheckerInternals {
   readonly at: Date | undefined;
   /** The revocation pipeline with this checker's shared caches and fetch policy. */
   readonly revocation: Omit<RevocationContext, 'nowSec'>;
-  /** The answer caches, for `shareCachesWith` (the AIA fetcher exists even with `aia: false`). */
-  readonly answerCaches: { readonly crl: CrlCache; readonly ocsp: OcspCache; readonly aia: AiaFetcher };
+  /**
+   * The answer caches, for `shareCachesWith` (the AIA fetcher exists even with `aia: false`),
+   * with what their answers were fetched and judged with.
+   */
+  readonly answerCaches: {
+    readonly crl: CrlCache;
+    readonly ocsp: OcspCache;
+    readonly aia: AiaFetcher;
+    readonly fetch: RevocationContext['fetch'];
+    readonly lookupOption: DnsLookup | undefined;
+    readonly nonce: boolean;
+    readonly at: Date | undefined;
+  };
   /**
    * `scan()` over targets already prepared, yielding each result with the position of its
    * target in the input (the CLI's reports are in input order; jsonl is in completion order).
@@ -437,6 +448,16 @@ export function createChecker(options: CheckerOptions = {}): Checker {
           'cannot be given with shareCachesWith: the shared caches fetch with the settings of the checker that made them',
         );
     shared = internals.get(o.shareCachesWith)!.answerCaches;
+    // What the cached answers were fetched and judged with must be the same here.
+    if (o.lookup !== undefined && o.lookup !== shared.lookupOption)
+      throw new CertvetOptionError(
+        'lookup',
+        'must be the same function as the shared checker’s (its caches resolve with it)',
+      );
+    if ((o.ocspNonce === true) !== shared.nonce)
+      throw new CertvetOptionError('ocspNonce', 'must be the same as the shared checker’s');
+    if (o.at?.getTime() !== shared.at?.getTime())
+      throw new CertvetOptionError('at', 'must be the same as the shared checker’s');
   }
   const cacheOptions = <K extends 'ocsp' | 'crl' | 'aia'>(kind: K) => {
     const c = o.caches?.[kind];
@@ -465,7 +486,8 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       new CrlCache({ ...fetchOptions, maxBytes: o.crlMaxBytes ?? 64 * 1024 * 1024 }, cacheOptions('crl')),
     ocspCache: shared?.ocsp ?? new OcspCache(cacheOptions('ocsp')),
     nonce: o.ocspNonce === true,
-    fetch: { ...fetchOptions, maxOcspBytes: 1024 * 1024 },
+    // Shared caches come with the fetch settings they were filled with (policy, timeouts, lookup).
+    fetch: shared?.fetch ?? { ...fetchOptions, maxOcspBytes: 1024 * 1024 },
   };
   const aiaFetcher =
     shared?.aia ?? new AiaFetcher({ ...fetchOptions, maxBytes: 1024 * 1024 }, cacheOptions('aia'));
@@ -591,7 +613,15 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     lookup,
     at: o.at,
     revocation,
-    answerCaches: { crl: revocation.crlCache, ocsp: revocation.ocspCache, aia: aiaFetcher },
+    answerCaches: {
+      crl: revocation.crlCache,
+      ocsp: revocation.ocspCache,
+      aia: aiaFetcher,
+      fetch: revocation.fetch,
+      lookupOption: shared ? shared.lookupOption : o.lookup,
+      nonce: revocation.nonce,
+      at: o.at,
+    },
     scanPrepared: (targets, call = {}) => scanStream(targets, (t) => t, runOne, call),
   });
   return checker;

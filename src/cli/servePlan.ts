@@ -29,6 +29,16 @@ import { INPUT_LIMITS, readInput } from './files.js';
 
 const CRL_MAX_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The service's answer caches, shared by every group (a library checker's defaults are sized
+ * for one trust context: 64 CRLs, 256 issuers, 4,096 OCSP answers).
+ */
+const SERVICE_CACHES = {
+  crl: { maxEntries: 256 },
+  aia: { maxEntries: 1024 },
+  ocsp: { maxEntries: 16_384 },
+} as const;
+
 export { targetId } from '../monitor/targetId.js';
 
 async function atKey<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -109,7 +119,8 @@ async function checkerFor(
       ...(pick('starttls') ? { starttls: pick('starttls')! } : {}),
       ...(client ? { client } : {}),
       ...(lookup ? { lookup } : {}),
-      ...(shareCachesWith ? { shareCachesWith } : {}),
+      // The one set of caches every checker of the plan shares is sized for all of them.
+      ...(shareCachesWith ? { shareCachesWith } : { caches: SERVICE_CACHES }),
     });
     return { checker };
   } catch (e) {
