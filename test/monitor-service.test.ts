@@ -63,7 +63,11 @@ describe('the monitor in process', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const planOf = (checker: Checker, labels: Record<string, string> = {}): MonitorPlan => {
+  const planOf = (
+    checker: Checker,
+    labels: Record<string, string> = {},
+    renotifySec: number | null = null,
+  ): MonitorPlan => {
     const monitored: MonitoredTarget = {
       id: 'g/svc',
       group: 'g',
@@ -72,6 +76,7 @@ describe('the monitor in process', () => {
       labels,
       warnDays: 30,
       critDays: 7,
+      renotifySec,
     };
     return {
       groups: [{ name: 'g', checker, targets: [{ monitored, input: `127.0.0.1:${port}` }] }],
@@ -84,10 +89,10 @@ describe('the monitor in process', () => {
     };
   };
 
-  /** The real store, with a switch that makes recordCheck fail as a full disk would. */
+  /** The real store, with switches that make writes (a full disk) or reads (a broken file) fail. */
   const failingStore = (path: string) => {
     const real = openSqliteStore(path);
-    const state = { fail: false };
+    const state = { fail: false, failReads: false };
     const store = {} as Record<string, unknown>;
     for (const k of Object.getOwnPropertyNames(Object.getPrototypeOf(real)))
       if (k !== 'constructor') {
@@ -98,6 +103,13 @@ describe('the monitor in process', () => {
       if (state.fail) throw new Error('SQLITE_FULL: database or disk is full');
       return real.recordCheck(...a);
     };
+    for (const k of ['lastCheck', 'lastCheckWithChain', 'keySeenBefore', 'statusSince'] as const) {
+      const f = store[k] as (...a: unknown[]) => unknown;
+      store[k] = (...a: unknown[]) => {
+        if (state.failReads) throw new Error('SQLITE_CORRUPT: database disk image is malformed');
+        return f(...a);
+      };
+    }
     return { store: store as unknown as Store, real, state };
   };
 
@@ -130,7 +142,7 @@ describe('the monitor in process', () => {
         body,
         new RegExp(`certvet_target_status\\{target="127\\.0\\.0\\.1:${port}",group="g"\\} 2`),
       );
-      assert.match(body, /certvet_store_write_errors_total 1\b/);
+      assert.match(body, /certvet_store_errors_total 1\b/);
       assert.ok(
         body.includes(`certvet_cert_days_remaining{target="127.0.0.1:${port}",group="g",index="0"`),
         'the certificate series are those of the new check',
@@ -152,6 +164,75 @@ describe('the monitor in process', () => {
       assert.ok(stored && stored.id > 0 && stored.status === 'critical');
       assert.equal(real.lastCheck('g/svc')!.status, 'critical');
       assert.equal(announced.length, 3, 'nothing announced twice for the same change');
+    } finally {
+      await monitor.stop({ flushMs: 100 });
+      await checker.close();
+    }
+  });
+
+  test('a store that cannot be read: the change is still announced, from memory', async () => {
+    await server.setSecureContext(await contextOf(good));
+    const { store, real, state } = failingStore(join(dir, 'unreadable.db'));
+    const announced: MonitorEvent[] = [];
+    const logs: string[] = [];
+    const checker = createChecker({ ca: root.pem, revocation: 'off' });
+    const monitor = startMonitor(planOf(checker), {
+      store,
+      notifier: { notify: (events) => announced.push(...events) },
+      random: () => 0,
+      log: (l) => logs.push(l),
+    });
+    try {
+      await until('the first check', () => monitor.target('g/svc')?.last);
+      server.setSecureContext(await contextOf(expired));
+      state.failReads = true;
+      const r = await monitor.runNow('g/svc');
+      assert.equal(r?.status, 'critical');
+      assert.ok(r!.id > 0, 'the write still worked');
+      assert.deepEqual(
+        announced.map((e) => e.type),
+        ['status-changed', 'rotated', 'expiry-threshold'],
+      );
+      assert.ok(announced.every((e) => e.id > 0));
+      assert.equal(real.lastCheck('g/svc')?.status, 'critical');
+      assert.ok(
+        logs.some((l) => /could not read the store .*events from memory only.*SQLITE_CORRUPT/.test(l)),
+      );
+      assert.match((await monitor.metrics()).body, /certvet_store_errors_total 1\b/);
+    } finally {
+      await monitor.stop({ flushMs: 100 });
+      await checker.close();
+    }
+  });
+
+  test('while the store cannot write, a reminder goes out once per renotify interval, not at every check', async () => {
+    await server.setSecureContext(await contextOf(good));
+    const { store, state } = failingStore(join(dir, 'reminders.db'));
+    const announced: MonitorEvent[] = [];
+    let clock = Date.now();
+    const checker = createChecker({ ca: root.pem, revocation: 'off' });
+    const monitor = startMonitor(planOf(checker, {}, 60), {
+      store,
+      notifier: { notify: (events) => announced.push(...events) },
+      random: () => 0,
+      now: () => clock,
+    });
+    const at = async (secondsLater: number) => {
+      clock += secondsLater * 1000;
+      await monitor.runNow('g/svc');
+      return announced.splice(0).map((e) => e.type);
+    };
+    try {
+      await until('the first check', () => monitor.target('g/svc')?.last);
+      announced.length = 0;
+      server.setSecureContext(await contextOf(expired));
+      state.fail = true;
+      assert.deepEqual(await at(1), ['status-changed', 'rotated', 'expiry-threshold']);
+      assert.deepEqual(await at(30), []);
+      assert.deepEqual(await at(30), ['reminder'], '60 s after the change');
+      assert.deepEqual(await at(1), [], 'the unstored reminder is remembered');
+      assert.deepEqual(await at(30), []);
+      assert.deepEqual(await at(30), ['reminder']);
     } finally {
       await monitor.stop({ flushMs: 100 });
       await checker.close();

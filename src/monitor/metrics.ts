@@ -153,8 +153,8 @@ export function createServiceMetrics(o: {
     registers: [registry],
   });
   const storeErrors = new Counter({
-    name: 'certvet_store_write_errors_total',
-    help: 'Checks whose result could not be written to the store (shown and exported all the same).',
+    name: 'certvet_store_errors_total',
+    help: 'Store reads or writes of a check that failed (its result is shown, exported and announced all the same).',
     registers: [registry],
   });
   let gauges: Gauge[] = [];

@@ -8,9 +8,9 @@
  */
 import type { Checker, TargetInput } from '../check/checker.js';
 import type { TargetResult } from '../model/result.js';
-import { detectEvents } from './events.js';
+import { detectEvents, type EventStore } from './events.js';
 import { createServiceMetrics, type SeriesSource } from './metrics.js';
-import type { CheckRecord, MonitorEvent, MonitoredTarget, Store, TargetState } from './model.js';
+import type { CheckRecord, MonitorEvent, MonitoredTarget, StatusSince, Store, TargetState } from './model.js';
 import { Scheduler } from './scheduler.js';
 import { endpointUp } from './up.js';
 
@@ -117,6 +117,48 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
   };
   const metrics = createServiceMetrics({ sources, labelNames: labelNames(plan), now });
 
+  // What this process announced, per target: the store dates reminders, but a store that
+  // cannot write (or read) must not make a reminder go out at every check.
+  const announced = new Map<string, { changedAt?: number; remindedAt?: number }>();
+  const remember = (id: string, events: readonly MonitorEvent[]) => {
+    for (const e of events)
+      if (e.type === 'status-changed' || e.type === 'reminder') {
+        const a = announced.get(id) ?? {};
+        if (e.type === 'status-changed') a.changedAt = e.at;
+        else a.remindedAt = e.at;
+        announced.set(id, a);
+      }
+  };
+  const later = (x: number | null | undefined, y: number | undefined): number | null =>
+    x == null ? (y ?? null) : y === undefined ? x : Math.max(x, y);
+  const sinceFromMemory = (id: string): StatusSince | null => {
+    const a = announced.get(id);
+    return a?.changedAt === undefined ? null : { since: a.changedAt, remindedAt: a.remindedAt ?? null };
+  };
+  const withMemory = (): EventStore => {
+    const s = store as Store & EventStore;
+    return {
+      keySeenBefore: (spki, sha) => s.keySeenBefore(spki, sha),
+      ...(s.lastCheckWithChain ? { lastCheckWithChain: (t: string) => s.lastCheckWithChain!(t) } : {}),
+      ...(s.statusSince
+        ? {
+            statusSince: (t: string): StatusSince | null => {
+              const fromStore = s.statusSince!(t);
+              const a = announced.get(t);
+              const since = later(fromStore?.since, a?.changedAt);
+              return since === null
+                ? null
+                : { since, remindedAt: later(fromStore?.remindedAt, a?.remindedAt) };
+            },
+          }
+        : {}),
+    };
+  };
+  const memoryOnly = (id: string): EventStore => ({
+    keySeenBefore: () => false,
+    statusSince: (t) => (t === id ? sinceFromMemory(t) : null),
+  });
+
   const check = async (id: string): Promise<{ error: boolean }> => {
     const t = byId.get(id);
     if (!t) return { error: false };
@@ -130,11 +172,23 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
       return { error: true };
     }
     const at = now();
-    let stored: { check: CheckRecord; events: MonitorEvent[] };
-    let events: MonitorEvent[] = [];
+    let previous = last.get(id) ?? null;
+    let events: MonitorEvent[];
     try {
-      const previous = last.get(id) ?? store.lastCheck(id);
-      events = detectEvents(t.monitored, previous, result, at, store);
+      previous ??= store.lastCheck(id);
+      events = detectEvents(t.monitored, previous, result, at, withMemory());
+    } catch (e) {
+      // A store that cannot be read must not silence a change: compare with what is in memory
+      // (no key-reuse check, reminders only from what this process announced).
+      o.log?.(
+        `could not read the store for ${t.monitored.target} (events from memory only): ${(e as Error).message}`,
+      );
+      metrics.storeError();
+      events = detectEvents(t.monitored, previous, result, at, memoryOnly(id));
+    }
+    remember(id, events);
+    let stored: { check: CheckRecord; events: MonitorEvent[] };
+    try {
       stored = store.recordCheck(t.monitored, result, at, events);
     } catch (e) {
       // Fail closed: the check happened, so what it found is shown, exported and announced even
@@ -176,6 +230,7 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
       if (!next.has(id)) {
         scheduler.remove(id);
         last.delete(id);
+        announced.delete(id);
         metrics.forget(t.monitored.target, t.monitored.group);
       }
     for (const [id, t] of next) {
