@@ -661,22 +661,32 @@ async function* scanStream<T>(
     wakeConsumer?.();
     wakeConsumer = null;
   };
-  const aborted = new Promise<IteratorResult<T>>((resolve) => {
-    const done = () => {
-      resolve({ done: true, value: undefined });
-      notify();
-    };
-    if (signal.aborted) done();
-    else signal.addEventListener('abort', done, { once: true });
-  });
+  if (!signal.aborted) signal.addEventListener('abort', notify, { once: true });
+  const DONE: IteratorResult<T> = { done: true, value: undefined };
   // Pulls are serialised: an async iterator must not be asked twice at once.
   let pulling: Promise<unknown> = Promise.resolve();
   const pull = (): Promise<IteratorResult<T> & { index?: number }> => {
     // The index is taken in pull order, inside the chain.
     const next = pulling.then(() => source.next()).then((n) => (n.done ? n : { ...n, index: pulled++ }));
     pulling = next.catch(() => undefined);
-    // A source that waits (a queue, a socket) must not hold the scan past an abort.
-    return Promise.race([next, aborted]);
+    // A source that waits (a queue, a socket) must not hold the scan past an abort. Not
+    // Promise.race with one long-lived "aborted" promise: every race would leave a reaction on
+    // it until the scan ends (about 0.5 KB a target, 50 MB over 100,000 targets).
+    if (signal.aborted) return Promise.resolve(DONE);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => resolve(DONE);
+      signal.addEventListener('abort', onAbort, { once: true });
+      next.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
   };
   const worker = async () => {
     try {
