@@ -86,7 +86,15 @@ function printable(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 40);
 }
 
+/** ISO text already made, per time value (parsed certificates are cached and reused). */
+const isoText = new WeakMap<X509Time, string>();
+
 /** ISO-8601 text of an X509Time. */
 export function isoOf(t: X509Time): string {
-  return new Date(t.seconds * 1000).toISOString().replace('.000Z', 'Z');
+  let text = isoText.get(t);
+  if (text === undefined) {
+    text = new Date(t.seconds * 1000).toISOString().replace('.000Z', 'Z');
+    isoText.set(t, text);
+  }
+  return text;
 }
