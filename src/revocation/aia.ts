@@ -1,6 +1,5 @@
-import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
-import { AsnConvert } from '@peculiar/asn1-schema';
 import { AnswerCache } from '../util/answerCache.js';
+import { asn1Cms, asn1Schema } from '../x509/asn1.js';
 import { parseCertificateCached } from '../x509/cache.js';
 import type { Certificate } from '../x509/certificate.js';
 import { loadCertificates } from '../x509/load.js';
@@ -13,6 +12,8 @@ export function parseIssuerResponse(body: Uint8Array, url: string): Certificate[
   const pem = loadCertificates(body, url);
   if (pem.certificates.length) return pem.certificates;
   try {
+    const { AsnConvert } = asn1Schema();
+    const { ContentInfo, SignedData } = asn1Cms();
     const ci = AsnConvert.parse(body, ContentInfo);
     if (ci.contentType === SIGNED_DATA) {
       const sd = AsnConvert.parse(ci.content, SignedData);

@@ -1,16 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  BasicOCSPResponse,
-  CertID,
-  id_pkix_ocsp_basic,
-  OCSPRequest,
-  OCSPResponse,
-  OCSPResponseStatus,
-  Request,
-  TBSRequest,
-} from '@peculiar/asn1-ocsp';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier, Extension } from '@peculiar/asn1-x509';
+import type { BasicOCSPResponse, CertID, OCSPResponse } from '@peculiar/asn1-ocsp';
+import { asn1Ocsp, asn1Schema, asn1X509 } from '../x509/asn1.js';
 import { type Certificate, parseCertificate } from '../x509/certificate.js';
 import { CRL_REASONS as REASONS } from '../x509/crlReason.js';
 import {
@@ -65,6 +55,9 @@ const NONCE = '1.3.6.1.5.5.7.48.1.2';
 export type CertIdHash = 'sha1' | 'sha256';
 
 function certId(cert: Certificate, issuer: Certificate, hash: CertIdHash): CertID {
+  const { CertID } = asn1Ocsp();
+  const { OctetString } = asn1Schema();
+  const { AlgorithmIdentifier } = asn1X509();
   const h = (b: Uint8Array) => new OctetString(createHash(hash).update(b).digest());
   return new CertID({
     hashAlgorithm: new AlgorithmIdentifier({ algorithm: hash === 'sha1' ? SHA1 : SHA256, parameters: null }),
@@ -83,6 +76,9 @@ export function buildOcspRequest(
   issuer: Certificate,
   opts: { hash?: CertIdHash; nonce?: Uint8Array } = {},
 ): Uint8Array {
+  const { OCSPRequest, Request, TBSRequest } = asn1Ocsp();
+  const { AsnConvert, OctetString } = asn1Schema();
+  const { Extension } = asn1X509();
   const tbsRequest = new TBSRequest({
     requestList: [new Request({ reqCert: certId(cert, issuer, opts.hash ?? 'sha1') })],
   });
@@ -138,6 +134,8 @@ export function verifyOcspResponse(
   skewSec = 300,
   nonce?: Uint8Array,
 ): OcspAnswer {
+  const { AsnConvert } = asn1Schema();
+  const { BasicOCSPResponse, id_pkix_ocsp_basic, OCSPResponse, OCSPResponseStatus } = asn1Ocsp();
   let resp: OCSPResponse;
   try {
     // The schema decoder is BER-tolerant (it skips a wrong length or a long-form one): check the

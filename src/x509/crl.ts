@@ -3,8 +3,8 @@
  * checking needs, with a compact index of the revoked serials. Judging a certificate against
  * CRLs is verify/crl.ts.
  */
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { CRLDistributionPoints, IssuingDistributionPoint } from '@peculiar/asn1-x509';
+import type { IssuingDistributionPoint } from '@peculiar/asn1-x509';
+import { asn1Schema, asn1X509 } from './asn1.js';
 import { CRL_REASONS as REASONS } from './crlReason.js';
 import {
   bytesEqual,
@@ -204,11 +204,11 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
             `0x${toHex(content(expectUniversal(readSingle(value), TAG.INTEGER, 'BaseCRLNumber'))) || '0'}`,
           ).toString();
         } else if (oid === OID.freshestCrl) {
-          for (const dp of AsnConvert.parse(value, CRLDistributionPoints))
+          for (const dp of asn1Schema().AsnConvert.parse(value, asn1X509().CRLDistributionPoints))
             for (const gn of dp.distributionPoint?.fullName ?? [])
               if (gn.uniformResourceIdentifier) deltaUrls.push(gn.uniformResourceIdentifier);
         } else if (oid === OID.issuingDistributionPoint) {
-          idp = AsnConvert.parse(value, IssuingDistributionPoint);
+          idp = asn1Schema().AsnConvert.parse(value, asn1X509().IssuingDistributionPoint);
         } else if (oid === OID.authorityKeyIdentifier || oid === OID.issuerAltName) {
           // understood, informational
         } else if (critical) {

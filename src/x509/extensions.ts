@@ -1,13 +1,5 @@
-import { AsnConvert } from '@peculiar/asn1-schema';
-import {
-  AuthorityInfoAccessSyntax,
-  AuthorityKeyIdentifier,
-  CertificatePolicies,
-  CRLDistributionPoints,
-  ExtendedKeyUsage,
-  PolicyConstraints,
-  PolicyMappings,
-} from '@peculiar/asn1-x509';
+import type { X509 } from './asn1.js';
+import { asn1Schema, asn1X509 } from './asn1.js';
 import {
   children,
   content,
@@ -124,9 +116,10 @@ export const UNDERSTOOD_EXTENSIONS: ReadonlySet<string> = new Set([
   OID.ctSctList,
 ]);
 
-function parseWith<T>(value: Uint8Array, type: new () => T): T {
+/** Decodes `value` with the schema `pick` names (loaded on first use: asn1.ts). */
+function parseWith<T>(value: Uint8Array, pick: (m: X509) => new () => T): T {
   readSingle(value); // DER framing and no trailing bytes
-  return AsnConvert.parse(value, type);
+  return asn1Schema().AsnConvert.parse(value, pick(asn1X509()));
 }
 
 function decodeBasicConstraints(v: Uint8Array): BasicConstraints {
@@ -204,7 +197,7 @@ function decodeNameConstraints(v: Uint8Array): NameConstraints {
 function decodeAki(v: Uint8Array): AuthorityKeyId {
   const quick = fastAuthorityKeyId(v);
   if (quick) return quick;
-  const aki = parseWith(v, AuthorityKeyIdentifier);
+  const aki = parseWith(v, (m) => m.AuthorityKeyIdentifier);
   return {
     keyId: aki.keyIdentifier ? new Uint8Array(aki.keyIdentifier.buffer) : null,
     hasIssuer: aki.authorityCertIssuer !== undefined,
@@ -222,7 +215,7 @@ function decodeSki(v: Uint8Array): Uint8Array {
 function decodeEku(v: Uint8Array): string[] {
   const quick = fastExtKeyUsage(v);
   if (quick) return quick;
-  const eku = parseWith(v, ExtendedKeyUsage);
+  const eku = parseWith(v, (m) => m.ExtendedKeyUsage);
   if (eku.length === 0) throw new DerError('extKeyUsage lists no purposes (SIZE (1..MAX))');
   return [...eku];
 }
@@ -230,7 +223,7 @@ function decodeEku(v: Uint8Array): string[] {
 function decodePolicies(v: Uint8Array): string[] {
   let ids = fastPolicyIds(v);
   if (!ids) {
-    const cp = parseWith(v, CertificatePolicies);
+    const cp = parseWith(v, (m) => m.CertificatePolicies);
     if (cp.length === 0) throw new DerError('certificatePolicies is empty');
     ids = cp.map((p) => p.policyIdentifier);
   }
@@ -241,7 +234,7 @@ function decodePolicies(v: Uint8Array): string[] {
 function decodeMappings(v: Uint8Array): [string, string][] {
   const quick = fastPolicyMappings(v);
   if (quick) return quick;
-  const pm = parseWith(v, PolicyMappings);
+  const pm = parseWith(v, (m) => m.PolicyMappings);
   if (pm.length === 0) throw new DerError('policyMappings is empty');
   return pm.map((m) => [m.issuerDomainPolicy, m.subjectDomainPolicy]);
 }
@@ -256,7 +249,7 @@ function skip(b: ArrayBuffer | Uint8Array | null | undefined): number | null {
 }
 
 function decodePolicyConstraints(v: Uint8Array): PolicyConstraintsValue {
-  const pc = fastPolicyConstraints(v) ?? parseWith(v, PolicyConstraints);
+  const pc = fastPolicyConstraints(v) ?? parseWith(v, (m) => m.PolicyConstraints);
   const out = {
     requireExplicitPolicy: skip(pc.requireExplicitPolicy),
     inhibitPolicyMapping: skip(pc.inhibitPolicyMapping),
@@ -273,7 +266,7 @@ function decodeInhibitAnyPolicy(v: Uint8Array): number {
 function decodeAia(v: Uint8Array): AccessInfo {
   const quick = fastAuthorityInfoAccess(v);
   if (quick) return quick;
-  const aia = parseWith(v, AuthorityInfoAccessSyntax);
+  const aia = parseWith(v, (m) => m.AuthorityInfoAccessSyntax);
   if (aia.length === 0) throw new DerError('authorityInfoAccess is empty (SIZE (1..MAX))');
   const ocsp: string[] = [];
   const caIssuers: string[] = [];
@@ -289,7 +282,7 @@ function decodeAia(v: Uint8Array): AccessInfo {
 function decodeCrlDp(v: Uint8Array): string[] {
   const quick = fastCrlDistributionPoints(v);
   if (quick) return quick;
-  const dps = parseWith(v, CRLDistributionPoints);
+  const dps = parseWith(v, (m) => m.CRLDistributionPoints);
   if (dps.length === 0) throw new DerError('cRLDistributionPoints is empty');
   const urls: string[] = [];
   for (const dp of dps)
