@@ -7,7 +7,7 @@
  * instead of 267 MB). 1 GiB is far above what certvet keeps (bounded caches, a spool on disk).
  * The young generation is kept small for the same reason (2 MB semi-spaces instead of 16): a
  * scan's garbage is short-lived, so scavenges stay cheap, and 100,000 targets on two threads
- * peaked at 343 MB with Node's default and about 215 MB with this one, at the same CPU time
+ * peaked at 343 MB with Node's default and 278 MB with this one, at the same CPU time
  * (docs/performance.md). They have to be given at start-up (v8.setFlagsFromString is too late),
  * hence the shebang; `node dist/src/cli/main.js` runs with Node's defaults.
  */
