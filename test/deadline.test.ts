@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { checkTarget } from '../src/check/pipeline.js';
 import { buildCrl } from '../src/lab/crlBuilder.js';
-import { ocspRespond } from '../src/lab/ocspResponder.js';
+import { ocspRequestOf, ocspRespond } from '../src/lab/ocspResponder.js';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
 import { checkRevocation, OcspCache, type RevocationContext } from '../src/revocation/checkRevocation.js';
 import { CrlCache } from '../src/revocation/crlCache.js';
@@ -168,10 +168,7 @@ describe('revocation fetches: concurrent across the path, abort-safe shared cach
         if (url === '/ica.crl') res.end(Buffer.from(await buildCrl({ issuer: ica, entries: [] })));
         else if (url === '/root.crl') res.end(Buffer.from(await buildCrl({ issuer: root, entries: [] })));
         else if (key === '/ocsp') {
-          const body =
-            req.method === 'POST'
-              ? Buffer.concat(chunks)
-              : Buffer.from(decodeURIComponent(url.slice('/ocsp/'.length)), 'base64');
+          const body = ocspRequestOf(req.method, url, Buffer.concat(chunks));
           res.end(Buffer.from(await ocspRespond(body, { signer: ica, statusOf: () => 'good' })));
         } else res.writeHead(404).end();
       });

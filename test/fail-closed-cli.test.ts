@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tls from 'node:tls';
 import { buildCrl } from '../src/lab/crlBuilder.js';
-import { ocspRespond } from '../src/lab/ocspResponder.js';
+import { ocspRequestOf, ocspRespond } from '../src/lab/ocspResponder.js';
 import { type IssuedCert, issue, type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
 import { runCli } from './support/cli.js';
 
@@ -237,10 +237,7 @@ describe('fail closed through the CLI (supplied CRLs)', () => {
         req.on('end', async () => {
           if (req.url?.startsWith('/ocsp')) {
             asked.ocsp++;
-            const body =
-              req.method === 'POST'
-                ? Buffer.concat(chunks)
-                : Buffer.from(decodeURIComponent(req.url.slice('/ocsp/'.length)), 'base64');
+            const body = ocspRequestOf(req.method, req.url, Buffer.concat(chunks));
             const answer = await ocspRespond(body, { signer: c.intermediate, statusOf: () => 'good' });
             res.writeHead(200, { 'content-type': 'application/ocsp-response' });
             res.end(Buffer.from(answer));

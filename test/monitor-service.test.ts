@@ -17,7 +17,7 @@ import { type Checker, createChecker } from '../src/check/checker.js';
 import { CertvetOptionError } from '../src/check/errors.js';
 import { buildServePlan } from '../src/cli/servePlan.js';
 import { buildCrl } from '../src/lab/crlBuilder.js';
-import { ocspRespond } from '../src/lab/ocspResponder.js';
+import { ocspRequestOf, ocspRespond } from '../src/lab/ocspResponder.js';
 import { type IssuedCert, issue, privateKeyPem } from '../src/lab/pki.js';
 import { loadConfig } from '../src/monitor/config.js';
 import type { MonitorEvent, MonitoredTarget, Store } from '../src/monitor/model.js';
@@ -358,11 +358,7 @@ modules: { m: { ca: root.pem } }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        // POST carries the request as the body, GET base64 in the path (RFC 6960 A.1).
-        const request =
-          req.method === 'POST'
-            ? Buffer.concat(chunks)
-            : Buffer.from(decodeURIComponent((req.url ?? '/').slice(1)), 'base64');
+        const request = ocspRequestOf(req.method, req.url ?? '/', Buffer.concat(chunks));
         void ocspRespond(request, { signer: root, statusOf: () => 'good' }).then((der) =>
           res.writeHead(200, { 'content-type': 'application/ocsp-response' }).end(Buffer.from(der)),
         );

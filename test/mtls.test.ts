@@ -232,16 +232,13 @@ describe('mTLS server side: client certificates verified by certvet (real TLS on
 
   test('revoked by OCSP (verifier with network revocation on)', async () => {
     const { createServer: createHttpServer } = await import('node:http');
-    const { ocspRespond } = await import('../src/lab/ocspResponder.js');
+    const { ocspRequestOf, ocspRespond } = await import('../src/lab/ocspResponder.js');
     let revoked = '';
     const responder = createHttpServer((rq, rs) => {
       const chunks: Buffer[] = [];
       rq.on('data', (d) => chunks.push(d));
       rq.on('end', async () => {
-        const body =
-          rq.method === 'POST'
-            ? Buffer.concat(chunks)
-            : Buffer.from(decodeURIComponent(rq.url!.slice(6)), 'base64');
+        const body = ocspRequestOf(rq.method, rq.url!, Buffer.concat(chunks));
         rs.end(
           Buffer.from(
             await ocspRespond(body, { signer: ica, statusOf: (s) => (s === revoked ? 'revoked' : 'good') }),

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
 import { checkTarget } from '../src/check/pipeline.js';
 import { buildCrl } from '../src/lab/crlBuilder.js';
+import { ocspRequestOf } from '../src/lab/ocspResponder.js';
 import { type IssuedCert, issue, privateKeyPem, x509 } from '../src/lab/pki.js';
 import { checkRevocation, type RevocationContext } from '../src/revocation/checkRevocation.js';
 import { CrlCache } from '../src/revocation/crlCache.js';
@@ -78,10 +79,7 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
         if (req.url?.startsWith('/ocsp')) {
           counts.ocsp++;
           if (mode === 'hang') return; // never answers
-          const body =
-            req.method === 'POST'
-              ? Buffer.concat(chunks)
-              : Buffer.from(decodeURIComponent(req.url.slice('/ocsp/'.length)), 'base64');
+          const body = ocspRequestOf(req.method, req.url, Buffer.concat(chunks));
           res.writeHead(200, { 'content-type': 'application/ocsp-response' });
           res.end(ocspAnswer(body));
           return;
@@ -444,10 +442,7 @@ describe("OCSP verification against certvet's own lab responder (cases openssl w
       const chunks: Buffer[] = [];
       rq.on('data', (d) => chunks.push(d));
       rq.on('end', async () => {
-        const body =
-          rq.method === 'POST'
-            ? Buffer.concat(chunks)
-            : Buffer.from(decodeURIComponent(rq.url!.slice(6)), 'base64');
+        const body = ocspRequestOf(rq.method, rq.url!, Buffer.concat(chunks));
         if (body.includes(SHA1_OID)) rs.end(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x06]));
         else rs.end(Buffer.from(await ocspRespond(body, { signer: ica, statusOf: () => 'good' })));
       });

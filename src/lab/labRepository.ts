@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { ocspRespond } from './ocspResponder.js';
+import { ocspRequestOf, ocspRespond } from './ocspResponder.js';
 import type { IssuedCert } from './pki.js';
 
 /**
@@ -49,11 +49,7 @@ export async function startRepositoryServer(
       else if (url === '/aia-ca.der')
         res.writeHead(200, { 'content-type': 'application/pkix-cert' }).end(Buffer.from(published.aiaDer));
       else if (url.startsWith('/ocsp') && published.ocspSigner) {
-        const body =
-          req.method === 'POST'
-            ? Buffer.concat(chunks)
-            : Buffer.from(decodeURIComponent(url.slice(6)), 'base64');
-        ocspRespond(body, {
+        ocspRespond(ocspRequestOf(req.method, url, Buffer.concat(chunks)), {
           signer: published.ocspSigner,
           statusOf: (serial) => (published.ocspRevoked.has(serial) ? 'revoked' : 'good'),
         }).then(

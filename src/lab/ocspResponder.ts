@@ -19,6 +19,15 @@ export interface OcspRespondOptions {
   readonly nonceOverride?: Uint8Array;
 }
 
+/**
+ * The OCSP request an HTTP request carries (RFC 6960 Appendix A.1): the body of a POST, or the
+ * URL-encoded base64 after the last "/" of a GET (base64's own "/" is encoded as %2F there).
+ */
+export function ocspRequestOf(method: string | undefined, url: string, body: Buffer): Buffer {
+  if (method === 'POST') return body;
+  return Buffer.from(decodeURIComponent(url.slice(url.lastIndexOf('/') + 1)), 'base64');
+}
+
 const NONCE_OID = Buffer.from([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02]);
 const ID_PKIX_OCSP_BASIC = Buffer.from([0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01]);
 

@@ -9,7 +9,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { buildCrl } from '../../src/lab/crlBuilder.js';
-import { ocspRespond } from '../../src/lab/ocspResponder.js';
+import { ocspRequestOf, ocspRespond } from '../../src/lab/ocspResponder.js';
 import { type IssuedCert, issue, privateKeyPem } from '../../src/lab/pki.js';
 import { buildOcspRequest } from '../../src/revocation/ocsp.js';
 
@@ -205,11 +205,7 @@ export async function startClientLab(): Promise<ClientLab> {
       const chunks: Buffer[] = [];
       req.on('data', (d: Buffer) => chunks.push(d));
       req.on('end', () => {
-        const der =
-          req.method === 'POST'
-            ? Buffer.concat(chunks)
-            : Buffer.from(decodeURIComponent(req.url!.slice('/ocsp/'.length)), 'base64');
-        void ocspRespond(der, {
+        void ocspRespond(ocspRequestOf(req.method, req.url!, Buffer.concat(chunks)), {
           signer: ica,
           statusOf: (serial) => (ocspRevoked.has(serial) ? 'revoked' : 'good'),
           validitySec: 3600,
