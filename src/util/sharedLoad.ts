@@ -1,4 +1,5 @@
 import { abortReason } from '../probe/deadline.js';
+import { untilAborted } from './untilAborted.js';
 
 /**
  * One in-flight load (a fetch) shared by several waiters, each with its own AbortSignal — the
@@ -40,22 +41,9 @@ export class SharedLoad<T> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     this.waiting++;
     if (!signal) return this.promise;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
-        this.leave();
-        reject(abortReason(signal));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.promise.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
+    return untilAborted(this.promise, signal, () => {
+      this.leave();
+      throw abortReason(signal);
     });
   }
 
