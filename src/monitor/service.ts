@@ -129,35 +129,25 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
         announced.set(id, a);
       }
   };
-  const later = (x: number | null | undefined, y: number | undefined): number | null =>
-    x == null ? (y ?? null) : y === undefined ? x : Math.max(x, y);
-  const sinceFromMemory = (id: string): StatusSince | null => {
-    const a = announced.get(id);
-    return a?.changedAt === undefined ? null : { since: a.changedAt, remindedAt: a.remindedAt ?? null };
+  /** The later of what the store says and what this process announced. */
+  const statusSince = (targetId: string, fromStore: StatusSince | null): StatusSince | null => {
+    const a = announced.get(targetId);
+    const since = Math.max(fromStore?.since ?? -1, a?.changedAt ?? -1);
+    const reminded = Math.max(fromStore?.remindedAt ?? -1, a?.remindedAt ?? -1);
+    return since < 0 ? null : { since, remindedAt: reminded < 0 ? null : reminded };
   };
-  const withMemory = (): EventStore => {
-    const s = store as Store & EventStore;
-    return {
-      keySeenBefore: (spki, sha) => s.keySeenBefore(spki, sha),
-      ...(s.lastCheckWithChain ? { lastCheckWithChain: (t: string) => s.lastCheckWithChain!(t) } : {}),
-      ...(s.statusSince
-        ? {
-            statusSince: (t: string): StatusSince | null => {
-              const fromStore = s.statusSince!(t);
-              const a = announced.get(t);
-              const since = later(fromStore?.since, a?.changedAt);
-              return since === null
-                ? null
-                : { since, remindedAt: later(fromStore?.remindedAt, a?.remindedAt) };
-            },
-          }
-        : {}),
-    };
+  // What detectEvents reads: the store with this process's memory over it, or (when the store
+  // cannot be read) the memory alone.
+  const full = store as Store & EventStore;
+  const withMemory: EventStore = {
+    keySeenBefore: (spki, sha) => full.keySeenBefore(spki, sha),
+    ...(full.lastCheckWithChain ? { lastCheckWithChain: (t: string) => full.lastCheckWithChain!(t) } : {}),
+    statusSince: (t) => statusSince(t, full.statusSince?.(t) ?? null),
   };
-  const memoryOnly = (id: string): EventStore => ({
+  const memoryOnly: EventStore = {
     keySeenBefore: () => false,
-    statusSince: (t) => (t === id ? sinceFromMemory(t) : null),
-  });
+    statusSince: (t) => statusSince(t, null),
+  };
 
   const check = async (id: string): Promise<{ error: boolean }> => {
     const t = byId.get(id);
@@ -176,7 +166,7 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
     let events: MonitorEvent[];
     try {
       previous ??= store.lastCheck(id);
-      events = detectEvents(t.monitored, previous, result, at, withMemory());
+      events = detectEvents(t.monitored, previous, result, at, withMemory);
     } catch (e) {
       // A store that cannot be read must not silence a change: compare with what is in memory
       // (no key-reuse check, reminders only from what this process announced).
@@ -184,7 +174,7 @@ export function startMonitor(initial: MonitorPlan, o: MonitorOptions): Monitor {
         `could not read the store for ${t.monitored.target} (events from memory only): ${(e as Error).message}`,
       );
       metrics.storeError();
-      events = detectEvents(t.monitored, previous, result, at, memoryOnly(id));
+      events = detectEvents(t.monitored, previous, result, at, memoryOnly);
     }
     remember(id, events);
     let stored: { check: CheckRecord; events: MonitorEvent[] };
