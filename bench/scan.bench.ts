@@ -9,6 +9,10 @@
  *    --parallel` when curl is installed. Each client runs BENCH_ROUNDS times, interleaved; the
  *    table shows medians, the ratio to the bare client of the same run, client CPU per target
  *    and nginx's CPU share (so a reader can tell whether the server was saturated).
+ *    Then the same clients over BENCH_LONG checks (default 10,000; 0 skips it), BENCH_LONG_ROUNDS
+ *    rounds (default 1): a run of 2,000 checks takes a few seconds, and a good part of that is
+ *    process start and the JIT's warm-up (V8 compiles certvet's hot code, once per thread); the
+ *    long run shows the rate once that is paid, i.e. what a scan of thousands of endpoints gets.
  * 2. Memory. Peak RSS of `certvet check` (default workers) over BENCH_BIG targets (default
  *    10,000) in every format, and over BENCH_HUGE (default 100,000) with jsonl: the target
  *    file repeats the 200 endpoints. BENCH_RSS=0 skips it.
@@ -29,6 +33,8 @@ const MAX_WORKERS = Number(process.env.BENCH_MAX_WORKERS ?? availableParallelism
 const BIG = Number(process.env.BENCH_BIG ?? 10_000);
 const HUGE = Number(process.env.BENCH_HUGE ?? 100_000);
 const RSS = process.env.BENCH_RSS !== '0';
+const LONG = Number(process.env.BENCH_LONG ?? 10_000);
+const LONG_ROUNDS = Number(process.env.BENCH_LONG_ROUNDS ?? 1);
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here('../src/cli/main.js');
 const CURL = ['/usr/bin/curl', '/usr/local/bin/curl'].find((p) => existsSync(p));
@@ -146,31 +152,53 @@ function runClient(c: Client): Run {
   };
 }
 
-const samples = new Map<string, Run[]>(clients.map((c) => [c.name, []]));
-for (let r = 0; r < ROUNDS; r++) for (const c of clients) samples.get(c.name)!.push(runClient(c));
+/** Runs `list` `rounds` times, interleaved; prints rates, ratios to the first (bare) client, CPU. */
+function compare(list: readonly Client[], checks: number, rounds: number): (name: string) => number {
+  const samples = new Map<string, Run[]>(list.map((c) => [c.name, []]));
+  for (let r = 0; r < rounds; r++) for (const c of list) samples.get(c.name)!.push(runClient(c));
+  const rateOf = (name: string) => median(samples.get(name)!.map((s) => checks / s.secs));
+  const base = rateOf(list[0]!.name);
+  console.log(
+    `   ${'client'.padEnd(30)} ${'targets/s'.padStart(9)}  ${'× bare'.padStart(6)}  ${'client CPU/target'.padStart(17)}  nginx CPU`,
+  );
+  for (const c of list) {
+    const s = samples.get(c.name)!;
+    const rate = rateOf(c.name);
+    const bad = s.some((x) => x.code !== 0) ? '  [a run failed!]' : '';
+    console.log(
+      `   ${c.name.padEnd(30)} ${rate.toFixed(0).padStart(9)}  ${`${(rate / base).toFixed(2)}×`.padStart(6)}  ${`${median(s.map((x) => x.cpuMs / checks)).toFixed(2)} ms`.padStart(17)}  ${`${(100 * median(s.map((x) => x.server))).toFixed(0)}%`.padStart(9)}${bad}`,
+    );
+  }
+  const one = rateOf(list.find((c) => c.name === certvet(1).name)!.name);
+  console.log(
+    `   workers scaling: ${Array.from({ length: MAX_WORKERS }, (_, i) => `${i + 1}: ${(rateOf(certvet(i + 1).name) / one).toFixed(2)}×`).join(', ')} (vs --workers 1)`,
+  );
+  return rateOf;
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const rateOf = (name: string) => median(samples.get(name)!.map((s) => N / s.secs));
-const base = rateOf(bare('plain').name);
 console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, Node ${process.version}`);
 console.log(
   `1. ${N} checks over 200 nginx endpoints (ECDSA P-256 leaf + intermediate), concurrency ${CONCURRENCY}, revocation off, median of ${ROUNDS} rounds, whole processes`,
 );
-console.log(
-  `   ${'client'.padEnd(30)} ${'targets/s'.padStart(9)}  ${'× bare'.padStart(6)}  ${'client CPU/target'.padStart(17)}  nginx CPU`,
-);
-for (const c of clients) {
-  const s = samples.get(c.name)!;
-  const rate = rateOf(c.name);
-  const bad = s.some((x) => x.code !== 0) ? '  [a run failed!]' : '';
+compare(clients, N, ROUNDS);
+if (LONG > 0) {
+  const longFile = targetFile(LONG);
   console.log(
-    `   ${c.name.padEnd(30)} ${rate.toFixed(0).padStart(9)}  ${`${(rate / base).toFixed(2)}×`.padStart(6)}  ${`${median(s.map((x) => x.cpuMs / N)).toFixed(2)} ms`.padStart(17)}  ${`${(100 * median(s.map((x) => x.server))).toFixed(0)}%`.padStart(9)}${bad}`,
+    `   the same over ${LONG.toLocaleString('en-US')} checks (start-up and JIT warm-up paid once), median of ${LONG_ROUNDS} round(s):`,
+  );
+  compare(
+    [
+      {
+        ...bare('plain'),
+        args: [here('./bareClient.js'), nginx.caFile, longFile, String(CONCURRENCY), 'plain'],
+      },
+      ...Array.from({ length: MAX_WORKERS }, (_, i) => certvet(i + 1, longFile)),
+    ],
+    LONG,
+    LONG_ROUNDS,
   );
 }
-const one = rateOf(certvet(1).name);
-console.log(
-  `   workers scaling: ${Array.from({ length: MAX_WORKERS }, (_, i) => `${i + 1}: ${(rateOf(certvet(i + 1).name) / one).toFixed(2)}×`).join(', ')} (vs --workers 1)`,
-);
 
 if (RSS) {
   console.log(

@@ -78,7 +78,7 @@ export function decodeGeneralNames(der: Uint8Array, what: string): GeneralName[]
 
 /** Text form of an IP address from its bytes (RFC 5952 for IPv6). */
 export function ipToText(b: Uint8Array): string {
-  if (b.length === 4) return Array.from(b).join('.');
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
   if (b.length === 16) {
     const groups: number[] = [];
     for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
