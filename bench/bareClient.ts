@@ -28,7 +28,13 @@ const one = (target: string) =>
     };
     const handshake = (socket?: CapturingStream) => {
       const s = connect(
-        { host, port, secureContext, rejectUnauthorized: true, ...(socket ? { socket } : {}) },
+        {
+          host,
+          port,
+          secureContext,
+          rejectUnauthorized: true,
+          ...(socket ? { socket: socket.asDuplex() } : {}),
+        },
         () => {
           s.destroy();
           resolve();

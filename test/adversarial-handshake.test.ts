@@ -30,7 +30,7 @@ async function capture(version: 'TLSv1.2' | 'TLSv1.3', port: number): Promise<Ca
   const cap = new CapturingStream(sock);
   let secret: Buffer | null = null;
   const ts = tlsConnect({
-    socket: cap,
+    socket: cap.asDuplex(),
     rejectUnauthorized: false,
     minVersion: version,
     maxVersion: version,
@@ -128,6 +128,44 @@ describe('adversarial: TLS handshake parser', () => {
       for (const [i, d] of r.certificates!.entries())
         assert.ok(same(d, chainDer[i]!), `${c.name} certificate ${i}`);
       if (c.name === 'TLSv1.3') assert.equal(parse(c.bytes, null).certificates, null, 'no secret, no view');
+    }
+  });
+
+  test('reading stops where the answer is complete: later records are neither read nor decrypted', () => {
+    /** The capture's records, as byte ranges. */
+    const recordEnds = (b: Buffer) => {
+      const ends: number[] = [];
+      for (let p = 0; p + 5 <= b.length; ) {
+        p += 5 + b.readUInt16BE(p + 3);
+        if (p <= b.length) ends.push(p);
+      }
+      return ends;
+    };
+    for (const c of captures) {
+      const ends = recordEnds(c.bytes);
+      const first = ends.findIndex((e) => parse(c.bytes.subarray(0, e), c.secret).complete);
+      assert.ok(first >= 0, `${c.name}: the whole capture gives a complete answer`);
+      const at = ends[first]!;
+      const r = parse(c.bytes.subarray(0, at), c.secret);
+      assert.deepEqual(
+        r.certificates?.map((d) => Buffer.from(d).toString('hex')),
+        chainDer.map((d) => Buffer.from(d).toString('hex')),
+      );
+      if (first > 0) assert.equal(parse(c.bytes.subarray(0, ends[first - 1]), c.secret).complete, false);
+      // Whatever follows (here: the rest of the capture with every byte flipped, then junk
+      // records) changes nothing, and under TLS 1.3 it is not even decrypted.
+      const rest = Buffer.from(c.bytes.subarray(at).map((x) => x ^ 0xff));
+      const junk = records([
+        { type: 23, body: Buffer.alloc(40, 9) },
+        { type: 22, body: handshake(13, Buffer.alloc(4)) },
+      ]);
+      const r2 = parse(Buffer.concat([c.bytes.subarray(0, at), rest, junk]), c.secret);
+      assert.deepEqual(r2, r, `${c.name}: records after the complete answer changed it`);
+      if (c.name === 'TLSv1.3')
+        assert.ok(
+          at < c.bytes.length,
+          'TLS 1.3: CertificateVerify and Finished follow the Certificate unread',
+        );
     }
   });
 

@@ -99,7 +99,7 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
     );
   }
   const opts: ConnectionOptions & { requestOCSP: boolean } = {
-    socket: capture,
+    socket: capture.asDuplex(),
     // Only for Node's identity check in the cross-check (the connection is already made).
     host: o.host,
     rejectUnauthorized: false,
@@ -118,20 +118,29 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
   });
   let certificateRequested = false;
   let readFromWire = false;
-  // The handshake as read from the capture, re-read only when more has been captured.
-  let parsed: { bytes: number; secret: Buffer | null; certificates: Uint8Array[] | null } | null = null;
+  // The handshake as read from the capture, re-read only when more has been captured and the
+  // last reading was not yet complete (later records cannot change a complete one).
+  let parsed: {
+    bytes: number;
+    secret: Buffer | null;
+    complete: boolean;
+    certificates: Uint8Array[] | null;
+  } | null = null;
   const fromWire = (): Uint8Array[] | null => {
     const bytes = capture.capturedBytes();
-    if (parsed && parsed.bytes === bytes && parsed.secret === serverSecret) return parsed.certificates;
+    if (parsed && (parsed.complete || (parsed.bytes === bytes && parsed.secret === serverSecret)))
+      return parsed.certificates;
     let certificates: Uint8Array[] | null = null;
+    let complete = false;
     try {
       const hs = parseServerHandshake(capture.captured(), serverSecret);
       certificateRequested = hs.certificateRequested;
       if (hs.certificates?.length) certificates = hs.certificates;
+      complete = hs.complete && certificates !== null;
     } catch {
       /* not (yet) readable */
     }
-    parsed = { bytes, secret: serverSecret, certificates };
+    parsed = { bytes, secret: serverSecret, complete, certificates };
     return certificates;
   };
   const tls: CapturedTls = {

@@ -11,12 +11,21 @@ export interface ServerHandshake {
   readonly certificates: Uint8Array[] | null;
   /** The server sent a CertificateRequest (it asked for a client certificate). */
   readonly certificateRequested: boolean;
+  /**
+   * Nothing the server sends later can change this answer: under TLS 1.3 the Certificate
+   * message has been read (a CertificateRequest comes before it, RFC 8446 §4.4), before 1.3
+   * the ServerHelloDone (which follows the Certificate and any CertificateRequest, RFC 5246
+   * §7.3). The records after that point are not read, and callers need not parse again when
+   * more bytes arrive.
+   */
+  readonly complete: boolean;
 }
 
 export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffer | null): ServerHandshake {
   // Total over any input: every read below is bounds-checked, and the work is linear in the
   // input (the handshake bytes are gathered once, the ServerHello is looked for once per record
-  // only until found, over messages not yet scanned).
+  // only until found, over messages not yet scanned, and each message is read once). Records
+  // after the point where the answer is complete are not read (nor decrypted).
   const records = readRecords(bytes);
   const handshake = new Accumulator();
   let suite: number | null = null;
@@ -25,6 +34,22 @@ export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffe
   let seq = 0n;
   let keys: { key: Buffer; iv: Buffer; alg: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' } | null =
     null;
+  // The handshake messages read so far (complete ones only), and where the next one starts.
+  const messages: { type: number; body: Buffer }[] = [];
+  let next = 0;
+  let complete = false;
+  const readMessages = () => {
+    const hs = handshake.view();
+    while (next + 4 <= hs.length) {
+      const len = hs.readUIntBE(next + 1, 3);
+      if (next + 4 + len > hs.length) break;
+      const type = hs[next]!;
+      messages.push({ type, body: hs.subarray(next + 4, next + 4 + len) });
+      next += 4 + len;
+      // Past the ServerHello: the end of what can matter (see ServerHandshake.complete).
+      if (suite !== null && (tls13 ? type === 11 : type === 14)) complete = true;
+    }
+  };
   for (const r of records) {
     if (r.type === 22) {
       handshake.push(r.body);
@@ -46,13 +71,16 @@ export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffe
       while (end >= 0 && plain[end] === 0) end--;
       if (end < 0 || plain[end] !== 22) continue;
       handshake.push(plain.subarray(0, end));
-    }
+    } else continue;
+    readMessages();
+    if (complete) break;
   }
-  const messages = handshakeMessages(handshake.view());
+  // (A body cut before the Accumulator grew still views the same bytes in its old buffer.)
   const cert = messages.find((m) => m.type === 11);
   return {
     certificates: cert ? certificateList(cert.body, tls13) : null,
     certificateRequested: messages.some((m) => m.type === 13),
+    complete,
   };
 }
 
@@ -74,18 +102,6 @@ class Accumulator {
   view(): Buffer {
     return this.buf.subarray(0, this.len);
   }
-}
-
-function handshakeMessages(hs: Buffer): { type: number; body: Buffer }[] {
-  const out: { type: number; body: Buffer }[] = [];
-  let p = 0;
-  while (p + 4 <= hs.length) {
-    const len = hs.readUIntBE(p + 1, 3);
-    if (p + 4 + len > hs.length) break;
-    out.push({ type: hs[p]!, body: hs.subarray(p + 4, p + 4 + len) });
-    p += 4 + len;
-  }
-  return out;
 }
 
 /**
