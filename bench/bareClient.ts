@@ -1,9 +1,10 @@
 /**
- * The baseline client of `npm run bench:handshake`: a bare Node program that completes one
+ * The baseline client of `npm run bench:scan`: a bare Node program that completes one
  * verified TLS handshake per target (tls.connect, one shared secure context with the benchmark
  * CA, rejectUnauthorized) at a fixed concurrency, then exits. Run as a whole process, like
  * certvet. MODE isolates one cost of certvet's probe: `plain` (Node's own socket), `capture`
- * (through certvet's CapturingStream, the JavaScript stream that records the chain as sent),
+ * (through certvet's CapturingStream, which records the chain as sent and puts Node's
+ * JavaScript JSStreamSocket between TLS and the TCP socket),
  * `keylog` (capture plus the keylog listener TLS 1.3 decryption needs).
  * Usage: node bareClient.js CA_FILE TARGETS_FILE CONCURRENCY [MODE]
  */
