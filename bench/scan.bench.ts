@@ -169,7 +169,7 @@ function compare(list: readonly Client[], checks: number, rounds: number): (name
       `   ${c.name.padEnd(30)} ${rate.toFixed(0).padStart(9)}  ${`${(rate / base).toFixed(2)}×`.padStart(6)}  ${`${median(s.map((x) => x.cpuMs / checks)).toFixed(2)} ms`.padStart(17)}  ${`${(100 * median(s.map((x) => x.server))).toFixed(0)}%`.padStart(9)}${bad}`,
     );
   }
-  const one = rateOf(list.find((c) => c.name === certvet(1).name)!.name);
+  const one = rateOf(certvet(1).name);
   console.log(
     `   workers scaling: ${Array.from({ length: MAX_WORKERS }, (_, i) => `${i + 1}: ${(rateOf(certvet(i + 1).name) / one).toFixed(2)}×`).join(', ')} (vs --workers 1)`,
   );

@@ -131,7 +131,7 @@ describe('adversarial: TLS handshake parser', () => {
     }
   });
 
-  test('reading stops where the answer is complete: later records are neither read nor decrypted', () => {
+  test('reading stops where the answer is complete: later records and messages are not read', () => {
     /** The capture's records, as byte ranges. */
     const recordEnds = (b: Buffer) => {
       const ends: number[] = [];
@@ -152,21 +152,42 @@ describe('adversarial: TLS handshake parser', () => {
         chainDer.map((d) => Buffer.from(d).toString('hex')),
       );
       if (first > 0) assert.equal(parse(c.bytes.subarray(0, ends[first - 1]), c.secret).complete, false);
-      // Whatever follows (here: the rest of the capture with every byte flipped, then junk
-      // records) changes nothing, and under TLS 1.3 it is not even decrypted.
-      const rest = Buffer.from(c.bytes.subarray(at).map((x) => x ^ 0xff));
-      const junk = records([
-        { type: 23, body: Buffer.alloc(40, 9) },
-        { type: 22, body: handshake(13, Buffer.alloc(4)) },
-      ]);
-      const r2 = parse(Buffer.concat([c.bytes.subarray(0, at), rest, junk]), c.secret);
-      assert.deepEqual(r2, r, `${c.name}: records after the complete answer changed it`);
+      // Whatever follows changes nothing: a CertificateRequest record right after that point
+      // (it would be read, in the clear, were the parser still reading), or junk.
+      const lateRequest = records([{ type: 22, body: handshake(13, Buffer.alloc(4)) }]);
+      const junk = records([{ type: 23, body: Buffer.alloc(40, 9) }]);
+      for (const after of [lateRequest, Buffer.concat([junk, lateRequest])]) {
+        const r2 = parse(Buffer.concat([c.bytes.subarray(0, at), after, c.bytes.subarray(at)]), c.secret);
+        assert.deepEqual(r2, r, `${c.name}: records after the complete answer changed it`);
+      }
       if (c.name === 'TLSv1.3')
         assert.ok(
           at < c.bytes.length,
           'TLS 1.3: CertificateVerify and Finished follow the Certificate unread',
         );
     }
+  });
+
+  test('the stop is per message: in one record, what follows ServerHelloDone is not read', () => {
+    // TLS 1.2 in the clear, every message in one record (servers may pack them so).
+    const hello = handshake(2, Buffer.concat([Buffer.alloc(34, 3), Buffer.from([0, 0xc0, 0x2f, 0])]));
+    const der = chainDer[0]!;
+    const l = der.length;
+    const certificate = handshake(
+      11,
+      Buffer.concat([Buffer.from([0, (l + 3) >> 8, (l + 3) & 0xff, 0, l >> 8, l & 0xff]), Buffer.from(der)]),
+    );
+    const request = handshake(13, Buffer.from([1, 1, 0, 2, 4, 3, 0, 0]));
+    const done = handshake(14, Buffer.alloc(0));
+    const one = (...ms: Buffer[]) => parse(records([{ type: 22, body: Buffer.concat(ms) }]), null);
+    const asked = one(hello, certificate, request, done);
+    assert.equal(asked.complete, true);
+    assert.equal(asked.certificateRequested, true);
+    assert.equal(asked.certificates?.length, 1);
+    const late = one(hello, certificate, done, request);
+    assert.equal(late.complete, true);
+    assert.equal(late.certificateRequested, false, 'a CertificateRequest after ServerHelloDone was read');
+    assert.equal(one(hello, certificate, request).complete, false, 'complete before ServerHelloDone');
   });
 
   test('mutated captures: always a result, never a throw; TLS 1.3 records are authenticated', () => {

@@ -20,11 +20,11 @@ export const MAX_CAPTURE_BYTES = 512 * 1024;
  * endpoints, warmed up, blocks of 1,000 handshakes interleaved (a plain socket 1.89 ms, this
  * 1.89 ms, the Duplex 1.98 ms). So this forwards those calls straight to the TCP socket.
  * Every probe runs through it, on every Node major in CI: should a Node release need more of
- * the stream interface, each handshake would fail with an error (`handshake-failed`), never
- * pass silently.
+ * the stream interface, handshakes would fail (an error, or the probe's deadline), never pass
+ * silently.
  */
 export class CapturingStream extends EventEmitter {
-  /** As a Duplex's default: TLS keeps listening after the server half-closes. */
+  /** As a Duplex's default: TLS does not end its own side when the server ends its side. */
   readonly allowHalfOpen = true;
   readonly readableObjectMode = false;
   private readonly chunks: Buffer[] = [];
@@ -40,8 +40,9 @@ export class CapturingStream extends EventEmitter {
       this.emit('data', d);
     });
     socket.once('end', () => this.emit('end'));
-    // TLS listens from the moment it wraps this; the guard only keeps an error raised before
-    // (none can be: wrapping is synchronous) from being thrown by the emitter.
+    // TLS listens from the moment it wraps this (right after construction); the guard keeps
+    // an error that arrives while nothing listens (tls.connect threw before wrapping) from
+    // being thrown by the emitter: the socket's own listeners and the probe's cleanup see it.
     socket.on('error', (e: Error) => {
       if (this.listenerCount('error') > 0) this.emit('error', e);
     });

@@ -15,7 +15,8 @@ export interface CapturedTls {
   readonly ts: TLSSocket;
   /**
    * The chain exactly as sent (order, extras) from the wire; Node's rebuilt chain as a fallback.
-   * Each call re-reads the capture and refreshes `certificateRequested`.
+   * Each call re-reads the capture (until a reading is complete: nothing later can change it)
+   * and refreshes `certificateRequested`.
    */
   sentChain(): Uint8Array[];
   /** Whether the server sent a CertificateRequest, as of the last `sentChain()`. */
@@ -88,7 +89,6 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
 /** Starts TLS on the connected socket through a capturing stream, listening for the keylog and an OCSP staple. */
 function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
   const { o, servername } = run;
-  const capture = new CapturingStream(sock);
   let secureContext: SecureContext;
   try {
     secureContext = secureContextFor(o);
@@ -98,6 +98,7 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
       `cannot use the client certificate or CA bundle: ${(e as Error).message}`,
     );
   }
+  const capture = new CapturingStream(sock);
   const opts: ConnectionOptions & { requestOCSP: boolean } = {
     socket: capture.asDuplex(),
     // Only for Node's identity check in the cross-check (the connection is already made).

@@ -46,8 +46,12 @@ export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffe
       const type = hs[next]!;
       messages.push({ type, body: hs.subarray(next + 4, next + 4 + len) });
       next += 4 + len;
-      // Past the ServerHello: the end of what can matter (see ServerHandshake.complete).
-      if (suite !== null && (tls13 ? type === 11 : type === 14)) complete = true;
+      // Past the ServerHello: the end of what can matter (see ServerHandshake.complete); the
+      // messages after it are not read, whether in this record or later ones.
+      if (suite !== null && (tls13 ? type === 11 : type === 14)) {
+        complete = true;
+        return;
+      }
     }
   };
   for (const r of records) {
