@@ -190,6 +190,48 @@ describe('adversarial: TLS handshake parser', () => {
     assert.equal(one(hello, certificate, request).complete, false, 'complete before ServerHelloDone');
   });
 
+  test('well-ordered TLS 1.2 flights cut into records anywhere: the same answer, complete, nothing after read', () => {
+    const u24 = (n: number) => Buffer.from([n >> 16, (n >> 8) & 0xff, n & 0xff]);
+    const hello = handshake(2, Buffer.concat([Buffer.alloc(34, 3), Buffer.from([0, 0xc0, 0x2f, 0])]));
+    const request = handshake(13, Buffer.from([1, 1, 0, 2, 4, 3, 0, 0]));
+    const done = handshake(14, Buffer.alloc(0));
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 12 }),
+        fc.uint8Array({ maxLength: 24 }),
+        (certs, keyExchange, asked, cuts, tail) => {
+          const list = Buffer.concat(certs.map((c) => Buffer.concat([u24(c.length), Buffer.from(c)])));
+          const flight = Buffer.concat([
+            hello,
+            handshake(11, Buffer.concat([u24(list.length), list])),
+            ...(keyExchange ? [handshake(12, Buffer.alloc(9, 5))] : []),
+            ...(asked ? [request] : []),
+            done,
+          ]);
+          const parts: { type: number; body: Uint8Array }[] = [];
+          for (let p = 0, i = 0; p < flight.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            parts.push({ type: 22, body: flight.subarray(p, p + n) });
+            p += n;
+          }
+          // After the flight: a CertificateRequest (must not count) and arbitrary bytes.
+          const bytes = Buffer.concat([records(parts), records([{ type: 22, body: request }]), tail]);
+          const r = parse(bytes, null);
+          assert.equal(r.complete, true);
+          assert.equal(r.certificateRequested, asked);
+          assert.deepEqual(
+            r.certificates?.map((d) => Buffer.from(d).toString('hex')),
+            certs.map((c) => Buffer.from(c).toString('hex')),
+          );
+        },
+      ),
+      params(400),
+    );
+  });
+
   test('mutated captures: always a result, never a throw; TLS 1.3 records are authenticated', () => {
     fc.assert(
       fc.property(fc.nat(), mutationsArb, fc.boolean(), (n, ms, withSecret) => {
