@@ -23,8 +23,16 @@ interface Capture {
 const captures: Capture[] = [];
 let chainDer: Uint8Array[] = [];
 let server: Server;
+let hrrServer: Server;
 
-async function capture(version: 'TLSv1.2' | 'TLSv1.3', port: number): Promise<Capture> {
+/** ServerHello.random of a HelloRetryRequest (RFC 8446 §4.1.3). */
+const HRR_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', 'hex');
+
+async function capture(
+  version: 'TLSv1.2' | 'TLSv1.3',
+  port: number,
+  name: string = version,
+): Promise<Capture> {
   const sock = netConnect({ host: '127.0.0.1', port });
   await new Promise<void>((r, j) => sock.once('connect', r).once('error', j));
   const cap = new CapturingStream(sock);
@@ -43,7 +51,7 @@ async function capture(version: 'TLSv1.2' | 'TLSv1.3', port: number): Promise<Ca
   await new Promise<void>((r, j) => ts.once('secureConnect', r).once('error', j));
   const bytes = cap.captured();
   ts.destroy();
-  return { name: version, bytes, secret };
+  return { name, bytes, secret };
 }
 
 before(async () => {
@@ -55,10 +63,29 @@ before(async () => {
   );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  captures.push(await capture('TLSv1.2', port), await capture('TLSv1.3', port));
+  // Only P-384 for the key exchange: Node's client offers an X25519 key share first, so the
+  // server answers with a HelloRetryRequest, then a second ServerHello.
+  hrrServer = createServer(
+    {
+      cert: chain.leaf.pem + chain.intermediate.pem,
+      key: await privateKeyPem(chain.leaf.key),
+      ecdhCurve: 'P-384',
+    },
+    (s) => s.on('error', () => {}),
+  );
+  await new Promise<void>((r) => hrrServer.listen(0, '127.0.0.1', r));
+  const hrrPort = (hrrServer.address() as { port: number }).port;
+  captures.push(
+    await capture('TLSv1.2', port),
+    await capture('TLSv1.3', port),
+    await capture('TLSv1.3', hrrPort, 'TLSv1.3 after a HelloRetryRequest'),
+  );
 });
 
-after(() => new Promise<void>((r) => server.close(() => r())));
+after(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  await new Promise<void>((r) => hrrServer.close(() => r()));
+});
 
 function parse(bytes: Buffer, secret: Buffer | null) {
   const r = within('parseServerHandshake', () => parseServerHandshake(bytes, secret));
@@ -127,8 +154,11 @@ describe('adversarial: TLS handshake parser', () => {
       assert.equal(r.certificates?.length, 2, c.name);
       for (const [i, d] of r.certificates!.entries())
         assert.ok(same(d, chainDer[i]!), `${c.name} certificate ${i}`);
-      if (c.name === 'TLSv1.3') assert.equal(parse(c.bytes, null).certificates, null, 'no secret, no view');
+      if (c.name.startsWith('TLSv1.3'))
+        assert.equal(parse(c.bytes, null).certificates, null, 'no secret, no view');
     }
+    const hrr = captures.find((c) => c.name.includes('HelloRetryRequest'))!;
+    assert.ok(hrr.bytes.includes(HRR_RANDOM), 'the server did send a HelloRetryRequest');
   });
 
   test('reading stops where the answer is complete: later records and messages are not read', () => {
@@ -160,7 +190,7 @@ describe('adversarial: TLS handshake parser', () => {
         const r2 = parse(Buffer.concat([c.bytes.subarray(0, at), after, c.bytes.subarray(at)]), c.secret);
         assert.deepEqual(r2, r, `${c.name}: records after the complete answer changed it`);
       }
-      if (c.name === 'TLSv1.3')
+      if (c.name.startsWith('TLSv1.3'))
         assert.ok(
           at < c.bytes.length,
           'TLS 1.3: CertificateVerify and Finished follow the Certificate unread',
@@ -237,7 +267,7 @@ describe('adversarial: TLS handshake parser', () => {
       fc.property(fc.nat(), mutationsArb, fc.boolean(), (n, ms, withSecret) => {
         const c = captures[n % captures.length]!;
         const r = parse(Buffer.from(mutateAll(c.bytes, ms)), withSecret ? c.secret : null);
-        if (c.name === 'TLSv1.3' && withSecret && r.certificates)
+        if (c.name.startsWith('TLSv1.3') && withSecret && r.certificates)
           // Decrypted records are AEAD-authenticated: what comes out of them is the original
           // certificates, never altered bytes.
           for (const d of r.certificates)
