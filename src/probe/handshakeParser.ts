@@ -23,50 +23,45 @@ export interface ServerHandshake {
 
 export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffer | null): ServerHandshake {
   // Total over any input: every read below is bounds-checked, and the work is linear in the
-  // input (the handshake bytes are gathered once, the ServerHello is looked for once per record
-  // only until found, over messages not yet scanned, and each message is read once). Records
-  // after the point where the answer is complete are not read (nor decrypted).
+  // input (the handshake bytes are gathered once and each message is read once). Records and
+  // messages after the point where the answer is complete are not read (nor decrypted).
   const records = readRecords(bytes);
   const handshake = new Accumulator();
-  let suite: number | null = null;
-  let tls13 = false;
-  let scan: HelloScan = { offset: 0, found: null };
+  // (Set inside readMessages: the cast keeps TypeScript from narrowing it to null out here.)
+  let hello = null as ServerHello | null;
   let seq = 0n;
   let keys: { key: Buffer; iv: Buffer; alg: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' } | null =
     null;
-  // The handshake messages read so far (complete ones only), and where the next one starts.
-  const messages: { type: number; body: Buffer }[] = [];
-  let next = 0;
+  // What the messages read so far said, and where the next message starts.
+  let certificate: Buffer | null = null;
+  let certificateRequested = false;
   let complete = false;
+  let next = 0;
   const readMessages = () => {
     const hs = handshake.view();
     while (next + 4 <= hs.length) {
       const len = hs.readUIntBE(next + 1, 3);
-      if (next + 4 + len > hs.length) break;
+      if (next + 4 + len > hs.length) return;
       const type = hs[next]!;
-      messages.push({ type, body: hs.subarray(next + 4, next + 4 + len) });
+      // (A body cut before the Accumulator grows still views the same bytes in its old buffer.)
+      const body = hs.subarray(next + 4, next + 4 + len);
       next += 4 + len;
+      if (type === 2) hello ??= serverHelloOf(body);
+      else if (type === 11) certificate ??= body;
+      else if (type === 13) certificateRequested = true;
       // Past the ServerHello: the end of what can matter (see ServerHandshake.complete); the
       // messages after it are not read, whether in this record or later ones.
-      if (suite !== null && (tls13 ? type === 11 : type === 14)) {
+      if (hello && (hello.tls13 ? type === 11 : type === 14)) {
         complete = true;
         return;
       }
     }
   };
   for (const r of records) {
-    if (r.type === 22) {
-      handshake.push(r.body);
-      if (suite === null) {
-        scan = serverHello(handshake.view(), scan.offset);
-        if (scan.found) {
-          suite = scan.found.suite;
-          tls13 = scan.found.tls13;
-        }
-      }
-    } else if (r.type === 23 && tls13 && suite !== null) {
+    if (r.type === 22) handshake.push(r.body);
+    else if (r.type === 23 && hello?.tls13) {
       if (!serverHandshakeSecret) break;
-      keys ??= trafficKeys(serverHandshakeSecret, suite);
+      keys ??= trafficKeys(serverHandshakeSecret, hello.suite);
       if (!keys) break;
       const plain = decrypt(keys, seq++, r.header, r.body);
       if (!plain) break; // past the handshake keys (application data) or not ours
@@ -79,11 +74,9 @@ export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffe
     readMessages();
     if (complete) break;
   }
-  // (A body cut before the Accumulator grew still views the same bytes in its old buffer.)
-  const cert = messages.find((m) => m.type === 11);
   return {
-    certificates: cert ? certificateList(cert.body, tls13) : null,
-    certificateRequested: messages.some((m) => m.type === 13),
+    certificates: certificate ? certificateList(certificate, hello?.tls13 ?? false) : null,
+    certificateRequested,
     complete,
   };
 }
@@ -154,48 +147,36 @@ function readRecords(b: Buffer): TlsRecord[] {
   return out;
 }
 
-interface HelloScan {
-  /** Offset of the first handshake message not yet looked at. */
-  readonly offset: number;
-  readonly found: { suite: number; tls13: boolean } | null;
+interface ServerHello {
+  readonly suite: number;
+  readonly tls13: boolean;
 }
 
 /**
- * Walks the complete handshake messages from `offset`; returns the ServerHello's cipher suite
- * and whether it selected TLS 1.3, or where to resume once more bytes have arrived. A
- * ServerHello too short for its fixed fields is ignored (no suite: nothing is decrypted).
+ * A ServerHello's cipher suite and whether it selected TLS 1.3 (supported_versions), or null
+ * when it is too short for its fixed fields (then no suite: nothing is decrypted).
  */
-function serverHello(hs: Buffer, offset: number): HelloScan {
-  let p = offset;
-  while (p + 4 <= hs.length) {
-    const type = hs[p]!;
-    const len = hs.readUIntBE(p + 1, 3);
-    if (p + 4 + len > hs.length) return { offset: p, found: null };
-    p += 4 + len;
-    if (type !== 2) continue;
-    const m = hs.subarray(p - len, p);
-    let q = 2 + 32; // legacy_version, random
-    if (q + 1 > m.length) continue;
-    const sidLen = m[q]!;
-    q += 1 + sidLen;
-    if (q + 3 > m.length) continue;
-    const suite = m.readUInt16BE(q);
-    q += 2 + 1; // cipher suite, compression
-    let tls13 = false;
-    if (q + 2 <= m.length) {
-      const extEnd = Math.min(q + 2 + m.readUInt16BE(q), m.length);
-      q += 2;
-      while (q + 4 <= extEnd) {
-        const et = m.readUInt16BE(q);
-        const el = m.readUInt16BE(q + 2);
-        // supported_versions
-        if (et === 43 && el === 2 && q + 6 <= extEnd && m.readUInt16BE(q + 4) === 0x0304) tls13 = true;
-        q += 4 + el;
-      }
+function serverHelloOf(m: Buffer): ServerHello | null {
+  let q = 2 + 32; // legacy_version, random
+  if (q + 1 > m.length) return null;
+  const sidLen = m[q]!;
+  q += 1 + sidLen;
+  if (q + 3 > m.length) return null;
+  const suite = m.readUInt16BE(q);
+  q += 2 + 1; // cipher suite, compression
+  let tls13 = false;
+  if (q + 2 <= m.length) {
+    const extEnd = Math.min(q + 2 + m.readUInt16BE(q), m.length);
+    q += 2;
+    while (q + 4 <= extEnd) {
+      const et = m.readUInt16BE(q);
+      const el = m.readUInt16BE(q + 2);
+      // supported_versions
+      if (et === 43 && el === 2 && q + 6 <= extEnd && m.readUInt16BE(q + 4) === 0x0304) tls13 = true;
+      q += 4 + el;
     }
-    return { offset: p, found: { suite, tls13 } };
   }
-  return { offset: p, found: null };
+  return { suite, tls13 };
 }
 
 function hkdfExpandLabel(secret: Buffer, label: string, length: number, hash: 'sha256' | 'sha384'): Buffer {
