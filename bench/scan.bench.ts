@@ -152,8 +152,8 @@ function runClient(c: Client): Run {
   };
 }
 
-/** Runs `list` `rounds` times, interleaved; prints rates, ratios to the first (bare) client, CPU. */
-function compare(list: readonly Client[], checks: number, rounds: number): (name: string) => number {
+/** Runs `list` `rounds` times, interleaved; prints rates, ratios to the first (bare) client, CPU, scaling. */
+function compare(list: readonly Client[], checks: number, rounds: number): void {
   const samples = new Map<string, Run[]>(list.map((c) => [c.name, []]));
   for (let r = 0; r < rounds; r++) for (const c of list) samples.get(c.name)!.push(runClient(c));
   const rateOf = (name: string) => median(samples.get(name)!.map((s) => checks / s.secs));
@@ -173,7 +173,6 @@ function compare(list: readonly Client[], checks: number, rounds: number): (name
   console.log(
     `   workers scaling: ${Array.from({ length: MAX_WORKERS }, (_, i) => `${i + 1}: ${(rateOf(certvet(i + 1).name) / one).toFixed(2)}×`).join(', ')} (vs --workers 1)`,
   );
-  return rateOf;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
