@@ -18,7 +18,8 @@ export const MAX_CAPTURE_BYTES = 512 * 1024;
  * its own readable and writable state machines to every connection for nothing: about 0.09 ms
  * of CPU a handshake here, 5 % of one, measured in one process against the same nginx
  * endpoints, warmed up, blocks of 1,000 handshakes interleaved (a plain socket 1.89 ms, this
- * 1.89 ms, the Duplex 1.98 ms). So this forwards those calls straight to the TCP socket.
+ * 1.89 ms, the Duplex 1.98 ms; as whole commands the difference was inside the host's noise:
+ * docs/performance.md). So this forwards those calls straight to the TCP socket.
  * Every probe runs through it, on every Node major in CI: should a Node release need more of
  * the stream interface, handshakes would fail (an error, or the probe's deadline), never pass
  * silently.
