@@ -36,7 +36,7 @@ const RSS = process.env.BENCH_RSS !== '0';
 const LONG = Number(process.env.BENCH_LONG ?? 10_000);
 const LONG_ROUNDS = Number(process.env.BENCH_LONG_ROUNDS ?? 1);
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
-const CLI = here('../src/cli/main.js');
+const CLI = here('../cli/main.js');
 const CURL = ['/usr/bin/curl', '/usr/local/bin/curl'].find((p) => existsSync(p));
 const TIME = '/usr/bin/time';
 if (!existsSync(TIME)) throw new Error('/usr/bin/time is needed (apt-get install time)');

@@ -16,7 +16,7 @@ import { startNginx } from './nginx.js';
 const TARGETS = Number(process.env.BENCH_TARGETS ?? 5000);
 const MINUTES = Number(process.env.BENCH_MINUTES ?? 30);
 const SAMPLE_S = Number(process.env.BENCH_SAMPLE_SECONDS ?? 30);
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 const nginx = await startNginx(200);
 const perGroup = nginx.ports.length;

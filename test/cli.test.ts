@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateKey, issue, type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 function certvet(args: string[], opts: { input?: string } = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {

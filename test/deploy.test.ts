@@ -27,7 +27,7 @@ import { issue } from '../src/lab/pki.js';
 import { REPO_ROOT } from './support/packedProject.js';
 
 const DEPLOY = join(REPO_ROOT, 'deploy');
-const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 /** `${NAME}` as Docker and Grafana write it (a plain string, not a template). */
 const placeholder = (name: string) => `$\u007b${name}}`;
 const read = (...p: string[]) => readFileSync(join(REPO_ROOT, ...p), 'utf8');

@@ -6,9 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { dirname, join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeChain } from '../src/lab/pki.js';
+import tls from 'node:tls';
+import { type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
 import {
   installPackedPackage,
   NO_NPM,
@@ -39,12 +41,13 @@ describe('the packed package in an empty project', { skip: NO_NPM, timeout: 180_
   let packed: PackedProject;
   let project: string;
   let files: readonly string[];
+  let chain: LabChain;
 
   before(async () => {
     packed = await installPackedPackage();
     project = packed.dir;
     files = packed.files;
-    const chain = await makeChain({ names: ['127.0.0.1'] });
+    chain = await makeChain({ names: ['127.0.0.1'] });
     writeFileSync(join(project, 'chain.pem'), chain.leaf.pem + chain.intermediate.pem);
     writeFileSync(join(project, 'root.pem'), chain.root.pem);
   });
@@ -55,7 +58,8 @@ describe('the packed package in an empty project', { skip: NO_NPM, timeout: 180_
     for (const f of [
       'dist/src/index.js',
       'dist/src/index.d.ts',
-      'dist/src/cli/main.js',
+      'dist/cli/main.js',
+      'dist/cli/probeWorker.js',
       'schema/result.schema.json',
     ])
       assert.ok(files.includes(f), `${f} is packed`);
@@ -166,6 +170,48 @@ export { r, v, bad };
   test('the certvet bin runs', async () => {
     const out = await sh('npx', ['--no-install', 'certvet', '--version'], project);
     assert.equal(out.trim(), PKG.version);
+  });
+
+  test('the installed bin checks real endpoints with its probe worker threads', async () => {
+    // The bin is the bundle (dist/cli/): its worker file and chunks must be found where npm put
+    // them. A worker that cannot start fails its probes as handshake-failed, never ok.
+    const server = tls.createServer(
+      { key: await privateKeyPem(chain.leaf.key), cert: chain.leaf.pem + chain.intermediate.pem },
+      (s) => s.end(),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const targets = Array.from({ length: 24 }, () => `127.0.0.1:${port}`);
+      const out = await sh(
+        'npx',
+        [
+          '--no-install',
+          'certvet',
+          'check',
+          ...targets,
+          '--ca',
+          'root.pem',
+          '--revocation',
+          'off',
+          '--format',
+          'jsonl',
+          '--workers',
+          '2',
+          '--concurrency',
+          '8',
+        ],
+        project,
+      );
+      const results = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { status: string });
+      assert.equal(results.length, 24);
+      assert.deepEqual(new Set(results.map((r) => r.status)), new Set(['ok']));
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   test('the JSON Schema resolves from CommonJS and ESM', async () => {

@@ -1,12 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { neutralize } from '../report/sanitize.js';
+import { packageVersion } from '../util/packageRoot.js';
 import { InputError, UsageError } from './errors.js';
 import { describeSystemError } from './systemError.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
 
 type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 type Register = (program: Command, io: Io) => void;
@@ -39,7 +35,7 @@ export async function buildProgram(
   program
     .name('certvet')
     .description('Tells you, quickly and exactly, whether TLS certificates can be trusted — and why not.')
-    .version(pkg.version, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { buildCrl } from '../../lab/crlBuilder.js';
 import { generateLabPki } from '../../lab/generate.js';
@@ -10,6 +9,7 @@ import type { LabKeyType } from '../../lab/pki.js';
 import { type LabEndpoint, labTarget, startLab } from '../../lab/zoo.js';
 import { writePem } from '../../x509/pem.js';
 import { readAllCertificates } from '../certificateFiles.js';
+import { cliEntry } from '../entry.js';
 import { InputError, UsageError } from '../errors.js';
 import { INPUT_LIMITS, readInput, readInputFile } from '../files.js';
 import { collect, oneOf, parsePort, parsePositiveInt } from '../parse.js';
@@ -147,7 +147,7 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
       }
       mkdirSync(dir, { recursive: true });
       rmSync(statePath, { force: true });
-      const main = fileURLToPath(new URL('../main.js', import.meta.url));
+      const main = cliEntry();
       const child = spawn(
         process.execPath,
         [main, 'lab', 'run', '--port-base', String(f.portBase), '--dir', dir],

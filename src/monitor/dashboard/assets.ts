@@ -5,9 +5,10 @@
  * an installed package alike. Only a fixed set of paths is served (no path is ever joined with a
  * request), each file read once, on first use.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
+import { packageRoot } from '../../util/packageRoot.js';
 
 export interface DashboardFile {
   readonly body: string | Uint8Array;
@@ -18,14 +19,8 @@ const JS = 'text/javascript; charset=utf-8';
 const CSS = 'text/css; charset=utf-8';
 const HTML = 'text/html; charset=utf-8';
 
-/** The dashboard/ directory: beside dist/ in a build or an installed package, or beside src/. */
-function dashboardDir(): string {
-  for (const rel of ['../../../../dashboard/', '../../../dashboard/']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(`${dir}index.html`)) return dir;
-  }
-  return fileURLToPath(new URL('../../../../dashboard/', import.meta.url));
-}
+/** The dashboard/ directory: at the package's top level, in a build and an installed package alike. */
+const dashboardDir = (): string => `${join(packageRoot(), 'dashboard')}${sep}`;
 
 /** Every path served, with where it is read from and its content type. */
 function table(): ReadonlyMap<string, { file: () => string; type: string }> {
