@@ -1,4 +1,7 @@
+import { extensionOf } from '../../x509/extensionIndex.js';
+import type { RawExtension } from '../../x509/extensions.js';
 import { OID } from '../../x509/oids.js';
+import type { X509Time } from '../../x509/time.js';
 import { dnsSyntaxError } from '../names/dns.js';
 import { parseMailbox } from '../names/email.js';
 import type { CertContext } from './context.js';
@@ -35,22 +38,11 @@ export function checkRfc5280Profile(
     sink.profile('profile-violation', `the ${label} has an empty issuer name`, i, R('§4.1.2.4'));
 
   // §4.1.2.5 dates through 2049 as UTCTime, 2050 and later as GeneralizedTime.
-  for (const [what, t] of [
-    ['notBefore', cert.notBefore],
-    ['notAfter', cert.notAfter],
-  ] as const) {
-    const year = new Date(t.seconds * 1000).getUTCFullYear();
-    if (year < 2050 !== (t.encoding === 'UTCTime'))
-      sink.profile(
-        'profile-violation',
-        `the ${label}'s ${what} (${t.raw}) uses ${t.encoding} for year ${year}`,
-        i,
-        R('§4.1.2.5'),
-      );
-  }
+  checkTimeEncoding(c, 'notBefore', cert.notBefore);
+  checkTimeEncoding(c, 'notAfter', cert.notAfter);
 
   // §4.1.2.6 subject: CAs need one; an empty subject requires a critical SAN.
-  const sanExt = cert.extensions.find((e) => e.oid === OID.subjectAltName);
+  const sanExt = extensionOf(cert, OID.subjectAltName);
   if (cert.subject.isEmpty) {
     if (isCa || c.isIssuer)
       sink.profile('profile-violation', `the ${label} is a CA with an empty subject name`, i, R('§4.1.2.6'));
@@ -71,7 +63,7 @@ export function checkRfc5280Profile(
   }
 
   // §4.2.1.1 authority key identifier.
-  const akiExt = cert.extensions.find((e) => e.oid === OID.authorityKeyIdentifier);
+  const akiExt = extensionOf(cert, OID.authorityKeyIdentifier);
   if (akiExt?.critical)
     sink.profile('profile-violation', `the ${label} marks authorityKeyIdentifier critical`, i, R('§4.2.1.1'));
   if (!cert.selfIssued) {
@@ -92,7 +84,7 @@ export function checkRfc5280Profile(
   }
 
   // §4.2.1.2 subject key identifier.
-  const skiExt = cert.extensions.find((e) => e.oid === OID.subjectKeyIdentifier);
+  const skiExt = extensionOf(cert, OID.subjectKeyIdentifier);
   if (skiExt?.critical)
     sink.profile('profile-violation', `the ${label} marks subjectKeyIdentifier critical`, i, R('§4.2.1.2'));
   if (isCa && !ext.subjectKeyId)
@@ -104,7 +96,7 @@ export function checkRfc5280Profile(
     );
 
   // §4.2.1.3 / §4.2.1.9 keyUsage and basicConstraints consistency.
-  const bcExt = cert.extensions.find((e) => e.oid === OID.basicConstraints);
+  const bcExt = extensionOf(cert, OID.basicConstraints);
   if (ext.keyUsage?.has('keyCertSign') && !isCa)
     sink.profile(
       'basic-constraints',
@@ -165,7 +157,7 @@ export function checkRfc5280Profile(
   }
 
   // §4.2.1.10 name constraints only in CA certificates, and critical.
-  const ncExt = cert.extensions.find((e) => e.oid === OID.nameConstraints);
+  const ncExt = extensionOf(cert, OID.nameConstraints);
   if (ncExt) {
     if (!isCa)
       sink.profile(
@@ -184,21 +176,36 @@ export function checkRfc5280Profile(
   }
 
   // §4.2.1.11 policyConstraints and §4.2.1.14 inhibitAnyPolicy MUST be critical.
-  for (const [oid, name, rule] of [
-    [OID.policyConstraints, 'policyConstraints', '§4.2.1.11'],
-    [OID.inhibitAnyPolicy, 'inhibitAnyPolicy', '§4.2.1.14'],
-  ] as const) {
-    const e = cert.extensions.find((x) => x.oid === oid);
-    if (e && !e.critical)
-      sink.profile('profile-violation', `the ${label} has a non-critical ${name} extension`, i, R(rule));
-  }
+  mustBeCritical(c, extensionOf(cert, OID.policyConstraints), 'policyConstraints', '§4.2.1.11');
+  mustBeCritical(c, extensionOf(cert, OID.inhibitAnyPolicy), 'inhibitAnyPolicy', '§4.2.1.14');
 
   // §4.2.1.12 an empty EKU is caught at decode time; §4.2.2.1/§4.2.2.2 AIA/SIA MUST be non-critical.
-  for (const [oid, name, rule] of [
-    [OID.authorityInfoAccess, 'authorityInfoAccess', '§4.2.2.1'],
-    [OID.subjectInfoAccess, 'subjectInfoAccess', '§4.2.2.2'],
-  ] as const) {
-    const e = cert.extensions.find((x) => x.oid === oid);
-    if (e?.critical) sink.profile('profile-violation', `the ${label} marks ${name} critical`, i, R(rule));
-  }
+  mustNotBeCritical(c, extensionOf(cert, OID.authorityInfoAccess), 'authorityInfoAccess', '§4.2.2.1');
+  mustNotBeCritical(c, extensionOf(cert, OID.subjectInfoAccess), 'subjectInfoAccess', '§4.2.2.2');
+}
+
+function checkTimeEncoding(c: CertContext, what: string, t: X509Time): void {
+  const year = new Date(t.seconds * 1000).getUTCFullYear();
+  if (year < 2050 !== (t.encoding === 'UTCTime'))
+    c.sink.profile(
+      'profile-violation',
+      `the ${c.label}'s ${what} (${t.raw}) uses ${t.encoding} for year ${year}`,
+      c.index,
+      R('§4.1.2.5'),
+    );
+}
+
+function mustBeCritical(c: CertContext, e: RawExtension | undefined, name: string, rule: string): void {
+  if (e && !e.critical)
+    c.sink.profile(
+      'profile-violation',
+      `the ${c.label} has a non-critical ${name} extension`,
+      c.index,
+      R(rule),
+    );
+}
+
+function mustNotBeCritical(c: CertContext, e: RawExtension | undefined, name: string, rule: string): void {
+  if (e?.critical)
+    c.sink.profile('profile-violation', `the ${c.label} marks ${name} critical`, c.index, R(rule));
 }
