@@ -7,12 +7,17 @@
  *    a bare verified tls.connect client (one shared secure context; also through certvet's
  *    capture stream, and with its keylog listener, to isolate those costs) and `curl
  *    --parallel` when curl is installed. Each client runs BENCH_ROUNDS times, interleaved; the
- *    table shows medians, the ratio to the bare client of the same run, client CPU per target
- *    and nginx's CPU share (so a reader can tell whether the server was saturated).
+ *    table shows medians, their ratio to the bare client's median, the median and range of each
+ *    round's ratio to that round's bare run (paired: steadier while the host's load drifts),
+ *    client CPU per target and nginx's CPU share (so a reader can tell whether the server was
+ *    saturated).
  *    Then the same clients over BENCH_LONG checks (default 10,000; 0 skips it), BENCH_LONG_ROUNDS
  *    rounds (default 1): a run of 2,000 checks takes a few seconds, and a good part of that is
  *    process start and the JIT's warm-up (V8 compiles certvet's hot code, once per thread); the
  *    long run shows the rate once that is paid, i.e. what a scan of thousands of endpoints gets.
+ * 0. Start-up (first): one check of one endpoint, BENCH_STARTUP_RUNS (15) interleaved runs —
+ *    `node -e ''`, the bare client, `certvet check` (the bundled bin) and the same CLI from tsc's
+ *    unbundled modules; 0 skips it.
  * 2. Memory. Peak RSS of `certvet check` (default workers) over BENCH_BIG targets (default
  *    10,000) in every format, and over BENCH_HUGE (default 100,000) with jsonl: the target
  *    file repeats the 200 endpoints. BENCH_RSS=0 skips it.
@@ -35,8 +40,11 @@ const HUGE = Number(process.env.BENCH_HUGE ?? 100_000);
 const RSS = process.env.BENCH_RSS !== '0';
 const LONG = Number(process.env.BENCH_LONG ?? 10_000);
 const LONG_ROUNDS = Number(process.env.BENCH_LONG_ROUNDS ?? 1);
+const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 15);
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here('../cli/main.js');
+// tsc's unbundled output of the same CLI (the bin is a bundle: scripts/bundle.ts), for the start-up comparison.
+const UNBUNDLED = here('../src/cli/main.js');
 const CURL = ['/usr/bin/curl', '/usr/local/bin/curl'].find((p) => existsSync(p));
 const TIME = '/usr/bin/time';
 if (!existsSync(TIME)) throw new Error('/usr/bin/time is needed (apt-get install time)');
@@ -158,15 +166,20 @@ function compare(list: readonly Client[], checks: number, rounds: number): void 
   for (let r = 0; r < rounds; r++) for (const c of list) samples.get(c.name)!.push(runClient(c));
   const rateOf = (name: string) => median(samples.get(name)!.map((s) => checks / s.secs));
   const base = rateOf(list[0]!.name);
+  // Each round's ratio to the bare client of the same round: the host's load drifts over
+  // minutes, and a ratio of runs taken seconds apart is steadier than a ratio of medians.
+  const bareRuns = samples.get(list[0]!.name)!;
+  const paired = (name: string) => samples.get(name)!.map((s, r) => bareRuns[r]!.secs / s.secs);
   console.log(
-    `   ${'client'.padEnd(30)} ${'targets/s'.padStart(9)}  ${'× bare'.padStart(6)}  ${'client CPU/target'.padStart(17)}  nginx CPU`,
+    `   ${'client'.padEnd(30)} ${'targets/s'.padStart(9)}  ${'× bare'.padStart(6)}  ${'paired (range)'.padStart(20)}  ${'client CPU/target'.padStart(17)}  nginx CPU`,
   );
   for (const c of list) {
     const s = samples.get(c.name)!;
     const rate = rateOf(c.name);
+    const p = paired(c.name);
     const bad = s.some((x) => x.code !== 0) ? '  [a run failed!]' : '';
     console.log(
-      `   ${c.name.padEnd(30)} ${rate.toFixed(0).padStart(9)}  ${`${(rate / base).toFixed(2)}×`.padStart(6)}  ${`${median(s.map((x) => x.cpuMs / checks)).toFixed(2)} ms`.padStart(17)}  ${`${(100 * median(s.map((x) => x.server))).toFixed(0)}%`.padStart(9)}${bad}`,
+      `   ${c.name.padEnd(30)} ${rate.toFixed(0).padStart(9)}  ${`${(rate / base).toFixed(2)}×`.padStart(6)}  ${`${median(p).toFixed(2)}× (${Math.min(...p).toFixed(2)}–${Math.max(...p).toFixed(2)})`.padStart(20)}  ${`${median(s.map((x) => x.cpuMs / checks)).toFixed(2)} ms`.padStart(17)}  ${`${(100 * median(s.map((x) => x.server))).toFixed(0)}%`.padStart(9)}${bad}`,
     );
   }
   const one = rateOf(certvet(1).name);
@@ -177,6 +190,53 @@ function compare(list: readonly Client[], checks: number, rounds: number): void 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, Node ${process.version}`);
+
+if (STARTUP_RUNS > 0) {
+  // One check of one endpoint: what every invocation pays before its first result.
+  const one = targetFile(1);
+  const oneCheck = (cmd: string, args: readonly string[]) => ({
+    cmd,
+    args: [
+      ...args,
+      'check',
+      '-f',
+      one,
+      '--ca',
+      nginx.caFile,
+      '--revocation',
+      'off',
+      '--format',
+      'jsonl',
+      '-q',
+    ],
+  });
+  const starts: { name: string; cmd: string; args: readonly string[] }[] = [
+    { name: "node -e ''", cmd: process.execPath, args: ['-e', ''] },
+    {
+      name: 'bare tls.connect, 1 target',
+      cmd: process.execPath,
+      args: [here('./bareClient.js'), nginx.caFile, one, '1'],
+    },
+    { name: 'certvet check, 1 target', ...oneCheck(CLI, []) },
+    {
+      name: '  the same, unbundled modules',
+      ...oneCheck(process.execPath, ['--max-old-space-size=1024', '--max-semi-space-size=2', UNBUNDLED]),
+    },
+  ];
+  const ms = new Map<string, number[]>(starts.map((x) => [x.name, []]));
+  for (let r = 0; r < STARTUP_RUNS; r++)
+    for (const x of starts) {
+      const t0 = performance.now();
+      const p = spawnSync(x.cmd, x.args, { encoding: 'utf8' });
+      if (p.status !== 0) throw new Error(`${x.name} failed (${p.status}): ${p.stderr}`);
+      ms.get(x.name)!.push(performance.now() - t0);
+    }
+  console.log(
+    `0. start-up: one process to one result, median of ${STARTUP_RUNS} interleaved runs (wall time)`,
+  );
+  for (const x of starts)
+    console.log(`   ${x.name.padEnd(30)} ${`${median(ms.get(x.name)!).toFixed(0)} ms`.padStart(9)}`);
+}
 console.log(
   `1. ${N} checks over 200 nginx endpoints (ECDSA P-256 leaf + intermediate), concurrency ${CONCURRENCY}, revocation off, median of ${ROUNDS} rounds, whole processes`,
 );

@@ -2,7 +2,7 @@
  * ChainEntry, the result model's view of one certificate, built from a parsed certificate: the
  * check pipeline, `verify`, `inspect` and the mTLS identity all describe certificates this way.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type Certificate, isSelfSigned } from '../x509/certificate.js';
 import { ipToText } from '../x509/generalName.js';
 import { isoOf } from '../x509/time.js';
@@ -38,7 +38,7 @@ export function chainEntry(cert: Certificate, source: CertificateSource, nowMs: 
       type: cert.publicKey.type,
       bits: cert.publicKey.bits,
       curve: cert.publicKey.curve,
-      spkiSha256: createHash('sha256').update(cert.publicKey.spkiDer).digest('hex'),
+      spkiSha256: hash('sha256', cert.publicKey.spkiDer, 'hex'),
     },
     signatureAlgorithm: cert.signatureAlgorithm.name,
     isCA: cert.ext.basicConstraints?.ca === true,

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Lru } from '../util/lru.js';
 import { type Certificate, parseCertificate } from './certificate.js';
 
@@ -10,7 +10,7 @@ const parsed = new Lru<string, Certificate>(4096);
  * immutable values, so sharing them is safe. Parse errors are not cached.
  */
 export function parseCertificateCached(der: Uint8Array): Certificate {
-  const key = createHash('sha256').update(der).digest('hex');
+  const key = hash('sha256', der, 'hex');
   const hit = parsed.get(key);
   if (hit) return hit;
   const c = parseCertificate(der);
