@@ -6,7 +6,7 @@
  * Why a bundle: every process start (and every probe worker thread) otherwise resolves and
  * loads about 120 of certvet's ES modules one by one; as one file per entry plus shared chunks,
  * `certvet check` starts about 35 ms sooner and a probe worker gives its first result about
- * 45 ms sooner (docs/performance.md, "Start-up"), and Node 20's module loader no longer opens
+ * 30 ms sooner (docs/performance.md, "The bin is a bundle"), and Node 20's module loader no longer opens
  * dozens of files at once (under a low `ulimit -n` it failed with EMFILE).
  *
  * Only certvet's own code is bundled: its dependencies stay ordinary `dependencies`, loaded from
@@ -16,7 +16,7 @@
  * import.meta.url)` in the pool finds the worker beside it, bundled or not, and
  * `./main.js` from a src/cli module is the running CLI in both layouts.
  */
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, realpathSync, rmSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -54,7 +54,9 @@ export async function bundleCli(): Promise<void> {
   chmodSync(`${out}/main.js`, 0o755);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Compared by real path: `npm run build` through a symlinked directory must still bundle (a
+// build that silently skipped this would pack a package without its bin).
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
   await bundleCli();
   console.log(`bundled the CLI into ${relative(process.cwd(), out) || out}`);
 }

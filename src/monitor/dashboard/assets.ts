@@ -24,12 +24,12 @@ const dashboardDir = (): string => `${join(packageRoot(), 'dashboard')}${sep}`;
 
 /** Every path served, with where it is read from and its content type. */
 function table(): ReadonlyMap<string, { file: () => string; type: string }> {
-  const dir = dashboardDir();
+  // Resolved when a file is read (inside dashboardFile's try: a broken install serves nothing).
   const require = createRequire(import.meta.url);
   return new Map([
-    ['/index.html', { file: () => `${dir}index.html`, type: HTML }],
-    ['/app.js', { file: () => `${dir}app.js`, type: JS }],
-    ['/app.css', { file: () => `${dir}app.css`, type: CSS }],
+    ['/index.html', { file: () => `${dashboardDir()}index.html`, type: HTML }],
+    ['/app.js', { file: () => `${dashboardDir()}app.js`, type: JS }],
+    ['/app.css', { file: () => `${dashboardDir()}app.css`, type: CSS }],
     ['/vendor/uplot.js', { file: () => require.resolve('uplot/dist/uPlot.iife.min.js'), type: JS }],
     ['/vendor/uplot.css', { file: () => require.resolve('uplot/dist/uPlot.min.css'), type: CSS }],
   ]);
