@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateKey, issue, type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
@@ -278,5 +278,37 @@ describe('certvet verify / inspect (CLI)', () => {
     assert.equal(certvet(['--help']).code, 0);
     assert.match(certvet(['--version']).stdout, /^\d+\.\d+\.\d+/);
     assert.match(certvet(['verify', '--help']).stdout, /--profile <profile>/);
+  });
+});
+
+describe('the bin is a bundle (scripts/bundle.ts)', () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    version: string;
+    bin: { certvet: string };
+  };
+  test('package.json names it, it keeps the Node flags of src/cli/main.ts, and it is executable', () => {
+    assert.equal(join(root, pkg.bin.certvet), CLI);
+    const firstLine = (f: string) => readFileSync(f, 'utf8').split('\n', 1)[0];
+    assert.equal(firstLine(CLI), firstLine(join(root, 'src/cli/main.ts')));
+    assert.match(firstLine(CLI) ?? '', /--max-old-space-size=\d+/);
+    assert.ok((statSync(CLI).mode & 0o111) !== 0);
+  });
+
+  test('the probe worker sits beside the chunks, and only certvet code is inside', () => {
+    const dir = dirname(CLI);
+    assert.ok(existsSync(join(dir, 'probeWorker.js')));
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.js'))) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      // Dependencies are imported by name, never inlined from node_modules.
+      assert.doesNotMatch(text, /node_modules\//, f);
+    }
+  });
+
+  test('the bin and the library report the version of package.json (found from either layout)', async () => {
+    assert.equal(certvet(['--version']).stdout.trim(), pkg.version);
+    const { packageRoot, packageVersion } = await import('../src/util/packageRoot.js');
+    assert.equal(packageRoot(), join(root, '.').replace(/\/$/, ''));
+    assert.equal(packageVersion(), pkg.version);
   });
 });

@@ -605,6 +605,23 @@ describe('certificate.ts: parseCertificate on generated certificates', () => {
     assert.ok(!single.parsed.defects.some((d) => /appears more than once/.test(d.message)));
   });
 
+  test('with a duplicated extension the profile rules judge the first one (as a scan of the list would)', async () => {
+    // First critical, then not: the rule sees the critical one. The other order: it does not.
+    const key = (await issue({ subject: 'CN=k', issuer: root })).key.pair.publicKey;
+    const critical = await x509.SubjectKeyIdentifierExtension.create(key, true);
+    const plain = await x509.SubjectKeyIdentifierExtension.create(key, false);
+    const findingsOf = async (extensions: x509.Extension[]) => {
+      const c = await issue({ subject: 'CN=dup-ski', issuer: root, omitKeyIds: true, extensions });
+      return verifyCertificate({ leaf: c.parsed, anchors: [root.parsed], time: Date.now() }).findings;
+    };
+    const marks = (fs: readonly { message: string }[]) =>
+      fs.some((f) => /marks subjectKeyIdentifier critical/.test(f.message));
+    const firstCritical = await findingsOf([critical, plain]);
+    assert.ok(marks(firstCritical), JSON.stringify(firstCritical));
+    assert.ok(firstCritical.some((f) => /appears more than once/.test(f.message)));
+    assert.equal(marks(await findingsOf([plain, critical])), false);
+  });
+
   test('a flipped byte in the signature still parses, and then fails verification', async () => {
     const ok = parseCertificate(leaf.der);
     assert.equal(verifySignature(ok.signatureAlgorithm, root.parsed.publicKey, ok.tbs, ok.signature), null);
