@@ -41,6 +41,11 @@ export interface Certificate {
   readonly notAfter: X509Time;
   readonly publicKey: PublicKeyInfo;
   readonly extensions: readonly RawExtension[];
+  /**
+   * The first extension of each OID, for rules that ask about one extension (a repeated
+   * extension is also a `malformed` defect).
+   */
+  readonly extensionsByOid: ReadonlyMap<string, RawExtension>;
   readonly ext: DecodedExtensions;
   readonly hasUniqueIds: boolean;
   /** Subject and issuer names are equal (RFC 5280 "self-issued"). */
@@ -75,13 +80,12 @@ function serialToHex(serial: Uint8Array): string {
   return toHex(serial).toUpperCase();
 }
 
-function parseExtensions(t: Tlv, defects: Defect[]): RawExtension[] {
+function parseExtensions(t: Tlv, defects: Defect[], byOid: Map<string, RawExtension>): RawExtension[] {
   const seq = expectUniversal(t, TAG.SEQUENCE, 'Extensions');
   const items = children(seq);
   if (items.length === 0)
     defects.push(malformed('the extensions field is present but empty (SIZE (1..MAX))'));
   const out: RawExtension[] = [];
-  const seen = new Set<string>();
   for (const e of items) {
     const parts = children(expectUniversal(e, TAG.SEQUENCE, 'Extension'));
     const oid = decodeOid(content(expectUniversal(parts[0], TAG.OID, 'extnID')));
@@ -98,10 +102,11 @@ function parseExtensions(t: Tlv, defects: Defect[]): RawExtension[] {
     }
     const value = content(expectUniversal(parts[i], TAG.OCTET_STRING, 'extnValue'));
     if (parts[i + 1]) throw new DerError('Extension has trailing elements');
-    if (seen.has(oid))
+    const ext = { oid, critical, value };
+    if (byOid.has(oid))
       defects.push(malformed(`the ${extensionLabel(oid)} extension appears more than once (RFC 5280 §4.2)`));
-    seen.add(oid);
-    out.push({ oid, critical, value });
+    else byOid.set(oid, ext);
+    out.push(ext);
   }
   return out;
 }
@@ -149,6 +154,7 @@ export function parseCertificate(input: Uint8Array): Certificate {
     const publicKey = decodePublicKey(spkiT);
     let hasUniqueIds = false;
     let extensions: RawExtension[] = [];
+    const extensionsByOid = new Map<string, RawExtension>();
     let sawExtensions = false;
     for (; i < f.length; i++) {
       const t = f[i]!;
@@ -159,7 +165,7 @@ export function parseCertificate(input: Uint8Array): Certificate {
         sawExtensions = true;
         const [inner, more] = children(t);
         if (!inner || more) throw new DerError('malformed extensions field');
-        extensions = parseExtensions(inner, defects);
+        extensions = parseExtensions(inner, defects, extensionsByOid);
         if (version !== 3) defects.push(malformed(`extensions are present in a v${version} certificate`));
       } else {
         throw new DerError('unexpected field at the end of TBSCertificate');
@@ -195,6 +201,7 @@ export function parseCertificate(input: Uint8Array): Certificate {
       notAfter,
       publicKey,
       extensions,
+      extensionsByOid,
       ext: decoded,
       hasUniqueIds,
       selfIssued: namesEqual(subject, issuer),

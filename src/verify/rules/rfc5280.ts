@@ -1,4 +1,3 @@
-import { extensionOf } from '../../x509/extensionIndex.js';
 import type { RawExtension } from '../../x509/extensions.js';
 import { OID } from '../../x509/oids.js';
 import type { X509Time } from '../../x509/time.js';
@@ -42,7 +41,7 @@ export function checkRfc5280Profile(
   checkTimeEncoding(c, 'notAfter', cert.notAfter);
 
   // §4.1.2.6 subject: CAs need one; an empty subject requires a critical SAN.
-  const sanExt = extensionOf(cert, OID.subjectAltName);
+  const sanExt = cert.extensionsByOid.get(OID.subjectAltName);
   if (cert.subject.isEmpty) {
     if (isCa || c.isIssuer)
       sink.profile('profile-violation', `the ${label} is a CA with an empty subject name`, i, R('§4.1.2.6'));
@@ -63,7 +62,7 @@ export function checkRfc5280Profile(
   }
 
   // §4.2.1.1 authority key identifier.
-  const akiExt = extensionOf(cert, OID.authorityKeyIdentifier);
+  const akiExt = cert.extensionsByOid.get(OID.authorityKeyIdentifier);
   if (akiExt?.critical)
     sink.profile('profile-violation', `the ${label} marks authorityKeyIdentifier critical`, i, R('§4.2.1.1'));
   if (!cert.selfIssued) {
@@ -84,7 +83,7 @@ export function checkRfc5280Profile(
   }
 
   // §4.2.1.2 subject key identifier.
-  const skiExt = extensionOf(cert, OID.subjectKeyIdentifier);
+  const skiExt = cert.extensionsByOid.get(OID.subjectKeyIdentifier);
   if (skiExt?.critical)
     sink.profile('profile-violation', `the ${label} marks subjectKeyIdentifier critical`, i, R('§4.2.1.2'));
   if (isCa && !ext.subjectKeyId)
@@ -96,7 +95,7 @@ export function checkRfc5280Profile(
     );
 
   // §4.2.1.3 / §4.2.1.9 keyUsage and basicConstraints consistency.
-  const bcExt = extensionOf(cert, OID.basicConstraints);
+  const bcExt = cert.extensionsByOid.get(OID.basicConstraints);
   if (ext.keyUsage?.has('keyCertSign') && !isCa)
     sink.profile(
       'basic-constraints',
@@ -157,7 +156,7 @@ export function checkRfc5280Profile(
   }
 
   // §4.2.1.10 name constraints only in CA certificates, and critical.
-  const ncExt = extensionOf(cert, OID.nameConstraints);
+  const ncExt = cert.extensionsByOid.get(OID.nameConstraints);
   if (ncExt) {
     if (!isCa)
       sink.profile(
@@ -176,12 +175,12 @@ export function checkRfc5280Profile(
   }
 
   // §4.2.1.11 policyConstraints and §4.2.1.14 inhibitAnyPolicy MUST be critical.
-  mustBeCritical(c, extensionOf(cert, OID.policyConstraints), 'policyConstraints', '§4.2.1.11');
-  mustBeCritical(c, extensionOf(cert, OID.inhibitAnyPolicy), 'inhibitAnyPolicy', '§4.2.1.14');
+  mustBeCritical(c, cert.extensionsByOid.get(OID.policyConstraints), 'policyConstraints', '§4.2.1.11');
+  mustBeCritical(c, cert.extensionsByOid.get(OID.inhibitAnyPolicy), 'inhibitAnyPolicy', '§4.2.1.14');
 
   // §4.2.1.12 an empty EKU is caught at decode time; §4.2.2.1/§4.2.2.2 AIA/SIA MUST be non-critical.
-  mustNotBeCritical(c, extensionOf(cert, OID.authorityInfoAccess), 'authorityInfoAccess', '§4.2.2.1');
-  mustNotBeCritical(c, extensionOf(cert, OID.subjectInfoAccess), 'subjectInfoAccess', '§4.2.2.2');
+  mustNotBeCritical(c, cert.extensionsByOid.get(OID.authorityInfoAccess), 'authorityInfoAccess', '§4.2.2.1');
+  mustNotBeCritical(c, cert.extensionsByOid.get(OID.subjectInfoAccess), 'subjectInfoAccess', '§4.2.2.2');
 }
 
 function checkTimeEncoding(c: CertContext, what: string, t: X509Time): void {

@@ -1,5 +1,4 @@
 import { bytesEqual } from '../../x509/der.js';
-import { extensionOf } from '../../x509/extensionIndex.js';
 import { ipToText } from '../../x509/generalName.js';
 import { attributeValues } from '../../x509/name.js';
 import { EKU_NAMES, OID } from '../../x509/oids.js';
@@ -147,7 +146,7 @@ export function checkWebPkiProfile(c: CertContext): void {
       BR('7.1.2.7.11'),
     );
 
-  const ekuExt = extensionOf(cert, OID.extKeyUsage);
+  const ekuExt = cert.extensionsByOid.get(OID.extKeyUsage);
   if (c.purpose === 'serverAuth') {
     if (!ext.extKeyUsage)
       sink.profile('eku', `the ${label} has no extKeyUsage extension`, i, BR('7.1.2.7.10'));
@@ -166,7 +165,7 @@ export function checkWebPkiProfile(c: CertContext): void {
   }
 
   // 7.1.2.7.12 / 7.1.4.3: SAN required; non-critical unless the subject is empty; CN must copy a SAN.
-  const sanExt = extensionOf(cert, OID.subjectAltName);
+  const sanExt = cert.extensionsByOid.get(OID.subjectAltName);
   if (!sanExt)
     sink.profile('profile-violation', `the ${label} has no subjectAltName extension`, i, BR('7.1.2.7.12'));
   else if (sanExt.critical && !cert.subject.isEmpty)
