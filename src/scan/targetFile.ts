@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Node as YamlNode } from 'yaml';
 import type { z as Zod } from 'zod';
+import { lazyRequire } from '../util/lazyRequire.js';
 import { STARTTLS_PROTOCOLS } from './target.js';
 
 /** One entry of a target file, with its per-target options. */
@@ -39,11 +39,10 @@ export class TargetFileError extends Error {
  * yaml and zod are loaded on first use: a target list of plain lines (or targets given as
  * arguments) does not pay ~100 ms of start-up for a parser it does not need.
  */
-const load = createRequire(import.meta.url);
-let yamlModule: typeof import('yaml') | undefined;
-const yaml = () => (yamlModule ??= load('yaml') as typeof import('yaml'));
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
+const zod = lazyRequire<{ z: typeof Zod }>('zod');
 let schema: ReturnType<typeof buildEntrySchema> | undefined;
-const entrySchema = () => (schema ??= buildEntrySchema((load('zod') as { z: typeof Zod }).z));
+const entrySchema = () => (schema ??= buildEntrySchema(zod().z));
 
 /** The zod schema of one structured target entry (also the service config's group targets). */
 export const buildEntrySchema = (z: typeof Zod) =>

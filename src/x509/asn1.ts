@@ -7,25 +7,18 @@
  * start-up. They are CommonJS packages, required here synchronously; every user of them in
  * certvet goes through these getters, so there is one instance of each.
  */
-import { createRequire } from 'node:module';
-
-const load = createRequire(import.meta.url);
+import { lazyRequire } from '../util/lazyRequire.js';
 
 export type Schema = typeof import('@peculiar/asn1-schema');
 export type X509 = typeof import('@peculiar/asn1-x509');
 export type Ocsp = typeof import('@peculiar/asn1-ocsp');
 export type Cms = typeof import('@peculiar/asn1-cms');
 
-let schema: Schema | undefined;
-let x509: X509 | undefined;
-let ocsp: Ocsp | undefined;
-let cms: Cms | undefined;
-
 /** `@peculiar/asn1-schema` (AsnConvert, OctetString…). */
-export const asn1Schema = (): Schema => (schema ??= load('@peculiar/asn1-schema') as Schema);
+export const asn1Schema = lazyRequire<Schema>('@peculiar/asn1-schema');
 /** `@peculiar/asn1-x509` (extension and CRL structures). */
-export const asn1X509 = (): X509 => (x509 ??= load('@peculiar/asn1-x509') as X509);
+export const asn1X509 = lazyRequire<X509>('@peculiar/asn1-x509');
 /** `@peculiar/asn1-ocsp` (RFC 6960). */
-export const asn1Ocsp = (): Ocsp => (ocsp ??= load('@peculiar/asn1-ocsp') as Ocsp);
+export const asn1Ocsp = lazyRequire<Ocsp>('@peculiar/asn1-ocsp');
 /** `@peculiar/asn1-cms` (PKCS#7 certificate bundles served by AIA). */
-export const asn1Cms = (): Cms => (cms ??= load('@peculiar/asn1-cms') as Cms);
+export const asn1Cms = lazyRequire<Cms>('@peculiar/asn1-cms');

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { domainToASCII } from 'node:url';
+import { lazyRequire } from '../../util/lazyRequire.js';
 
 /**
  * DNS names per RFC 1034 §3.5 "preferred name syntax" as relaxed by RFC 1123 §2.1 (labels
@@ -57,17 +57,14 @@ export function normalizeReferenceDns(name: string): string | null {
 }
 
 /*
- * tldts (the Public Suffix List) is loaded on first use, synchronously: only a wildcard match
- * asks it, and loading it — a large CommonJS file that Node's ESM loader would lex for named
- * exports at every start — cost every certvet process about 15 ms that most never needed.
+ * tldts (the Public Suffix List) is loaded on first use: only a wildcard match asks it, and
+ * importing it at start-up cost every certvet process about 15 ms that most never needed.
  */
-const load = createRequire(import.meta.url);
-let psl: typeof import('tldts') | undefined;
+const psl = lazyRequire<typeof import('tldts')>('tldts');
 
 /** True when `name` (exactly) is a public suffix per the PSL, including its private section. */
 export function isPublicSuffix(name: string): boolean {
-  psl ??= load('tldts') as typeof import('tldts');
-  return psl.getPublicSuffix(name, { allowPrivateDomains: true }) === name;
+  return psl().getPublicSuffix(name, { allowPrivateDomains: true }) === name;
 }
 
 export interface WildcardPolicy {
