@@ -8,32 +8,37 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-let root: string | undefined;
+interface Found {
+  readonly root: string;
+  readonly version: string;
+}
+let found: Found | undefined;
 
-/** The package's root directory (no trailing separator). Throws if there is none: a broken install. */
-export function packageRoot(): string {
-  if (root !== undefined) return root;
+/** The nearest package.json above this module that is certvet's, read once. */
+function find(): Found {
+  if (found !== undefined) return found;
   const start = dirname(fileURLToPath(import.meta.url));
   for (let dir = start; ; dir = dirname(dir)) {
     const file = join(dir, 'package.json');
-    if (existsSync(file) && isCertvet(file)) {
-      root = dir;
-      return dir;
+    const pkg = existsSync(file) ? readJson(file) : null;
+    if (pkg?.name === 'certvet') {
+      found = { root: dir, version: String(pkg.version) };
+      return found;
     }
     if (dirname(dir) === dir) throw new Error(`certvet's package.json was not found above ${start}`);
   }
 }
 
-function isCertvet(file: string): boolean {
+function readJson(file: string): { name?: unknown; version?: unknown } | null {
   try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name === 'certvet';
+    return JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
   } catch {
-    return false;
+    return null;
   }
 }
 
+/** The package's root directory (no trailing separator). Throws if there is none: a broken install. */
+export const packageRoot = (): string => find().root;
+
 /** certvet's version, from its package.json. */
-export function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string })
-    .version;
-}
+export const packageVersion = (): string => find().version;
