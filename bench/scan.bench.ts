@@ -2,6 +2,9 @@
  * npm run bench:scan — the scan engine measured as users run it: whole processes against nginx
  * (from apt; not a Node server, which would be the bottleneck), revocation off.
  *
+ * 0. Start-up: one check of one endpoint, BENCH_STARTUP_RUNS (15) interleaved runs — `node -e
+ *    ''`, the bare client, `certvet check` (the bundled bin) and the same CLI from tsc's unbundled
+ *    modules, both through this Node with the bin's flags; 0 skips it.
  * 1. Throughput. BENCH_CHECKS checks over 200 ECDSA P-256 endpoints at one concurrency:
  *    `certvet check` with 1, 2, … BENCH_MAX_WORKERS (default: the CPUs) worker threads, against
  *    a bare verified tls.connect client (one shared secure context; also through certvet's
@@ -15,9 +18,6 @@
  *    rounds (default 1): a run of 2,000 checks takes a few seconds, and a good part of that is
  *    process start and the JIT's warm-up (V8 compiles certvet's hot code, once per thread); the
  *    long run shows the rate once that is paid, i.e. what a scan of thousands of endpoints gets.
- * 0. Start-up (first): one check of one endpoint, BENCH_STARTUP_RUNS (15) interleaved runs —
- *    `node -e ''`, the bare client, `certvet check` (the bundled bin) and the same CLI from tsc's
- *    unbundled modules; 0 skips it.
  * 2. Memory. Peak RSS of `certvet check` (default workers) over BENCH_BIG targets (default
  *    10,000) in every format, and over BENCH_HUGE (default 100,000) with jsonl: the target
  *    file repeats the 200 endpoints. BENCH_RSS=0 skips it.
@@ -196,22 +196,6 @@ console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, Node ${pro
 if (STARTUP_RUNS > 0) {
   // One check of one endpoint: what every invocation pays before its first result.
   const one = targetFile(1);
-  const oneCheck = (cmd: string, args: readonly string[]) => ({
-    cmd,
-    args: [
-      ...args,
-      'check',
-      '-f',
-      one,
-      '--ca',
-      nginx.caFile,
-      '--revocation',
-      'off',
-      '--format',
-      'jsonl',
-      '-q',
-    ],
-  });
   const starts: { name: string; cmd: string; args: readonly string[] }[] = [
     { name: "node -e ''", cmd: process.execPath, args: ['-e', ''] },
     {
@@ -220,8 +204,16 @@ if (STARTUP_RUNS > 0) {
       args: [here('./bareClient.js'), nginx.caFile, one, '1'],
     },
     // Both through this Node with the bin's own flags, so the two rows differ only in bundling.
-    { name: 'certvet check, 1 target', ...oneCheck(process.execPath, [...SHEBANG_FLAGS, CLI]) },
-    { name: '  the same, unbundled modules', ...oneCheck(process.execPath, [...SHEBANG_FLAGS, UNBUNDLED]) },
+    {
+      name: 'certvet check, 1 target',
+      cmd: process.execPath,
+      args: [...SHEBANG_FLAGS, CLI, ...certvet(1, one).args],
+    },
+    {
+      name: '  the same, unbundled modules',
+      cmd: process.execPath,
+      args: [...SHEBANG_FLAGS, UNBUNDLED, ...certvet(1, one).args],
+    },
   ];
   const ms = new Map<string, number[]>(starts.map((x) => [x.name, []]));
   for (let r = 0; r < STARTUP_RUNS; r++)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateKey, issue, type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
@@ -308,7 +308,7 @@ describe('the bin is a bundle (scripts/bundle.ts)', () => {
   test('the bin and the library report the version of package.json (found from either layout)', async () => {
     assert.equal(certvet(['--version']).stdout.trim(), pkg.version);
     const { packageRoot, packageVersion } = await import('../src/util/packageRoot.js');
-    assert.equal(packageRoot(), join(root, '.').replace(/\/$/, ''));
+    assert.equal(packageRoot(), resolve(root));
     assert.equal(packageVersion(), pkg.version);
   });
 });
