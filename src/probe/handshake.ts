@@ -176,14 +176,20 @@ export async function judgeClientCertificate(run: ProbeRun, tls: CapturedTls): P
 }
 
 /**
- * TLS 1.3: wait briefly for a client-certificate alert after the handshake (ends early when the
- * server sends its session tickets, i.e. it accepted us). A server that, as read from the wire,
- * sent no CertificateRequest cannot refuse a client certificate (certvet offers no
- * post-handshake authentication), so there is nothing to wait for.
+ * TLS 1.3: a server judges our client certificate (or its absence) only after our Finished, so
+ * its verdict comes after the handshake. A server that, as read from the wire, sent no
+ * CertificateRequest cannot refuse one (certvet offers no post-handshake authentication):
+ * nothing to wait for. One that asked has decided once it either refuses (an alert, or a close
+ * with nothing sent) or sends its session tickets; until then it is still deciding, which can
+ * take far longer than a loopback round trip on a busy host, so listen up to `decisionWaitMs`.
+ * After the tickets, listen `settleMs` more: servers that verify asynchronously close then.
+ * When the handshake could not be read from the wire, a ticket ends the wait (as before).
  */
 async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Promise<void> {
   const { ts } = tls;
-  const wait = run.o.postHandshakeWaitMs ?? Math.min(1000, Math.max(50, run.timings.connectMs * 4 + 30));
+  const given = run.o.postHandshakeWaitMs;
+  const settleMs = given ?? Math.min(1000, Math.max(50, run.timings.connectMs * 4 + 30));
+  const decisionWaitMs = given ?? Math.max(1000, 2 * settleMs);
   // Knowing whether the server asked for a certificate decides how long to listen.
   run.certificates = tls.sentChain();
   const asked = tls.certificateRequested;
@@ -199,15 +205,18 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
       gotData = true;
     });
     ts.resume();
-    const timer = setTimeout(() => resolve(null), Math.min(wait, remaining(run)));
+    // A timer can fire in the same loop turn as the bytes that would have answered arrive (a
+    // busy event loop runs timers before it polls sockets): let one poll phase pass first.
+    const expire = () => setImmediate(() => resolve(null));
+    let timer = setTimeout(expire, Math.min(asked ? decisionWaitMs : settleMs, remaining(run)));
     const done = (e: NodeJS.ErrnoException | null) => {
       clearTimeout(timer);
       resolve(e);
     };
-    // A session ticket means the handshake was accepted, unless the server asked for a
-    // client certificate: servers that verify it asynchronously close after the ticket.
     ts.once('session', () => {
-      if (!asked) done(null);
+      if (!asked) return done(null);
+      clearTimeout(timer);
+      timer = setTimeout(expire, Math.min(settleMs, remaining(run)));
     });
     ts.once('error', (e) => done(e as NodeJS.ErrnoException));
     ts.once('end', () => {

@@ -42,6 +42,10 @@ export interface ProbeOptions {
   readonly maxVersion?: SecureVersion;
   /** ALPN protocols to offer (e.g. h2, http/1.1 for https:// targets); none by default. */
   readonly alpn?: readonly string[];
-  /** How long to wait after a TLS 1.3 handshake for a client-certificate alert (default: from connect RTT). */
+  /**
+   * How long to listen after a TLS 1.3 handshake for the server's verdict on our client
+   * certificate. Default: up to 1 s for a server that asked for one to decide, then a settle time
+   * from the connect RTT; 0 skips the wait.
+   */
   readonly postHandshakeWaitMs?: number;
 }

@@ -1,0 +1,114 @@
+/*
+ * TLS 1.3 servers judge the client certificate after the handshake, so the refusal (or the
+ * acceptance: session tickets) arrives after certvet's side of the handshake is done. A busy
+ * server, or a busy host, can take much longer than a loopback round trip to send it. These
+ * tests put a relay between certvet and real Node TLS servers that holds back everything the
+ * server sends after the client's second flight, as a slow server would, and check that the
+ * verdict is still read correctly — not mistaken for "the server went on without one".
+ */
+import assert from 'node:assert/strict';
+import {
+  createServer as createTcpServer,
+  type Server as NetServer,
+  connect as netConnect,
+  type Socket,
+} from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import * as tls from 'node:tls';
+import { type CheckerOptions, createChecker, type TargetResult } from '../src/index.js';
+import { makeChain, privateKeyPem } from '../src/lab/pki.js';
+
+/** How long the relay holds back the server's post-handshake bytes (over the old 50 ms wait). */
+const HOLD_MS = 300;
+
+/**
+ * A TCP relay to `port`. Bytes from the server that arrive after the client has sent two
+ * chunks (ClientHello, then its Finished flight) are delivered HOLD_MS late, in order, and so
+ * is the server's close.
+ */
+async function holdingRelay(port: number): Promise<{ server: NetServer; port: number }> {
+  const server = createTcpServer((client: Socket) => {
+    const upstream = netConnect({ host: '127.0.0.1', port });
+    let fromClient = 0;
+    const late = (f: () => void) => (fromClient >= 2 ? setTimeout(f, HOLD_MS) : f());
+    client.on('data', (d) => {
+      fromClient++;
+      upstream.write(d);
+    });
+    upstream.on('data', (d) => late(() => client.writable && client.write(d)));
+    upstream.on('end', () => late(() => client.end()));
+    client.on('end', () => upstream.end());
+    const destroyBoth = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    upstream.on('error', () => late(destroyBoth));
+    client.on('error', destroyBoth);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+describe('the TLS 1.3 client-certificate verdict, from a server slow to give it', () => {
+  const servers: Array<tls.Server | NetServer> = [];
+  let opts: CheckerOptions;
+  const relayed: Record<'required' | 'optional' | 'asyncRefusal', number> = {
+    required: 0,
+    optional: 0,
+    asyncRefusal: 0,
+  };
+
+  before(async () => {
+    const chain = await makeChain({ names: ['127.0.0.1'] });
+    const base: tls.TlsOptions = {
+      cert: chain.leaf.pem + chain.intermediate.pem,
+      key: await privateKeyPem(chain.leaf.key),
+      ca: [chain.root.pem],
+      minVersion: 'TLSv1.3',
+      requestCert: true,
+    };
+    const start = async (o: tls.TlsOptions, onSecure: (s: tls.TLSSocket) => void): Promise<number> => {
+      const s = tls.createServer({ ...base, ...o }, onSecure);
+      s.on('tlsClientError', () => {});
+      servers.push(s);
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      const relay = await holdingRelay((s.address() as { port: number }).port);
+      servers.push(relay.server);
+      return relay.port;
+    };
+    // OpenSSL refuses the missing certificate with an alert, before any session ticket.
+    relayed.required = await start({ rejectUnauthorized: true }, (s) => s.end());
+    // Asks, takes none, and goes on: session tickets, then silence until the client speaks.
+    relayed.optional = await start({ rejectUnauthorized: false }, (s) =>
+      setTimeout(() => s.end(), 5_000).unref(),
+    );
+    // Verifies in the application: the tickets go out, then it closes the connection.
+    relayed.asyncRefusal = await start({ rejectUnauthorized: false }, (s) => {
+      if (!s.authorized) s.destroy();
+    });
+    opts = { ca: chain.root.pem, revocation: 'off' };
+  });
+
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  const codes = (r: TargetResult) => r.findings.map((f) => f.code);
+
+  test('a refusal held back 300 ms is still client-cert-required', async () => {
+    const r = await createChecker(opts).check(`127.0.0.1:${relayed.required}`);
+    assert.equal(r.status, 'warning', JSON.stringify(r.findings));
+    assert.deepEqual(codes(r), ['client-cert-required']);
+    assert.equal(r.chain.length, 3, 'its own chain is still verified');
+  });
+
+  test('a server that asks, takes no certificate and goes on is ok', async () => {
+    const r = await createChecker(opts).check(`127.0.0.1:${relayed.optional}`);
+    assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+  });
+
+  test('a server that closes after its session tickets refused the (missing) certificate', async () => {
+    const r = await createChecker(opts).check(`127.0.0.1:${relayed.asyncRefusal}`);
+    assert.deepEqual(codes(r), ['client-cert-required']);
+  });
+});
