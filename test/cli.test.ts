@@ -311,4 +311,18 @@ describe('the bin is a bundle (scripts/bundle.ts)', () => {
     assert.equal(packageRoot(), resolve(root));
     assert.equal(packageVersion(), pkg.version);
   });
+
+  test('a bare --version builds the program without any command; a command or help builds them', async () => {
+    const { buildProgram } = await import('../src/cli/program.js');
+    assert.deepEqual((await buildProgram(undefined, null)).commands, []);
+    assert.deepEqual(
+      (await buildProgram(undefined, 'verify')).commands.map((c) => c.name()),
+      ['verify'],
+    );
+    assert.equal((await buildProgram()).commands.length, 8);
+    assert.equal(certvet(['-V']).stdout.trim(), pkg.version);
+    const help = certvet(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Commands:[\s\S]*check[\s\S]*serve/, 'help still lists every command');
+  });
 });

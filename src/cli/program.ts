@@ -24,12 +24,12 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 
 /**
  * Builds the certvet command line: every command, or only `command` when it names one (what
- * `run` does; help, a typo or no command loads them all). The commands print; the library they
- * call never does.
+ * `run` does; help, a typo or no command loads them all), or none when `command` is null (a
+ * bare `--version` needs no command). The commands print; the library they call never does.
  */
 export async function buildProgram(
   io: Io = { stdout: process.stdout, stderr: process.stderr },
-  command?: string,
+  command?: string | null,
 ): Promise<Command> {
   const program = new Command();
   program
@@ -39,7 +39,12 @@ export async function buildProgram(
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  const names = command !== undefined && Object.hasOwn(COMMANDS, command) ? [command] : Object.keys(COMMANDS);
+  const names =
+    command === null
+      ? []
+      : command !== undefined && Object.hasOwn(COMMANDS, command)
+        ? [command]
+        : Object.keys(COMMANDS);
   for (const name of names) (await COMMANDS[name]!())(program, io);
   program.addHelpText(
     'after',
@@ -55,11 +60,12 @@ Docs: docs/verification.md (what is checked), docs/conformance.md (x509-limbo re
 /** Runs the CLI on `argv` (process.argv form) and returns the exit status; never calls process.exit. */
 export async function run(argv: string[]): Promise<number> {
   // The first argument that is not an option is the command (certvet has no global options
-  // that take a value).
-  const program = await buildProgram(
-    undefined,
-    argv.slice(2).find((a) => !a.startsWith('-')),
-  );
+  // that take a value). Without one, `--version` is answered without loading any command.
+  const args = argv.slice(2);
+  const command = args.find((a) => !a.startsWith('-'));
+  const versionOnly =
+    command === undefined && args.length > 0 && args.every((a) => a === '-V' || a === '--version');
+  const program = await buildProgram(undefined, versionOnly ? null : command);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
