@@ -477,6 +477,28 @@ describe('the lab, checked end to end over real TLS on 127.0.0.1', () => {
     assert.throws(() => process.kill(pid, 0), 'the lab process is gone');
   });
 
+  test('lab start: a port base with no room is a usage error; a port in use is named, with the log', async () => {
+    const high = await certvet(['lab', 'start', '--port-base', '65500', '--dir', join(dir, 'no-room')]);
+    assert.equal(high.code, 64);
+    assert.match(high.stderr, /--port-base.*"65500" leaves no room for the lab's ports.*at most 65436/s);
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const state = join(dir, 'busy-lab');
+      const busy = await certvet(['lab', 'start', '--port-base', String(port), '--dir', state]);
+      assert.equal(busy.code, 3, busy.stderr);
+      assert.match(
+        busy.stderr,
+        /the lab did not start: cannot listen on 127\.0\.0\.1:\d+: address already in use \(log: .*lab\.log\)/,
+      );
+      assert.doesNotMatch(busy.stderr, /internal error| {4}at /);
+    } finally {
+      taken.close();
+    }
+  });
+
   test('lab gen writes a usable PKI (server cert verifies against the CA)', async () => {
     const out = join(dir, 'pki');
     const g = await certvet(['lab', 'gen', out, '--name', 'svc.internal', '--name', '10.0.0.5']);

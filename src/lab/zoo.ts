@@ -19,9 +19,16 @@ export interface Lab {
   close(): Promise<void>;
 }
 
+/** The lab's HTTP repository (CRLs, OCSP, AIA) listens on `portBase + REPOSITORY_PORT_OFFSET`. */
+export const REPOSITORY_PORT_OFFSET = 99;
+
+/** The highest port base whose ports (endpoints and repository) all fit below 65536. */
+export const MAX_LAB_PORT_BASE = 65535 - REPOSITORY_PORT_OFFSET;
+
 /**
  * Starts the lab: a zoo of TLS endpoints on 127.0.0.1, each showing one problem (or none).
- * Ports are `portBase`, `portBase + 1`, …; portBase 0 picks free ports.
+ * Ports are `portBase`, `portBase + 1`, … and `portBase + REPOSITORY_PORT_OFFSET`; portBase 0
+ * picks free ports; above MAX_LAB_PORT_BASE is a RangeError.
  *
  * The steps: start the HTTP CRL/OCSP/AIA server (its URLs go into the certificates), build the
  * PKI, issue and publish the revocation cases, build the endpoints' certificates, start each
@@ -29,9 +36,20 @@ export interface Lab {
  */
 export async function startLab(opts: { portBase?: number; address?: string } = {}): Promise<Lab> {
   const address = opts.address ?? '127.0.0.1';
+  if (
+    opts.portBase !== undefined &&
+    !(Number.isInteger(opts.portBase) && opts.portBase >= 0 && opts.portBase <= MAX_LAB_PORT_BASE)
+  )
+    throw new RangeError(
+      `the lab's port base must be 0 (free ports) or 1 to ${MAX_LAB_PORT_BASE}, not ${opts.portBase}`,
+    );
   const now = Date.now();
   const published = emptyPublications();
-  const repository = await startRepositoryServer(published, opts.portBase ? opts.portBase + 99 : 0, address);
+  const repository = await startRepositoryServer(
+    published,
+    opts.portBase ? opts.portBase + REPOSITORY_PORT_OFFSET : 0,
+    address,
+  );
   const http = repository.server;
   const pki = await buildLabPki(now);
   const revocation = await issueRevocationCases(pki, published, repository.base, now);

@@ -1,18 +1,40 @@
 import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { buildCrl } from '../../lab/crlBuilder.js';
 import { generateLabPki } from '../../lab/generate.js';
 import type { LabKeyType } from '../../lab/pki.js';
-import { type LabEndpoint, labTarget, startLab } from '../../lab/zoo.js';
+import { type LabEndpoint, labTarget, MAX_LAB_PORT_BASE, startLab } from '../../lab/zoo.js';
 import { writePem } from '../../x509/pem.js';
 import { readAllCertificates } from '../certificateFiles.js';
 import { cliEntry } from '../entry.js';
 import { InputError, UsageError } from '../errors.js';
 import { INPUT_LIMITS, readInput, readInputFile } from '../files.js';
 import { collect, oneOf, parsePort, parsePositiveInt } from '../parse.js';
+
+/** --port-base: a port whose lab ports (up to the repository's) all fit below 65536. */
+function parseLabPortBase(value: string): number {
+  const n = parsePort(value);
+  if (n > MAX_LAB_PORT_BASE)
+    throw new InvalidArgumentError(
+      `"${value}" leaves no room for the lab's ports (it uses the next 100): at most ${MAX_LAB_PORT_BASE}, or 0 for free ports`,
+    );
+  return n;
+}
+
+/** The first error line of the background lab's log (what `certvet: …` printed), bounded. */
+function lastLines(logPath: string): string {
+  let text: string;
+  try {
+    text = readFileSync(logPath, 'utf8').slice(0, 64 * 1024);
+  } catch {
+    return '';
+  }
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.replace(/^certvet: /, '').slice(0, 500);
+}
 
 interface LabState {
   readonly pid: number;
@@ -133,7 +155,12 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
   lab
     .command('start')
     .description('start the zoo of TLS endpoints on 127.0.0.1 in the background and print the targets')
-    .option('--port-base <n>', 'first port (endpoints use consecutive ports)', parsePort, 8440)
+    .option(
+      '--port-base <n>',
+      'first port (endpoints use consecutive ports, the CRL/OCSP server the 100th; 0: free ports)',
+      parseLabPortBase,
+      8440,
+    )
     .option('--dir <dir>', 'where the lab keeps its state, CA and target file', '.certvet-lab')
     .action(async (f: { portBase: number; dir: string }) => {
       const dir = resolve(f.dir);
@@ -148,16 +175,32 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
       mkdirSync(dir, { recursive: true });
       rmSync(statePath, { force: true });
       const main = cliEntry();
-      const child = spawn(
-        process.execPath,
-        [main, 'lab', 'run', '--port-base', String(f.portBase), '--dir', dir],
-        { detached: true, stdio: 'ignore' },
-      );
+      // The background lab's errors go to a log beside its state, quoted if it does not start.
+      const logPath = join(dir, 'lab.log');
+      const log = openSync(logPath, 'w');
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(
+          process.execPath,
+          [main, 'lab', 'run', '--port-base', String(f.portBase), '--dir', dir],
+          {
+            detached: true,
+            stdio: ['ignore', 'ignore', log],
+          },
+        );
+      } finally {
+        closeSync(log);
+      }
       child.unref();
       const deadline = Date.now() + 30_000;
       while (!existsSync(statePath)) {
-        if (Date.now() > deadline || child.exitCode !== null)
-          throw new InputError(`the lab did not start (ports ${f.portBase}+ in use?)`);
+        if (Date.now() > deadline || child.exitCode !== null) {
+          if (child.exitCode === null) child.kill();
+          const why = lastLines(logPath);
+          throw new InputError(
+            `the lab did not start${why ? `: ${why}` : f.portBase ? ` (ports ${f.portBase}+ in use?)` : ''} (log: ${logPath})`,
+          );
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
       const st = readState(statePath);
@@ -170,7 +213,7 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
     });
   lab
     .command('run', { hidden: true })
-    .option('--port-base <n>', 'first port', parsePort, 8440)
+    .option('--port-base <n>', 'first port', parseLabPortBase, 8440)
     .option('--dir <dir>', 'state directory', '.certvet-lab')
     .action(async (f: { portBase: number; dir: string }) => {
       const l = await startLab({ portBase: f.portBase });
