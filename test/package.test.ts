@@ -5,7 +5,8 @@
  * examples run from the packed package too: test/library-docs.test.ts, test/mtls-recipe.test.ts.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +18,7 @@ import {
   type PackedProject,
   REPO_ROOT as ROOT,
   sh,
+  shellEnv,
 } from './support/packedProject.js';
 
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -211,6 +213,39 @@ export { r, v, bad };
       assert.deepEqual(new Set(results.map((r) => r.status)), new Set(['ok']));
     } finally {
       await new Promise((r) => server.close(r));
+    }
+  });
+
+  test('a broken install (no Public Suffix List) fails a wildcard check loudly, never ok', async () => {
+    // tldts is loaded on the first wildcard match under the webpki profile (src/verify/names/
+    // dns.ts): when it cannot be, the verdict must not be a pass, nor the name taken as matched.
+    const wild = await makeChain({ names: ['*.wild.test'] });
+    writeFileSync(join(project, 'wild.pem'), wild.leaf.pem + wild.intermediate.pem);
+    writeFileSync(join(project, 'wild-root.pem'), wild.root.pem);
+    const args = [
+      'verify',
+      'wild.pem',
+      '--ca',
+      'wild-root.pem',
+      '--host',
+      'www.wild.test',
+      '--profile',
+      'webpki',
+      '--format',
+      'json',
+    ];
+    const bin = join(project, 'node_modules/.bin/certvet');
+    const ok = spawnSync(bin, args, { cwd: project, encoding: 'utf8', env: shellEnv() });
+    assert.equal(ok.status, 0, ok.stderr);
+    const psl = join(project, 'node_modules/tldts');
+    renameSync(psl, `${psl}.away`);
+    try {
+      const broken = spawnSync(bin, args, { cwd: project, encoding: 'utf8', env: shellEnv() });
+      assert.equal(broken.status, 70, `${broken.stdout}\n${broken.stderr}`);
+      assert.equal(broken.stdout, '', 'no report, so no verdict');
+      assert.match(broken.stderr, /certvet: internal error: .*Cannot find (module|package) 'tldts'/);
+    } finally {
+      renameSync(`${psl}.away`, psl);
     }
   });
 
