@@ -23,20 +23,24 @@ const HOLD_MS = 300;
 
 /**
  * A TCP relay to `port`. Bytes from the server that arrive after the client has sent two
- * chunks (ClientHello, then its Finished flight) are delivered HOLD_MS late, in order, and so
- * is the server's close.
+ * chunks (ClientHello, then its Finished flight) are delivered `holdMs` late, in order, and so
+ * is the server's close — as a FIN, or as a TCP reset when `endAs` is 'reset'.
  */
-async function holdingRelay(port: number): Promise<{ server: NetServer; port: number }> {
+async function holdingRelay(
+  port: number,
+  holdMs = HOLD_MS,
+  endAs: 'fin' | 'reset' = 'fin',
+): Promise<{ server: NetServer; port: number }> {
   const server = createTcpServer((client: Socket) => {
     const upstream = netConnect({ host: '127.0.0.1', port });
     let fromClient = 0;
-    const late = (f: () => void) => (fromClient >= 2 ? setTimeout(f, HOLD_MS) : f());
+    const late = (f: () => void) => (fromClient >= 2 ? setTimeout(f, holdMs) : f());
     client.on('data', (d) => {
       fromClient++;
       upstream.write(d);
     });
     upstream.on('data', (d) => late(() => client.writable && client.write(d)));
-    upstream.on('end', () => late(() => client.end()));
+    upstream.on('end', () => late(() => (endAs === 'reset' ? client.resetAndDestroy() : client.end())));
     client.on('end', () => upstream.end());
     const destroyBoth = () => {
       client.destroy();
@@ -52,10 +56,12 @@ async function holdingRelay(port: number): Promise<{ server: NetServer; port: nu
 describe('the TLS 1.3 client-certificate verdict, from a server slow to give it', () => {
   const servers: Array<tls.Server | NetServer> = [];
   let opts: CheckerOptions;
-  const relayed: Record<'required' | 'optional' | 'asyncRefusal', number> = {
+  const relayed: Record<'required' | 'optional' | 'asyncRefusal' | 'slowRefusal' | 'resetRefusal', number> = {
     required: 0,
     optional: 0,
     asyncRefusal: 0,
+    slowRefusal: 0,
+    resetRefusal: 0,
   };
 
   before(async () => {
@@ -67,12 +73,17 @@ describe('the TLS 1.3 client-certificate verdict, from a server slow to give it'
       minVersion: 'TLSv1.3',
       requestCert: true,
     };
-    const start = async (o: tls.TlsOptions, onSecure: (s: tls.TLSSocket) => void): Promise<number> => {
+    const start = async (
+      o: tls.TlsOptions,
+      onSecure: (s: tls.TLSSocket) => void,
+      holdMs = HOLD_MS,
+      endAs: 'fin' | 'reset' = 'fin',
+    ): Promise<number> => {
       const s = tls.createServer({ ...base, ...o }, onSecure);
       s.on('tlsClientError', () => {});
       servers.push(s);
       await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-      const relay = await holdingRelay((s.address() as { port: number }).port);
+      const relay = await holdingRelay((s.address() as { port: number }).port, holdMs, endAs);
       servers.push(relay.server);
       return relay.port;
     };
@@ -86,6 +97,17 @@ describe('the TLS 1.3 client-certificate verdict, from a server slow to give it'
     relayed.asyncRefusal = await start({ rejectUnauthorized: false }, (s) => {
       if (!s.authorized) s.destroy();
     });
+    // A refusal that comes only after the target's whole deadline.
+    relayed.slowRefusal = await start({ rejectUnauthorized: true }, (s) => s.end(), 5_000);
+    // Verifies in the application and resets the connection (as the relay delivers it).
+    relayed.resetRefusal = await start(
+      { rejectUnauthorized: false },
+      (s) => {
+        if (!s.authorized) s.destroy();
+      },
+      HOLD_MS,
+      'reset',
+    );
     opts = { ca: chain.root.pem, revocation: 'off' };
   });
 
@@ -110,5 +132,34 @@ describe('the TLS 1.3 client-certificate verdict, from a server slow to give it'
   test('a server that closes after its session tickets refused the (missing) certificate', async () => {
     const r = await createChecker(opts).check(`127.0.0.1:${relayed.asyncRefusal}`);
     assert.deepEqual(codes(r), ['client-cert-required']);
+  });
+
+  test('a server that resets the connection after its tickets refused it too', async () => {
+    const r = await createChecker(opts).check(`127.0.0.1:${relayed.resetRefusal}`);
+    assert.deepEqual(codes(r), ['client-cert-required']);
+  });
+
+  test('no decision before the deadline is a timeout, never a pass', async () => {
+    const r = await createChecker({ ...opts, timeout: 800 }).check(`127.0.0.1:${relayed.slowRefusal}`);
+    assert.equal(r.status, 'error', JSON.stringify(r.findings));
+    assert.deepEqual(codes(r), ['timeout']);
+    assert.match(
+      r.findings[0]!.message,
+      /asked for a client certificate and had neither accepted nor refused/,
+    );
+    assert.doesNotMatch(r.findings[0]!.message, /did not prove/, 'its side of the handshake was complete');
+    assert.equal(r.chain.length, 3, 'the chain it sent is still judged');
+  });
+
+  test('a stop (abort) while the server decides is not a pass either', async () => {
+    const r = await createChecker(opts).check(`127.0.0.1:${relayed.slowRefusal}`, {
+      signal: AbortSignal.timeout(800),
+    });
+    assert.notEqual(r.status, 'ok', JSON.stringify(r.findings));
+    assert.equal(r.status, 'error');
+    assert.match(
+      r.findings[0]!.message,
+      /neither accepted nor refused the connection before the check was interrupted/,
+    );
   });
 });

@@ -87,11 +87,16 @@ export function evaluateObservation(
   // Certificates are public: anyone can replay a server's chain. Only a completed handshake
   // proves the server holds the key, so a handshake that failed (or stalled) after the
   // Certificate message is never a pass — the chain is still judged, for diagnosis.
+  // (A TLS 1.3 server still deciding on our client certificate when time ran out has completed
+  // its side of the handshake, the proof included: crossCheck is set once it has.)
   if (obs.error)
     findings.push({
       code: obs.error.code,
       severity: 'error',
-      message: `${obs.error.message}; the handshake did not complete, so the server did not prove it holds the certificate's key (the certificates it sent were still checked)`,
+      message:
+        obs.crossCheck === null
+          ? `${obs.error.message}; the handshake did not complete, so the server did not prove it holds the certificate's key (the certificates it sent were still checked)`
+          : `${obs.error.message} (the certificates it sent were still checked)`,
     });
   // The leaf is the certificate the server vouches for: when it does not parse, nothing else
   // may stand in for it (verifying the intermediate "as the leaf" would describe the wrong

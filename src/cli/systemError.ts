@@ -27,7 +27,7 @@ const VERBS: Readonly<Record<string, string>> = {
 /** Why a server could not listen, for the codes an operator can act on. */
 const LISTEN_REASONS: Readonly<Record<string, string>> = {
   EADDRINUSE: 'address already in use',
-  EACCES: 'permission denied (a port below 1024 needs privileges)',
+  EACCES: 'permission denied',
   EADDRNOTAVAIL: 'address not available on this machine',
 };
 
@@ -40,7 +40,8 @@ export function describeSystemError(e: unknown): string | null {
   if (!(e instanceof Error) || typeof err.code !== 'string') return null;
   if (err.syscall === 'listen' && typeof err.address === 'string' && typeof err.port === 'number') {
     const host = err.address.includes(':') ? `[${err.address}]` : err.address;
-    return `cannot listen on ${host}:${err.port}: ${LISTEN_REASONS[err.code] ?? err.code}`;
+    const privileged = err.code === 'EACCES' && err.port > 0 && err.port < 1024;
+    return `cannot listen on ${host}:${err.port}: ${LISTEN_REASONS[err.code] ?? err.code}${privileged ? ' (ports below 1024 need privileges)' : ''}`;
   }
   if (typeof err.path !== 'string') return null;
   const reason = REASONS[err.code] ?? err.code;

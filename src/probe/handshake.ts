@@ -179,14 +179,18 @@ export async function judgeClientCertificate(run: ProbeRun, tls: CapturedTls): P
  * TLS 1.3: a server judges our client certificate (or its absence) only after our Finished, so
  * its verdict comes after the handshake. A server that, as read from the wire, sent no
  * CertificateRequest cannot refuse one (certvet offers no post-handshake authentication):
- * nothing to wait for. One that asked has decided once it either refuses (an alert, or a close
- * with nothing sent) or sends its session tickets; until then it is still deciding, which can
- * take far longer than a loopback round trip on a busy host, so listen up to `decisionWaitMs`.
- * After the tickets, listen `settleMs` more: servers that verify asynchronously close then.
- * When the handshake could not be read from the wire, a ticket ends the wait (as before).
+ * nothing to wait for. One that asked has decided once it refuses (an alert, or a close or
+ * reset with nothing sent), sends data, or sends its session tickets; until then it is still
+ * deciding, which can take far longer than a loopback round trip on a busy host, so listen up
+ * to `decisionWaitMs`. After the tickets, listen `settleMs` more: servers that verify in the
+ * application close then. Silence for the whole decision wait is read as "went on" (a server
+ * without session tickets); a decision wait cut short by the target's deadline or an abort is
+ * a timeout, never a pass. When the handshake could not be read from the wire, a ticket ends
+ * the wait (as before).
  */
 async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Promise<void> {
   const { ts } = tls;
+  const signal = run.o.signal;
   const given = run.o.postHandshakeWaitMs;
   const settleMs = given ?? Math.min(1000, Math.max(50, run.timings.connectMs * 4 + 30));
   const decisionWaitMs = given ?? Math.max(1000, 2 * settleMs);
@@ -197,37 +201,82 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
     run.clientCert = acceptedVerdict(tls);
     return;
   }
+  const firstWait = asked ? decisionWaitMs : settleMs;
+  const firstWaitLeft = remaining(run);
+  const cutShort = firstWaitLeft < firstWait;
   let closed = false;
   let gotData = false;
+  let ticket = false;
+  let aborted = false;
   const lateError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-    // Read (and discard) so that OpenSSL processes whatever the server sends next.
-    ts.on('data', () => {
-      gotData = true;
-    });
-    ts.resume();
-    // A timer can fire in the same loop turn as the bytes that would have answered arrive (a
-    // busy event loop runs timers before it polls sockets): let one poll phase pass first.
-    const expire = () => setImmediate(() => resolve(null));
-    let timer = setTimeout(expire, Math.min(asked ? decisionWaitMs : settleMs, remaining(run)));
-    const done = (e: NodeJS.ErrnoException | null) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    let immediate: NodeJS.Immediate | undefined;
+    const stopTimers = () => {
       clearTimeout(timer);
+      if (immediate) clearImmediate(immediate);
+      immediate = undefined;
+    };
+    const finish = (e: NodeJS.ErrnoException | null) => {
+      if (settled) return;
+      settled = true;
+      stopTimers();
+      signal?.removeEventListener('abort', onAbort);
       resolve(e);
     };
-    ts.once('session', () => {
-      if (!asked) return done(null);
-      clearTimeout(timer);
-      timer = setTimeout(expire, Math.min(settleMs, remaining(run)));
+    // A timer can fire in the same loop turn as the bytes that would have answered arrive (a
+    // busy event loop runs timers before it polls sockets): let one poll phase pass first.
+    const arm = (ms: number) => {
+      if (settled) return;
+      stopTimers();
+      timer = setTimeout(() => {
+        immediate = setImmediate(() => finish(null));
+      }, ms);
+    };
+    const onAbort = () => {
+      aborted = true;
+      finish(null);
+    };
+    // Read (and discard) so that OpenSSL processes whatever the server sends next; data from
+    // the server means it went on with us.
+    ts.on('data', () => {
+      gotData = true;
+      finish(null);
     });
-    ts.once('error', (e) => done(e as NodeJS.ErrnoException));
+    ts.resume();
+    ts.once('session', () => {
+      if (!asked) return finish(null);
+      ticket = true;
+      arm(Math.min(settleMs, remaining(run)));
+    });
+    ts.once('error', (e) => finish(e as NodeJS.ErrnoException));
     ts.once('end', () => {
       closed = true;
-      done(null);
+      finish(null);
     });
+    arm(Math.min(firstWait, firstWaitLeft));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
   run.certificates = tls.sentChain();
+  const requested = tls.certificateRequested;
+  const decided = ticket || gotData || closed || lateError !== null;
   if (isClientCertAlert(lateError)) run.clientCert = refusedVerdict(tls);
-  else if (closed && !gotData && tls.certificateRequested) run.clientCert = refusedVerdict(tls);
-  else if (!lateError) run.clientCert = acceptedVerdict(tls);
+  // Asked, then closed or reset without a byte of data: the certificate (or its absence) was refused.
+  else if (requested && !gotData && (closed || lateError)) run.clientCert = refusedVerdict(tls);
+  else if (lateError) return;
+  else if (requested && !decided && (aborted || cutShort))
+    throw new ProbeError(
+      'timeout',
+      `${where(run)} asked for a client certificate and had neither accepted nor refused the connection ${
+        !aborted
+          ? `within the ${Math.round(firstWaitLeft)} ms left of the ${run.t.totalMs} ms deadline`
+          : signal?.reason instanceof DeadlineError
+            ? `before the deadline (${signal.reason.ms} ms)`
+            : 'before the check was interrupted'
+      }`,
+    );
+  else run.clientCert = acceptedVerdict(tls);
 }
 
 /** The server refused the handshake over client certificates: ours, or the one we did not send. */

@@ -68,12 +68,13 @@ export function where(run: ProbeRun): string {
 
 /**
  * Ends the probe: closes its sockets, stamps the total time and returns the Observation.
- * A failure after the caller's signal fired is reported as the timeout (or interruption) it is.
+ * A failure after the caller's signal fired is reported as the timeout (or interruption) it is,
+ * unless the step already described its own timeout.
  */
 export function buildObservation(run: ProbeRun, failure: Observation['error']): Observation {
   const { o, timings } = run;
   const error: Observation['error'] =
-    failure && o.signal?.aborted
+    failure && failure.code !== 'timeout' && o.signal?.aborted
       ? {
           code: 'timeout',
           message:

@@ -24,15 +24,20 @@ function parseLabPortBase(value: string): number {
   return n;
 }
 
-/** The first error line of the background lab's log (what `certvet: …` printed), bounded. */
-function lastLines(logPath: string): string {
-  let text: string;
+/**
+ * Why the background lab stopped, from its log: the first line certvet printed (`certvet: …`),
+ * else the first non-empty line (a Node warning or crash), bounded.
+ */
+function labFailureReason(logPath: string): string {
+  let lines: string[];
   try {
-    text = readFileSync(logPath, 'utf8').slice(0, 64 * 1024);
+    lines = readFileSync(logPath, 'utf8')
+      .slice(0, 64 * 1024)
+      .split('\n');
   } catch {
     return '';
   }
-  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  const line = lines.find((l) => l.startsWith('certvet: ')) ?? lines.find((l) => l.trim() !== '') ?? '';
   return line.replace(/^certvet: /, '').slice(0, 500);
 }
 
@@ -194,9 +199,10 @@ export function registerLab(program: Command, io: { stdout: NodeJS.WriteStream }
       child.unref();
       const deadline = Date.now() + 30_000;
       while (!existsSync(statePath)) {
-        if (Date.now() > deadline || child.exitCode !== null) {
-          if (child.exitCode === null) child.kill();
-          const why = lastLines(logPath);
+        const ended = child.exitCode !== null || child.signalCode !== null;
+        if (Date.now() > deadline || ended) {
+          if (!ended) child.kill();
+          const why = labFailureReason(logPath);
           throw new InputError(
             `the lab did not start${why ? `: ${why}` : f.portBase ? ` (ports ${f.portBase}+ in use?)` : ''} (log: ${logPath})`,
           );
