@@ -2,7 +2,21 @@ import { bytesEqual } from '../../x509/der.js';
 import { ipToText } from '../../x509/generalName.js';
 import { attributeValues } from '../../x509/name.js';
 import { EKU_NAMES, OID } from '../../x509/oids.js';
+import type { KeyType } from '../../x509/publicKey.js';
 import type { CertContext } from './context.js';
+
+/** Key types with their article, for messages ("an Ed25519 key"). */
+const KEY_TYPE_NAMES: Readonly<Record<KeyType, string>> = {
+  rsa: 'an RSA',
+  'rsa-pss': 'an RSASSA-PSS',
+  ec: 'an EC',
+  ed25519: 'an Ed25519',
+  ed448: 'an Ed448',
+  dsa: 'a DSA',
+  x25519: 'an X25519',
+  x448: 'an X448',
+  unknown: 'an unrecognised',
+};
 
 const BR = (s: string) => `CA/B BR ${s}`;
 
@@ -74,7 +88,7 @@ export function checkWebPkiProfile(c: CertContext): void {
   } else {
     sink.profile(
       'weak-key',
-      `the ${label} has a ${key.type.toUpperCase()} key (only RSA and ECDSA keys are permitted)`,
+      `the ${label} has ${KEY_TYPE_NAMES[key.type]} key (only RSA and ECDSA keys are permitted)`,
       i,
       BR('6.1.5'),
     );
