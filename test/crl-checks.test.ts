@@ -295,6 +295,92 @@ describe('checkCrls (RFC 5280 §6.3)', () => {
     assert.match(d.status === 'unusable' ? d.reason : '', /delta CRL/);
   });
 
+  test('partitioned CRLs: the IDP must name one of the certificate’s CDP URIs, byte for byte', async () => {
+    // GeneralName: [6] uniformResourceIdentifier, [2] dNSName; DistributionPointName: [0] fullName.
+    const uri = (u: string) => tlv(0x86, Buffer.from(u));
+    const dns = (d: string) => tlv(0x82, Buffer.from(d));
+    const fullName = (...names: Buffer[]) => tlv(0xa0, tlv(0xa0, Buffer.concat(names)));
+    const idp = (dpName: Buffer, ...flags: Buffer[]) =>
+      new x509.Extension('2.5.29.28', true, seq(dpName, ...flags));
+    const cdp = (...dps: Buffer[]) => new x509.Extension('2.5.29.31', false, seq(...dps.map((d) => seq(d))));
+    const A = 'http://crl.example.test/a.crl';
+    const B = 'http://crl.example.test/b.crl';
+    const leafWith = (...ext: x509.Extension[]) =>
+      issue({ subject: 'CN=p', issuer: c.intermediate, dns: ['p.example.test'], extensions: ext });
+    const check = async (leaf: IssuedCert, crl: Crl) =>
+      checkCrls(leaf.parsed, c.intermediate.parsed, [crl], now(), false);
+    const reasonOf = (r: ReturnType<typeof checkCrls>) => (r.status === 'unusable' ? r.reason : r.status);
+
+    const inA = await leafWith(cdp(fullName(uri(A))));
+    const partitionA = await makeCrl(c.intermediate, { extensions: [idp(fullName(uri(A)))] });
+    const partitionB = await makeCrl(c.intermediate, { extensions: [idp(fullName(uri(B)))] });
+    assert.deepEqual(partitionA.distributionPointUris, [A]);
+    assert.equal((await check(inA, partitionA)).status, 'good', 'its own partition covers it');
+    const other = await check(inA, partitionB);
+    assert.equal(other.status, 'unusable', "another partition's CRL cannot say it is good");
+    assert.match(
+      reasonOf(other),
+      /is the CRL of the distribution point http:\/\/crl\.example\.test\/b\.crl, and the certificate's cRLDistributionPoints name http:\/\/crl\.example\.test\/a\.crl instead/,
+    );
+    // …but a serial it lists is revoked all the same (serials are unique per issuer).
+    const bListsIt = await makeCrl(c.intermediate, {
+      entries: [{ serial: inA.parsed.serialHex }],
+      extensions: [idp(fullName(uri(B)))],
+    });
+    assert.equal((await check(inA, bListsIt)).status, 'revoked');
+    // Beside the right partition, the wrong one changes nothing.
+    assert.equal(
+      checkCrls(inA.parsed, c.intermediate.parsed, [partitionB, partitionA], now(), false).status,
+      'good',
+    );
+
+    const noCdp = await leafWith();
+    assert.match(
+      reasonOf(await check(noCdp, partitionA)),
+      /the certificate has no cRLDistributionPoints naming it/,
+    );
+    const encoded = await leafWith(cdp(fullName(uri('http://crl.example.test/%61.crl'))));
+    const plainA = await makeCrl(c.intermediate, {
+      extensions: [idp(fullName(uri('http://crl.example.test/a.crl')))],
+    });
+    assert.equal((await check(encoded, plainA)).status, 'unusable', 'equivalent is not identical');
+    const mixedCdp = await leafWith(cdp(fullName(uri(A), dns('crl.example.test'))));
+    assert.match(reasonOf(await check(mixedCdp, partitionA)), /do not name it by URIs alone/);
+    const twoDps = await leafWith(cdp(fullName(uri(B)), fullName(uri(A))));
+    assert.equal((await check(twoDps, partitionA)).status, 'good', 'any of its distribution points');
+
+    const mixedIdp = await makeCrl(c.intermediate, {
+      extensions: [idp(fullName(uri(A), dns('crl.example.test')))],
+    });
+    assert.match(
+      reasonOf(await check(inA, mixedIdp)),
+      /names its distribution point with a name that is not a URI/,
+    );
+    // nameRelativeToCRLIssuer [1]: a SET OF AttributeTypeAndValue (here CN=partition).
+    const cn = seq(Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03]), tlv(0x0c, Buffer.from('partition')));
+    const relative = await makeCrl(c.intermediate, { extensions: [idp(tlv(0xa0, tlv(0xa1, cn)))] });
+    assert.match(reasonOf(await check(inA, relative)), /by a name relative to the CRL issuer/);
+    // A full CRL (an IDP without a distribution point) covers every certificate of its scope.
+    const full = await makeCrl(c.intermediate, { extensions: [idp(tlv(0x81, Buffer.from([0xff])))] });
+    assert.equal(full.distributionPointUris, null);
+    assert.equal((await check(inA, full)).status, 'good');
+  });
+
+  test('a CRL that lists a serial twice is malformed: it cannot vouch, but a serial it lists is revoked', async () => {
+    // (@peculiar/x509 refuses to write such a CRL; the lab's builder writes what it is given.)
+    const listing = (serial: string) =>
+      buildCrl({
+        issuer: c.intermediate,
+        entries: [serial, serial].map((s) => ({ serial: s, revokedAt: new Date(NOW.getTime() - DAY) })),
+      }).then((der) => parseCrl(der));
+    const twice = await listing('0BADC0DE');
+    assert.match(twice.defects.join('; '), /lists serial 0BADC0DE more than once/);
+    const r = leafCheck([twice]);
+    assert.equal(r.status, 'unusable');
+    const listsLeafTwice = await listing(c.leaf.parsed.serialHex);
+    assert.equal(leafCheck([listsLeafTwice]).status, 'revoked');
+  });
+
   test('several CRLs: a usable one wins over an unusable one; a revocation wins over both', async () => {
     const stale = await makeCrl(c.intermediate, {
       thisUpdate: new Date(NOW.getTime() - 10 * DAY),

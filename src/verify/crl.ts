@@ -41,13 +41,33 @@ export function describeCrl(crl: Crl): string {
     : `the CRL from ${crl.issuer.text || '(empty issuer)'}`;
 }
 
-/** Why `crl`'s scope (issuingDistributionPoint, RFC 5280 §5.2.5) excludes `cert`, or null. */
-function scopeExclusion(crl: Crl, isCa: boolean): string | null {
+/**
+ * Why `crl`'s scope (issuingDistributionPoint, RFC 5280 §5.2.5, §6.3.3 (b)) excludes `cert`, or
+ * null. A partitioned CRL covers a certificate only when one of the URIs its IDP names is,
+ * byte for byte, a URI of the certificate's cRLDistributionPoints (a DistributionPoint of URIs
+ * only, without reasons or cRLIssuer); other name forms are not matched, so such a CRL is not
+ * used (CA/B Forum BR 7.2.2.1 allows only URIs, and byte-identical ones).
+ */
+function scopeExclusion(crl: Crl, cert: Certificate, isCa: boolean): string | null {
   if (crl.isDelta) return 'is a delta CRL, which needs its base CRL';
   if (crl.onlyAttributeCerts) return 'covers only attribute certificates';
   if (crl.indirect) return 'is an indirect CRL, which certvet does not support';
   if (crl.onlyUserCerts && isCa) return 'covers only end-entity certificates, and this one is a CA';
   if (crl.onlyCaCerts && !isCa) return 'covers only CA certificates, and this one is an end entity';
+  if (crl.distributionPointUnmatchable)
+    return `names its distribution point ${crl.distributionPointUnmatchable}, which certvet does not match`;
+  const idp = crl.distributionPointUris;
+  if (idp) {
+    const mine = cert.ext.crlDistributionPointMatchUris ?? [];
+    if (!idp.some((u) => mine.includes(u)))
+      return `is the CRL of the distribution point ${idp.join(', ') || '(no name)'}, and ${
+        mine.length
+          ? `the certificate's cRLDistributionPoints name ${mine.join(', ')} instead`
+          : (cert.ext.crlDistributionPoints?.length ?? 0) > 0
+            ? "the certificate's cRLDistributionPoints do not name it by URIs alone"
+            : 'the certificate has no cRLDistributionPoints naming it'
+      }`;
+  }
   return null;
 }
 
@@ -106,7 +126,7 @@ export function checkCrls(
       return { status: 'revoked', crl, entry, caveats: problems };
     if (entry && !crl.isDelta)
       problems.push('lists this serial with reason removeFromCRL, which only a delta CRL may use');
-    const scope = scopeExclusion(crl, isCa);
+    const scope = scopeExclusion(crl, cert, isCa);
     if (scope) problems.push(scope);
     if (problems.length) {
       unusable.push(`${name} ${problems.join('; ')}`);

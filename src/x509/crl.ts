@@ -56,6 +56,14 @@ export interface Crl {
   readonly indirect: boolean;
   readonly onlySomeReasons: boolean;
   readonly onlyAttributeCerts: boolean;
+  /**
+   * A partitioned CRL (RFC 5280 §5.2.5): the URIs its issuingDistributionPoint names, of which
+   * a certificate's cRLDistributionPoints must name one for the CRL to cover it; null when the
+   * IDP names no distribution point (the CRL covers the issuer's whole scope).
+   */
+  readonly distributionPointUris: readonly string[] | null;
+  /** Why the IDP's distribution point name cannot be matched (a relative name, non-URI names), or null. */
+  readonly distributionPointUnmatchable: string | null;
   /** Problems that make this CRL unusable (RFC 5280 §5.2 profile violations, unknown critical extensions). */
   readonly defects: readonly string[];
   /** Where it came from (a file name, a URL), for messages; null when the caller gave none. */
@@ -97,6 +105,10 @@ class RevokedIndex {
 
   add(serialHex: string, entryStart: number): void {
     this.offsets.set(serialHex, entryStart);
+  }
+
+  has(serialHex: string): boolean {
+    return this.offsets.has(serialHex);
   }
 
   get size(): number {
@@ -145,6 +157,7 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
     if (f[i] && f[i]!.cls === 0 && (f[i]!.tag === TAG.UTC_TIME || f[i]!.tag === TAG.GENERALIZED_TIME))
       nextUpdate = decodeTime(f[i++]!);
     const revoked = new RevokedIndex(der);
+    let duplicateListed = false;
     if (f[i] && f[i]!.cls === 0 && f[i]!.tag === TAG.SEQUENCE) {
       // Hot loop for CRLs of hundreds of thousands of entries: walk the TLVs directly, keep the
       // revocation date and entry extensions undecoded until a serial is actually looked up.
@@ -179,6 +192,10 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
         )
           .toString('hex')
           .toUpperCase();
+        if (revoked.has(serial) && !duplicateListed) {
+          duplicateListed = true;
+          defects.push(`lists serial ${serial} more than once (each revoked certificate must appear once)`);
+        }
         revoked.add(serial, entry.start);
       }
     }
@@ -225,6 +242,18 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
     if (inner.oid !== signatureAlgorithm.oid || !bytesEqual(whole(innerAlg), whole(algT)))
       defects.push('has mismatched signature algorithms (signatureAlgorithm differs from the signed one)');
     const onlySomeReasons = idp?.onlySomeReasons !== undefined;
+    const dpName = idp?.distributionPoint;
+    let distributionPointUris: string[] | null = null;
+    let distributionPointUnmatchable: string | null = null;
+    if (dpName?.nameRelativeToCRLIssuer)
+      distributionPointUnmatchable = 'by a name relative to the CRL issuer';
+    else if (dpName?.fullName) {
+      distributionPointUris = [];
+      for (const gn of dpName.fullName)
+        if (gn.uniformResourceIdentifier !== undefined)
+          distributionPointUris.push(gn.uniformResourceIdentifier);
+        else distributionPointUnmatchable = 'with a name that is not a URI';
+    }
     return {
       der,
       tbs: whole(tbsT),
@@ -243,6 +272,8 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
       indirect: idp?.indirectCRL ?? false,
       onlySomeReasons,
       onlyAttributeCerts: idp?.onlyContainsAttributeCerts ?? false,
+      distributionPointUris,
+      distributionPointUnmatchable,
       defects,
       source,
     };

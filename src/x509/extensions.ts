@@ -90,7 +90,14 @@ export interface DecodedExtensions {
   policyConstraints?: PolicyConstraintsValue;
   inhibitAnyPolicy?: number;
   authorityInfoAccess?: AccessInfo;
+  /** Every URI of the cRLDistributionPoints (where CRLs can be fetched). */
   crlDistributionPoints?: readonly string[];
+  /**
+   * The URIs by which a partitioned CRL's issuingDistributionPoint may name this certificate's
+   * distribution point (RFC 5280 §6.3.3 (b)(2)(i)): those of the DistributionPoints whose name
+   * is a fullName of URIs only, with neither reasons nor cRLIssuer. Other forms are not matched.
+   */
+  crlDistributionPointMatchUris?: readonly string[];
   tlsFeatures?: readonly number[];
 }
 
@@ -279,16 +286,24 @@ function decodeAia(v: Uint8Array): AccessInfo {
   return { ocsp, caIssuers };
 }
 
-function decodeCrlDp(v: Uint8Array): string[] {
+function decodeCrlDp(v: Uint8Array): { urls: string[]; matchUris: string[] } {
+  // The common form (fullNames of URIs, nothing else): every URI both fetches and matches.
   const quick = fastCrlDistributionPoints(v);
-  if (quick) return quick;
+  if (quick) return { urls: quick, matchUris: quick };
   const dps = parseWith(v, (m) => m.CRLDistributionPoints);
   if (dps.length === 0) throw new DerError('cRLDistributionPoints is empty');
   const urls: string[] = [];
-  for (const dp of dps)
-    for (const gn of dp.distributionPoint?.fullName ?? [])
-      if (gn.uniformResourceIdentifier !== undefined) urls.push(gn.uniformResourceIdentifier);
-  return urls;
+  const matchUris: string[] = [];
+  for (const dp of dps) {
+    const names = dp.distributionPoint?.fullName ?? [];
+    const dpUris: string[] = [];
+    for (const gn of names)
+      if (gn.uniformResourceIdentifier !== undefined) dpUris.push(gn.uniformResourceIdentifier);
+    urls.push(...dpUris);
+    if (dpUris.length > 0 && dpUris.length === names.length && !dp.reasons && !dp.cRLIssuer)
+      matchUris.push(...dpUris);
+  }
+  return { urls, matchUris };
 }
 
 function decodeTlsFeature(v: Uint8Array): number[] {
@@ -349,9 +364,12 @@ export function decodeExtensions(raw: readonly RawExtension[]): {
         case OID.authorityInfoAccess:
           decoded.authorityInfoAccess = decodeAia(v);
           break;
-        case OID.crlDistributionPoints:
-          decoded.crlDistributionPoints = decodeCrlDp(v);
+        case OID.crlDistributionPoints: {
+          const dp = decodeCrlDp(v);
+          decoded.crlDistributionPoints = dp.urls;
+          decoded.crlDistributionPointMatchUris = dp.matchUris;
           break;
+        }
         case OID.tlsFeature:
           decoded.tlsFeatures = decodeTlsFeature(v);
           break;
