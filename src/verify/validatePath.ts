@@ -19,6 +19,7 @@ import type { Conformance, CrlPolicy, ExpectedName, Profile, Purpose, VerifyOpti
 import { PolicyState } from './policy.js';
 import type { CertContext } from './rules/context.js';
 import { checkRfc5280Profile } from './rules/rfc5280.js';
+import { checkSignatureOnlyKeyUsage } from './rules/signatureOnlyKeyUsage.js';
 import { checkWebPkiProfile } from './rules/webpki.js';
 
 export interface PathSettings {
@@ -224,6 +225,7 @@ function checkProfileRules(st: Step): void {
   // basicConstraints, keyUsage and name constraints are still enforced below.
   if (!ctx.isAnchor || s.strictAnchors) {
     checkRfc5280Profile(ctx, { allowNonCriticalNameConstraints: s.profile === 'webpki' });
+    checkSignatureOnlyKeyUsage(ctx);
     if (s.profile === 'webpki') checkWebPkiProfile(ctx);
   }
 }

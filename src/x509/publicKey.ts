@@ -16,7 +16,31 @@ import {
 import { importSpki } from './keyImport.js';
 import { OID } from './oids.js';
 
-export type KeyType = 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448' | 'dsa' | 'x25519' | 'x448' | 'unknown';
+export type KeyType =
+  | 'rsa'
+  | 'rsa-pss'
+  | 'ec'
+  | 'ed25519'
+  | 'ed448'
+  | 'ml-dsa-44'
+  | 'ml-dsa-65'
+  | 'ml-dsa-87'
+  | 'dsa'
+  | 'x25519'
+  | 'x448'
+  | 'unknown';
+
+/** ML-DSA public key sizes (FIPS 204, Table 2), by parameter set. */
+const ML_DSA_KEY_BYTES: Readonly<Record<string, number>> = {
+  'ml-dsa-44': 1312,
+  'ml-dsa-65': 1952,
+  'ml-dsa-87': 2592,
+};
+
+/** Whether a key type signs only (RFC 8410 §5, RFC 9881 §5): no encryption or key agreement usages. */
+export function isSignatureOnlyKey(type: KeyType): boolean {
+  return type === 'ed25519' || type === 'ed448' || type in ML_DSA_KEY_BYTES;
+}
 
 /** What a certificate says about its subject's public key. */
 export interface PublicKeyInfo {
@@ -97,6 +121,12 @@ function typeOf(oid: string): KeyType {
       return 'ed25519';
     case OID.ed448:
       return 'ed448';
+    case OID.mlDsa44:
+      return 'ml-dsa-44';
+    case OID.mlDsa65:
+      return 'ml-dsa-65';
+    case OID.mlDsa87:
+      return 'ml-dsa-87';
     case OID.dsa:
       return 'dsa';
     case OID.x25519:
@@ -165,6 +195,11 @@ export function decodePublicKey(spki: Tlv): PublicKeyInfo {
       (type === 'ed448' && keyBits.bytes.length !== 57)
     ) {
       throw new DerError(`an ${type} key must be ${type === 'ed25519' ? 32 : 57} bytes`);
+    } else if (type in ML_DSA_KEY_BYTES) {
+      // RFC 9881 §2: the parameters MUST be absent; the key is the FIPS 204 encoding.
+      if (paramsT) throw new DerError(`${type.toUpperCase()} key algorithm parameters must be absent`);
+      if (keyBits.bytes.length !== ML_DSA_KEY_BYTES[type])
+        throw new DerError(`an ${type.toUpperCase()} key must be ${ML_DSA_KEY_BYTES[type]} bytes`);
     }
   } catch (e) {
     error = `the public key is malformed (${(e as Error).message})`;
@@ -186,6 +221,10 @@ export function describeKey(k: PublicKeyInfo): string {
       return 'Ed25519';
     case 'ed448':
       return 'Ed448';
+    case 'ml-dsa-44':
+    case 'ml-dsa-65':
+    case 'ml-dsa-87':
+      return k.type.toUpperCase();
     default:
       return k.type === 'unknown' ? `unknown key algorithm ${k.algorithmOid}` : k.type;
   }

@@ -16,7 +16,17 @@ import {
 import { OID } from './oids.js';
 import { loadKey, type PublicKeyInfo } from './publicKey.js';
 
-export type SignatureScheme = 'rsa-pkcs1' | 'rsa-pss' | 'ecdsa' | 'dsa' | 'ed25519' | 'ed448' | 'unknown';
+export type SignatureScheme =
+  | 'rsa-pkcs1'
+  | 'rsa-pss'
+  | 'ecdsa'
+  | 'dsa'
+  | 'ed25519'
+  | 'ed448'
+  | 'ml-dsa-44'
+  | 'ml-dsa-65'
+  | 'ml-dsa-87'
+  | 'unknown';
 export type HashName = 'md5' | 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
 /** A decoded AlgorithmIdentifier for a signature. */
@@ -55,6 +65,10 @@ const ALGS: Readonly<Record<string, AlgDef>> = {
   '2.16.840.1.101.3.4.3.2': { name: 'dsa-with-SHA256', scheme: 'dsa', hash: 'sha256' },
   '1.3.101.112': { name: 'ED25519', scheme: 'ed25519', hash: null },
   '1.3.101.113': { name: 'ED448', scheme: 'ed448', hash: null },
+  // RFC 9881 §3: pure ML-DSA (empty context), no parameters.
+  '2.16.840.1.101.3.4.3.17': { name: 'ML-DSA-44', scheme: 'ml-dsa-44', hash: null },
+  '2.16.840.1.101.3.4.3.18': { name: 'ML-DSA-65', scheme: 'ml-dsa-65', hash: null },
+  '2.16.840.1.101.3.4.3.19': { name: 'ML-DSA-87', scheme: 'ml-dsa-87', hash: null },
 };
 
 const HASHES: Readonly<Record<string, HashName>> = {
@@ -166,6 +180,9 @@ const SCHEME_KEYS: Readonly<Record<SignatureScheme, readonly string[]>> = {
   dsa: ['dsa'],
   ed25519: ['ed25519'],
   ed448: ['ed448'],
+  'ml-dsa-44': ['ml-dsa-44'],
+  'ml-dsa-65': ['ml-dsa-65'],
+  'ml-dsa-87': ['ml-dsa-87'],
   unknown: [],
 };
 
@@ -181,7 +198,14 @@ export function verifySignature(
   if (!SCHEME_KEYS[alg.scheme].includes(key.type))
     return `a ${alg.name} signature cannot be made with the issuer's ${key.type} key`;
   const loadedKey = loadKey(key);
-  if (!loadedKey.key) return loadedKey.error ?? 'issuer public key unusable';
+  if (!loadedKey.key) {
+    const why = loadedKey.error ?? 'issuer public key unusable';
+    // ML-DSA came to node:crypto with OpenSSL 3.5 (Node 24, later Node 22 releases): a Node
+    // built with an older OpenSSL cannot check it at all.
+    return alg.scheme.startsWith('ml-dsa') && !key.error
+      ? `${alg.name} signatures cannot be verified with Node.js ${process.version} (OpenSSL ${process.versions.openssl}; ML-DSA needs OpenSSL 3.5 or later): ${why}`
+      : why;
+  }
   const k = loadedKey.key;
   try {
     let ok: boolean;
