@@ -3,7 +3,7 @@ import { before, describe, test } from 'node:test';
 import { buildCrl } from '../src/lab/crlBuilder.js';
 import { integer, seq, tlv } from '../src/lab/derWriter.js';
 import { type IssuedCert, issue, type LabChain, type LabKey, makeChain, x509 } from '../src/lab/pki.js';
-import { type Crl, checkCrls, parseCrl } from '../src/verify/crl.js';
+import { type Crl, checkCrls, checkDelta, parseCrl } from '../src/verify/crl.js';
 import type { VerifyOptions } from '../src/verify/options.js';
 import { verifyCertificate } from '../src/verify/verify.js';
 import { DerError } from '../src/x509/der.js';
@@ -327,7 +327,13 @@ describe('checkCrls (RFC 5280 §6.3)', () => {
       entries: [{ serial: inA.parsed.serialHex }],
       extensions: [idp(fullName(uri(B)))],
     });
-    assert.equal((await check(inA, bListsIt)).status, 'revoked');
+    const listed = await check(inA, bListsIt);
+    assert.equal(listed.status, 'revoked');
+    // …with the reason that CRL could not vouch by itself (so no delta may lift a hold on it).
+    assert.match(
+      listed.status === 'revoked' ? listed.caveats.join('; ') : '',
+      /is the CRL of the distribution point/,
+    );
     // Beside the right partition, the wrong one changes nothing.
     assert.equal(
       checkCrls(inA.parsed, c.intermediate.parsed, [partitionB, partitionA], now(), false).status,
@@ -360,6 +366,20 @@ describe('checkCrls (RFC 5280 §6.3)', () => {
     const cn = seq(Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03]), tlv(0x0c, Buffer.from('partition')));
     const relative = await makeCrl(c.intermediate, { extensions: [idp(tlv(0xa0, tlv(0xa1, cn)))] });
     assert.match(reasonOf(await check(inA, relative)), /by a name relative to the CRL issuer/);
+    // A distribution point name the schema decoder cannot read must not make the CRL a full one.
+    for (const [what, dpName] of [
+      ['a fullName that is a bare dNSName', tlv(0xa0, dns('crl.example.test'))],
+      ['an empty fullName', tlv(0xa0, tlv(0xa0, Buffer.alloc(0)))],
+    ] as const) {
+      const broken = await makeCrl(c.intermediate, { extensions: [idp(dpName)] });
+      assert.match(broken.defects.join('; '), /malformed issuingDistributionPoint/, what);
+      assert.equal((await check(noCdp, broken)).status, 'unusable', what);
+      const listing = await makeCrl(c.intermediate, {
+        entries: [{ serial: noCdp.parsed.serialHex }],
+        extensions: [idp(dpName)],
+      });
+      assert.equal((await check(noCdp, listing)).status, 'revoked', `${what}: a listed serial still revokes`);
+    }
     // A full CRL (an IDP without a distribution point) covers every certificate of its scope.
     const full = await makeCrl(c.intermediate, { extensions: [idp(tlv(0x81, Buffer.from([0xff])))] });
     assert.equal(full.distributionPointUris, null);
@@ -379,6 +399,42 @@ describe('checkCrls (RFC 5280 §6.3)', () => {
     assert.equal(r.status, 'unusable');
     const listsLeafTwice = await listing(c.leaf.parsed.serialHex);
     assert.equal(leafCheck([listsLeafTwice]).status, 'revoked');
+    // Listed twice with different reasons: the most severe entry answers, whatever the order.
+    const REASON = { keyCompromise: 1, certificateHold: 6, removeFromCRL: 8 };
+    for (const reasons of [
+      [REASON.keyCompromise, REASON.certificateHold],
+      [REASON.certificateHold, REASON.keyCompromise],
+      [REASON.keyCompromise, REASON.removeFromCRL],
+      [REASON.removeFromCRL, REASON.certificateHold],
+    ]) {
+      const crl = parseCrl(
+        await buildCrl({
+          issuer: c.intermediate,
+          entries: reasons.map((reason) => ({
+            serial: c.leaf.parsed.serialHex,
+            revokedAt: new Date(NOW.getTime() - DAY),
+            reason,
+          })),
+        }),
+      );
+      const r = leafCheck([crl]);
+      assert.equal(r.status, 'revoked', String(reasons));
+      const expected = reasons.includes(REASON.keyCompromise) ? 'keyCompromise' : 'certificateHold';
+      assert.equal(r.status === 'revoked' && r.entry.reason, expected, String(reasons));
+    }
+  });
+
+  test('a delta CRL updates only a base CRL of the same scope (RFC 5280 §5.2.4)', async () => {
+    const deltaIndicator = new x509.Extension('2.5.29.27', true, integer('01'));
+    const caOnlyIdp = new x509.Extension('2.5.29.28', true, seq(tlv(0x82, Buffer.from([0xff]))));
+    const base = await makeCrl(c.intermediate, { number: 1 });
+    const sameScope = await makeCrl(c.intermediate, { number: 2, extensions: [deltaIndicator] });
+    assert.equal(checkDelta(c.leaf.parsed, c.intermediate.parsed, base, sameScope, now()), null);
+    const otherScope = await makeCrl(c.intermediate, { number: 2, extensions: [deltaIndicator, caOnlyIdp] });
+    assert.throws(
+      () => checkDelta(c.leaf.parsed, c.intermediate.parsed, base, otherScope, now()),
+      /another scope \(issuingDistributionPoint\) than the base CRL/,
+    );
   });
 
   test('several CRLs: a usable one wins over an unusable one; a revocation wins over both', async () => {

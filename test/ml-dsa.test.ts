@@ -9,7 +9,9 @@ import { createPublicKey } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { loadCertificates, verifyCertificate } from '../src/index.js';
 import type { Certificate } from '../src/x509/certificate.js';
-import { describeKey } from '../src/x509/publicKey.js';
+import { readSingle } from '../src/x509/der.js';
+import { decodePublicKey, describeKey } from '../src/x509/publicKey.js';
+import { verifySignature } from '../src/x509/signatureAlgorithm.js';
 import {
   ML_DSA_SETS,
   type MlDsaChain,
@@ -65,6 +67,39 @@ describe('ML-DSA certificates (RFC 9881)', () => {
       assert.equal(leaf.signatureAlgorithm.name, set.toUpperCase());
       assert.equal(leaf.signatureAlgorithm.paramError, null);
     }
+  });
+
+  test('a signature of one parameter set is never checked with a key of another', () => {
+    const leaf44 = cert(fixtures.chains['ml-dsa-44'].leaf);
+    for (const other of ['ml-dsa-65', 'ml-dsa-87'] as const) {
+      const key = cert(fixtures.chains[other].root).publicKey;
+      assert.match(
+        verifySignature(leaf44.signatureAlgorithm, key, leaf44.tbs, leaf44.signature) ?? 'verified',
+        new RegExp(`ML-DSA-44 signatures cannot be made with the issuer's ${other} key`),
+      );
+    }
+  });
+
+  test('an ML-DSA key with algorithm parameters, or of the wrong size, is malformed', () => {
+    const spki = Buffer.from(cert(fixtures.chains['ml-dsa-44'].root).publicKey.spkiDer);
+    // SEQUENCE { SEQUENCE { OID }, BIT STRING }: rebuild it with NULL parameters, and with a key one byte short.
+    const tlv = (tag: number, body: Buffer) => {
+      const n = body.length;
+      const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+      return Buffer.concat([Buffer.from([tag, ...len]), body]);
+    };
+    const oid = Buffer.from('0609608648016503040311', 'hex'); // 2.16.840.1.101.3.4.3.17
+    const keyBits = spki.subarray(spki.length - 1313); // 0x00 unused-bits octet + 1312 key bytes
+    const withParams = tlv(
+      0x30,
+      Buffer.concat([tlv(0x30, Buffer.concat([oid, Buffer.from([5, 0])])), tlv(0x03, keyBits)]),
+    );
+    const short = tlv(0x30, Buffer.concat([tlv(0x30, oid), tlv(0x03, keyBits.subarray(0, -1))]));
+    const intact = tlv(0x30, Buffer.concat([tlv(0x30, oid), tlv(0x03, keyBits)]));
+    assert.deepEqual(intact, spki, 'the rebuilt SPKI is the original');
+    assert.equal(decodePublicKey(readSingle(intact)).error, null);
+    assert.match(decodePublicKey(readSingle(withParams)).error ?? '', /parameters must be absent/);
+    assert.match(decodePublicKey(readSingle(short)).error ?? '', /must be 1312 bytes/);
   });
 
   test('a keyUsage asserting keyEncipherment for an ML-DSA key is refused (RFC 9881 §5)', () => {

@@ -36,6 +36,7 @@ describe('delta CRLs: revoked is sticky, removeFromCRL lifts only a hold', () =>
       ['lonely-compromised', 'lonely'],
       ['lonely-held', 'lonely'],
       ['lonely-good', 'lonely'],
+      ['held-on-tainted', 'tainted'],
     ] as const)
       certs[name] = await issue({ subject: `CN=${name}`, issuer: ica, crlUrls: [`${url}/${base}.crl`] });
     const ago = new Date(Date.now() - DAY);
@@ -61,6 +62,24 @@ describe('delta CRLs: revoked is sticky, removeFromCRL lifts only a hold', () =>
         { serial: serial('held'), revokedAt: ago, reason: REASON.removeFromCRL },
         { serial: serial('held-then-compromised'), revokedAt: ago, reason: REASON.keyCompromise },
       ],
+    });
+    // A base that cannot vouch by itself (it lists a serial twice): its hold is heard, and a
+    // delta may not lift it.
+    files['/tainted.crl'] = await buildCrl({
+      issuer: ica,
+      number: 8,
+      freshestUrl: `${url}/tainted-delta.crl`,
+      entries: [0, 1].map(() => ({
+        serial: serial('held-on-tainted'),
+        revokedAt: ago,
+        reason: REASON.certificateHold,
+      })),
+    });
+    files['/tainted-delta.crl'] = await buildCrl({
+      issuer: ica,
+      number: 9,
+      deltaOf: 8,
+      entries: [{ serial: serial('held-on-tainted'), revokedAt: ago, reason: REASON.removeFromCRL }],
     });
     files['/lonely.crl'] = await buildCrl({
       issuer: ica,
@@ -103,6 +122,16 @@ describe('delta CRLs: revoked is sticky, removeFromCRL lifts only a hold', () =>
     const later = await run('held-then-compromised');
     assert.equal(later.perCert[0]?.status, 'revoked');
     assert.equal(later.perCert[0]?.reason, 'keyCompromise');
+  });
+
+  test('a delta does not lift a hold listed on a base CRL that cannot vouch by itself (malformed, out of scope)', async () => {
+    const r = await run('held-on-tainted');
+    assert.equal(r.perCert[0]?.status, 'revoked', JSON.stringify(r.perCert[0]));
+    assert.equal(r.findings[0]?.code, 'revoked');
+    assert.match(
+      r.findings[0]!.message,
+      /removeFromCRL is ignored: the base CRL that lists the hold .*more than once/,
+    );
   });
 
   test('a delta CRL that cannot be fetched lifts nothing: base revocations (and holds) stand', async () => {

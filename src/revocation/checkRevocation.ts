@@ -300,7 +300,13 @@ async function fromCrl(
     }
     where = `${where} and its delta CRL at ${deltaUrl}`;
     if (d === 'removed') {
-      if (isHold(entry) || !entry) entry = null;
+      // A hold on a base CRL that could not vouch by itself (out of scope, malformed) is not
+      // lifted by a delta: that base is only heard when it revokes.
+      if (entry && st.status === 'revoked' && st.caveats.length)
+        notes.push(
+          `the delta CRL's removeFromCRL is ignored: the base CRL that lists the hold ${st.caveats.join('; ')}`,
+        );
+      else if (isHold(entry) || !entry) entry = null;
       else
         notes.push(
           `the delta CRL's removeFromCRL is ignored: only a certificateHold can be lifted, and this revocation is ${entry.reason ?? 'unspecified'}`,

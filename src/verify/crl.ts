@@ -120,14 +120,15 @@ export function checkCrls(
       problems.push(`is not yet valid (thisUpdate ${isoOf(crl.thisUpdate)})`);
     if (crl.nextUpdate && crl.nextUpdate.seconds < nowSec)
       problems.push(`is stale (nextUpdate ${isoOf(crl.nextUpdate)})`);
+    const scope = scopeExclusion(crl, cert, isCa);
+    if (scope) problems.push(scope);
     // The issuer signed "this serial is revoked": that stands even on a CRL that is stale, out
-    // of scope or otherwise unusable for a "good" answer. (Serials are unique per issuer.)
+    // of scope or otherwise unusable for a "good" answer (serials are unique per issuer); the
+    // caveats say why the CRL could not vouch by itself (a delta may not lift its hold).
     if (entry && entry.reason !== 'removeFromCRL')
       return { status: 'revoked', crl, entry, caveats: problems };
     if (entry && !crl.isDelta)
       problems.push('lists this serial with reason removeFromCRL, which only a delta CRL may use');
-    const scope = scopeExclusion(crl, cert, isCa);
-    if (scope) problems.push(scope);
     if (problems.length) {
       unusable.push(`${name} ${problems.join('; ')}`);
       continue;
@@ -143,6 +144,19 @@ export function checkCrls(
   return relevant
     ? { status: 'unusable', reason: 'no relevant CRL could be used' }
     : { status: 'not-covered' };
+}
+
+/** A CRL's scope (its issuingDistributionPoint), as one comparable string. */
+function scopeOf(crl: Crl): string {
+  return JSON.stringify([
+    crl.distributionPointUris,
+    crl.distributionPointUnmatchable,
+    crl.onlyUserCerts,
+    crl.onlyCaCerts,
+    crl.onlyAttributeCerts,
+    crl.onlySomeReasons,
+    crl.indirect,
+  ]);
 }
 
 /**
@@ -168,6 +182,9 @@ export function checkDelta(
   if (delta.nextUpdate && delta.nextUpdate.seconds < nowSec) throw new Error('the delta CRL is stale');
   if (base.crlNumber === null || BigInt(delta.baseCrlNumber) > BigInt(base.crlNumber))
     throw new Error('the delta CRL does not update this base CRL (BaseCRLNumber is newer)');
+  // RFC 5280 §5.2.4: a delta updates a complete CRL of the same scope only.
+  if (scopeOf(delta) !== scopeOf(base))
+    throw new Error('the delta CRL has another scope (issuingDistributionPoint) than the base CRL');
   const entry = delta.revoked.get(cert.serialHex);
   if (!entry) return null;
   return entry.reason === 'removeFromCRL' ? 'removed' : entry;

@@ -17,6 +17,7 @@ import {
   decodeOid,
   decodeSmallInteger,
   expectUniversal,
+  latin1,
   readSingle,
   readTlv,
   TAG,
@@ -101,10 +102,17 @@ function entryExtensionDefects(extsT: Tlv): string[] {
  */
 class RevokedIndex {
   private readonly offsets = new Map<string, number>();
+  /** Further entries for a serial listed more than once (a malformed CRL): all are kept. */
+  private readonly repeats = new Map<string, number[]>();
   constructor(private readonly der: Uint8Array) {}
 
   add(serialHex: string, entryStart: number): void {
-    this.offsets.set(serialHex, entryStart);
+    if (!this.offsets.has(serialHex)) this.offsets.set(serialHex, entryStart);
+    else {
+      const more = this.repeats.get(serialHex);
+      if (more) more.push(entryStart);
+      else this.repeats.set(serialHex, [entryStart]);
+    }
   }
 
   has(serialHex: string): boolean {
@@ -115,9 +123,20 @@ class RevokedIndex {
     return this.offsets.size;
   }
 
+  /**
+   * The entry for a serial; of several (a malformed CRL), the most severe, so that a later
+   * certificateHold or removeFromCRL can never stand in for a revocation listed beside it.
+   */
   get(serialHex: string): RevokedEntry | undefined {
     const at = this.offsets.get(serialHex);
     if (at === undefined) return undefined;
+    const first = this.entryAt(at);
+    const more = this.repeats.get(serialHex);
+    if (!more) return first;
+    return [first, ...more.map((o) => this.entryAt(o))].reduce((a, b) => (severity(b) > severity(a) ? b : a));
+  }
+
+  private entryAt(at: number): RevokedEntry {
     const entry = readTlv(this.der, at);
     const [, dateT, extsT] = children(entry);
     let reason: string | null = null;
@@ -127,6 +146,37 @@ class RevokedIndex {
     }
     return { revocationDate: decodeTime(dateT!), reason };
   }
+}
+
+/** How much an entry revokes: a lifted hold least, a hold more, any other reason most. */
+function severity(e: RevokedEntry): number {
+  return e.reason === 'removeFromCRL' ? 0 : e.reason === 'certificateHold' ? 1 : 2;
+}
+
+/**
+ * The IDP's distributionPoint (RFC 5280 §5.2.5), read from the DER itself: the schema decoder
+ * drops a name it cannot decode, which would turn a partitioned CRL into a full one. Returns
+ * the URIs of a fullName (and why the name cannot be matched, if it cannot), or null when the
+ * IDP names no distribution point; throws DerError for a malformed name.
+ */
+function idpDistributionPoint(value: Uint8Array): { uris: string[]; unmatchable: string | null } | null {
+  const [first] = children(expectUniversal(readSingle(value), TAG.SEQUENCE, 'issuingDistributionPoint'));
+  if (first?.cls !== 2 || first.tag !== 0) return null;
+  const [name, extra] = first.constructed ? children(first) : [];
+  if (!name || extra) throw new DerError('its distributionPoint must hold exactly one name');
+  if (name.cls === 2 && name.tag === 1 && name.constructed)
+    return { uris: [], unmatchable: 'by a name relative to the CRL issuer' };
+  if (name.cls !== 2 || name.tag !== 0 || !name.constructed)
+    throw new DerError('its distributionPoint is neither a fullName nor a nameRelativeToCRLIssuer');
+  const names = children(name);
+  if (names.length === 0) throw new DerError('its distributionPoint fullName is empty');
+  const uris: string[] = [];
+  let unmatchable: string | null = null;
+  for (const gn of names) {
+    if (gn.cls === 2 && gn.tag === 6 && !gn.constructed) uris.push(latin1(content(gn)));
+    else unmatchable = 'with a name that is not a URI';
+  }
+  return { uris, unmatchable };
 }
 
 /** The signature BIT STRING's octets: a signature is whole octets, so unused bits are an error. */
@@ -204,6 +254,7 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
     let baseCrlNumber: string | null = null;
     const deltaUrls: string[] = [];
     let idp: IssuingDistributionPoint | null = null;
+    let idpName: { uris: string[]; unmatchable: string | null } | null = null;
     if (f[i] && f[i]!.cls === 2 && f[i]!.tag === 0) {
       const [extsT] = children(f[i++]!);
       if (!extsT) throw new DerError('crlExtensions is empty');
@@ -226,6 +277,12 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
               if (gn.uniformResourceIdentifier) deltaUrls.push(gn.uniformResourceIdentifier);
         } else if (oid === OID.issuingDistributionPoint) {
           idp = asn1Schema().AsnConvert.parse(value, asn1X509().IssuingDistributionPoint);
+          try {
+            idpName = idpDistributionPoint(value);
+          } catch (e) {
+            defects.push(`has a malformed issuingDistributionPoint (${(e as Error).message})`);
+            idpName = { uris: [], unmatchable: 'with a malformed name' };
+          }
         } else if (oid === OID.authorityKeyIdentifier || oid === OID.issuerAltName) {
           // understood, informational
         } else if (critical) {
@@ -242,18 +299,8 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
     if (inner.oid !== signatureAlgorithm.oid || !bytesEqual(whole(innerAlg), whole(algT)))
       defects.push('has mismatched signature algorithms (signatureAlgorithm differs from the signed one)');
     const onlySomeReasons = idp?.onlySomeReasons !== undefined;
-    const dpName = idp?.distributionPoint;
-    let distributionPointUris: string[] | null = null;
-    let distributionPointUnmatchable: string | null = null;
-    if (dpName?.nameRelativeToCRLIssuer)
-      distributionPointUnmatchable = 'by a name relative to the CRL issuer';
-    else if (dpName?.fullName) {
-      distributionPointUris = [];
-      for (const gn of dpName.fullName)
-        if (gn.uniformResourceIdentifier !== undefined)
-          distributionPointUris.push(gn.uniformResourceIdentifier);
-        else distributionPointUnmatchable = 'with a name that is not a URI';
-    }
+    const distributionPointUris = idpName?.uris ?? null;
+    const distributionPointUnmatchable = idpName?.unmatchable ?? null;
     return {
       der,
       tbs: whole(tbsT),

@@ -186,6 +186,14 @@ const SCHEME_KEYS: Readonly<Record<SignatureScheme, readonly string[]>> = {
   unknown: [],
 };
 
+/** Whether the OpenSSL under node:crypto is 3.5 or later, the first with ML-DSA. */
+const OPENSSL_HAS_ML_DSA = ((): boolean => {
+  const [major = 0, minor = 0] = (process.versions.openssl ?? '')
+    .split('.')
+    .map((x) => Number.parseInt(x, 10));
+  return major > 3 || (major === 3 && minor >= 5);
+})();
+
 /** Verifies `signature` over `data` with node:crypto. Returns null when valid, else the reason. */
 export function verifySignature(
   alg: SignatureAlgorithm,
@@ -196,13 +204,13 @@ export function verifySignature(
   if (alg.scheme === 'unknown') return `unsupported signature algorithm ${alg.oid}`;
   if (alg.paramError) return alg.paramError;
   if (!SCHEME_KEYS[alg.scheme].includes(key.type))
-    return `a ${alg.name} signature cannot be made with the issuer's ${key.type} key`;
+    return `${alg.name} signatures cannot be made with the issuer's ${key.type} key`;
   const loadedKey = loadKey(key);
   if (!loadedKey.key) {
     const why = loadedKey.error ?? 'issuer public key unusable';
     // ML-DSA came to node:crypto with OpenSSL 3.5 (Node 24, later Node 22 releases): a Node
     // built with an older OpenSSL cannot check it at all.
-    return alg.scheme.startsWith('ml-dsa') && !key.error
+    return alg.scheme.startsWith('ml-dsa') && !key.error && !OPENSSL_HAS_ML_DSA
       ? `${alg.name} signatures cannot be verified with Node.js ${process.version} (OpenSSL ${process.versions.openssl}; ML-DSA needs OpenSSL 3.5 or later): ${why}`
       : why;
   }
