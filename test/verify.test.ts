@@ -209,6 +209,68 @@ describe('verifyCertificate on generated chains', () => {
     assert.ok(lenient.findings.some((f) => f.code === 'profile-violation' && f.severity === 'warning'));
   });
 
+  test('webpki: a CA issuing TLS certificates carries no EKU a server certificate may not (BR 7.1.2.10.6); subscriber keyUsage by key type (BR 7.1.2.7.11)', async () => {
+    const EKU = {
+      serverAuth: '1.3.6.1.5.5.7.3.1',
+      clientAuth: '1.3.6.1.5.5.7.3.2',
+      codeSigning: '1.3.6.1.5.5.7.3.3',
+      any: '2.5.29.37.0',
+      precert: '1.3.6.1.4.1.11129.2.4.4',
+    };
+    const KU = x509.KeyUsageFlags;
+    const judge = async (icaEku: string[] | null, leaf: { keyUsage?: number; keyType?: 'rsa-2048' } = {}) => {
+      const ica = await issue({
+        subject: 'CN=Issuing CA',
+        ca: true,
+        issuer: ec.root,
+        ...(icaEku ? { eku: icaEku } : {}),
+      });
+      const l = await issue({
+        subject: 'CN=w.example.test',
+        dns: ['w.example.test'],
+        issuer: ica,
+        eku: [EKU.serverAuth],
+        ...leaf,
+      });
+      const r = verifyCertificate({
+        leaf: l.parsed,
+        intermediates: [ica.parsed],
+        anchors: [ec.root.parsed],
+        time: Date.now(),
+        profile: 'webpki',
+        expectedNames: [{ kind: 'dns', value: 'w.example.test' }],
+      });
+      return { valid: r.valid, messages: r.findings.map((f) => `${f.code}: ${f.message}`).join('; ') };
+    };
+    for (const ok of [null, [EKU.serverAuth], [EKU.serverAuth, EKU.clientAuth]])
+      assert.equal((await judge(ok)).valid, true, String(ok));
+    for (const [bad, name] of [
+      [EKU.codeSigning, 'codeSigning'],
+      [EKU.any, 'anyExtendedKeyUsage'],
+      [EKU.precert, '1.3.6.1.4.1.11129.2.4.4'],
+    ] as const) {
+      const r = await judge([EKU.serverAuth, bad]);
+      assert.equal(r.valid, false, name);
+      assert.ok(
+        r.messages.includes(
+          `extKeyUsage contains ${name}, which a CA issuing TLS server certificates must not`,
+        ),
+        r.messages,
+      );
+    }
+    assert.equal((await judge(null, { keyUsage: KU.digitalSignature | KU.keyAgreement })).valid, true);
+    const noDs = await judge(null, { keyUsage: KU.keyAgreement });
+    assert.match(noDs.messages, /keyUsage lacks digitalSignature, which an ECC key must assert/);
+    const ecKe = await judge(null, { keyUsage: KU.digitalSignature | KU.keyEncipherment });
+    assert.match(ecKe.messages, /keyUsage asserts keyEncipherment, which a subscriber ECC key must not/);
+    assert.equal(
+      (await judge(null, { keyType: 'rsa-2048', keyUsage: KU.digitalSignature | KU.keyEncipherment })).valid,
+      true,
+    );
+    const rsaKa = await judge(null, { keyType: 'rsa-2048', keyUsage: KU.digitalSignature | KU.keyAgreement });
+    assert.match(rsaKa.messages, /keyUsage asserts keyAgreement, which a subscriber RSA key must not/);
+  });
+
   test('pathological cross-signed meshes finish within the budget', async () => {
     // 12 CAs with the same two names, all cross-signing each other: many paths, no anchor.
     const a0 = await issue({ subject: 'CN=Mesh A', ca: true });

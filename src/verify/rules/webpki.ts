@@ -37,7 +37,11 @@ const ALLOWED_SIGNATURES = new Set([
 
 const ALLOWED_CURVES = new Set(['P-256', 'P-384', 'P-521']);
 
-/** EKUs a TLS server certificate MUST NOT contain (BR 7.1.2.7.10). */
+/** keyUsage bits a subscriber certificate may assert, by key type (BR 7.1.2.7.11). */
+const RSA_SUBSCRIBER_USAGES: ReadonlySet<string> = new Set(['digitalSignature', 'keyEncipherment']);
+const EC_SUBSCRIBER_USAGES: ReadonlySet<string> = new Set(['digitalSignature', 'keyAgreement']);
+
+/** EKUs a TLS server certificate, and a CA issuing them, MUST NOT contain (BR 7.1.2.7.10, 7.1.2.10.6). */
 const FORBIDDEN_SERVER_EKUS = new Set([
   OID.anyExtendedKeyUsage,
   OID.codeSigning,
@@ -150,6 +154,18 @@ export function checkWebPkiProfile(c: CertContext): void {
       sink.profile('eku', `the ${label} (a root) has an extKeyUsage extension`, i, BR('7.1.2.1.2'));
   }
 
+  // 7.1.2.10.6 a subordinate CA's extKeyUsage, when it has one: serverAuth (checked by EKU
+  // chaining), clientAuth, nothing a TLS server certificate may not carry either.
+  if (!isLeaf && !c.isAnchor && c.purpose === 'serverAuth' && ext.extKeyUsage)
+    for (const oid of ext.extKeyUsage)
+      if (FORBIDDEN_SERVER_EKUS.has(oid))
+        sink.profile(
+          'eku',
+          `the ${label}'s extKeyUsage contains ${EKU_NAMES[oid] ?? oid}, which a CA issuing TLS server certificates must not`,
+          i,
+          BR('7.1.2.10.6'),
+        );
+
   if (!isLeaf) return;
 
   // 7.1.2.7 subscriber (leaf) certificates.
@@ -162,6 +178,28 @@ export function checkWebPkiProfile(c: CertContext): void {
       i,
       BR('7.1.2.7.11'),
     );
+
+  // 7.1.2.7.11 the subscriber's keyUsage by key type: RSA digitalSignature and/or
+  // keyEncipherment; ECC digitalSignature, keyAgreement at most besides; nothing else.
+  const ku = ext.keyUsage;
+  if (ku && (key.type === 'rsa' || key.type === 'ec')) {
+    const allowed = key.type === 'rsa' ? RSA_SUBSCRIBER_USAGES : EC_SUBSCRIBER_USAGES;
+    const extra = [...ku].filter((b) => !allowed.has(b) && b !== 'keyCertSign' && b !== 'cRLSign');
+    if (extra.length)
+      sink.profile(
+        'key-usage',
+        `the ${label}'s keyUsage asserts ${extra.join(', ')}, which a subscriber ${key.type === 'rsa' ? 'RSA' : 'ECC'} key must not`,
+        i,
+        BR('7.1.2.7.11'),
+      );
+    if (key.type === 'ec' && !ku.has('digitalSignature'))
+      sink.profile(
+        'key-usage',
+        `the ${label}'s keyUsage lacks digitalSignature, which an ECC key must assert`,
+        i,
+        BR('7.1.2.7.11'),
+      );
+  }
 
   const ekuExt = cert.extensionsByOid.get(OID.extKeyUsage);
   if (c.purpose === 'serverAuth') {
