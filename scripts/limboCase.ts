@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { type Crl, parseCrl } from '../src/verify/crl.js';
 import type { ExpectedName, Profile } from '../src/verify/options.js';
 import { verifyCertificate } from '../src/verify/verify.js';
@@ -66,7 +67,13 @@ function certs(pems: readonly string[]): Certificate[] {
   return out;
 }
 
+/**
+ * A case's reference identity. A "DNS" name that is an IP literal is an IP address, as a TLS
+ * client dialling it would take it (and as `certvet check` does): no DNS name is all-numeric,
+ * and some x509-limbo generations give BetterTLS's IP hostnames that kind.
+ */
 function peerName(n: { kind: string; value: string }): ExpectedName | null {
+  if (n.kind === 'DNS' && isIP(n.value) !== 0) return { kind: 'ip', value: n.value };
   const kind = n.kind === 'DNS' ? 'dns' : n.kind === 'IP' ? 'ip' : n.kind === 'RFC822' ? 'email' : null;
   return kind ? { kind, value: n.value } : null;
 }
