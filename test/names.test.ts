@@ -661,3 +661,22 @@ describe('name constraints in real certificate paths', () => {
     assert.equal((await run(['*.www.example.test'])).valid, true);
   });
 });
+
+describe('match.ts: what a mismatch message shows', () => {
+  test('a dNSName that is an IP address is shown as such, so it is not read as an iPAddress SAN', async () => {
+    const root = await issue({ subject: 'CN=Msg Root', ca: true });
+    const leaf = await issue({ subject: 'CN=x', issuer: root, dns: ['10.1.2.3'] });
+    const r = verifyCertificate({
+      leaf: leaf.parsed,
+      intermediates: [],
+      anchors: [root.parsed],
+      time: Date.now(),
+      expectedNames: [{ kind: 'ip', value: '10.1.2.3' }],
+    });
+    const f = r.findings.find((x) => x.code === 'hostname-mismatch');
+    assert.match(
+      f?.message ?? '',
+      /it has subjectAltName DNS:10\.1\.2\.3 \(an IP address written as a DNS name\)/,
+    );
+  });
+});

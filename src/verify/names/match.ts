@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Certificate } from '../../x509/certificate.js';
 import { ipToText } from '../../x509/generalName.js';
 import { attributeValues } from '../../x509/name.js';
@@ -21,7 +22,9 @@ function presentedSummary(cert: Certificate): string {
   }
   const parts = san.map((n) =>
     n.type === 'dns'
-      ? n.value
+      ? isIP(n.value) !== 0
+        ? `DNS:${n.value} (an IP address written as a DNS name)`
+        : n.value
       : n.type === 'ip'
         ? ipToText(n.bytes)
         : n.type === 'email'
