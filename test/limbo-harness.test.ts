@@ -39,6 +39,12 @@ describe('x509-limbo harness: reference identities', () => {
     assert.match(other.context ?? '', /hostname-mismatch/);
   });
 
+  test('an IP literal never matches a dNSName spelling the same address', async () => {
+    const dnsIp = await makeChain({ names: ['www.example.test'], leaf: { dns: ['127.0.0.1'] } });
+    const r = runLimboCase(server(dnsIp, { kind: 'DNS', value: '127.0.0.1' }));
+    assert.equal(r.actual_result, 'FAILURE');
+  });
+
   test('DNS names are matched as DNS names', () => {
     assert.equal(
       runLimboCase(server(dnsChain, { kind: 'DNS', value: 'www.example.test' })).actual_result,

@@ -267,8 +267,58 @@ describe('verifyCertificate on generated chains', () => {
       (await judge(null, { keyType: 'rsa-2048', keyUsage: KU.digitalSignature | KU.keyEncipherment })).valid,
       true,
     );
+    // dataEncipherment is permitted for RSA (NOT RECOMMENDED); nonRepudiation is not.
+    assert.equal(
+      (await judge(null, { keyType: 'rsa-2048', keyUsage: KU.digitalSignature | KU.dataEncipherment })).valid,
+      true,
+    );
+    const rsaNr = await judge(null, {
+      keyType: 'rsa-2048',
+      keyUsage: KU.digitalSignature | KU.nonRepudiation,
+    });
+    assert.match(rsaNr.messages, /keyUsage asserts nonRepudiation, which a subscriber RSA key must not/);
     const rsaKa = await judge(null, { keyType: 'rsa-2048', keyUsage: KU.digitalSignature | KU.keyAgreement });
     assert.match(rsaKa.messages, /keyUsage asserts keyAgreement, which a subscriber RSA key must not/);
+  });
+
+  test('webpki: the BR keyUsage rule is for server certificates; a cross-certificate may carry anyExtendedKeyUsage alone (BR 7.1.2.2.4)', async () => {
+    const KU = x509.KeyUsageFlags;
+    const client = await issue({
+      subject: 'CN=client',
+      issuer: ec.intermediate,
+      eku: ['1.3.6.1.5.5.7.3.2'],
+      keyUsage: KU.digitalSignature | KU.nonRepudiation,
+    });
+    const asClient = verifyCertificate({
+      leaf: client.parsed,
+      intermediates: [ec.intermediate.parsed],
+      anchors: [ec.root.parsed],
+      time: Date.now(),
+      profile: 'webpki',
+      purpose: 'clientAuth',
+    });
+    assert.ok(
+      !asClient.findings.some((f) => /7\.1\.2\.7\.11/.test(f.message)),
+      JSON.stringify(asClient.findings),
+    );
+    // root → cross-certified CA (anyExtendedKeyUsage only) → issuing CA (serverAuth) → leaf
+    const cross = await issue({ subject: 'CN=Cross CA', ca: true, issuer: ec.root, eku: ['2.5.29.37.0'] });
+    const ica = await issue({ subject: 'CN=TLS CA', ca: true, issuer: cross, eku: ['1.3.6.1.5.5.7.3.1'] });
+    const leaf = await issue({
+      subject: 'CN=x.example.test',
+      dns: ['x.example.test'],
+      issuer: ica,
+      eku: ['1.3.6.1.5.5.7.3.1'],
+    });
+    const r = verifyCertificate({
+      leaf: leaf.parsed,
+      intermediates: [ica.parsed, cross.parsed],
+      anchors: [ec.root.parsed],
+      time: Date.now(),
+      profile: 'webpki',
+      expectedNames: [{ kind: 'dns', value: 'x.example.test' }],
+    });
+    assert.equal(r.valid, true, JSON.stringify(r.findings));
   });
 
   test('pathological cross-signed meshes finish within the budget', async () => {

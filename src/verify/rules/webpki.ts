@@ -38,7 +38,12 @@ const ALLOWED_SIGNATURES = new Set([
 const ALLOWED_CURVES = new Set(['P-256', 'P-384', 'P-521']);
 
 /** keyUsage bits a subscriber certificate may assert, by key type (BR 7.1.2.7.11). */
-const RSA_SUBSCRIBER_USAGES: ReadonlySet<string> = new Set(['digitalSignature', 'keyEncipherment']);
+// RSA dataEncipherment is permitted (NOT RECOMMENDED, pending prohibition).
+const RSA_SUBSCRIBER_USAGES: ReadonlySet<string> = new Set([
+  'digitalSignature',
+  'keyEncipherment',
+  'dataEncipherment',
+]);
 const EC_SUBSCRIBER_USAGES: ReadonlySet<string> = new Set(['digitalSignature', 'keyAgreement']);
 
 /** EKUs a TLS server certificate, and a CA issuing them, MUST NOT contain (BR 7.1.2.7.10, 7.1.2.10.6). */
@@ -156,7 +161,17 @@ export function checkWebPkiProfile(c: CertContext): void {
 
   // 7.1.2.10.6 a subordinate CA's extKeyUsage, when it has one: serverAuth (checked by EKU
   // chaining), clientAuth, nothing a TLS server certificate may not carry either.
-  if (!isLeaf && !c.isAnchor && c.purpose === 'serverAuth' && ext.extKeyUsage)
+  // An affiliated cross-certificate may carry anyExtendedKeyUsage alone (BR 7.1.2.2.4), so that
+  // form is left alone on a CA that does not issue the leaf itself.
+  const crossCertAnyEku =
+    ext.extKeyUsage?.length === 1 && ext.extKeyUsage[0] === OID.anyExtendedKeyUsage && i >= 2;
+  if (
+    !isLeaf &&
+    !(c.isAnchor && cert.selfIssued) &&
+    c.purpose === 'serverAuth' &&
+    ext.extKeyUsage &&
+    !crossCertAnyEku
+  )
     for (const oid of ext.extKeyUsage)
       if (FORBIDDEN_SERVER_EKUS.has(oid))
         sink.profile(
@@ -179,10 +194,11 @@ export function checkWebPkiProfile(c: CertContext): void {
       BR('7.1.2.7.11'),
     );
 
-  // 7.1.2.7.11 the subscriber's keyUsage by key type: RSA digitalSignature and/or
-  // keyEncipherment; ECC digitalSignature, keyAgreement at most besides; nothing else.
+  // 7.1.2.7.11 a TLS server certificate's keyUsage by key type: RSA digitalSignature,
+  // keyEncipherment (dataEncipherment tolerated); ECC digitalSignature, keyAgreement at most
+  // besides; nothing else. (Client certificates are not the Baseline Requirements' subject.)
   const ku = ext.keyUsage;
-  if (ku && (key.type === 'rsa' || key.type === 'ec')) {
+  if (ku && c.purpose === 'serverAuth' && (key.type === 'rsa' || key.type === 'ec')) {
     const allowed = key.type === 'rsa' ? RSA_SUBSCRIBER_USAGES : EC_SUBSCRIBER_USAGES;
     const extra = [...ku].filter((b) => !allowed.has(b) && b !== 'keyCertSign' && b !== 'cRLSign');
     if (extra.length)
