@@ -171,6 +171,30 @@ describe('parseCrl on CRLs from @peculiar/x509', () => {
     assert.deepEqual(users.defects, []);
     const cas = await makeCrl(c.intermediate, { extensions: [idp(0x82)] });
     assert.equal(cas.onlyCaCerts, true);
+    // [3] onlySomeReasons (BIT STRING), [4] indirectCRL, [5] onlyContainsAttributeCerts.
+    const raw = (...fields: Buffer[]) => new x509.Extension('2.5.29.28', true, seq(...fields));
+    const all = await makeCrl(c.intermediate, {
+      extensions: [
+        raw(
+          tlv(0x83, Buffer.from([0x07, 0x80])),
+          tlv(0x84, Buffer.from([0xff])),
+          tlv(0x85, Buffer.from([0xff])),
+        ),
+      ],
+    });
+    assert.deepEqual(
+      [all.onlySomeReasons, all.indirect, all.onlyAttributeCerts, all.onlyUserCerts, all.defects.length],
+      [true, true, true, false, 0],
+    );
+    // Fields out of order, repeated or unknown: the scope cannot be known, so the CRL is defective.
+    for (const fields of [
+      [tlv(0x82, Buffer.from([0xff])), tlv(0x81, Buffer.from([0xff]))],
+      [tlv(0x81, Buffer.from([0xff])), tlv(0x81, Buffer.from([0xff]))],
+      [tlv(0x86, Buffer.from([0xff]))],
+    ]) {
+      const bad = await makeCrl(c.intermediate, { extensions: [raw(...fields)] });
+      assert.match(bad.defects.join('; '), /malformed issuingDistributionPoint/);
+    }
     const delta = await makeCrl(c.intermediate, {
       number: 8,
       extensions: [new x509.Extension('2.5.29.27', true, integer('07'))],

@@ -3,7 +3,6 @@
  * checking needs, with a compact index of the revoked serials. Judging a certificate against
  * CRLs is verify/crl.ts.
  */
-import type { IssuingDistributionPoint } from '@peculiar/asn1-x509';
 import { asn1Schema, asn1X509 } from './asn1.js';
 import { CRL_REASONS as REASONS } from './crlReason.js';
 import {
@@ -115,8 +114,10 @@ class RevokedIndex {
     }
   }
 
-  has(serialHex: string): boolean {
-    return this.offsets.has(serialHex);
+  /** A serial listed more than once, or null (each revoked certificate must appear once). */
+  get repeatedSerial(): string | null {
+    for (const serial of this.repeats.keys()) return serial;
+    return null;
   }
 
   get size(): number {
@@ -153,30 +154,80 @@ function severity(e: RevokedEntry): number {
   return e.reason === 'removeFromCRL' ? 0 : e.reason === 'certificateHold' ? 1 : 2;
 }
 
+/** What an issuingDistributionPoint says about a CRL's scope (RFC 5280 §5.2.5). */
+interface IdpScope {
+  /** The URIs of its distributionPoint's fullName; null when it names no distribution point. */
+  readonly uris: readonly string[] | null;
+  /** Why its distribution point name cannot be matched (a relative or non-URI name), or null. */
+  readonly unmatchable: string | null;
+  readonly onlyUserCerts: boolean;
+  readonly onlyCaCerts: boolean;
+  readonly onlySomeReasons: boolean;
+  readonly indirect: boolean;
+  readonly onlyAttributeCerts: boolean;
+}
+
+/** The scope of a CRL without an issuingDistributionPoint: everything its issuer issued. */
+const FULL_SCOPE: IdpScope = {
+  uris: null,
+  unmatchable: null,
+  onlyUserCerts: false,
+  onlyCaCerts: false,
+  onlySomeReasons: false,
+  indirect: false,
+  onlyAttributeCerts: false,
+};
+
 /**
- * The IDP's distributionPoint (RFC 5280 §5.2.5), read from the DER itself: the schema decoder
- * drops a name it cannot decode, which would turn a partitioned CRL into a full one. Returns
- * the URIs of a fullName (and why the name cannot be matched, if it cannot), or null when the
- * IDP names no distribution point; throws DerError for a malformed name.
+ * Decodes an issuingDistributionPoint (RFC 5280 §5.2.5) with certvet's own DER reader, field
+ * by field and in order: a schema decoder that skipped what it could not read (it dropped a
+ * malformed distribution point name) would silently widen a partitioned CRL to a full one.
+ * Throws DerError for anything malformed.
  */
-function idpDistributionPoint(value: Uint8Array): { uris: string[]; unmatchable: string | null } | null {
-  const [first] = children(expectUniversal(readSingle(value), TAG.SEQUENCE, 'issuingDistributionPoint'));
-  if (first?.cls !== 2 || first.tag !== 0) return null;
-  const [name, extra] = first.constructed ? children(first) : [];
-  if (!name || extra) throw new DerError('its distributionPoint must hold exactly one name');
-  if (name.cls === 2 && name.tag === 1 && name.constructed)
-    return { uris: [], unmatchable: 'by a name relative to the CRL issuer' };
-  if (name.cls !== 2 || name.tag !== 0 || !name.constructed)
-    throw new DerError('its distributionPoint is neither a fullName nor a nameRelativeToCRLIssuer');
-  const names = children(name);
-  if (names.length === 0) throw new DerError('its distributionPoint fullName is empty');
-  const uris: string[] = [];
+function decodeIdp(value: Uint8Array): IdpScope {
+  const fields = children(expectUniversal(readSingle(value), TAG.SEQUENCE, 'issuingDistributionPoint'));
+  let uris: string[] | null = null;
   let unmatchable: string | null = null;
-  for (const gn of names) {
-    if (gn.cls === 2 && gn.tag === 6 && !gn.constructed) uris.push(latin1(content(gn)));
-    else unmatchable = 'with a name that is not a URI';
+  const flags = [false, false, false, false, false, false];
+  let last = -1;
+  for (const f of fields) {
+    if (f.cls !== 2 || f.tag > 5 || f.tag <= last)
+      throw new DerError('its fields are not [0] to [5], each at most once, in order');
+    last = f.tag;
+    if (f.tag === 0) {
+      const [name, extra] = f.constructed ? children(f) : [];
+      if (!name || extra) throw new DerError('its distributionPoint must hold exactly one name');
+      if (name.cls === 2 && name.tag === 1 && name.constructed) {
+        uris = [];
+        unmatchable = 'by a name relative to the CRL issuer';
+        continue;
+      }
+      if (name.cls !== 2 || name.tag !== 0 || !name.constructed)
+        throw new DerError('its distributionPoint is neither a fullName nor a nameRelativeToCRLIssuer');
+      const names = children(name);
+      if (names.length === 0) throw new DerError('its distributionPoint fullName is empty');
+      uris = [];
+      for (const gn of names) {
+        if (gn.cls === 2 && gn.tag === 6 && !gn.constructed) uris.push(latin1(content(gn)));
+        else unmatchable = 'with a name that is not a URI';
+      }
+    } else if (f.tag === 3) {
+      if (f.constructed) throw new DerError('onlySomeReasons must be a primitive BIT STRING');
+      flags[3] = true;
+    } else {
+      if (f.constructed) throw new DerError(`its field [${f.tag}] must be a primitive BOOLEAN`);
+      flags[f.tag] = decodeBoolean(f);
+    }
   }
-  return { uris, unmatchable };
+  return {
+    uris,
+    unmatchable,
+    onlyUserCerts: flags[1]!,
+    onlyCaCerts: flags[2]!,
+    onlySomeReasons: flags[3]!,
+    indirect: flags[4]!,
+    onlyAttributeCerts: flags[5]!,
+  };
 }
 
 /** The signature BIT STRING's octets: a signature is whole octets, so unused bits are an error. */
@@ -207,7 +258,6 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
     if (f[i] && f[i]!.cls === 0 && (f[i]!.tag === TAG.UTC_TIME || f[i]!.tag === TAG.GENERALIZED_TIME))
       nextUpdate = decodeTime(f[i++]!);
     const revoked = new RevokedIndex(der);
-    let duplicateListed = false;
     if (f[i] && f[i]!.cls === 0 && f[i]!.tag === TAG.SEQUENCE) {
       // Hot loop for CRLs of hundreds of thousands of entries: walk the TLVs directly, keep the
       // revocation date and entry extensions undecoded until a serial is actually looked up.
@@ -242,19 +292,18 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
         )
           .toString('hex')
           .toUpperCase();
-        if (revoked.has(serial) && !duplicateListed) {
-          duplicateListed = true;
-          defects.push(`lists serial ${serial} more than once (each revoked certificate must appear once)`);
-        }
         revoked.add(serial, entry.start);
       }
     }
+    if (revoked.repeatedSerial)
+      defects.push(
+        `lists serial ${revoked.repeatedSerial} more than once (each revoked certificate must appear once)`,
+      );
     let crlNumber: string | null = null;
     let isDelta = false;
     let baseCrlNumber: string | null = null;
     const deltaUrls: string[] = [];
-    let idp: IssuingDistributionPoint | null = null;
-    let idpName: { uris: string[]; unmatchable: string | null } | null = null;
+    let scope = FULL_SCOPE;
     if (f[i] && f[i]!.cls === 2 && f[i]!.tag === 0) {
       const [extsT] = children(f[i++]!);
       if (!extsT) throw new DerError('crlExtensions is empty');
@@ -276,12 +325,12 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
             for (const gn of dp.distributionPoint?.fullName ?? [])
               if (gn.uniformResourceIdentifier) deltaUrls.push(gn.uniformResourceIdentifier);
         } else if (oid === OID.issuingDistributionPoint) {
-          idp = asn1Schema().AsnConvert.parse(value, asn1X509().IssuingDistributionPoint);
           try {
-            idpName = idpDistributionPoint(value);
+            scope = decodeIdp(value);
           } catch (e) {
+            // Its scope is unknown: it cannot vouch for anything (a serial it lists still revokes).
             defects.push(`has a malformed issuingDistributionPoint (${(e as Error).message})`);
-            idpName = { uris: [], unmatchable: 'with a malformed name' };
+            scope = { ...FULL_SCOPE, uris: [], unmatchable: 'in a malformed issuingDistributionPoint' };
           }
         } else if (oid === OID.authorityKeyIdentifier || oid === OID.issuerAltName) {
           // understood, informational
@@ -298,9 +347,6 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
     // RFC 5280 §5.1.1.2: the two AlgorithmIdentifiers must be identical, parameters included.
     if (inner.oid !== signatureAlgorithm.oid || !bytesEqual(whole(innerAlg), whole(algT)))
       defects.push('has mismatched signature algorithms (signatureAlgorithm differs from the signed one)');
-    const onlySomeReasons = idp?.onlySomeReasons !== undefined;
-    const distributionPointUris = idpName?.uris ?? null;
-    const distributionPointUnmatchable = idpName?.unmatchable ?? null;
     return {
       der,
       tbs: whole(tbsT),
@@ -314,13 +360,13 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
       isDelta,
       baseCrlNumber,
       deltaUrls,
-      onlyUserCerts: idp?.onlyContainsUserCerts ?? false,
-      onlyCaCerts: idp?.onlyContainsCACerts ?? false,
-      indirect: idp?.indirectCRL ?? false,
-      onlySomeReasons,
-      onlyAttributeCerts: idp?.onlyContainsAttributeCerts ?? false,
-      distributionPointUris,
-      distributionPointUnmatchable,
+      onlyUserCerts: scope.onlyUserCerts,
+      onlyCaCerts: scope.onlyCaCerts,
+      indirect: scope.indirect,
+      onlySomeReasons: scope.onlySomeReasons,
+      onlyAttributeCerts: scope.onlyAttributeCerts,
+      distributionPointUris: scope.uris,
+      distributionPointUnmatchable: scope.unmatchable,
       defects,
       source,
     };
