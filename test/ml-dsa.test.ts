@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { loadCertificates, verifyCertificate } from '../src/index.js';
+import { tlv } from '../src/lab/derWriter.js';
 import type { Certificate } from '../src/x509/certificate.js';
 import { readSingle } from '../src/x509/der.js';
 import { decodePublicKey, describeKey } from '../src/x509/publicKey.js';
@@ -83,11 +84,6 @@ describe('ML-DSA certificates (RFC 9881)', () => {
   test('an ML-DSA key with algorithm parameters, or of the wrong size, is malformed', () => {
     const spki = Buffer.from(cert(fixtures.chains['ml-dsa-44'].root).publicKey.spkiDer);
     // SEQUENCE { SEQUENCE { OID }, BIT STRING }: rebuild it with NULL parameters, and with a key one byte short.
-    const tlv = (tag: number, body: Buffer) => {
-      const n = body.length;
-      const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
-      return Buffer.concat([Buffer.from([tag, ...len]), body]);
-    };
     const oid = Buffer.from('0609608648016503040311', 'hex'); // 2.16.840.1.101.3.4.3.17
     const keyBits = spki.subarray(spki.length - 1313); // 0x00 unused-bits octet + 1312 key bytes
     const withParams = tlv(
