@@ -2,24 +2,13 @@ import { bytesEqual } from '../../x509/der.js';
 import { ipToText } from '../../x509/generalName.js';
 import { attributeValues } from '../../x509/name.js';
 import { EKU_NAMES, OID } from '../../x509/oids.js';
-import type { KeyType } from '../../x509/publicKey.js';
+import { describeKey } from '../../x509/publicKey.js';
 import type { CertContext } from './context.js';
 
-/** Key types with their article, for messages ("an Ed25519 key"). */
-const KEY_TYPE_NAMES: Readonly<Record<KeyType, string>> = {
-  rsa: 'an RSA',
-  'rsa-pss': 'an RSASSA-PSS',
-  ec: 'an EC',
-  ed25519: 'an Ed25519',
-  ed448: 'an Ed448',
-  'ml-dsa-44': 'an ML-DSA-44',
-  'ml-dsa-65': 'an ML-DSA-65',
-  'ml-dsa-87': 'an ML-DSA-87',
-  dsa: 'a DSA',
-  x25519: 'an X25519',
-  x448: 'an X448',
-  unknown: 'an unrecognised',
-};
+/** "a"/"an" before a key's name as spoken: initialisms read letter by letter ("an RSA-PSS", "a DSA"). */
+function article(name: string): string {
+  return /^[aefhilmnorsx]/i.test(name) ? 'an' : 'a';
+}
 
 const BR = (s: string) => `CA/B BR ${s}`;
 
@@ -98,9 +87,10 @@ export function checkWebPkiProfile(c: CertContext): void {
         BR('6.1.5'),
       );
   } else {
+    const named = describeKey(key);
     sink.profile(
       'weak-key',
-      `the ${label} has ${KEY_TYPE_NAMES[key.type]} key (only RSA and ECDSA keys are permitted)`,
+      `the ${label} has ${article(named)} ${named} key (only RSA and ECDSA keys are permitted)`,
       i,
       BR('6.1.5'),
     );
