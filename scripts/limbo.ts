@@ -6,41 +6,99 @@
  *
  *   npm run limbo -- --input ../shared/limbo/limbo.json --output limbo-results.json
  *        [--baseline conformance/limbo-baseline.json] [--update-baseline] [--markdown FILE] [--quiet]
- *        [--no-shared-caches]
+ *        [--no-shared-caches]     (--help: the usage; exit 0 / 1 regression or false accept /
+ *                                  3 unreadable input / 64 usage)
  *
  * --no-shared-caches: every case pays for its own parsing, key imports and signature checks
  * (the process-wide memos are cleared before each case), as if no two cases shared a
  * certificate. Results are the same; it exists to measure files whose cases repeat.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { clearSharedCaches } from '../src/x509/sharedCaches.js';
 import { type LimboCase, type LimboResult, runLimboCase } from './limboCase.js';
 
-const { values } = parseArgs({
-  options: {
-    input: { type: 'string' },
-    output: { type: 'string' },
-    baseline: { type: 'string' },
-    'update-baseline': { type: 'boolean', default: false },
-    markdown: { type: 'string' },
-    quiet: { type: 'boolean', default: false },
-    'show-failures': { type: 'boolean', default: false },
-    'no-shared-caches': { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: npm run limbo -- --input FILE [--output FILE] [--baseline FILE [--update-baseline]]
+                          [--markdown FILE] [--quiet] [--show-failures] [--no-shared-caches]
+  --input FILE         x509-limbo test vectors (e.g. ../shared/limbo/limbo.json)
+  --output FILE        write x509-limbo results JSON
+  --baseline FILE      fail when a case passing there fails now (with --update-baseline: rewrite it)
+  --markdown FILE      write the per-namespace table
+  --quiet              no table on stdout
+  --show-failures      one line per case whose result differs from the expected one
+  --no-shared-caches   every case pays for its own parsing, key imports and signature checks
+exit: 0 no regression and no false accept · 1 a regression or a FAILURE case accepted
+      3 an input cannot be read · 64 usage`;
 
-if (!values.input) {
-  console.error('limbo: --input FILE is required (e.g. ../shared/limbo/limbo.json)');
-  process.exit(64);
+/** A message and the usage/input exit status, instead of a stack trace. */
+function die(message: string, status: 3 | 64): never {
+  console.error(`limbo: ${message}`);
+  if (status === 64) console.error('limbo: --help shows the usage');
+  process.exit(status);
 }
-if (!existsSync(values.input)) {
-  console.error(`limbo: ${values.input} does not exist`);
-  process.exit(3);
+
+let values: {
+  input?: string | undefined;
+  output?: string | undefined;
+  baseline?: string | undefined;
+  'update-baseline': boolean;
+  markdown?: string | undefined;
+  quiet: boolean;
+  'show-failures': boolean;
+  'no-shared-caches': boolean;
+  help: boolean;
+};
+try {
+  ({ values } = parseArgs({
+    options: {
+      input: { type: 'string' },
+      output: { type: 'string' },
+      baseline: { type: 'string' },
+      'update-baseline': { type: 'boolean', default: false },
+      markdown: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      'show-failures': { type: 'boolean', default: false },
+      'no-shared-caches': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+} catch (e) {
+  die((e as Error).message, 64);
 }
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (!values.input) die('--input FILE is required (e.g. ../shared/limbo/limbo.json)', 64);
+if (values['update-baseline'] && !values.baseline) die('--update-baseline needs --baseline FILE', 64);
+
+/** A JSON file the harness needs, or exit 3 naming it and what is wrong. */
+function readJson<T>(file: string, what: string, valid: (x: unknown) => boolean): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    die(`cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 3);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    die(`the ${what} ${file} is not JSON: ${(e as Error).message}`, 3);
+  }
+  if (!valid(data)) die(`the ${what} ${file} does not have the expected shape`, 3);
+  return data as T;
+}
+const isArrayField = (field: string) => (x: unknown) =>
+  typeof x === 'object' && x !== null && Array.isArray((x as Record<string, unknown>)[field]);
 const isolated = values['no-shared-caches'];
 const started = performance.now();
-const data = JSON.parse(readFileSync(values.input, 'utf8')) as { testcases: LimboCase[] };
+const data = readJson<{ testcases: LimboCase[] }>(values.input, 'test-vector file', isArrayField('testcases'));
+// Read before the run, so a bad baseline fails at once, not after every case.
+const baseline =
+  values.baseline && !values['update-baseline']
+    ? readJson<{ passing: string[] }>(values.baseline, 'baseline', isArrayField('passing'))
+    : null;
 const now = new Date();
 const results: LimboResult[] = [];
 const slow: [string, number][] = [];
@@ -134,11 +192,10 @@ if (values.baseline) {
   if (values['update-baseline']) {
     writeFileSync(values.baseline, JSON.stringify({ source: values.input, passing }, null, 2) + '\n');
     console.log(`limbo: baseline written to ${values.baseline} (${passing.length} passing cases)`);
-  } else {
-    const base = JSON.parse(readFileSync(values.baseline, 'utf8')) as { passing: string[] };
+  } else if (baseline) {
     const now = new Set(passing);
     const present = new Set(data.testcases.map((t) => t.id));
-    const regressed = base.passing.filter((id) => present.has(id) && !now.has(id));
+    const regressed = baseline.passing.filter((id) => present.has(id) && !now.has(id));
     if (regressed.length) {
       console.error(`limbo: ${regressed.length} cases passed in the baseline and fail now:`);
       const byId = new Map(results.map((r) => [r.id, r]));

@@ -4,7 +4,12 @@
  * forms that file does not hold.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type LimboCase, runLimboCase } from '../scripts/limboCase.js';
 import { type LabChain, makeChain } from '../src/lab/pki.js';
 
@@ -54,5 +59,48 @@ describe('x509-limbo harness: reference identities', () => {
       runLimboCase(server(dnsChain, { kind: 'DNS', value: 'example.test' })).actual_result,
       'FAILURE',
     );
+  });
+});
+
+describe('x509-limbo harness: its command line', () => {
+  const script = fileURLToPath(new URL('../scripts/limbo.js', import.meta.url));
+  const run = (...args: string[]) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+
+  test('--help shows the usage; a bad option or a missing --input is a usage error, not a stack trace', () => {
+    const help = run('--help');
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /usage: npm run limbo -- --input FILE/);
+    for (const args of [['--bogus'], [], ['--input', 'x.json', '--update-baseline']]) {
+      const r = run(...args);
+      assert.equal(r.status, 64, args.join(' '));
+      assert.match(r.stderr, /^limbo: .+\nlimbo: --help shows the usage\n$/, args.join(' '));
+    }
+  });
+
+  test('unreadable, non-JSON or misshapen vectors and baselines exit 3 naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certvet-limbo-cli-'));
+    try {
+      const notJson = join(dir, 'not.json');
+      writeFileSync(notJson, 'not json');
+      const shapeless = join(dir, 'shapeless.json');
+      writeFileSync(shapeless, '{"cases": []}');
+      const empty = join(dir, 'empty.json');
+      writeFileSync(empty, '{"testcases": []}');
+      const cases: [string[], RegExp][] = [
+        [['--input', join(dir, 'missing.json')], /cannot read the test-vector file .*missing\.json: ENOENT/],
+        [['--input', notJson], /the test-vector file .*not\.json is not JSON/],
+        [['--input', shapeless], /the test-vector file .*shapeless\.json does not have the expected shape/],
+        [['--input', empty, '--baseline', notJson], /the baseline .*not\.json is not JSON/],
+      ];
+      for (const [args, message] of cases) {
+        const r = run(...args);
+        assert.equal(r.status, 3, args.join(' '));
+        assert.match(r.stderr, message);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      }
+      assert.equal(run('--input', empty, '--quiet').status, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
