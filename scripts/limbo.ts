@@ -93,7 +93,11 @@ const isArrayField = (field: string) => (x: unknown) =>
   typeof x === 'object' && x !== null && Array.isArray((x as Record<string, unknown>)[field]);
 const isolated = values['no-shared-caches'];
 const started = performance.now();
-const data = readJson<{ testcases: LimboCase[] }>(values.input, 'test-vector file', isArrayField('testcases'));
+const data = readJson<{ testcases: LimboCase[] }>(
+  values.input,
+  'test-vector file',
+  isArrayField('testcases'),
+);
 // Read before the run, so a bad baseline fails at once, not after every case.
 const baseline =
   values.baseline && !values['update-baseline']
