@@ -279,6 +279,16 @@ describe('certvet verify / inspect (CLI)', () => {
     assert.match(certvet(['--version']).stdout, /^\d+\.\d+\.\d+/);
     assert.match(certvet(['verify', '--help']).stdout, /--profile <profile>/);
   });
+
+  test('check --help shows durations, sizes and lists as they are written on the command line', () => {
+    // Wrapped by commander: compare with the line breaks folded.
+    const help = certvet(['check', '--help']).stdout.replace(/\s+/g, ' ');
+    assert.match(help, /--timeout <duration> per-target deadline \(e\.g\. 10s, 500ms\) \(default: 10s\)/);
+    assert.match(help, /--fetch-timeout <duration> deadline for one OCSP or CRL fetch \(default: 5s\)/);
+    assert.match(help, /--revocation-source <list> .*\(default: ocsp,crl\)/);
+    assert.match(help, /--crl-max-bytes <n> .*\(default: 67108864 \(64 MiB\)\)/);
+    assert.doesNotMatch(help, /default: (10000|5000|\[")/);
+  });
 });
 
 describe('the bin is a bundle (scripts/bundle.ts)', () => {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type Checker, checkerInternals, createChecker, type TargetObject } from '../../check/checker.js';
 import { CertvetOptionError } from '../../check/errors.js';
 import type { DnsLookup } from '../../check/lookup.js';
@@ -511,7 +511,12 @@ export function registerCheck(program: Command, io: CheckIo): void {
       parseNonNegativeInt,
       D.warnPercent,
     )
-    .option('--timeout <duration>', 'per-target deadline (e.g. 10s, 500ms)', parseDuration, D.timeout)
+    // Defaults shown as a user would write them (commander would print 10000 and 5000).
+    .addOption(
+      new Option('--timeout <duration>', 'per-target deadline (e.g. 10s, 500ms)')
+        .argParser(parseDuration)
+        .default(D.timeout, `${D.timeout / 1000}s`),
+    )
     .option('--connect-timeout <duration>', 'TCP connect deadline (default: min(timeout, 5s))', parseDuration)
     .option('--concurrency <n>', 'targets checked at once', parsePositiveInt, D.concurrency)
     .option(
@@ -574,11 +579,13 @@ export function registerCheck(program: Command, io: CheckIo): void {
       oneOf(['off', 'soft', 'hard'] as const),
       D.revocation,
     )
-    .option(
-      '--revocation-source <list>',
-      'network sources to ask, all of them (revoked from any is final): ocsp,crl; a staple is always used',
-      parseSources,
-      D.revocationSource,
+    .addOption(
+      new Option(
+        '--revocation-source <list>',
+        'network sources to ask, all of them (revoked from any is final): ocsp,crl; a staple is always used',
+      )
+        .argParser(parseSources)
+        .default(D.revocationSource, D.revocationSource.join(',')),
     )
     .option(
       '--fetch-allow <cidr|host>',
@@ -592,12 +599,15 @@ export function registerCheck(program: Command, io: CheckIo): void {
       collect,
       [],
     )
-    .option('--fetch-timeout <duration>', 'deadline for one OCSP or CRL fetch', parseDuration, D.fetchTimeout)
-    .option(
-      '--crl-max-bytes <n>',
-      'largest CRL downloaded or read from a --crl file',
-      parsePositiveInt,
-      D.crlMaxBytes,
+    .addOption(
+      new Option('--fetch-timeout <duration>', 'deadline for one OCSP or CRL fetch')
+        .argParser(parseDuration)
+        .default(D.fetchTimeout, `${D.fetchTimeout / 1000}s`),
+    )
+    .addOption(
+      new Option('--crl-max-bytes <n>', 'largest CRL downloaded or read from a --crl file')
+        .argParser(parsePositiveInt)
+        .default(D.crlMaxBytes, `${D.crlMaxBytes} (64 MiB)`),
     )
     .option(
       '--probe-protocols',
