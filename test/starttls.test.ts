@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import { createChecker } from '../src/check/checker.js';
+import { CertvetOptionError } from '../src/check/errors.js';
 import { type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
 import type { Observation } from '../src/probe/observation.js';
 import { probe } from '../src/probe/probe.js';
@@ -873,6 +875,33 @@ describe('parseTarget', () => {
     assert.deepEqual([t.host, t.port, t.starttls, t.scheme], ['host', 443, null, null]);
     assert.equal(parseTarget('host', { defaultPort: 8443 }).port, 8443);
     assert.equal(parseTarget('host:25', { starttls: 'smtp' }).starttls, 'smtp');
+  });
+  test('a STARTTLS protocol given for scheme-less targets leaves a scheme its own meaning', () => {
+    assert.equal(parseTarget('smtps://m.example', { starttls: 'smtp' }).starttls, null);
+    assert.equal(parseTarget('imap://m.example', { starttls: 'smtp' }).starttls, 'imap');
+    assert.equal(parseTarget('https://m.example', { starttls: 'smtp' }).starttls, null);
+  });
+  test('the checker: --starttls does not override a scheme; a target object contradicting its scheme is refused', async () => {
+    const checker = createChecker({ starttls: 'smtp', revocation: 'off', timeout: '2s' });
+    try {
+      // smtps:// with a global smtp: implicit TLS (refused at once on a closed port, no SMTP dialogue).
+      const r = await checker.check('smtps://127.0.0.1:1');
+      assert.equal(r.status, 'error');
+      assert.equal(r.findings[0]?.code, 'connect-failed');
+      await assert.rejects(
+        () => checker.check({ target: 'smtps://127.0.0.1:1', starttls: 'smtp' }),
+        (e: Error) =>
+          e instanceof CertvetOptionError &&
+          /target smtps:\/\/127\.0\.0\.1:1: starttls: "smtp" contradicts the smtps:\/\/ scheme \(TLS from the first byte\)/.test(
+            e.message,
+          ),
+      );
+      // Agreeing with the scheme is fine.
+      const same = await checker.check({ target: 'imap://127.0.0.1:1', starttls: 'imap' });
+      assert.equal(same.findings[0]?.code, 'connect-failed');
+    } finally {
+      await checker.close();
+    }
   });
   test('smtp://[::1]:2525/path: brackets, port and path', () => {
     const t = parseTarget('smtp://[::1]:2525/ignored?x#y');

@@ -14,6 +14,7 @@ import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
 import { type ClientIdentity, type LookupFn, probe, systemLookup } from '../probe/probe.js';
 import { createProbePool } from '../probe/probePool.js';
+import { defaultServername } from '../probe/sni.js';
 import { AiaFetcher, type AiaFetcherOptions } from '../revocation/aia.js';
 import {
   OcspCache,
@@ -527,6 +528,13 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       if (e instanceof TargetError) throw new CertvetOptionError('target', e.message);
       throw e;
     }
+    // A target's own `starttls` may not contradict its scheme (the checker-wide one only applies
+    // to targets without a scheme).
+    if (t?.starttls !== undefined && spec.scheme !== null && t.starttls !== spec.starttls)
+      throw new CertvetOptionError(
+        `target ${raw}: starttls`,
+        `"${t.starttls}" contradicts the ${spec.scheme}:// scheme (${spec.starttls ? `STARTTLS ${spec.starttls}` : 'TLS from the first byte'}); write the target without a scheme, or leave starttls out`,
+      );
     if (t?.port !== undefined) {
       if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535)
         throw new CertvetOptionError(`target ${raw}: port`, 'must be an integer from 1 to 65535');
@@ -544,7 +552,8 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     const targetAnchors = t?.ca !== undefined ? certificatesOf(t.ca, `target ${raw}: ca`) : null;
     const mode =
       oneOf(t?.revocation, ['off', 'soft', 'hard'] as const, `target ${raw}: revocation`) ?? revocationMode;
-    const servername = t?.servername ?? o.servername ?? null;
+    // Unless told otherwise, the name dialled is indicated (SNI): virtual hosts choose by it.
+    const servername = t?.servername ?? o.servername ?? defaultServername(spec.host);
     const client = t?.client ?? o.client;
     const extra =
       t && (t.pins || t.expectIssuer || t.expectFingerprint || t.rules) ? expectations(t) : baseExtra;

@@ -28,6 +28,7 @@ import { type Deadline, startDeadline, withDeadline } from '../probe/deadline.js
 import type { Observation } from '../probe/observation.js';
 import { peerChain } from '../probe/peerChain.js';
 import type { ClientIdentity } from '../probe/probe.js';
+import { defaultServername } from '../probe/sni.js';
 import { STARTTLS } from '../probe/starttls/index.js';
 import type { StartTlsProtocol } from '../scan/target.js';
 import { type ClientBasis, refuses } from './options.js';
@@ -183,7 +184,7 @@ export class VerifiedConnector {
    */
   async connect(req: ConnectRequest): Promise<VerifiedConnection> {
     const started = performance.now();
-    const sni = req.servername === undefined ? (isIP(req.host) ? null : req.host) : req.servername || null;
+    const sni = req.servername === undefined ? defaultServername(req.host) : req.servername || null;
     const input: TargetObject = {
       target: hostPort(req.host, req.port),
       ...(sni ? { servername: sni } : {}),

@@ -4,6 +4,7 @@ import { tidyErrorMessage } from '../util/errorText.js';
 import { DeadlineError } from './deadline.js';
 import type { Observation } from './observation.js';
 import { DEFAULT_TIMEOUTS, type ProbeOptions, type ProbeTimeouts } from './options.js';
+import { defaultServername } from './sni.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -35,7 +36,7 @@ export function beginProbe(o: ProbeOptions): ProbeRun {
   const t = { ...DEFAULT_TIMEOUTS, ...o.timeouts };
   const started = performance.now();
   const timings = { dnsMs: 0, connectMs: 0, starttlsMs: 0, handshakeMs: 0, totalMs: 0 };
-  const servername = o.servername !== undefined ? o.servername : isIP(o.host) ? null : o.host;
+  const servername = o.servername !== undefined ? o.servername : defaultServername(o.host);
   return {
     o,
     t,

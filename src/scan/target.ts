@@ -59,7 +59,9 @@ function checkHost(host: string, raw: string): string {
 /**
  * Parses `host`, `host:port`, `[v6]:port`, a bare IPv6 literal, or `scheme://host[:port][/...]`
  * (https, smtp, smtps, imap, imaps, pop3, pop3s, ftp, ldap, ldaps, xmpp, postgres, mysql).
- * `defaultPort` applies to scheme-less targets (443).
+ * `defaultPort` and `starttls` apply to scheme-less targets only (443, TLS from the first
+ * byte): a scheme says both itself, so `--starttls smtp` never turns `smtps://` or `imap://`
+ * into an SMTP dialogue.
  */
 export function parseTarget(
   raw: string,
@@ -102,7 +104,7 @@ export function parseTarget(
     } else host = rest;
   }
   host = checkHost(host, raw);
-  const starttls = opts.starttls !== undefined && opts.starttls !== null ? opts.starttls : def.starttls;
+  const starttls = scheme ? def.starttls : (opts.starttls ?? null);
   return { raw: s, host, port, starttls, scheme };
 }
 
