@@ -21,7 +21,10 @@ import { runCli } from './support/cli.js';
 const DAY = 86400_000;
 
 interface JsonReport {
-  results: { status: string; findings: { code: string; severity: string; message: string }[] }[];
+  results: {
+    status: string;
+    findings: { code: string; severity: string; message: string; certIndex?: number }[];
+  }[];
 }
 
 describe('fail closed through the CLI (supplied CRLs)', () => {
@@ -118,6 +121,39 @@ describe('fail closed through the CLI (supplied CRLs)', () => {
     assert.match(f?.message ?? '', /no supplied CRL is issued by .*certvet Test Root/);
     const both = await verify('fresh-int.crl', '--crl', file('fresh-root.crl'), '--revocation', 'hard');
     assert.equal(both.code, 0, both.stdout + both.stderr);
+  });
+
+  test('verify --revocation hard with no --crl at all: every certificate below the anchor is unknown (critical), not a pass', async () => {
+    const run = (...extra: string[]) =>
+      runCli([
+        'verify',
+        file('leaf.pem'),
+        '--chain',
+        file('int.pem'),
+        '--ca',
+        file('root.pem'),
+        '--host',
+        'localhost',
+        '--format',
+        'json',
+        ...extra,
+      ]);
+    const hard = await run('--revocation', 'hard');
+    assert.equal(hard.code, 2, hard.stdout + hard.stderr);
+    const unknown = (JSON.parse(hard.stdout) as JsonReport).results[0]!.findings.filter(
+      (x) => x.code === 'revocation-unknown',
+    );
+    assert.deepEqual(unknown.map((x) => [x.certIndex, x.severity]).sort(), [
+      [0, 'critical'],
+      [1, 'critical'],
+    ]);
+    assert.match(
+      unknown[0]?.message ?? '',
+      /no CRL was supplied, and every certificate below the anchor must be covered by one/,
+    );
+    // Soft mode without CRLs checks no revocation, as before.
+    const soft = await run();
+    assert.equal(soft.code, 0, soft.stdout + soft.stderr);
   });
 
   const check = (crl: string, ...extra: string[]) =>
@@ -219,6 +255,36 @@ describe('fail closed through the CLI (supplied CRLs)', () => {
         assert.match(f!.message, /http:\/\/127\.0\.0\.1:\d+\/ica\.crl/);
         assert.match(f!.message, /not signed by the issuer's key/);
         assert.ok(!res.findings.some((x) => x.code === 'revoked'));
+      }
+    });
+
+    test('a certificate whose only source --revocation-source leaves out is unknown, not "not-checked" and ok', async () => {
+      for (const [mode, severity, code] of [
+        ['soft', 'warning', 1],
+        ['hard', 'critical', 2],
+      ] as const) {
+        const r = await runCli([
+          'check',
+          `127.0.0.1:${tlsPort}`,
+          '--ca',
+          file('root.pem'),
+          '--revocation',
+          mode,
+          '--revocation-source',
+          'ocsp',
+          '--fetch-allow',
+          '127.0.0.1',
+          '--format',
+          'json',
+        ]);
+        assert.equal(r.code, code, r.stdout + r.stderr);
+        const res = (JSON.parse(r.stdout) as JsonReport).results[0]!;
+        const f = res.findings.find((x) => x.code === 'revocation-unknown');
+        assert.equal(f?.severity, severity, r.stdout);
+        assert.match(
+          f!.message,
+          /the CRL http:\/\/127\.0\.0\.1:\d+\/ica\.crl was not asked: the revocation sources in use are ocsp/,
+        );
       }
     });
   });

@@ -161,9 +161,10 @@ export class ClientCertVerifier extends EventEmitter {
       // The operator chose to revoke with these CRLs: by default (hard) every certificate below
       // the anchor must be covered by a usable one, as Node/OpenSSL require once a server is
       // given a CRL (CRL_CHECK_ALL); a stale or badly signed CRL rejects the client.
+      // Without CRLs (none configured, or an empty set swapped in) there is nothing to cover with.
       crlPolicy: {
         mode: this.opts.crlMode ?? 'hard',
-        requireCoverage: (this.opts.crlMode ?? 'hard') === 'hard',
+        requireCoverage: (this.opts.crlMode ?? 'hard') === 'hard' && this.crls.length > 0,
       },
     });
     const findings: Finding[] = [...result.findings];

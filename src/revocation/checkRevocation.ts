@@ -200,13 +200,16 @@ async function checkOne(
       problems.push(`the stapled OCSP response is unusable: ${(e as Error).message}`);
     }
   }
-  const sources = ctx.sources.flatMap((kind) =>
+  const named = (kind: RevocationSourceKind) =>
     (kind === 'ocsp'
       ? (cert.ext.authorityInfoAccess?.ocsp ?? [])
       : (cert.ext.crlDistributionPoints ?? [])
-    ).map((url) => ({ kind, url })),
-  );
-  const hadSource = (i === 0 && staple !== null) || sources.length > 0;
+    ).map((url) => ({ kind, url }));
+  const sources = ctx.sources.flatMap(named);
+  // Sources the certificate names but the caller left out: not asked, and if nothing else
+  // answers, the status is unknown — a certificate that can be checked is never "not-checked".
+  const leftOut = (['ocsp', 'crl'] as const).filter((k) => !ctx.sources.includes(k)).flatMap(named);
+  const hadSource = (i === 0 && staple !== null) || sources.length > 0 || leftOut.length > 0;
   // A revoked staple is final: nothing another source says can change it.
   if (answers[0]?.status === 'revoked') return { info: answers[0], problems, hadSource };
   // Each source reports into its own slot, so answers and problems keep the sources' order.
@@ -258,6 +261,11 @@ async function checkOne(
         }
       : revoked;
   else if (good.length) info = good[0]!;
+  if (!info)
+    for (const { kind, url } of leftOut)
+      problems.push(
+        `${kind === 'ocsp' ? 'the OCSP responder' : 'the CRL'} ${url} was not asked: the revocation sources in use are ${ctx.sources.join(' and ') || 'none'}`,
+      );
   return { info, problems, hadSource };
 }
 

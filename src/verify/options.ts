@@ -31,8 +31,9 @@ export interface CrlPolicy {
   readonly mode: 'soft' | 'hard';
   /**
    * Every certificate below the anchor must be covered by a supplied CRL, as OpenSSL's
-   * X509_V_FLAG_CRL_CHECK_ALL (which Node sets when a server is given a CRL) requires. Default
-   * false: only certificates whose issuer has a supplied CRL are judged by one.
+   * X509_V_FLAG_CRL_CHECK_ALL (which Node sets when a server is given a CRL) requires — with no
+   * CRL supplied at all, every such certificate's status is unknown. Default false: only
+   * certificates whose issuer has a supplied CRL are judged by one.
    */
   readonly requireCoverage?: boolean;
 }

@@ -245,8 +245,9 @@ function checkAgainstIssuer(st: Step, issuer: Certificate, ps: PathState, verify
     );
   if (cert.signatureAlgorithm.hash && WEAK_HASHES.has(cert.signatureAlgorithm.hash))
     sink.trust('weak-signature', `${who} is signed with ${cert.signatureAlgorithm.name}, a broken hash`, i);
-  // §6.1.3 (a)(3) revocation from the supplied CRLs.
-  if (s.crls.length) checkSuppliedCrls(cert, issuer, i, who, s, sink);
+  // §6.1.3 (a)(3) revocation from the supplied CRLs; when coverage is required, having none
+  // leaves every certificate's status unknown (never a silent pass).
+  if (s.crls.length || s.crlPolicy.requireCoverage) checkSuppliedCrls(cert, issuer, i, who, s, sink);
   // §6.1.3 (b)-(c) name constraints; self-issued intermediates are exempt.
   if ((!cert.selfIssued || isLeaf) && !nc.isEmpty) {
     for (const p of nc.check(constrainedNames(cert, isLeaf), s.ncBudget))
@@ -388,7 +389,7 @@ function checkSuppliedCrls(
     sink.add({
       code: 'revocation-unknown',
       severity: unknown,
-      message: `${who}: revocation status unknown (${s.crlPolicy.mode} revocation mode): no supplied CRL is issued by ${subjectText(issuer)}`,
+      message: `${who}: revocation status unknown (${s.crlPolicy.mode} revocation mode): ${s.crls.length ? `no supplied CRL is issued by ${subjectText(issuer)}` : `no CRL was supplied, and every certificate below the anchor must be covered by one`}`,
       certIndex: i,
       rule: 'RFC 5280 §6.3.3',
     });
