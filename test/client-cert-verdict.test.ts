@@ -18,6 +18,8 @@ import * as tls from 'node:tls';
 import { type CheckerOptions, createChecker, type TargetResult } from '../src/index.js';
 import { makeChain, privateKeyPem } from '../src/lab/pki.js';
 
+const codes = (r: TargetResult) => r.findings.map((f) => f.code);
+
 /** How long the relay holds back the server's post-handshake bytes (over the old 50 ms wait). */
 const HOLD_MS = 300;
 
@@ -115,8 +117,6 @@ describe('the TLS 1.3 client-certificate verdict, from a server slow to give it'
     for (const s of servers) s.close();
   });
 
-  const codes = (r: TargetResult) => r.findings.map((f) => f.code);
-
   test('a refusal held back 300 ms is still client-cert-required', async () => {
     const r = await createChecker(opts).check(`127.0.0.1:${relayed.required}`);
     assert.equal(r.status, 'warning', JSON.stringify(r.findings));
@@ -161,5 +161,87 @@ describe('the TLS 1.3 client-certificate verdict, from a server slow to give it'
       r.findings[0]!.message,
       /neither accepted nor refused the connection before the check was interrupted/,
     );
+  });
+});
+
+/**
+ * A relay that stands in for a TLS 1.2 server's last word: when the client sends its second
+ * flight, the relay drops it and answers, in the server's place, with a fatal alert (`alert`)
+ * or a TCP reset — as servers that refuse a handshake do. What the client saw before (the
+ * server's certificates, and whether it sent a CertificateRequest) is the real server's.
+ */
+async function endingRelay(port: number, end: { alert: number } | 'reset'): Promise<NetServer> {
+  const server = createTcpServer((client: Socket) => {
+    const upstream = netConnect({ host: '127.0.0.1', port });
+    let fromClient = 0;
+    client.on('data', (d) => {
+      if (++fromClient < 2) return void upstream.write(d);
+      upstream.destroy();
+      if (end === 'reset') client.resetAndDestroy();
+      // A plaintext TLS 1.2 alert record: fatal, with the given description.
+      else client.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, end.alert]));
+    });
+    upstream.on('data', (d) => fromClient < 2 && client.writable && client.write(d));
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return server;
+}
+
+describe('TLS 1.2: a server that asked for a certificate and ended the handshake refused for want of one', () => {
+  const servers: Array<tls.Server | NetServer> = [];
+  let opts: CheckerOptions;
+  let asking = 0;
+  let notAsking = 0;
+
+  before(async () => {
+    const chain = await makeChain({ names: ['127.0.0.1'] });
+    const base: tls.TlsOptions = {
+      cert: chain.leaf.pem + chain.intermediate.pem,
+      key: await privateKeyPem(chain.leaf.key),
+      ca: [chain.root.pem],
+      maxVersion: 'TLSv1.2',
+      rejectUnauthorized: false,
+    };
+    const start = async (o: tls.TlsOptions) => {
+      const s = tls.createServer({ ...base, ...o }, (c) => c.end());
+      s.on('tlsClientError', () => {});
+      servers.push(s);
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      return (s.address() as { port: number }).port;
+    };
+    asking = await start({ requestCert: true });
+    notAsking = await start({ requestCert: false });
+    opts = { ca: chain.root.pem, revocation: 'off' };
+  });
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  const through = async (port: number, end: { alert: number } | 'reset') => {
+    const relay = await endingRelay(port, end);
+    servers.push(relay);
+    return createChecker(opts).check(`127.0.0.1:${(relay.address() as { port: number }).port}`);
+  };
+
+  test('decode_error (GnuTLS), another alert, or a reset after a CertificateRequest: client-cert-required', async () => {
+    for (const end of [{ alert: 50 }, { alert: 80 }, 'reset'] as const) {
+      const r = await through(asking, end);
+      assert.deepEqual(
+        codes(r),
+        ['client-cert-required'],
+        `${JSON.stringify(end)}: ${JSON.stringify(r.findings)}`,
+      );
+      assert.equal(r.chain.length, 3, 'its own chain is still verified');
+    }
+  });
+
+  test('the same ending from a server that asked for nothing is a failed handshake (error), as before', async () => {
+    for (const end of [{ alert: 50 }, 'reset'] as const) {
+      const r = await through(notAsking, end);
+      assert.equal(r.status, 'error', JSON.stringify(r.findings));
+      assert.deepEqual(codes(r), ['handshake-failed']);
+    }
   });
 });

@@ -66,7 +66,7 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
     run.certificates = tls.sentChain();
     if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
     const err = e as NodeJS.ErrnoException;
-    if (run.certificates.length && isClientCertAlert(err)) {
+    if (run.certificates.length && (isClientCertAlert(err) || refusedUncertified(tls, err))) {
       run.clientCert = refusedVerdict(tls);
       run.protocol = ts.getProtocol() ?? null;
       return null;
@@ -280,6 +280,22 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
 }
 
 /** The server refused the handshake over client certificates: ours, or the one we did not send. */
+/**
+ * A server that asked for a certificate (as read from the wire), got none from us, and then
+ * ended the handshake — with any alert, a reset or a close — refused for want of one. Which
+ * alert says so varies: OpenSSL sends handshake_failure or certificate_required, GnuTLS over
+ * TLS 1.2 decode_error (50). Nothing else in our last flight is likely to fail by then: the
+ * server had already chosen everything and sent its ServerHelloDone.
+ */
+function refusedUncertified(tls: CapturedTls, err: NodeJS.ErrnoException): boolean {
+  if (!tls.certificateRequested || tls.haveClientCert || !tls.readFromWire) return false;
+  return (
+    /SSL alert number \d+/.test(err.message) ||
+    err.code === 'ECONNRESET' ||
+    /socket disconnected before secure TLS connection/i.test(err.message)
+  );
+}
+
 function refusedVerdict(tls: CapturedTls): Observation['clientCert'] {
   return tls.haveClientCert ? 'rejected' : 'required-missing';
 }
