@@ -534,6 +534,22 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
 
   // ---- negative cases -----------------------------------------------------------------------
 
+  test('smtp against a server that is not SMTP (an IMAP greeting): starttls-failed at once, quoting it', async () => {
+    const srv = await listen(async (p) => {
+      p.write('* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n');
+      await p.line(); // until the client gives up
+    });
+    const t0 = performance.now();
+    const obs = await probe({ host: LOOPBACK, port: srv.port, starttls: 'smtp', timeouts: TIMEOUTS });
+    assert.equal(obs.error?.code, 'starttls-failed');
+    assert.match(
+      obs.error!.message,
+      /SMTP greeting was "\* OK \[CAPABILITY IMAP4rev1 STARTTLS\] Dovecot ready\.", not 220/,
+    );
+    assert.ok(performance.now() - t0 < 1000, 'not waited on until the deadline');
+    await within(srv.done, 3000, 'imap-speaking fake server');
+  });
+
   test('smtp: STARTTLS not advertised in the EHLO answer → starttls-failed, saying so', async () => {
     const srv = await listen(async (p, log) => {
       p.write('220 mail.test ESMTP\r\n');
@@ -583,10 +599,59 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
     });
     const elapsed = performance.now() - t0;
     assert.equal(obs.error?.code, 'timeout');
-    assert.match(obs.error!.message, /pop3 STARTTLS exchange did not complete within 1\d{3}(\.\d+)? ms/);
+    // The step's own limit is the whole deadline here: the message names that, in the same
+    // words whichever of the two timers fired first.
+    assert.match(
+      obs.error!.message,
+      /^the pop3 STARTTLS exchange with 127\.0\.0\.1:\d+ did not complete within the check's 1500 ms deadline$/,
+    );
     assert.ok(elapsed >= 1400 && elapsed < 6000, `took ${Math.round(elapsed)} ms`);
     await within(srv.done, 3000, 'pop3 fake server');
     assert.deepEqual(srv.log, ['STLS', 'error: the client closed the connection']);
+  });
+
+  test('a step that runs out of its own limit says so; the whole deadline is named only when it cut the step short', async () => {
+    const silentAfterGreeting = () =>
+      listen(async (p, log) => {
+        p.write('+OK POP3 ready\r\n');
+        log.push(await p.line());
+        await p.line();
+      });
+    const own = await probe({
+      host: LOOPBACK,
+      port: (await silentAfterGreeting()).port,
+      starttls: 'pop3',
+      timeouts: { totalMs: 5000, handshakeMs: 400, connectMs: 1000 },
+    });
+    assert.equal(own.error?.code, 'timeout');
+    assert.match(
+      own.error!.message,
+      /^the pop3 STARTTLS exchange with 127\.0\.0\.1:\d+ did not complete within 400 ms$/,
+    );
+    assert.ok(
+      own.timings.starttlsMs >= 350,
+      `the time spent in STARTTLS is kept: ${own.timings.starttlsMs} ms`,
+    );
+  });
+
+  test('silence from a server that should greet (an implicit-TLS port checked with STARTTLS): the timeout says nothing came, and which scheme to try', async () => {
+    const server = createServer((s) => s.on('error', () => {}));
+    await new Promise<void>((r) => server.listen(0, LOOPBACK, r));
+    try {
+      const obs = await probe({
+        host: LOOPBACK,
+        port: (server.address() as { port: number }).port,
+        starttls: 'smtp',
+        timeouts: { totalMs: 600, handshakeMs: 600, connectMs: 500 },
+      });
+      assert.equal(obs.error?.code, 'timeout');
+      assert.match(
+        obs.error!.message,
+        /did not complete within the check's 600 ms deadline: the server sent nothing \(if it speaks TLS from the first byte, check it as smtps:\/\/…\)$/,
+      );
+    } finally {
+      server.close();
+    }
   });
 
   test('a greeting of more than 64 KiB (endless continuation lines) → starttls-failed, read bounded', async () => {

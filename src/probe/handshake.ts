@@ -1,13 +1,13 @@
 import type { Socket } from 'node:net';
 import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { CapturingStream } from './capture.js';
-import { DeadlineError, withDeadline } from './deadline.js';
+import { DeadlineError } from './deadline.js';
 import { parseServerHandshake } from './handshakeParser.js';
 import { lightenIdentityCheck } from './lightIdentityCheck.js';
 import type { Observation } from './observation.js';
 import { peerChain } from './peerChain.js';
 import { describeTlsError, isClientCertAlert, ProbeError } from './probeError.js';
-import { type ProbeRun, remaining, where } from './probeRun.js';
+import { type ProbeRun, remaining, runStep, where } from './probeRun.js';
 import { secureContextFor } from './secureContext.js';
 
 /** A TLS connection whose bytes from the server are captured, so the handshake can be re-read from the wire. */
@@ -39,13 +39,14 @@ export interface CapturedTls {
  * the probe ends there, without error, with what the server had sent.
  */
 export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Promise<CapturedTls | null> {
-  const { o, t } = run;
+  const { t } = run;
   const t3 = performance.now();
   const tls = openCapturedTls(run, sock);
   const { ts } = tls;
   const restoreIdentityCheck = lightenIdentityCheck(ts, () => tls.leafFromWire());
   try {
-    await withDeadline(
+    await runStep(
+      run,
       new Promise<void>((resolve, reject) => {
         ts.once('secureConnect', resolve);
         ts.once('error', reject);
@@ -57,14 +58,13 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
           ),
         );
       }),
-      Math.min(t.handshakeMs, remaining(run)),
+      t.handshakeMs,
       `the TLS handshake with ${where(run)}`,
-      o.signal,
     );
   } catch (e) {
     restoreIdentityCheck();
     run.certificates = tls.sentChain();
-    if (e instanceof DeadlineError) throw new ProbeError('timeout', e.message);
+    if (e instanceof ProbeError) throw e;
     const err = e as NodeJS.ErrnoException;
     if (run.certificates.length && (isClientCertAlert(err) || refusedUncertified(tls, err))) {
       run.clientCert = refusedVerdict(tls);

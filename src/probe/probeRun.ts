@@ -1,9 +1,10 @@
 import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { tidyErrorMessage } from '../util/errorText.js';
-import { DeadlineError } from './deadline.js';
+import { DeadlineError, withDeadline } from './deadline.js';
 import type { Observation } from './observation.js';
 import { DEFAULT_TIMEOUTS, type ProbeOptions, type ProbeTimeouts } from './options.js';
+import { ProbeError } from './probeError.js';
 import { defaultServername } from './sni.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -59,6 +60,35 @@ export function beginProbe(o: ProbeOptions): ProbeRun {
 /** What is left of the total deadline, in ms (at least 1). */
 export function remaining(run: ProbeRun): number {
   return Math.max(1, run.t.totalMs - (performance.now() - run.started));
+}
+
+/**
+ * Runs one step of the probe under its own time limit (`ownMs`) and what is left of the whole
+ * deadline, whichever ends first. A step that runs out of its own limit is a `timeout` saying so;
+ * a step the whole deadline cuts short is a `timeout` naming that deadline — in the same words
+ * whichever timer fires first, the step's or the caller's deadline signal (they end within a
+ * millisecond of each other). Other errors are the caller's to describe.
+ */
+export async function runStep<T>(
+  run: ProbeRun,
+  p: Promise<T>,
+  ownMs: number,
+  step: string,
+  onCancel?: () => void,
+): Promise<T> {
+  const left = remaining(run);
+  // Within a few ms of each other, the two limits are one: the whole deadline's.
+  const byWhole = left <= ownMs + 10;
+  try {
+    return await withDeadline(p, Math.min(ownMs, left), step, run.o.signal, onCancel);
+  } catch (e) {
+    if (!(e instanceof DeadlineError)) throw e;
+    const own = e.step === step && !byWhole;
+    throw new ProbeError(
+      'timeout',
+      own ? e.message : `${step} did not complete within the check's ${run.t.totalMs} ms deadline`,
+    );
+  }
 }
 
 /** The dialled endpoint for messages: `address:port`, IPv6 in brackets. */

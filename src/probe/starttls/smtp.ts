@@ -1,7 +1,10 @@
 import { Conversation, quote, StartTlsError } from './conversation.js';
 import type { StartTlsContext } from './index.js';
 
-const isFinal = (l: string) => /^\d{3}(?: |$)/.test(l);
+// Every line of an SMTP reply is "code-text" but the last, "code text" (RFC 5321 §4.2.1). Any
+// other line ends the reply too, so a server that is not SMTP (an IMAP "* OK" greeting) fails
+// at once on the code check instead of being waited on until the deadline.
+const isFinal = (l: string) => !/^\d{3}-/.test(l);
 
 /** SMTP STARTTLS (RFC 3207): greeting 220, EHLO, STARTTLS advertised, STARTTLS → 220. */
 export async function smtp({ socket }: StartTlsContext): Promise<void> {
