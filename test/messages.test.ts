@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateKey, type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
+import { describeTlsError } from '../src/probe/probeError.js';
 import { roundMilliseconds, stripOpenSslNoise, tidyErrorMessage } from '../src/util/errorText.js';
 import { runCli } from './support/cli.js';
 
@@ -41,6 +42,19 @@ describe('error text', () => {
     );
     // Addresses and ports are not OpenSSL noise.
     assert.equal(stripOpenSslNoise('connection to [::1]:443 refused'), 'connection to [::1]:443 refused');
+  });
+
+  test('describeTlsError keeps an alert apart from its reason (OpenSSL ends the message with a newline)', () => {
+    const e = Object.assign(
+      new Error(
+        'C0B7E3F5F67F0000:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 40\n',
+      ),
+      { code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' },
+    );
+    assert.equal(
+      describeTlsError(e),
+      'the TLS handshake failed: sslv3 alert handshake failure (SSL alert number 40)',
+    );
   });
 
   test('fractional milliseconds are rounded, other numbers kept', () => {

@@ -727,6 +727,25 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
     assert.match(obs.error!.message, /does not offer STARTTLS/);
   });
 
+  test('xmpp: a stream error is quoted with its condition and text; host-unknown names the domain sent', async () => {
+    const srv = await listen(async (p) => {
+      await p.textUntil('<stream:stream');
+      await p.textUntil('>');
+      p.write(
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='x' version='1.0'>" +
+          "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>" +
+          "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>This server does not serve 127.0.0.1</text></stream:error></stream:stream>",
+      );
+      await p.textUntil('>');
+    });
+    const obs = await probe({ host: LOOPBACK, port: srv.port, starttls: 'xmpp', timeouts: TIMEOUTS });
+    assert.equal(obs.error?.code, 'starttls-failed');
+    assert.match(
+      obs.error!.message,
+      /the XMPP server sent a stream error \(host-unknown\): "This server does not serve 127\.0\.0\.1"; the stream named the domain "127\.0\.0\.1" \(give the XMPP domain with --servername\)$/,
+    );
+  });
+
   test('ldap: a non-LDAP answer arriving after the request → starttls-failed (not a crash)', async () => {
     const srv = await listen(async (p) => {
       await p.bytes(31);
@@ -747,7 +766,7 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
       });
       const obs = await probe({ host: LOOPBACK, port: srv.port, starttls: 'ldap', timeouts: TIMEOUTS });
       assert.equal(obs.error?.code, 'starttls-failed');
-      assert.match(obs.error!.message, /refused StartTLS \(resultCode 53\)/);
+      assert.match(obs.error!.message, /refused StartTLS \(resultCode 53 unwillingToPerform\): "unwilling"$/);
     });
   }
 });

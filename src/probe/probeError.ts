@@ -47,6 +47,8 @@ export function describeTlsError(e: NodeJS.ErrnoException): string {
   if (/unsupported protocol|no protocols available|tlsv1 alert protocol version/i.test(msg))
     return 'no TLS protocol version in common with the server';
   if (/handshake failure|no shared cipher|sslv3 alert/i.test(msg))
-    return `the TLS handshake failed: ${msg.replace(/^.*?:error:[0-9A-F]+:/, '').replace(/:\.\.\/deps.*$/, '')}`;
+    // tidyErrorMessage turns each OpenSSL error-queue entry into "reason (data)": "sslv3 alert
+    // handshake failure (SSL alert number 40)".
+    return `the TLS handshake failed: ${tidyErrorMessage(msg)}`;
   return `the TLS handshake failed: ${msg}`;
 }

@@ -1,4 +1,4 @@
-import { Conversation, StartTlsError } from './conversation.js';
+import { Conversation, quote, StartTlsError } from './conversation.js';
 import type { StartTlsContext } from './index.js';
 
 const OID = Buffer.from('1.3.6.1.4.1.1466.20037', 'latin1');
@@ -21,6 +21,44 @@ function tlvLength(buf: Buffer, off: number): { len: number; hdr: number } | nul
   let len = 0;
   for (let i = 0; i < n; i++) len = len * 256 + buf[off + 2 + i]!;
   return { len, hdr: 2 + n };
+}
+
+/** LDAPResult codes a StartTLS refusal may carry (RFC 4511 §4.1.9, Appendix A). */
+const RESULT_NAMES: Readonly<Record<number, string>> = {
+  1: 'operationsError',
+  2: 'protocolError',
+  3: 'timeLimitExceeded',
+  7: 'authMethodNotSupported',
+  8: 'strongerAuthRequired',
+  12: 'unavailableCriticalExtension',
+  13: 'confidentialityRequired',
+  51: 'busy',
+  52: 'unavailable',
+  53: 'unwillingToPerform',
+  80: 'other',
+};
+
+/**
+ * The LDAPResult's diagnosticMessage, which follows resultCode and matchedDN (both OCTET
+ * STRINGs), when the response holds one that is not empty; null otherwise (nothing is guessed).
+ */
+function diagnosticOf(msg: Buffer, matchedDnOff: number): string | null {
+  try {
+    if (msg[matchedDnOff] !== 0x04) return null;
+    const dn = tlvLength(msg, matchedDnOff);
+    if (!dn) return null;
+    const off = matchedDnOff + dn.hdr + dn.len;
+    if (msg[off] !== 0x04) return null;
+    const d = tlvLength(msg, off);
+    if (!d || off + d.hdr + d.len > msg.length) return null;
+    const text = msg
+      .subarray(off + d.hdr, off + d.hdr + d.len)
+      .toString('utf8')
+      .trim();
+    return text || null;
+  } catch {
+    return null;
+  }
 }
 
 /** LDAP StartTLS extended operation: the ExtendedResponse must carry resultCode success (0). */
@@ -47,7 +85,13 @@ export async function ldap({ socket }: StartTlsContext): Promise<void> {
   const rcOff = opOff + (opLen?.hdr ?? 2);
   const rcLen = msg[rcOff] === 0x0a ? tlvLength(msg, rcOff) : null;
   if (rcLen?.len !== 1) throw new StartTlsError('malformed LDAP ExtendedResponse (no resultCode)');
-  const rc = msg[rcOff + rcLen.hdr];
-  if (rc !== 0) throw new StartTlsError(`the LDAP server refused StartTLS (resultCode ${rc})`);
+  const rc = msg[rcOff + rcLen.hdr]!;
+  if (rc !== 0) {
+    const name = RESULT_NAMES[rc];
+    const diagnostic = diagnosticOf(msg, rcOff + rcLen.hdr + rcLen.len);
+    throw new StartTlsError(
+      `the LDAP server refused StartTLS (resultCode ${rc}${name ? ` ${name}` : ''})${diagnostic ? `: ${quote(diagnostic)}` : ''}`,
+    );
+  }
   c.close();
 }
