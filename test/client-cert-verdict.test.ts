@@ -16,7 +16,7 @@ import {
 import { after, before, describe, test } from 'node:test';
 import * as tls from 'node:tls';
 import { type CheckerOptions, createChecker, type TargetResult } from '../src/index.js';
-import { makeChain, privateKeyPem } from '../src/lab/pki.js';
+import { type IssuedCert, issue, makeChain, privateKeyPem } from '../src/lab/pki.js';
 
 const codes = (r: TargetResult) => r.findings.map((f) => f.code);
 
@@ -243,5 +243,82 @@ describe('TLS 1.2: a server that asked for a certificate and ended the handshake
       assert.equal(r.status, 'error', JSON.stringify(r.findings));
       assert.deepEqual(codes(r), ['handshake-failed']);
     }
+  });
+});
+
+describe('TLS 1.2: a server that judges the client certificate after the handshake', () => {
+  const servers: tls.Server[] = [];
+  let opts: CheckerOptions;
+  let trusted: { cert: string; key: string };
+  let untrusted: { cert: string; key: string };
+  let appVerifying = 0;
+  let notAsking = 0;
+
+  before(async () => {
+    const chain = await makeChain({ names: ['127.0.0.1'] });
+    const otherRoot = await issue({ subject: 'CN=Another Root', ca: true });
+    // The certificate and the intermediates up to (not including) the root.
+    const client = async (issuer: IssuedCert, intermediates: string) => {
+      const c = await issue({ subject: 'CN=client', issuer, eku: ['clientAuth'] });
+      return { cert: c.pem + intermediates, key: await privateKeyPem(c.key) };
+    };
+    trusted = await client(chain.intermediate, chain.intermediate.pem);
+    untrusted = await client(otherRoot, '');
+    const start = async (o: tls.TlsOptions, onSecure: (s: tls.TLSSocket) => void) => {
+      const s = tls.createServer(
+        {
+          cert: chain.leaf.pem + chain.intermediate.pem,
+          key: await privateKeyPem(chain.leaf.key),
+          ca: [chain.root.pem],
+          maxVersion: 'TLSv1.2',
+          ...o,
+        },
+        onSecure,
+      );
+      s.on('tlsClientError', () => {});
+      servers.push(s);
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      return (s.address() as { port: number }).port;
+    };
+    // Completes every handshake, then closes on a client it could not verify (as GnuTLS's slapd
+    // with TLSVerifyClient demand does, and Node applications that check `authorized`).
+    appVerifying = await start({ requestCert: true, rejectUnauthorized: false }, (s) => {
+      s.on('error', () => {});
+      if (!s.authorized) s.destroy();
+      else setTimeout(() => s.end(), 5_000).unref();
+    });
+    notAsking = await start({ requestCert: false }, (s) => {
+      s.on('error', () => {});
+      setTimeout(() => s.end(), 5_000).unref();
+    });
+    opts = { ca: chain.root.pem, revocation: 'off' };
+  });
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  test('an untrusted certificate, closed on after the handshake: client-cert-rejected (it was ok)', async () => {
+    const r = await createChecker({ ...opts, client: untrusted }).check(`127.0.0.1:${appVerifying}`);
+    assert.deepEqual(codes(r), ['client-cert-rejected'], JSON.stringify(r.findings));
+    assert.equal(r.status, 'critical');
+  });
+
+  test('no certificate, closed on after the handshake: client-cert-required', async () => {
+    const r = await createChecker(opts).check(`127.0.0.1:${appVerifying}`);
+    assert.deepEqual(codes(r), ['client-cert-required'], JSON.stringify(r.findings));
+  });
+
+  test('a certificate it accepts: ok, after the server stayed silent for the decision wait', async () => {
+    const r = await createChecker({ ...opts, client: trusted }).check(`127.0.0.1:${appVerifying}`);
+    assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+    assert.equal(r.tls?.protocol, 'TLSv1.2');
+  });
+
+  test('a server that asked for nothing is not waited on', async () => {
+    const t0 = performance.now();
+    const r = await createChecker({ ...opts, client: trusted }).check(`127.0.0.1:${notAsking}`);
+    assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+    // Not a timing assertion on speed: the decision wait (about a second) must not have happened.
+    assert.ok(performance.now() - t0 < 900, 'no decision wait for a server that did not ask');
   });
 });

@@ -66,7 +66,7 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
     run.certificates = tls.sentChain();
     if (e instanceof ProbeError) throw e;
     const err = e as NodeJS.ErrnoException;
-    if (run.certificates.length && (isClientCertAlert(err) || refusedUncertified(tls, err))) {
+    if (run.certificates.length && (isClientCertAlert(err) || refusedAfterRequest(tls, err))) {
       run.clientCert = refusedVerdict(tls);
       run.protocol = ts.getProtocol() ?? null;
       return null;
@@ -168,10 +168,16 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
 
 /**
  * Step 5: how the server took our client certificate (or its absence). Under TLS 1.3 a refusal
- * arrives after the handshake, so listen for it; before 1.3 the handshake itself has told.
+ * arrives after the handshake, so listen for it. Before 1.3 OpenSSL refuses inside the
+ * handshake, but servers that judge the certificate once the handshake is done — GnuTLS's
+ * slapd and Exim, applications that verify and then close — refuse just after it: a server
+ * that asked for a certificate (the handshake is plaintext up to then, so this is read from the
+ * wire) is listened to as under 1.3. Servers that did not ask are not waited on.
  */
 export async function judgeClientCertificate(run: ProbeRun, tls: CapturedTls): Promise<void> {
-  if (run.protocol === 'TLSv1.3') await listenForClientCertRefusal(run, tls);
+  if (run.protocol === 'TLSv1.3') return listenForClientCertRefusal(run, tls);
+  run.certificates = tls.sentChain();
+  if (tls.readFromWire && tls.certificateRequested) await listenForClientCertRefusal(run, tls);
   else run.clientCert = acceptedVerdict(tls);
 }
 
@@ -279,16 +285,16 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
   else run.clientCert = acceptedVerdict(tls);
 }
 
-/** The server refused the handshake over client certificates: ours, or the one we did not send. */
 /**
- * A server that asked for a certificate (as read from the wire), got none from us, and then
- * ended the handshake — with any alert, a reset or a close — refused for want of one. Which
- * alert says so varies: OpenSSL sends handshake_failure or certificate_required, GnuTLS over
- * TLS 1.2 decode_error (50). Nothing else in our last flight is likely to fail by then: the
- * server had already chosen everything and sent its ServerHelloDone.
+ * A server that asked for a certificate (as read from the wire) and then ended the handshake —
+ * with any alert, a reset or a close — refused the certificate we sent, or the lack of one.
+ * Which alert says so varies: OpenSSL sends handshake_failure or certificate_required, GnuTLS
+ * over TLS 1.2 decode_error (50), and servers that judge the certificate as the handshake ends
+ * just close (a close can overtake their Finished). Nothing else in our last flight is likely
+ * to fail by then: the server had already chosen everything and sent its ServerHelloDone.
  */
-function refusedUncertified(tls: CapturedTls, err: NodeJS.ErrnoException): boolean {
-  if (!tls.certificateRequested || tls.haveClientCert || !tls.readFromWire) return false;
+function refusedAfterRequest(tls: CapturedTls, err: NodeJS.ErrnoException): boolean {
+  if (!tls.certificateRequested || !tls.readFromWire) return false;
   return (
     /SSL alert number \d+/.test(err.message) ||
     err.code === 'ECONNRESET' ||
@@ -296,6 +302,7 @@ function refusedUncertified(tls: CapturedTls, err: NodeJS.ErrnoException): boole
   );
 }
 
+/** The server refused the handshake over client certificates: ours, or the one we did not send. */
 function refusedVerdict(tls: CapturedTls): Observation['clientCert'] {
   return tls.haveClientCert ? 'rejected' : 'required-missing';
 }
