@@ -55,6 +55,15 @@ describe('error text', () => {
       describeTlsError(e),
       'the TLS handshake failed: sslv3 alert handshake failure (SSL alert number 40)',
     );
+    // With the endpoint, as the probe words it.
+    assert.equal(
+      describeTlsError(e, '10.0.0.5:636'),
+      'the TLS handshake with 10.0.0.5:636 failed: sslv3 alert handshake failure (SSL alert number 40)',
+    );
+    assert.equal(
+      describeTlsError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), '[::1]:636'),
+      'the connection to [::1]:636 was reset during the TLS handshake',
+    );
   });
 
   test('fractional milliseconds are rounded, other numbers kept', () => {

@@ -71,7 +71,7 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
       run.protocol = ts.getProtocol() ?? null;
       return null;
     }
-    throw new ProbeError('handshake-failed', describeTlsError(err));
+    throw new ProbeError('handshake-failed', describeTlsError(err, where(run)));
   }
   restoreIdentityCheck();
   run.timings.handshakeMs = Math.round(performance.now() - t3);

@@ -37,18 +37,19 @@ export function describeNetError(e: NodeJS.ErrnoException, where: string): strin
   }
 }
 
-export function describeTlsError(e: NodeJS.ErrnoException): string {
+/** A failed TLS handshake in words, naming the endpoint (`where`, e.g. `10.0.0.5:636`) when given. */
+export function describeTlsError(e: NodeJS.ErrnoException, where?: string): string {
   const msg = e.message;
+  const server = where ? `the server at ${where}` : 'the server';
   if (/wrong version number|packet length too long|unknown protocol|record layer failure/i.test(msg))
-    return 'the server did not answer with TLS (plain text on a TLS port?)';
-  if (e.code === 'ECONNRESET') return 'the connection was reset during the TLS handshake';
+    return `${server} did not answer with TLS (plain text on a TLS port?)`;
+  if (e.code === 'ECONNRESET')
+    return `the connection${where ? ` to ${where}` : ''} was reset during the TLS handshake`;
   if (/socket disconnected before secure TLS connection/i.test(msg))
-    return 'the server closed the connection during the TLS handshake';
+    return `${server} closed the connection during the TLS handshake`;
   if (/unsupported protocol|no protocols available|tlsv1 alert protocol version/i.test(msg))
-    return 'no TLS protocol version in common with the server';
-  if (/handshake failure|no shared cipher|sslv3 alert/i.test(msg))
-    // tidyErrorMessage turns each OpenSSL error-queue entry into "reason (data)": "sslv3 alert
-    // handshake failure (SSL alert number 40)".
-    return `the TLS handshake failed: ${tidyErrorMessage(msg)}`;
-  return `the TLS handshake failed: ${msg}`;
+    return `no TLS protocol version in common with ${server}`;
+  // tidyErrorMessage turns each OpenSSL error-queue entry into "reason (data)": "sslv3 alert
+  // handshake failure (SSL alert number 40)".
+  return `the TLS handshake${where ? ` with ${where}` : ''} failed: ${tidyErrorMessage(msg)}`;
 }
