@@ -127,6 +127,7 @@ describe('the TLS 1.3 client-certificate verdict, from a server slow to give it'
   test('a server that asks, takes no certificate and goes on is ok', async () => {
     const r = await createChecker(opts).check(`127.0.0.1:${relayed.optional}`);
     assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+    assert.equal(r.tls?.clientCertificate, 'optional');
   });
 
   test('a server that closes after its session tickets refused the (missing) certificate', async () => {
@@ -300,24 +301,28 @@ describe('TLS 1.2: a server that judges the client certificate after the handsha
   test('an untrusted certificate, closed on after the handshake: client-cert-rejected (it was ok)', async () => {
     const r = await createChecker({ ...opts, client: untrusted }).check(`127.0.0.1:${appVerifying}`);
     assert.deepEqual(codes(r), ['client-cert-rejected'], JSON.stringify(r.findings));
+    assert.equal(r.tls?.clientCertificate, 'rejected');
     assert.equal(r.status, 'critical');
   });
 
   test('no certificate, closed on after the handshake: client-cert-required', async () => {
     const r = await createChecker(opts).check(`127.0.0.1:${appVerifying}`);
     assert.deepEqual(codes(r), ['client-cert-required'], JSON.stringify(r.findings));
+    assert.equal(r.tls?.clientCertificate, 'required-missing');
   });
 
   test('a certificate it accepts: ok, after the server stayed silent for the decision wait', async () => {
     const r = await createChecker({ ...opts, client: trusted }).check(`127.0.0.1:${appVerifying}`);
     assert.equal(r.status, 'ok', JSON.stringify(r.findings));
     assert.equal(r.tls?.protocol, 'TLSv1.2');
+    assert.equal(r.tls?.clientCertificate, 'accepted', 'the JSON says it asked and took ours');
   });
 
   test('a server that asked for nothing is not waited on', async () => {
     const t0 = performance.now();
     const r = await createChecker({ ...opts, client: trusted }).check(`127.0.0.1:${notAsking}`);
     assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+    assert.equal(r.tls?.clientCertificate, 'not-requested');
     // Not a timing assertion on speed: the decision wait (about a second) must not have happened.
     assert.ok(performance.now() - t0 < 900, 'no decision wait for a server that did not ask');
   });

@@ -118,6 +118,7 @@ const MODEL = {
     cipher: 'required',
     alpn: 'required',
     ocspStapled: 'required',
+    clientCertificate: 'optional',
     protocols: 'optional',
   },
   Timings: {

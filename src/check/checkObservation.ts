@@ -74,7 +74,13 @@ export function evaluateObservation(
     port: s.port,
     address: obs.address,
     servername: obs.servername,
-    tls: { protocol: obs.protocol, cipher: obs.cipher, alpn: obs.alpn, ocspStapled: obs.ocspStaple !== null },
+    tls: {
+      protocol: obs.protocol,
+      cipher: obs.cipher,
+      alpn: obs.alpn,
+      ocspStapled: obs.ocspStaple !== null,
+      ...(obs.clientCert !== 'unknown' ? { clientCertificate: obs.clientCert } : {}),
+    },
     // Replaced by the verdict once the chain is verified; until then certvet has no valid path.
     crossCheck: crossCheckOf(obs, false),
     timings: obs.timings,

@@ -27,6 +27,12 @@ export interface TlsInfo {
   /** The server stapled an OCSP response. */
   readonly ocspStapled: boolean;
   /**
+   * Client certificates: the server did not ask (`not-requested`), asked and went on without
+   * one (`optional`) or with ours (`accepted`), refused for want of one (`required-missing`) or
+   * refused ours (`rejected`). Absent when the handshake ended before that was known.
+   */
+  readonly clientCertificate?: 'not-requested' | 'optional' | 'accepted' | 'required-missing' | 'rejected';
+  /**
    * `--probe-protocols`: whether the server accepts each version when a client offers only
    * that one (versions not tried before the deadline are absent).
    */
