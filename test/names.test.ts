@@ -376,6 +376,10 @@ describe('nameConstraints.ts: NameConstraintState', () => {
     const out = s.check([dns('badexample.com')]);
     assert.deepEqual(out, ['DNS:badexample.com is outside the permitted DNS:example.com of CA1']);
     assert.equal(s.check([dns('bad_name.example.com')]).length, 1, 'cannot be shown to be inside');
+    // A malformed permitted subtree (a dNSName with a leading dot) permits nothing, and says so.
+    assert.deepEqual(state([nc([dns('.example.com')]), 'CA2']).check([dns('www.example.com')]), [
+      'DNS:www.example.com is outside the permitted DNS:.example.com (malformed, so it permits nothing) of CA2',
+    ]);
     assert.equal(s.check([dns('x.*.example.com')]).length, 1);
     assert.equal(s.check([dns('*.com')]).length, 1, '*.com can be names outside example.com');
   });

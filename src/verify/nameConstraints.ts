@@ -306,7 +306,14 @@ export class NameConstraintState {
           inside = ofType.some((st) => within(name, st.base, view));
         }
         if (!inside) {
-          entry.text ??= ofType.map((st) => generalNameText(st.base)).join(', ');
+          // A malformed subtree (reported on its own) permits nothing: say so, or the name reads
+          // as if it were merely out of scope.
+          entry.text ??= ofType
+            .map(
+              (st) =>
+                `${generalNameText(st.base)}${constraintError(st) ? ' (malformed, so it permits nothing)' : ''}`,
+            )
+            .join(', ');
           problems.add(`${describe(name)} is outside the permitted ${entry.text} of ${set.by}`);
         }
       }
