@@ -165,6 +165,8 @@ function once(
 ): Promise<{ res: IncomingMessage; body: Buffer }> {
   return new Promise((resolve, reject) => {
     let settled = false;
+    // The response has begun (status and headers came): a timeout now is a slow body.
+    let answering = false;
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
@@ -201,6 +203,7 @@ function once(
           : {}),
       },
       (res) => {
+        answering = true;
         const declared = Number(res.headers['content-length'] ?? '0');
         if (declared > o.maxBytes) {
           fail(
@@ -234,7 +237,8 @@ function once(
       () =>
         fail(
           new FetchError(
-            `${u.host} did not answer within ${Math.round(timeoutMs)} ms`,
+            // The fetch's own limit, not what was left of it for this request (4999 ms).
+            `${u.host} did not ${answering ? 'finish its answer' : 'answer'} within the ${o.timeoutMs} ms fetch timeout`,
             'CERTVET_FETCH_TIMEOUT',
           ),
         ),
