@@ -550,6 +550,28 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
     await within(srv.done, 3000, 'imap-speaking fake server');
   });
 
+  test('ftp and xmpp against servers of another protocol: starttls-failed at once, quoting them', async () => {
+    for (const [proto, greeting, message] of [
+      ['ftp', '* OK IMAP4rev1 ready\r\n', /FTP greeting was "\* OK IMAP4rev1 ready"/],
+      [
+        'xmpp',
+        '220 ProFTPD Server ready.\r\n',
+        /the server did not answer with XMPP: "220 ProFTPD Server ready\."/,
+      ],
+    ] as const) {
+      const srv = await listen(async (p) => {
+        p.write(greeting);
+        await p.line(); // until the client gives up
+      });
+      const t0 = performance.now();
+      const obs = await probe({ host: LOOPBACK, port: srv.port, starttls: proto, timeouts: TIMEOUTS });
+      assert.equal(obs.error?.code, 'starttls-failed', proto);
+      assert.match(obs.error!.message, message);
+      assert.ok(performance.now() - t0 < 1000, `${proto}: not waited on until the deadline`);
+      await within(srv.done, 3000, `${proto} fake server`);
+    }
+  });
+
   test('smtp: STARTTLS not advertised in the EHLO answer → starttls-failed, saying so', async () => {
     const srv = await listen(async (p, log) => {
       p.write('220 mail.test ESMTP\r\n');

@@ -27,6 +27,11 @@ export async function xmpp({ socket, host }: StartTlsContext): Promise<void> {
   );
   const features = await c.read((buf) => {
     const t = buf.toString('utf8');
+    // XML from the first byte (after blanks): anything else is another protocol (an FTP or SMTP
+    // greeting), which fails now rather than at the deadline.
+    const lead = t.trimStart();
+    if (lead && !lead.startsWith('<'))
+      throw new StartTlsError(`the server did not answer with XMPP: ${quote(lead.split(/\r?\n/, 1)[0]!)}`);
     const end = t.indexOf('</stream:features>');
     if (end >= 0) return { value: t.slice(0, end), consumed: Buffer.byteLength(t.slice(0, end + 18)) };
     if (/<stream:error/.test(t) && /<\/stream:error>/.test(t)) throw new StartTlsError(streamError(t, to));
