@@ -12,10 +12,15 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import {
+  createSecureContext,
+  createServer as createTlsServer,
+  type SecureContext,
+  TLSSocket,
+} from 'node:tls';
 import { createChecker } from '../src/check/checker.js';
 import { CertvetOptionError } from '../src/check/errors.js';
-import { type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
+import { type IssuedCert, issue, type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
 import type { Observation } from '../src/probe/observation.js';
 import { probe } from '../src/probe/probe.js';
 import { parseResolve, parseTarget, type StartTlsProtocol, TargetError } from '../src/scan/target.js';
@@ -829,6 +834,120 @@ function canConnect(port: number): Promise<boolean> {
     s.once('error', () => done(false));
   });
 }
+
+/**
+ * An SMTP server that asks for a client certificate during the STARTTLS handshake and judges it
+ * only at the next command, as Postfix does with smtpd_tls_req_ccert: "421 4.7.1 … No client
+ * certificate presented" (or not trusted) to the EHLO after TLS, "250" when it is content.
+ */
+describe('after STARTTLS: a refusal at the protocol level, and no decision wait', () => {
+  let chain: LabChain;
+  let server: Server;
+  let port = 0;
+  const sockets = new Set<Socket>();
+  let trusted: { cert: string; key: string };
+  let untrusted: { cert: string; key: string };
+
+  before(async () => {
+    chain = await makeChain({ names: ['127.0.0.1'] });
+    const otherRoot = await issue({ subject: 'CN=Another Root', ca: true });
+    const client = async (issuer: IssuedCert, extra: string) => {
+      const c = await issue({ subject: 'CN=client', issuer, eku: ['clientAuth'] });
+      return { cert: c.pem + extra, key: await privateKeyPem(c.key) };
+    };
+    trusted = await client(chain.intermediate, chain.intermediate.pem);
+    untrusted = await client(otherRoot, '');
+    // Not listening: handed the socket after STARTTLS, it runs the TLS side and judges the client.
+    const tlsServer = createTlsServer(
+      {
+        cert: chain.leaf.pem + chain.intermediate.pem,
+        key: await privateKeyPem(chain.leaf.key),
+        ca: chain.root.pem,
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (tls) => {
+        tls.on('error', () => {});
+        tls.once('data', () =>
+          tls.authorized
+            ? tls.write('250-mail.test\r\n250 8BITMIME\r\n')
+            : tls.end('421 4.7.1 mail.test: Error: No client certificate presented\r\n'),
+        );
+      },
+    );
+    tlsServer.on('tlsClientError', () => {});
+    server = createServer((sock) => {
+      sockets.add(sock);
+      sock.on('error', () => {});
+      let buf = '';
+      const onLine = (l: string) => {
+        if (/^EHLO /i.test(l)) sock.write('250-mail.test\r\n250 STARTTLS\r\n');
+        else if (/^STARTTLS$/i.test(l)) {
+          sock.off('data', onData);
+          sock.write('220 2.0.0 Ready to start TLS\r\n', () => tlsServer.emit('connection', sock));
+        }
+      };
+      const onData = (d: Buffer) => {
+        buf += d.toString('latin1');
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          onLine(buf.slice(0, nl).replace(/\r$/, ''));
+          buf = buf.slice(nl + 1);
+        }
+      };
+      sock.on('data', onData);
+      sock.write('220 mail.test ESMTP\r\n');
+    });
+    await new Promise<void>((r) => server.listen(0, LOOPBACK, r));
+    port = (server.address() as { port: number }).port;
+  });
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  const run = (client?: { cert: string; key: string }) =>
+    probe({
+      host: LOOPBACK,
+      port,
+      starttls: 'smtp',
+      timeouts: TIMEOUTS,
+      ca: [chain.root.pem],
+      ...(client ? { client } : {}),
+    });
+
+  test('no certificate: the 421 to the EHLO after TLS is required-missing, and quoted', async () => {
+    const obs = await run();
+    assert.equal(obs.error, null);
+    assert.equal(obs.clientCert, 'required-missing');
+    assert.match(obs.clientCertReply ?? '', /^421 4\.7\.1 .*No client certificate presented$/);
+    assert.equal(obs.certificates.length, 2, 'its own chain was still read');
+  });
+
+  test('an untrusted certificate: rejected; a trusted one: accepted, answered at once (no decision wait)', async () => {
+    assert.equal((await run(untrusted)).clientCert, 'rejected');
+    const t0 = performance.now();
+    const ok = await run(trusted);
+    assert.equal(ok.clientCert, 'accepted');
+    assert.equal(ok.clientCertReply, undefined);
+    // Not a speed assertion: the answer to EHLO ended the wait, not the one-second window.
+    assert.ok(performance.now() - t0 < 900, 'decided by the answer, not by a second of silence');
+  });
+
+  test('through the checker: client-cert-required quoting the server', async () => {
+    const r = await createChecker({ ca: chain.root.pem, revocation: 'off' }).check(
+      `smtp://127.0.0.1:${port}`,
+    );
+    assert.equal(r.status, 'warning', JSON.stringify(r.findings));
+    assert.deepEqual(
+      r.findings.map((f) => f.code),
+      ['client-cert-required'],
+    );
+    assert.match(
+      r.findings[0]!.message,
+      /after TLS it answered "421 4\.7\.1 mail\.test: Error: No client certificate presented"/,
+    );
+  });
+});
 
 describe('STARTTLS against a real PostgreSQL server (ssl=on)', () => {
   const NOBODY = { uid: 65534, gid: 65534 };

@@ -3,6 +3,7 @@ import type { ChainEntry } from '../model/chainEntry.js';
 import { chainEntry } from '../model/chainEntryBuilder.js';
 import { type CrossCheck, statusOf, type TargetResult } from '../model/result.js';
 import type { Observation } from '../probe/observation.js';
+import { quote } from '../probe/starttls/conversation.js';
 import type { Crl } from '../verify/crl.js';
 import { parseIp } from '../verify/names/ip.js';
 import type { Conformance, ExpectedName, Profile } from '../verify/options.js';
@@ -218,18 +219,19 @@ export function evaluateObservation(
       severity: 'warning',
       message: `the server negotiated ${obs.protocol}, deprecated by RFC 8996; it should offer TLS 1.2 or 1.3`,
     });
+  // A refusal at the protocol level after TLS quotes the server's answer.
+  const answered = obs.clientCertReply ? `: after TLS it answered ${quote(obs.clientCertReply)}` : '';
   if (obs.clientCert === 'required-missing')
     findings.push({
       code: 'client-cert-required',
       severity: 'warning',
-      message:
-        'the server requires a client certificate and none was given (its own chain was still checked)',
+      message: `the server requires a client certificate and none was given${answered} (its own chain was still checked)`,
     });
   else if (obs.clientCert === 'rejected')
     findings.push({
       code: 'client-cert-rejected',
       severity: 'critical',
-      message: `the server refused the client certificate presented${obs.error ? `: ${obs.error.message}` : ''}`,
+      message: `the server refused the client certificate presented${answered || (obs.error ? `: ${obs.error.message}` : '')}`,
     });
 
   const chain: ChainEntry[] = result.path.map((c) =>

@@ -9,6 +9,7 @@ import { peerChain } from './peerChain.js';
 import { describeTlsError, isClientCertAlert, ProbeError } from './probeError.js';
 import { type ProbeRun, remaining, runStep, where } from './probeRun.js';
 import { secureContextFor } from './secureContext.js';
+import { AFTER_TLS, firstLine } from './starttls/afterTls.js';
 
 /** A TLS connection whose bytes from the server are captured, so the handshake can be re-read from the wire. */
 export interface CapturedTls {
@@ -210,6 +211,11 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
   const firstWait = asked ? decisionWaitMs : settleMs;
   const firstWaitLeft = remaining(run);
   const cutShort = firstWaitLeft < firstWait;
+  // After STARTTLS the client speaks next: ask what a client asks next, and the answer decides
+  // (src/probe/starttls/afterTls.ts) — at once, and refusals at the protocol level included.
+  const question = asked && tls.readFromWire && run.o.starttls ? AFTER_TLS[run.o.starttls] : undefined;
+  let reply = '';
+  let refusedReply: string | null = null;
   let closed = false;
   let gotData = false;
   let ticket = false;
@@ -245,15 +251,30 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
     };
     // Read (and discard) so that OpenSSL processes whatever the server sends next; data from
     // the server means it went on with us.
-    ts.on('data', () => {
+    ts.on('data', (d: Buffer) => {
+      if (question) {
+        reply += d.toString('latin1');
+        const verdict = question.judge(reply);
+        // A first line longer than any reply is a server that went on and talks (not a refusal).
+        if (verdict === null && reply.length < 4096) return;
+        if (verdict === 'refused') refusedReply = firstLine(reply) ?? reply.slice(0, 200);
+        else gotData = true;
+        return finish(null);
+      }
       gotData = true;
       finish(null);
     });
     ts.resume();
+    if (question) {
+      // A write to a server that is closing fails later (EPIPE): never an uncaught error.
+      ts.on('error', () => {});
+      ts.write(question.ask);
+    }
     ts.once('session', () => {
       if (!asked) return finish(null);
       ticket = true;
-      arm(Math.min(settleMs, remaining(run)));
+      // With a question asked, its answer decides; tickets come before it.
+      if (!question) arm(Math.min(settleMs, remaining(run)));
     });
     ts.once('error', (e) => finish(e as NodeJS.ErrnoException));
     ts.once('end', () => {
@@ -266,8 +287,11 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
   });
   run.certificates = tls.sentChain();
   const requested = tls.certificateRequested;
-  const decided = ticket || gotData || closed || lateError !== null;
-  if (isClientCertAlert(lateError)) run.clientCert = refusedVerdict(tls);
+  const decided = ticket || gotData || closed || lateError !== null || refusedReply !== null;
+  if (refusedReply !== null) {
+    run.clientCert = refusedVerdict(tls);
+    run.clientCertReply = refusedReply;
+  } else if (isClientCertAlert(lateError)) run.clientCert = refusedVerdict(tls);
   // Asked, then closed or reset without a byte of data: the certificate (or its absence) was refused.
   else if (requested && !gotData && (closed || lateError)) run.clientCert = refusedVerdict(tls);
   else if (lateError) return;

@@ -21,6 +21,12 @@ export interface Observation {
     | 'rejected'
     | 'accepted'
     | 'unknown';
+  /**
+   * When the server refused at the protocol level after TLS (asked what a client asks next:
+   * src/probe/starttls/afterTls.ts), the first line of its answer, e.g. "421 4.7.1 … No client
+   * certificate presented".
+   */
+  readonly clientCertReply?: string;
   readonly timings: {
     readonly dnsMs: number;
     readonly connectMs: number;

@@ -28,6 +28,7 @@ export interface ProbeRun {
   ocspStaple: Uint8Array | null;
   crossCheck: Observation['crossCheck'];
   clientCert: Observation['clientCert'];
+  clientCertReply?: string;
   /** Sockets to destroy when the probe ends. */
   socket: Socket | null;
   tlsSock: TLSSocket | null;
@@ -128,6 +129,7 @@ export function buildObservation(run: ProbeRun, failure: Observation['error']): 
     ocspStaple: run.ocspStaple,
     crossCheck: run.crossCheck,
     clientCert: run.clientCert,
+    ...(run.clientCertReply !== undefined ? { clientCertReply: run.clientCertReply } : {}),
     timings,
     error,
   };

@@ -1,0 +1,48 @@
+/*
+ * What to say once TLS is up, to learn at once whether a server that asked for a client
+ * certificate went on with us. After STARTTLS the client speaks next, so a server that accepted
+ * says nothing until asked — certvet would wait out its decision window (up to a second) — and
+ * some refuse only at the protocol level: Postfix with smtpd_tls_req_ccert completes the
+ * handshake and answers the next command with "421 4.7.1 … No client certificate presented".
+ * Each protocol here sends the command a client sends next anyway (RFC 3207 §4.2: EHLO again;
+ * IMAP CAPABILITY, which every server must support) and reads the first reply: a refusal means
+ * refused, any other reply means the server went on. Protocols not listed are only listened to
+ * (POP3 has no command every server accepts before login: CAPA is optional, and an -ERR to it
+ * would read as a refusal).
+ */
+import type { StartTlsProtocol } from './protocols.js';
+
+export interface AfterTlsQuestion {
+  /** Sent once the handshake is complete. */
+  readonly ask: string;
+  /** The reply so far → refused / went on, or null while its first line is incomplete. */
+  judge(reply: string): 'refused' | 'went-on' | null;
+}
+
+/** The first complete line of `text`, or null. */
+export function firstLine(text: string): string | null {
+  const nl = text.indexOf('\n');
+  return nl < 0 ? null : text.slice(0, nl).replace(/\r$/, '');
+}
+
+export const AFTER_TLS: Readonly<Partial<Record<StartTlsProtocol, AfterTlsQuestion>>> = {
+  smtp: {
+    ask: 'EHLO certvet.invalid\r\n',
+    // 421 (closing) and 5xx refuse; 250 goes on. A 4xx other than 421 is a temporary
+    // condition of the session, not a refusal of the connection.
+    judge: (t) => {
+      const l = firstLine(t);
+      if (l === null) return null;
+      return /^(?:421|5\d\d)/.test(l) ? 'refused' : 'went-on';
+    },
+  },
+  imap: {
+    ask: 'c2 CAPABILITY\r\n',
+    // An untagged BYE, or the command refused (NO/BAD), is a refusal; CAPABILITY data or OK go on.
+    judge: (t) => {
+      const l = firstLine(t);
+      if (l === null) return null;
+      return /^(?:\* BYE\b|c2 (?:NO|BAD)\b)/i.test(l) ? 'refused' : 'went-on';
+    },
+  },
+};
