@@ -235,6 +235,11 @@ describe('TLS 1.2: a server that asked for a certificate and ended the handshake
         `${JSON.stringify(end)}: ${JSON.stringify(r.findings)}`,
       );
       assert.equal(r.chain.length, 3, 'its own chain is still verified');
+      assert.equal(
+        r.tls?.protocol,
+        'TLSv1.2',
+        'read from the ServerHello: Node knows none for a failed handshake',
+      );
     }
   });
 

@@ -22,6 +22,8 @@ export interface CapturedTls {
   sentChain(): Uint8Array[];
   /** Whether the server sent a CertificateRequest, as of the last `sentChain()`. */
   readonly certificateRequested: boolean;
+  /** The version the ServerHello chose, as of the last `sentChain()` (null: not read). */
+  readonly protocolFromWire: string | null;
   /**
    * Whether the last `sentChain()` read the server's Certificate message from the wire (so the
    * handshake messages before it, a CertificateRequest included, were seen), rather than
@@ -69,7 +71,8 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
     const err = e as NodeJS.ErrnoException;
     if (run.certificates.length && (isClientCertAlert(err) || refusedAfterRequest(tls, err))) {
       run.clientCert = refusedVerdict(tls);
-      run.protocol = ts.getProtocol() ?? null;
+      // Node knows no protocol for a handshake that did not complete; the ServerHello does.
+      run.protocol = ts.getProtocol() ?? tls.protocolFromWire;
       return null;
     }
     throw new ProbeError('handshake-failed', describeTlsError(err, where(run)));
@@ -119,6 +122,7 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
     if (m) serverSecret = Buffer.from(m[1]!, 'hex');
   });
   let certificateRequested = false;
+  let protocolFromWire: string | null = null;
   let readFromWire = false;
   // The handshake as read from the capture, re-read only when more has been captured and the
   // last reading was not yet complete (later records cannot change a complete one).
@@ -137,6 +141,7 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
     try {
       const hs = parseServerHandshake(capture.captured(), serverSecret);
       certificateRequested = hs.certificateRequested;
+      protocolFromWire = hs.protocol;
       if (hs.certificates?.length) certificates = hs.certificates;
       complete = hs.complete && certificates !== null;
     } catch {
@@ -155,6 +160,9 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
     leafFromWire: () => fromWire()?.[0] ?? null,
     get certificateRequested() {
       return certificateRequested;
+    },
+    get protocolFromWire() {
+      return protocolFromWire;
     },
     get readFromWire() {
       return readFromWire;

@@ -11,6 +11,8 @@ export interface ServerHandshake {
   readonly certificates: Uint8Array[] | null;
   /** The server sent a CertificateRequest (it asked for a client certificate). */
   readonly certificateRequested: boolean;
+  /** The protocol version the ServerHello chose (`TLSv1.2`), or null before it was read. */
+  readonly protocol: string | null;
   /**
    * Nothing the server sends later can change this answer: under TLS 1.3 the Certificate
    * message has been read (a CertificateRequest comes before it, RFC 8446 §4.4), before 1.3
@@ -77,6 +79,7 @@ export function parseServerHandshake(bytes: Buffer, serverHandshakeSecret: Buffe
   return {
     certificates: certificate ? certificateList(certificate, hello?.tls13 ?? false) : null,
     certificateRequested,
+    protocol: hello?.protocol ?? null,
     complete,
   };
 }
@@ -150,7 +153,17 @@ function readRecords(b: Buffer): TlsRecord[] {
 interface ServerHello {
   readonly suite: number;
   readonly tls13: boolean;
+  /** The version the server chose, as Node names it (`TLSv1.2`), or null for one it does not. */
+  readonly protocol: string | null;
 }
+
+const PROTOCOL_NAMES: Readonly<Record<number, string>> = {
+  768: 'SSLv3',
+  769: 'TLSv1',
+  770: 'TLSv1.1',
+  771: 'TLSv1.2',
+  772: 'TLSv1.3',
+};
 
 /**
  * A ServerHello's cipher suite and whether it selected TLS 1.3 (supported_versions), or null
@@ -159,6 +172,7 @@ interface ServerHello {
 function serverHelloOf(m: Buffer): ServerHello | null {
   let q = 2 + 32; // legacy_version, random
   if (q + 1 > m.length) return null;
+  const legacyVersion = m.readUInt16BE(0);
   const sidLen = m[q]!;
   q += 1 + sidLen;
   if (q + 3 > m.length) return null;
@@ -176,7 +190,7 @@ function serverHelloOf(m: Buffer): ServerHello | null {
       q += 4 + el;
     }
   }
-  return { suite, tls13 };
+  return { suite, tls13, protocol: tls13 ? 'TLSv1.3' : (PROTOCOL_NAMES[legacyVersion] ?? null) };
 }
 
 function hkdfExpandLabel(secret: Buffer, label: string, length: number, hash: 'sha256' | 'sha384'): Buffer {
