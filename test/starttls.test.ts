@@ -933,6 +933,59 @@ describe('after STARTTLS: a refusal at the protocol level, and no decision wait'
     assert.ok(performance.now() - t0 < 900, 'decided by the answer, not by a second of silence');
   });
 
+  test('POP3 (CAPA) and FTP (FEAT): any answer after TLS ends the wait; it is never read as a refusal', async () => {
+    // Servers that ask for a certificate, take none, and answer the optional command with an error.
+    const tlsSide = createTlsServer(
+      {
+        cert: chain.leaf.pem + chain.intermediate.pem,
+        key: await privateKeyPem(chain.leaf.key),
+        requestCert: true,
+        rejectUnauthorized: false,
+        // TLS 1.2: no session tickets after the handshake to end the wait by themselves.
+        maxVersion: 'TLSv1.2',
+      },
+      (tls) => {
+        tls.on('error', () => {});
+        tls.once('data', (d) =>
+          tls.write(/^CAPA/.test(d.toString()) ? '-ERR unknown command\r\n' : '500 FEAT not understood\r\n'),
+        );
+      },
+    );
+    tlsSide.on('tlsClientError', () => {});
+    const plain = (greeting: string, upgrade: RegExp, ok: string) =>
+      createServer((sock) => {
+        sockets.add(sock);
+        sock.on('error', () => {});
+        sock.write(greeting);
+        sock.once('data', (d) => {
+          if (upgrade.test(d.toString())) sock.write(ok, () => tlsSide.emit('connection', sock));
+        });
+      });
+    for (const [proto, srv] of [
+      ['pop3', plain('+OK POP3 ready\r\n', /^STLS/, '+OK Begin TLS\r\n')],
+      ['ftp', plain('220 FTP ready\r\n', /^AUTH TLS/, '234 Proceed\r\n')],
+    ] as const) {
+      await new Promise<void>((r) => srv.listen(0, LOOPBACK, r));
+      try {
+        const t0 = performance.now();
+        const obs = await probe({
+          host: LOOPBACK,
+          port: (srv.address() as { port: number }).port,
+          starttls: proto,
+          timeouts: TIMEOUTS,
+        });
+        assert.equal(obs.error, null, proto);
+        assert.equal(obs.clientCert, 'optional', proto);
+        assert.ok(
+          performance.now() - t0 < 900,
+          `${proto}: decided by the answer, not by a second of silence`,
+        );
+      } finally {
+        await new Promise<void>((r) => srv.close(() => r()));
+      }
+    }
+  });
+
   test('through the checker: client-cert-required quoting the server', async () => {
     const r = await createChecker({ ca: chain.root.pem, revocation: 'off' }).check(
       `smtp://127.0.0.1:${port}`,

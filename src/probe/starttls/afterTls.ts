@@ -6,9 +6,10 @@
  * handshake and answers the next command with "421 4.7.1 … No client certificate presented".
  * Each protocol here sends the command a client sends next anyway (RFC 3207 §4.2: EHLO again;
  * IMAP CAPABILITY, which every server must support) and reads the first reply: a refusal means
- * refused, any other reply means the server went on. Protocols not listed are only listened to
- * (POP3 has no command every server accepts before login: CAPA is optional, and an -ERR to it
- * would read as a refusal).
+ * refused, any other reply means the server went on. For POP3 (CAPA) and FTP (FEAT) the
+ * commands are optional, so an error reply proves nothing either way: any reply means the
+ * server went on (a refusal is still a close), which only ends the wait sooner. Protocols not
+ * listed are only listened to.
  */
 import type { StartTlsProtocol } from './protocols.js';
 
@@ -44,5 +45,7 @@ export const AFTER_TLS: Readonly<Partial<Record<StartTlsProtocol, AfterTlsQuesti
       if (l === null) return null;
       return /^(?:\* BYE\b|c2 (?:NO|BAD)\b)/i.test(l) ? 'refused' : 'went-on';
     },
-  },
+  }, // Optional commands (RFC 2449, RFC 2389): any answer means the server is talking to us.
+  pop3: { ask: 'CAPA\r\n', judge: (t) => (firstLine(t) === null ? null : 'went-on') },
+  ftp: { ask: 'FEAT\r\n', judge: (t) => (firstLine(t) === null ? null : 'went-on') },
 };
