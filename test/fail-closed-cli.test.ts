@@ -23,6 +23,7 @@ const DAY = 86400_000;
 interface JsonReport {
   results: {
     status: string;
+    chain?: { revocation?: { status: string; source: string | null; detail: string | null } }[];
     findings: { code: string; severity: string; message: string; certIndex?: number }[];
   }[];
 }
@@ -174,9 +175,12 @@ describe('fail closed through the CLI (supplied CRLs)', () => {
       const r = await check('stale-empty.crl', '--revocation', 'hard', ...conformance);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       const rep = JSON.parse(r.stdout) as JsonReport;
-      const f = rep.results[0]!.findings.find((x) => x.code === 'revocation-unknown');
-      assert.equal(f?.severity, 'critical', r.stdout);
-      assert.match(f!.message, /is stale/);
+      const unknown = rep.results[0]!.findings.filter((x) => x.code === 'revocation-unknown');
+      assert.equal(unknown.length, 1, `reported once: ${r.stdout}`);
+      assert.equal(unknown[0]!.severity, 'critical', r.stdout);
+      assert.match(unknown[0]!.message, /is stale/);
+      // The chain entry says so too (it said "not-checked" beside the finding).
+      assert.equal(rep.results[0]!.chain?.[0]?.revocation?.status, 'unknown');
     }
     const soft = await check('stale-empty.crl', '--revocation', 'soft', '--strict');
     assert.equal(soft.code, 1, soft.stdout + soft.stderr);
@@ -256,6 +260,30 @@ describe('fail closed through the CLI (supplied CRLs)', () => {
         assert.match(f!.message, /not signed by the issuer's key/);
         assert.ok(!res.findings.some((x) => x.code === 'revoked'));
       }
+    });
+
+    test('a usable --crl is a good answer like any source: the forged CRL at the CDP does not make it unknown', async () => {
+      writeFileSync(file('fresh-int-2.crl'), await buildCrl({ issuer: c.intermediate, entries: [] }));
+      const r = await runCli([
+        'check',
+        `127.0.0.1:${tlsPort}`,
+        '--ca',
+        file('root.pem'),
+        '--crl',
+        file('fresh-int-2.crl'),
+        '--revocation',
+        'hard',
+        '--fetch-allow',
+        '127.0.0.1',
+        '--format',
+        'json',
+      ]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const res = (JSON.parse(r.stdout) as JsonReport).results[0]!;
+      assert.deepEqual(res.findings, []);
+      assert.equal(res.chain?.[0]?.revocation?.status, 'good');
+      assert.equal(res.chain?.[0]?.revocation?.source, 'crl');
+      assert.match(res.chain?.[0]?.revocation?.detail ?? '', /fresh-int-2\.crl .*supplied locally/);
     });
 
     test('a certificate whose only source --revocation-source leaves out is unknown, not "not-checked" and ok', async () => {

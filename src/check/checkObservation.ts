@@ -25,6 +25,12 @@ export interface CheckPolicy {
   readonly crls?: readonly Crl[];
   /** Severity of revocation status the supplied CRLs cannot establish (the revocation mode; default soft). */
   readonly crlMode?: 'soft' | 'hard';
+  /**
+   * The revocation step weighs the supplied CRLs with the network sources and reports what
+   * none can establish (src/revocation/checkRevocation.ts); the validator then reports only
+   * the serials they list. Set while revocation is on.
+   */
+  readonly crlUnknownsByRevocation?: boolean;
   readonly purpose?: 'serverAuth' | 'clientAuth';
   /** Issuer certificates fetched through AIA caIssuers (marked `aia` in the chain). */
   readonly aiaIntermediates?: readonly Certificate[];
@@ -154,7 +160,7 @@ export function evaluateObservation(
     purpose: p.purpose ?? 'serverAuth',
     expectedNames: [nameFor(s)],
     crls: p.crls ?? [],
-    crlPolicy: { mode: p.crlMode ?? 'soft' },
+    crlPolicy: { mode: p.crlMode ?? 'soft', reportUnknown: p.crlUnknownsByRevocation !== true },
   } as const;
   let result = verifyCertificate({ ...options, intermediates: sent });
   let completedLocally = false;

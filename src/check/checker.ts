@@ -572,6 +572,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
         warnPercent,
         crls,
         crlMode: mode === 'hard' ? 'hard' : 'soft',
+        crlUnknownsByRevocation: mode !== 'off',
       },
       ...(targetAnchors ? { caPem: pemOf(targetAnchors) } : anchorPem ? { caPem: anchorPem } : {}),
       ...(client ? { client } : {}),

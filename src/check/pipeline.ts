@@ -176,6 +176,7 @@ export async function assessObservation(
   if (t.revocation && t.revocation.mode !== 'off' && ev.anchored && ev.path.length > 1) {
     const rv = await checkRevocation(ev.path, obs.ocspStaple, {
       ...t.revocation,
+      ...(t.policy.crls?.length && t.policy.crlUnknownsByRevocation ? { supplied: t.policy.crls } : {}),
       nowSec: Math.floor(now.getTime() / 1000),
       signal,
     });

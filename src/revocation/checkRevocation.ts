@@ -3,7 +3,7 @@ import type { Finding } from '../findings/catalogue.js';
 import type { RevocationInfo } from '../model/revocation.js';
 import { abortReason } from '../probe/deadline.js';
 import { AnswerCache } from '../util/answerCache.js';
-import { checkCrls, checkDelta, type RevokedEntry } from '../verify/crl.js';
+import { type Crl, checkCrls, checkDelta, describeCrl, type RevokedEntry } from '../verify/crl.js';
 import type { Certificate } from '../x509/certificate.js';
 import type { CrlCache } from './crlCache.js';
 import { boundedFetch, type FetchOptions } from './fetch.js';
@@ -93,6 +93,12 @@ export interface RevocationContext {
     readonly maxOcspBytes: number;
   };
   readonly nowSec: number;
+  /**
+   * CRLs given locally (`--crl`), weighed with the other sources: a usable one that covers a
+   * certificate is a good answer, one that cannot be used is a reason its status may be
+   * unknown. (A serial one lists is the validator's `revoked`, final whatever is said here.)
+   */
+  readonly supplied?: readonly Crl[];
   /**
    * Ends every fetch at once (the per-target deadline combined with Ctrl-C): what is not
    * answered by then is `revocation-unknown`, never good.
@@ -188,6 +194,22 @@ async function checkOne(
     };
   };
   const answers: RevocationInfo[] = [];
+  // The supplied CRLs first: no I/O. Revoked is left to the validator, which reported it.
+  let suppliedRelevant = false;
+  if (ctx.supplied?.length) {
+    const st = checkCrls(cert, issuer, ctx.supplied, ctx.nowSec, i > 0);
+    suppliedRelevant = st.status !== 'not-covered';
+    if (st.status === 'good')
+      answers.push({
+        status: 'good',
+        source: 'crl',
+        checkedAt,
+        nextUpdate: st.crl.nextUpdate ? iso(new Date(st.crl.nextUpdate.seconds * 1000)) : null,
+        reason: null,
+        detail: `${describeCrl(st.crl)}, supplied locally`,
+      });
+    else if (st.status === 'unusable') problems.push(`supplied CRLs: ${st.reason}`);
+  }
   if (i === 0 && staple) {
     try {
       const a = fromOcsp(
@@ -209,9 +231,11 @@ async function checkOne(
   // Sources the certificate names but the caller left out: not asked, and if nothing else
   // answers, the status is unknown — a certificate that can be checked is never "not-checked".
   const leftOut = (['ocsp', 'crl'] as const).filter((k) => !ctx.sources.includes(k)).flatMap(named);
-  const hadSource = (i === 0 && staple !== null) || sources.length > 0 || leftOut.length > 0;
+  const hadSource =
+    suppliedRelevant || (i === 0 && staple !== null) || sources.length > 0 || leftOut.length > 0;
   // A revoked staple is final: nothing another source says can change it.
-  if (answers[0]?.status === 'revoked') return { info: answers[0], problems, hadSource };
+  const stapled = answers.find((a) => a.source === 'ocsp-stapled');
+  if (stapled?.status === 'revoked') return { info: stapled, problems, hadSource };
   // Each source reports into its own slot, so answers and problems keep the sources' order.
   const slots = sources.map(() => ({ answer: null as RevocationInfo | null, problems: [] as string[] }));
   const ask = async (

@@ -36,6 +36,14 @@ export interface CrlPolicy {
    * certificates whose issuer has a supplied CRL are judged by one.
    */
   readonly requireCoverage?: boolean;
+  /**
+   * Report what the supplied CRLs cannot establish (`revocation-unknown`) here, in the
+   * validator (default true). `certvet check` turns it off while revocation is on: its
+   * revocation step weighs the supplied CRLs with the network sources, so that one good answer
+   * from any source makes a certificate good and an unknown is reported once. A serial a
+   * supplied CRL lists is `revoked` here whatever this says.
+   */
+  readonly reportUnknown?: boolean;
 }
 
 export interface VerifyBudget {

@@ -377,6 +377,7 @@ function checkSuppliedCrls(
       i,
       'RFC 5280 §6.3',
     );
+  else if (!s.crlPolicy.reportUnknown) return;
   else if (st.status === 'unusable')
     sink.add({
       code: 'revocation-unknown',

@@ -47,7 +47,11 @@ function settingsOf(o: VerifyOptions, budget: VerifyBudget): PathSettings {
     expectedNames: o.expectedNames ?? [],
     maxDepth: o.maxDepth ?? null,
     crls: o.crls ?? [],
-    crlPolicy: { mode: o.crlPolicy?.mode ?? 'soft', requireCoverage: o.crlPolicy?.requireCoverage ?? false },
+    crlPolicy: {
+      mode: o.crlPolicy?.mode ?? 'soft',
+      requireCoverage: o.crlPolicy?.requireCoverage ?? false,
+      reportUnknown: o.crlPolicy?.reportUnknown ?? true,
+    },
     strictAnchors: o.strictAnchors ?? false,
     ncBudget: new ComparisonBudget(budget.nameConstraintChecks),
   };
