@@ -191,8 +191,10 @@ export async function judgeClientCertificate(run: ProbeRun, tls: CapturedTls): P
 }
 
 /**
- * TLS 1.3: a server judges our client certificate (or its absence) only after our Finished, so
- * its verdict comes after the handshake. A server that, as read from the wire, sent no
+ * TLS 1.3 (and TLS 1.2 servers that judge late): a server judges our client certificate (or its
+ * absence) only after our Finished, so its verdict comes after the handshake. After STARTTLS
+ * the server is asked its protocol's next command (src/probe/starttls/afterTls.ts) and the
+ * answer decides at once, tickets notwithstanding. A server that, as read from the wire, sent no
  * CertificateRequest cannot refuse one (certvet offers no post-handshake authentication):
  * nothing to wait for. One that asked has decided once it refuses (an alert, or a close or
  * reset with nothing sent), sends data, or sends its session tickets; until then it is still
