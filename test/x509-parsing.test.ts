@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import { type IssuedCert, issue, privateKeyPem, x509 } from '../src/lab/pki.js';
+import { type IssuedCert, issue, makeChain, privateKeyPem, x509 } from '../src/lab/pki.js';
 import { verifyCertificate } from '../src/verify/verify.js';
 import { CertificateParseError, parseCertificate } from '../src/x509/certificate.js';
 import {
@@ -666,5 +666,42 @@ describe('certificate.ts: parseCertificate on generated certificates', () => {
     const fromDer = loadCertificates(ed.der, 'ed.der').certificates[0]!;
     assert.equal(fromPem.sha256, fromDer.sha256);
     assert.equal(fromPem.publicKey.type, 'ed25519');
+  });
+});
+
+describe('publicKey.ts: the subjectPublicKey BIT STRING', () => {
+  test('unused bits make a key malformed, so it anchors nothing (OpenSSL would load the same key)', async () => {
+    // An EC P-256 root whose point ends in an even byte: "03 42 01 04 …" keeps DER's zero
+    // padding rule, so only the key check can refuse it. (Found by the mutated-anchor property.)
+    let chain = await makeChain({ names: ['bits.example'] });
+    while ((chain.root.parsed.publicKey.spkiDer.at(-1)! & 1) !== 0)
+      chain = await makeChain({ names: ['bits.example'] });
+    const der = Uint8Array.from(chain.root.der);
+    const at = Buffer.from(der).indexOf(Buffer.from([0x03, 0x42, 0x00, 0x04]));
+    assert.ok(at > 0, 'the P-256 key BIT STRING');
+    der[at + 2] = 0x01;
+    const mutated = parseCertificate(der);
+    assert.match(mutated.publicKey.error ?? '', /the subjectPublicKey BIT STRING has 1 unused bits/);
+    const r = verifyCertificate({
+      leaf: chain.leaf.parsed,
+      intermediates: [chain.intermediate.parsed],
+      anchors: [mutated],
+      time: new Date(),
+      purpose: 'serverAuth',
+      profile: 'rfc5280',
+      expectedNames: [{ kind: 'dns', value: 'bits.example' }],
+    });
+    assert.equal(r.valid, false);
+    // The unmutated root anchors the same chain.
+    const ok = verifyCertificate({
+      leaf: chain.leaf.parsed,
+      intermediates: [chain.intermediate.parsed],
+      anchors: [chain.root.parsed],
+      time: new Date(),
+      purpose: 'serverAuth',
+      profile: 'rfc5280',
+      expectedNames: [{ kind: 'dns', value: 'bits.example' }],
+    });
+    assert.equal(ok.valid, true);
   });
 });

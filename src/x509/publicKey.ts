@@ -164,6 +164,10 @@ export function decodePublicKey(spki: Tlv): PublicKeyInfo {
   let error: string | null = null;
   try {
     const keyBits = decodeBitString(keyT);
+    // Every key encoding here is whole octets (RFC 5280 §4.1.2.7 maps them into the BIT STRING):
+    // unused bits would make another spelling of the same key, which OpenSSL would still load.
+    if (keyBits.unusedBits !== 0)
+      throw new DerError(`the subjectPublicKey BIT STRING has ${keyBits.unusedBits} unused bits`);
     if (type === 'x25519' || type === 'x448') error = `${type} keys cannot verify signatures`;
     else if (type === 'rsa' || type === 'rsa-pss') {
       const [n, e, extraInt] = children(
