@@ -323,6 +323,40 @@ describe('TLS 1.2: a server that judges the client certificate after the handsha
     assert.equal(r.tls?.clientCertificate, 'accepted', 'the JSON says it asked and took ours');
   });
 
+  test('an error right behind the Finished of the server (before anyone listens again) is not lost', async () => {
+    // A relay appends a bogus record to the server's last handshake flight, as a GnuTLS server's
+    // alert 4 ms after the handshake arrives: the client fails as soon as the handshake is done.
+    const relay = createTcpServer((client: Socket) => {
+      const upstream = netConnect({ host: '127.0.0.1', port: appVerifying });
+      let fromClient = 0;
+      let appended = false;
+      client.on('data', (d) => {
+        fromClient++;
+        upstream.write(d);
+      });
+      upstream.on('data', (d) => {
+        if (fromClient >= 2 && !appended) {
+          appended = true;
+          client.write(Buffer.concat([d, Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2a])]));
+        } else client.write(d);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      client.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    try {
+      const port = (relay.address() as { port: number }).port;
+      for (let i = 0; i < 3; i++) {
+        const r = await createChecker({ ...opts, client: trusted }).check(`127.0.0.1:${port}`);
+        assert.notEqual(r.tls?.clientCertificate, 'accepted', JSON.stringify(r.findings));
+        assert.notEqual(r.status, 'ok');
+      }
+    } finally {
+      relay.close();
+    }
+  });
+
   test('a server that asked for nothing is not waited on', async () => {
     const t0 = performance.now();
     const r = await createChecker({ ...opts, client: trusted }).check(`127.0.0.1:${notAsking}`);

@@ -195,6 +195,8 @@ describe('fail closed through the CLI (supplied CRLs)', () => {
       const rep = JSON.parse(r.stdout) as JsonReport;
       assert.equal(rep.results[0]!.status, 'critical');
       assert.ok(rep.results[0]!.findings.some((x) => x.code === 'revoked' && x.severity === 'critical'));
+      // Revoked is final: not also "unknown" (with an empty reason) for want of other sources.
+      assert.ok(!rep.results[0]!.findings.some((x) => x.code === 'revocation-unknown'), r.stdout);
     }
   });
 

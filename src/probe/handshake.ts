@@ -32,6 +32,13 @@ export interface CapturedTls {
   readonly readFromWire: boolean;
   /** Whether we offer a client certificate. */
   readonly haveClientCert: boolean;
+  /**
+   * What befell the connection so far, recorded from its start: a server may refuse with an
+   * alert milliseconds after the handshake, before anyone listens again, and that error must not
+   * be lost (GnuTLS over TLS 1.2 does exactly this).
+   */
+  readonly failure: NodeJS.ErrnoException | null;
+  readonly ended: boolean;
   /** The leaf as read from the wire so far, or null (no fallback to Node's chain). */
   leafFromWire(): Uint8Array | null;
 }
@@ -123,6 +130,15 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
   });
   let certificateRequested = false;
   let protocolFromWire: string | null = null;
+  // Kept for the whole connection (see CapturedTls.failure); also means no error is uncaught.
+  let failure: NodeJS.ErrnoException | null = null;
+  let ended = false;
+  ts.on('error', (e: NodeJS.ErrnoException) => {
+    failure ??= e;
+  });
+  ts.on('end', () => {
+    ended = true;
+  });
   let readFromWire = false;
   // The handshake as read from the capture, re-read only when more has been captured and the
   // last reading was not yet complete (later records cannot change a complete one).
@@ -168,6 +184,12 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
       return readFromWire;
     },
     haveClientCert: Boolean(o.client?.pfx || o.client?.cert),
+    get failure() {
+      return failure;
+    },
+    get ended() {
+      return ended;
+    },
   };
   ts.on('OCSPResponse', (r: Buffer) => {
     if (r?.length) run.ocspStaple = new Uint8Array(r);
@@ -275,11 +297,13 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
       finish(null);
     });
     ts.resume();
-    if (question) {
-      // A write to a server that is closing fails later (EPIPE): never an uncaught error.
-      ts.on('error', () => {});
-      ts.write(question.ask);
+    // A refusal may have come before this listener: an alert just after the handshake.
+    if (tls.failure) return finish(tls.failure);
+    if (tls.ended) {
+      closed = true;
+      return finish(null);
     }
+    if (question) ts.write(question.ask);
     ts.once('session', () => {
       if (!asked) return finish(null);
       ticket = true;

@@ -198,6 +198,9 @@ async function checkOne(
   let suppliedRelevant = false;
   if (ctx.supplied?.length) {
     const st = checkCrls(cert, issuer, ctx.supplied, ctx.nowSec, i > 0);
+    // Listed: revoked, final — the validator reported it and the chain entry will say so; no
+    // other source is asked and nothing is "unknown".
+    if (st.status === 'revoked') return { info: null, problems: [], hadSource: false };
     suppliedRelevant = st.status !== 'not-covered';
     if (st.status === 'good')
       answers.push({

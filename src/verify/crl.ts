@@ -49,10 +49,10 @@ export function describeCrl(crl: Crl): string {
  * used (CA/B Forum BR 7.2.2.1 allows only URIs, and byte-identical ones).
  */
 function scopeExclusion(crl: Crl, cert: Certificate, isCa: boolean): string | null {
-  // Network deltas are applied to the base that names them (src/revocation/checkRevocation.ts);
-  // a supplied delta is not combined with a supplied base: only its listings count.
+  // A delta is applied to the fetched base that names it (src/revocation/checkRevocation.ts);
+  // met alone — fetched from a CDP, or supplied — only its listings count.
   if (crl.isDelta)
-    return 'is a delta CRL, which cannot answer by itself (supplied delta CRLs are not combined with their base CRL; a serial it lists is still revoked)';
+    return 'is a delta CRL, which cannot answer by itself (certvet applies a delta only to the fetched base CRL that names it in freshestCRL; a serial it lists is still revoked)';
   if (crl.onlyAttributeCerts) return 'covers only attribute certificates';
   if (crl.indirect) return 'is an indirect CRL, which certvet does not support';
   if (crl.onlyUserCerts && isCa) return 'covers only end-entity certificates, and this one is a CA';
