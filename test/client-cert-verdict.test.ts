@@ -16,7 +16,8 @@ import {
 import { after, before, describe, test } from 'node:test';
 import * as tls from 'node:tls';
 import { type CheckerOptions, createChecker, type TargetResult } from '../src/index.js';
-import { type IssuedCert, issue, makeChain, privateKeyPem } from '../src/lab/pki.js';
+import { makeChain, privateKeyPem } from '../src/lab/pki.js';
+import { clientIdentities } from './support/clientLab.js';
 
 const codes = (r: TargetResult) => r.findings.map((f) => f.code);
 
@@ -262,14 +263,7 @@ describe('TLS 1.2: a server that judges the client certificate after the handsha
 
   before(async () => {
     const chain = await makeChain({ names: ['127.0.0.1'] });
-    const otherRoot = await issue({ subject: 'CN=Another Root', ca: true });
-    // The certificate and the intermediates up to (not including) the root.
-    const client = async (issuer: IssuedCert, intermediates: string) => {
-      const c = await issue({ subject: 'CN=client', issuer, eku: ['clientAuth'] });
-      return { cert: c.pem + intermediates, key: await privateKeyPem(c.key) };
-    };
-    trusted = await client(chain.intermediate, chain.intermediate.pem);
-    untrusted = await client(otherRoot, '');
+    ({ trusted, untrusted } = await clientIdentities(chain));
     const start = async (o: tls.TlsOptions, onSecure: (s: tls.TLSSocket) => void) => {
       const s = tls.createServer(
         {

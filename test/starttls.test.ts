@@ -20,10 +20,11 @@ import {
 } from 'node:tls';
 import { createChecker } from '../src/check/checker.js';
 import { CertvetOptionError } from '../src/check/errors.js';
-import { type IssuedCert, issue, type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
+import { type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
 import type { Observation } from '../src/probe/observation.js';
 import { probe } from '../src/probe/probe.js';
 import { parseResolve, parseTarget, type StartTlsProtocol, TargetError } from '../src/scan/target.js';
+import { clientIdentities } from './support/clientLab.js';
 
 const LOOPBACK = '127.0.0.1';
 const TIMEOUTS = { totalMs: 5000, handshakeMs: 5000, connectMs: 2000 };
@@ -850,13 +851,7 @@ describe('after STARTTLS: a refusal at the protocol level, and no decision wait'
 
   before(async () => {
     chain = await makeChain({ names: ['127.0.0.1'] });
-    const otherRoot = await issue({ subject: 'CN=Another Root', ca: true });
-    const client = async (issuer: IssuedCert, extra: string) => {
-      const c = await issue({ subject: 'CN=client', issuer, eku: ['clientAuth'] });
-      return { cert: c.pem + extra, key: await privateKeyPem(c.key) };
-    };
-    trusted = await client(chain.intermediate, chain.intermediate.pem);
-    untrusted = await client(otherRoot, '');
+    ({ trusted, untrusted } = await clientIdentities(chain));
     // Not listening: handed the socket after STARTTLS, it runs the TLS side and judges the client.
     const tlsServer = createTlsServer(
       {

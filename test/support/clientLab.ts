@@ -300,3 +300,27 @@ export async function startClientLab(): Promise<ClientLab> {
     },
   };
 }
+
+/** A client identity as the probe takes it: the certificate (with intermediates) and its key. */
+export interface ClientPem {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * Two clientAuth identities for a lab chain: `trusted`, issued by its intermediate (sent with
+ * it), and `untrusted`, issued by a root the server does not know.
+ */
+export async function clientIdentities(chain: {
+  readonly intermediate: IssuedCert;
+}): Promise<{ trusted: ClientPem; untrusted: ClientPem }> {
+  const otherRoot = await issue({ subject: 'CN=Another Root', ca: true });
+  const client = async (issuer: IssuedCert, intermediates: string): Promise<ClientPem> => {
+    const c = await issue({ subject: 'CN=client', issuer, eku: ['clientAuth'] });
+    return { cert: c.pem + intermediates, key: await privateKeyPem(c.key) };
+  };
+  return {
+    trusted: await client(chain.intermediate, chain.intermediate.pem),
+    untrusted: await client(otherRoot, ''),
+  };
+}
