@@ -410,6 +410,35 @@ describe('checkCrls (RFC 5280 §6.3)', () => {
     assert.equal((await check(inA, full)).status, 'good');
   });
 
+  test('a CRL without nextUpdate, or with its dates in the wrong time type, cannot vouch; a serial it lists is revoked (RFC 5280 §5.1.2.4-5)', async () => {
+    const listing = (serial: string, o: { nextUpdate?: null; generalizedTimes?: boolean }) =>
+      buildCrl({
+        issuer: c.intermediate,
+        entries: [{ serial, revokedAt: new Date(NOW.getTime() - DAY) }],
+        ...o,
+      }).then((der) => parseCrl(der));
+    for (const [o, defect] of [
+      [{ nextUpdate: null }, /has no nextUpdate \(RFC 5280 §5\.1\.2\.5/],
+      [
+        { generalizedTimes: true },
+        /encodes its thisUpdate \(\d{14}Z\) as GeneralizedTime for year 20\d\d .*encodes its nextUpdate/,
+      ],
+    ] as const) {
+      const other = await listing('0BADC0DE', o);
+      assert.match(other.defects.join('; '), defect);
+      const r = leafCheck([other]);
+      assert.equal(r.status, 'unusable', JSON.stringify(o));
+      assert.match(r.status === 'unusable' ? r.reason : '', defect);
+      assert.equal(
+        leafCheck([await listing(c.leaf.parsed.serialHex, o)]).status,
+        'revoked',
+        JSON.stringify(o),
+      );
+    }
+    // The same CRL, encoded as RFC 5280 asks, vouches.
+    assert.equal(leafCheck([await listing('0BADC0DE', {})]).status, 'good');
+  });
+
   test('a CRL that lists a serial twice is malformed: it cannot vouch, but a serial it lists is revoked', async () => {
     // (@peculiar/x509 refuses to write such a CRL; the lab's builder writes what it is given.)
     const listing = (serial: string) =>

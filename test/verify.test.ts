@@ -209,6 +209,58 @@ describe('verifyCertificate on generated chains', () => {
     assert.ok(lenient.findings.some((f) => f.code === 'profile-violation' && f.severity === 'warning'));
   });
 
+  test('an issuer of the right name whose subjectKeyIdentifier is not the key the authorityKeyIdentifier names is not taken, and the finding says so', async () => {
+    const leaf = await issue({
+      subject: 'CN=k.example.test',
+      dns: ['k.example.test'],
+      issuer: ec.intermediate,
+      omitKeyIds: true,
+      extensions: [new x509.AuthorityKeyIdentifierExtension('ab'.repeat(20))],
+    });
+    const r = verifyCertificate({ ...base(ec), leaf: leaf.parsed });
+    assert.equal(r.valid, false);
+    const untrusted = r.findings.find((f) => f.code === 'untrusted');
+    assert.ok(untrusted, JSON.stringify(r.findings));
+    assert.match(
+      untrusted.message,
+      /a certificate of that name is known, but its subjectKeyIdentifier \([0-9A-F]+\) is not the key the authorityKeyIdentifier names \((AB){20}\)/,
+    );
+    // Without the contradicting identifier the same chain validates: the name and signature are right.
+    const plain = await issue({
+      subject: 'CN=k.example.test',
+      dns: ['k.example.test'],
+      issuer: ec.intermediate,
+    });
+    assert.equal(verifyCertificate({ ...base(ec), leaf: plain.parsed }).valid, true);
+    // A missing issuer still reads as before.
+    const orphan = verifyCertificate({ ...base(ec), intermediates: [] });
+    assert.match(orphan.findings.find((f) => f.code === 'untrusted')!.message, /the chain is incomplete/);
+  });
+
+  test('the 20-octet serial limit is on the value: a positive 20-octet serial with its top bit set (21 DER bytes) conforms, 21 octets do not (RFC 5280 §4.1.2.2)', async () => {
+    const serialOf = async (hex: string) => {
+      const leaf = await issue({
+        subject: 'CN=s.example.test',
+        dns: ['s.example.test'],
+        issuer: ec.intermediate,
+        serialNumber: hex,
+      });
+      return {
+        der: leaf.parsed.serial.length,
+        r: verifyCertificate({ ...base(ec), leaf: leaf.parsed, profile: 'webpki' }),
+      };
+    };
+    const twenty = await serialOf(`c1${'5a'.repeat(19)}`);
+    assert.equal(twenty.der, 21, 'encoded with a 0x00 sign byte');
+    assert.equal(twenty.r.valid, true, JSON.stringify(twenty.r.findings));
+    assert.deepEqual(twenty.r.findings, []);
+    const twentyOne = await serialOf(`c1${'5a'.repeat(20)}`);
+    assert.equal(twentyOne.der, 22);
+    assert.ok(
+      twentyOne.r.findings.some((f) => f.code === 'profile-violation' && /21-octet serial/.test(f.message)),
+      JSON.stringify(twentyOne.r.findings),
+    );
+  });
   test('webpki: a CA issuing TLS certificates carries no EKU a server certificate may not (BR 7.1.2.10.6); subscriber keyUsage by key type (BR 7.1.2.7.11)', async () => {
     const EKU = {
       serverAuth: '1.3.6.1.5.5.7.3.1',

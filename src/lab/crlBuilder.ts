@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject, sign, webcrypto } from 'node:crypto';
-import { integer, OIDS, seq, tlv, x509Time } from './derWriter.js';
+import { generalizedTime, integer, OIDS, seq, tlv, x509Time } from './derWriter.js';
 import type { IssuedCert } from './pki.js';
 
 /*
@@ -28,6 +28,8 @@ export interface CrlSpec {
   readonly entries: readonly CrlEntry[];
   readonly thisUpdate?: Date;
   readonly nextUpdate?: Date | null;
+  /** Encode thisUpdate and nextUpdate as GeneralizedTime whatever the year (RFC 5280 wants UTCTime through 2049). */
+  readonly generalizedTimes?: boolean;
   /** cRLNumber; null omits the extension. */
   readonly number?: number | null;
   /** Make this a delta CRL updating the base CRL with this number. */
@@ -80,12 +82,13 @@ export async function buildCrl(spec: CrlSpec): Promise<Uint8Array> {
         ]
       : []),
   ];
+  const time = spec.generalizedTimes ? generalizedTime : x509Time;
   const tbs = seq(
     tlv(0x02, Buffer.from([1])),
     alg,
     issuerName,
-    x509Time(spec.thisUpdate ?? new Date(Date.now() - 3600_000)),
-    ...(spec.nextUpdate === null ? [] : [x509Time(spec.nextUpdate ?? new Date(Date.now() + 7 * 86400_000))]),
+    time(spec.thisUpdate ?? new Date(Date.now() - 3600_000)),
+    ...(spec.nextUpdate === null ? [] : [time(spec.nextUpdate ?? new Date(Date.now() + 7 * 86400_000))]),
     ...(entries.length ? [seq(...entries)] : []),
     ...(exts.length ? [tlv(0xa0, seq(...exts))] : []),
   );

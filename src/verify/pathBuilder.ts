@@ -28,6 +28,14 @@ export class CertificatePool {
     return this.anchorIds.has(c.sha256);
   }
 
+  /** Known certificates whose subject is `c`'s issuer that its key identifier rules out. */
+  issuersRuledOutByKeyId(c: Certificate): Certificate[] {
+    const list = this.bySubject.get(c.issuer.key) ?? [];
+    const aki = c.ext.authorityKeyId?.keyId;
+    if (!aki) return [];
+    return list.filter((cand) => cand.ext.subjectKeyId && !bytesEqual(aki, cand.ext.subjectKeyId));
+  }
+
   /** Possible issuers of `c`: subject equals c's issuer, and key identifiers do not contradict. */
   issuersOf(c: Certificate): Certificate[] {
     const list = this.bySubject.get(c.issuer.key) ?? [];

@@ -140,7 +140,7 @@ export function verifyCertificate(options: VerifyOptions): VerifyResult {
           severity: 'critical',
           message: top.selfIssued
             ? `the chain ends at ${top.subject.text || '(empty subject)'}, a root that is not trusted`
-            : `no trusted issuer was found for ${top.subject.text || '(empty subject)'} (issuer ${top.issuer.text || '(empty)'}); the chain is incomplete or its root is not trusted`,
+            : `no trusted issuer was found for ${top.subject.text || '(empty subject)'} (issuer ${top.issuer.text || '(empty)'}); ${keyIdMismatchNote(pool, top) ?? 'the chain is incomplete or its root is not trusted'}`,
           certIndex: candidate.path.length - 1,
         });
     }
@@ -191,4 +191,19 @@ export function verifyCertificate(options: VerifyOptions): VerifyResult {
     findings,
     stats,
   };
+}
+
+/**
+ * Why a certificate of the right name was not taken as the issuer: its subjectKeyIdentifier
+ * differs from the authorityKeyIdentifier (RFC 5280 §4.2.1.1), which names another key.
+ */
+function keyIdMismatchNote(pool: CertificatePool, c: Certificate): string | null {
+  const ruledOut = pool.issuersRuledOutByKeyId(c);
+  if (ruledOut.length === 0) return null;
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').toUpperCase();
+  const akid = hex(c.ext.authorityKeyId!.keyId!);
+  const skids = ruledOut.map((r) => hex(r.ext.subjectKeyId!)).join(', ');
+  return ruledOut.length === 1
+    ? `a certificate of that name is known, but its subjectKeyIdentifier (${skids}) is not the key the authorityKeyIdentifier names (${akid}), so it is not the issuer (RFC 5280 §4.2.1.1)`
+    : `${ruledOut.length} certificates of that name are known, but their subjectKeyIdentifiers (${skids}) are not the key the authorityKeyIdentifier names (${akid}), so none is the issuer (RFC 5280 §4.2.1.1)`;
 }

@@ -237,6 +237,14 @@ function signatureBytes(sigT: Tlv): Uint8Array {
   return bits.bytes;
 }
 
+/** RFC 5280 §5.1.2.4/§5.1.2.5: dates through 2049 as UTCTime, 2050 and later as GeneralizedTime. */
+function timeEncodingDefect(field: string, t: X509Time, rule: string): string | null {
+  const year = new Date(t.seconds * 1000).getUTCFullYear();
+  return year < 2050 === (t.encoding === 'UTCTime')
+    ? null
+    : `encodes its ${field} (${t.raw}) as ${t.encoding} for year ${year} (RFC 5280 ${rule})`;
+}
+
 /** Parses a DER CRL; structural errors throw, semantic problems go to `defects`. */
 export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
   const der = new Uint8Array(input);
@@ -342,6 +350,13 @@ export function parseCrl(input: Uint8Array, source: string | null = null): Crl {
     if (f[i]) throw new DerError('unexpected trailing field in TBSCertList');
     if (version !== 2) defects.push(`is version ${version} (RFC 5280 §5.1.2.1 requires v2)`);
     if (crlNumber === null) defects.push('has no cRLNumber extension (RFC 5280 §5.2.3: MUST be included)');
+    // §5.1.2.5: without nextUpdate a CRL never says when it stops being current, so it cannot
+    // vouch for a certificate's status now.
+    if (nextUpdate === null) defects.push('has no nextUpdate (RFC 5280 §5.1.2.5: MUST be included)');
+    const thisUpdateDefect = timeEncodingDefect('thisUpdate', thisUpdate, '§5.1.2.4');
+    if (thisUpdateDefect) defects.push(thisUpdateDefect);
+    const nextUpdateDefect = nextUpdate && timeEncodingDefect('nextUpdate', nextUpdate, '§5.1.2.5');
+    if (nextUpdateDefect) defects.push(nextUpdateDefect);
     const signatureAlgorithm = decodeSignatureAlgorithm(algT);
     const inner = decodeSignatureAlgorithm(innerAlg);
     // RFC 5280 §5.1.1.2: the two AlgorithmIdentifiers must be identical, parameters included.

@@ -19,11 +19,14 @@ export function checkRfc5280Profile(
   const ext = cert.ext;
   const isCa = ext.basicConstraints?.ca === true;
 
-  // §4.1.2.2 serial number: positive, at most 20 octets.
-  if (cert.serial.length > 20)
+  // §4.1.2.2 serial number: positive, at most 20 octets. The limit is on the value: a positive
+  // 20-octet value with its top bit set is encoded in 21 bytes, the first a 0x00 sign byte.
+  const serialOctets =
+    cert.serial.length > 1 && cert.serial[0] === 0 ? cert.serial.length - 1 : cert.serial.length;
+  if (serialOctets > 20)
     sink.profile(
       'profile-violation',
-      `the ${label} has a ${cert.serial.length}-octet serial number (at most 20 allowed)`,
+      `the ${label} has a ${serialOctets}-octet serial number (at most 20 allowed)`,
       i,
       R('§4.1.2.2'),
     );
