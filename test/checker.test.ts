@@ -102,6 +102,49 @@ describe('createChecker, checkTarget and scan', () => {
     assert.ok(system.findings.some((f) => f.code === 'untrusted'));
   });
 
+  test('local intermediates complete a leaf-only chain for certvet and for the cross-check alike', async () => {
+    const leafOnly = await serve(goodLeaf, []);
+    try {
+      const target = `127.0.0.1:${leafOnly.port}`;
+      const without = await checkTarget(target, opts);
+      assert.equal(without.status, 'critical');
+      assert.deepEqual(without.crossCheck, {
+        authorized: false,
+        error: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+        certvetValid: false,
+        agrees: true,
+      });
+      const withLocal = await checkTarget(target, { ...opts, intermediates: intermediate.pem });
+      assert.deepEqual(
+        withLocal.findings.map((f) => f.code),
+        ['incomplete-chain'],
+        'the server still does not send its intermediate',
+      );
+      assert.deepEqual(withLocal.crossCheck, {
+        authorized: true,
+        error: null,
+        certvetValid: true,
+        agrees: true,
+      });
+      assert.deepEqual(
+        withLocal.chain.map((c) => c.source),
+        ['peer', 'trust-store', 'trust-store'],
+      );
+      // A local intermediate is not an anchor for OpenSSL either: without its root nothing is trusted.
+      const otherRoot = await issue({ subject: 'CN=Unrelated Root', ca: true });
+      const noRoot = await checkTarget(target, {
+        ...opts,
+        ca: otherRoot.pem,
+        intermediates: intermediate.pem,
+      });
+      assert.equal(noRoot.status, 'critical');
+      assert.equal(noRoot.crossCheck?.authorized, false);
+      assert.equal(noRoot.crossCheck?.agrees, true);
+    } finally {
+      await new Promise<void>((r) => leafOnly.server.close(() => r()));
+    }
+  });
+
   test('names go through the injected lookup; a failing lookup is dns-failed', async () => {
     const checker = createChecker(opts);
     const r = await checker.check(`good.test:${good.port}`);

@@ -412,9 +412,17 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     throw new CertvetOptionError('ca', 'contains no certificate');
   const useSystem = o.ca === undefined || o.systemCa === true;
   const anchors = [...userAnchors, ...(useSystem ? systemAnchors() : [])];
-  const anchorPem =
-    o.ca !== undefined ? [...pemOf(userAnchors), ...(o.systemCa ? rootCertificates : [])] : undefined;
   const intermediates = o.intermediates !== undefined ? certificatesOf(o.intermediates, 'intermediates') : [];
+  // The cross-check's OpenSSL gets the same inputs as certvet: the anchors and the local
+  // intermediates. OpenSSL takes a certificate of its store as a trust anchor only when it is
+  // self-signed (no X509_V_FLAG_PARTIAL_CHAIN), so an intermediate there only completes chains.
+  const intermediatePem = pemOf(intermediates);
+  const anchorPem =
+    o.ca !== undefined
+      ? [...pemOf(userAnchors), ...(o.systemCa ? rootCertificates : []), ...intermediatePem]
+      : intermediatePem.length
+        ? [...rootCertificates, ...intermediatePem]
+        : undefined;
   const crls = o.crls !== undefined ? crlsOf(o.crls, 'crls') : [];
   let policy: FetchPolicy;
   if (o.fetchPolicy !== undefined) {
@@ -574,7 +582,11 @@ export function createChecker(options: CheckerOptions = {}): Checker {
         crlMode: mode === 'hard' ? 'hard' : 'soft',
         crlUnknownsByRevocation: mode !== 'off',
       },
-      ...(targetAnchors ? { caPem: pemOf(targetAnchors) } : anchorPem ? { caPem: anchorPem } : {}),
+      ...(targetAnchors
+        ? { caPem: [...pemOf(targetAnchors), ...intermediatePem] }
+        : anchorPem
+          ? { caPem: anchorPem }
+          : {}),
       ...(client ? { client } : {}),
       timeouts: { totalMs: timeout, handshakeMs: timeout, connectMs: connectTimeout },
       probeProtocols: o.probeProtocols === true,
