@@ -137,7 +137,9 @@ export function runLimboCase(tc: LimboCase, now: Date = new Date(), run: LimboRu
     profile,
     conformance: 'enforce',
     purpose,
-    requiredEku: requiredEku.length || profile === 'rfc5280' ? requiredEku : undefined,
+    // No list: the purpose's own EKU (serverAuth/clientAuth), chained through the CAs, as Go's,
+    // rustls-webpki's and pyca/cryptography's x509-limbo harnesses ask for any SERVER case.
+    requiredEku: requiredEku.length ? requiredEku : undefined,
     requiredKeyUsage,
     expectedNames: names,
     maxDepth: tc.max_chain_depth ?? null,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type LimboCase, runLimboCase } from '../scripts/limboCase.js';
-import { type LabChain, makeChain } from '../src/lab/pki.js';
+import { issue, type LabChain, makeChain } from '../src/lab/pki.js';
 
 describe('x509-limbo harness: reference identities', () => {
   let ipChain: LabChain;
@@ -48,6 +48,36 @@ describe('x509-limbo harness: reference identities', () => {
     const dnsIp = await makeChain({ names: ['www.example.test'], leaf: { dns: ['127.0.0.1'] } });
     const r = runLimboCase(server(dnsIp, { kind: 'DNS', value: '127.0.0.1' }));
     assert.equal(r.actual_result, 'FAILURE');
+  });
+
+  test("no extended_key_usage list means the purpose's EKU, chained through the CAs, in every profile", async () => {
+    // BetterTLS's path-building suite (x509-limbo bettertls::) expects an intermediate limited
+    // to emailProtection to break a server chain; its cases carry no extended_key_usage.
+    const root = await issue({ subject: 'CN=Harness Root', ca: true });
+    const mailOnly = await issue({
+      subject: 'CN=Mail-only CA',
+      ca: true,
+      issuer: root,
+      eku: ['emailProtection'],
+    });
+    const leaf = await issue({ subject: 'CN=www.example.test', issuer: mailOnly, dns: ['www.example.test'] });
+    const chain = { root, intermediate: mailOnly, leaf };
+    const name = { kind: 'DNS', value: 'www.example.test' };
+    for (const id of ['bettertls::pathbuilding::tc5', 'rfc5280::case', 'webpki::case']) {
+      for (const eku of [undefined, null, []]) {
+        const r = runLimboCase({ ...server(chain, name), id, extended_key_usage: eku });
+        assert.equal(r.actual_result, 'FAILURE', `${id} ${JSON.stringify(eku)}`);
+        assert.match(r.context ?? '', /\beku\b/);
+      }
+    }
+    // The same chain with a CA that allows serverAuth passes.
+    const serverCa = await issue({ subject: 'CN=Server CA', ca: true, issuer: root, eku: ['serverAuth'] });
+    const good = await issue({ subject: 'CN=www.example.test', issuer: serverCa, dns: ['www.example.test'] });
+    assert.equal(
+      runLimboCase({ ...server({ root, intermediate: serverCa, leaf: good }, name), id: 'rfc5280::case' })
+        .actual_result,
+      'SUCCESS',
+    );
   });
 
   test('DNS names are matched as DNS names', () => {
