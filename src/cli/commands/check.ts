@@ -28,6 +28,7 @@ import { readAllCertificates, readCrlFile } from '../certificateFiles.js';
 import { loadClientIdentity, readPassphrase } from '../clientIdentity.js';
 import { InputError, UsageError } from '../errors.js';
 import { INPUT_LIMITS, readInput } from '../files.js';
+import { deferOptimisation } from '../optimisingCompiler.js';
 import {
   collect,
   collectResolve,
@@ -414,6 +415,13 @@ export async function runCheck(args: readonly string[], f: CheckFlags, io: Check
   const summary = { total: 0, ok: 0, warning: 0, critical: 0, error: 0 };
   const of = f.allAddresses ? '' : `/${plan.total}`;
   process.once('SIGINT', onSigint);
+  const optimisation = deferOptimisation({
+    threads: f.workers,
+    cores: availableParallelism(),
+    v8: process.versions.v8,
+    nodeArguments: `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`,
+    plannedTargets: plan.total,
+  });
   try {
     try {
       const results = checkerInternals(plan.checker).scanPrepared(source, {
@@ -422,6 +430,7 @@ export async function runCheck(args: readonly string[], f: CheckFlags, io: Check
       });
       for await (const { index, result } of results) {
         summary.total++;
+        optimisation.onResult();
         summary[result.status]++;
         if (spool) spool.add(result, index);
         else {
@@ -434,6 +443,7 @@ export async function runCheck(args: readonly string[], f: CheckFlags, io: Check
       // An interrupted scan ends with its reason; what was checked is still reported.
       if (!controller.signal.aborted) throw e;
     }
+    optimisation.end();
     if (progress) io.stderr.write('\r\x1b[2K');
     if (controller.signal.aborted)
       io.stderr.write(
@@ -448,6 +458,7 @@ export async function runCheck(args: readonly string[], f: CheckFlags, io: Check
     const code = exitCodeOf({ summary });
     return controller.signal.aborted ? Math.max(code, 130) : code;
   } finally {
+    optimisation.end();
     process.off('SIGINT', onSigint);
     await plan.checker.close();
     spool?.close();
