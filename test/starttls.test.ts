@@ -111,6 +111,35 @@ class Peer {
     this.sock.write(d);
   }
 
+  /** One MySQL packet from the client: its sequence id and body. */
+  async mysqlPacket(): Promise<{ seq: number; body: Buffer }> {
+    const header = await this.bytes(4);
+    return { seq: header[3]!, body: await this.bytes(header.readUIntLE(0, 3)) };
+  }
+
+  /** Settles when the client has ended the connection (FIN, reset or close). */
+  closed(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.ended) return resolve();
+      this.sock.once('error', () => resolve());
+      this.sock.once('end', () => resolve());
+      this.sock.once('close', () => resolve());
+    });
+  }
+
+  /**
+   * The same harness over the TLS socket `upgrade()` returned. `rawBytesSince()` then counts
+   * what arrived on the TCP connection since the handshake, records the TLS layer hides included
+   * (Node reports a close_notify and a bare FIN alike as 'end').
+   */
+  over(tls: TLSSocket): Peer & { rawBytesSince(): number } {
+    const raw = this.sock;
+    const atHandshake = raw.bytesRead;
+    return Object.assign(new Peer(tls, this.secureContext, this.track), {
+      rawBytesSince: () => raw.bytesRead - atHandshake,
+    });
+  }
+
   /**
    * Turns the same TCP connection into the server side of TLS. Bytes already read past the
    * plaintext phase (a ClientHello sent right behind a MySQL SSLRequest) are handed back first.
@@ -449,10 +478,41 @@ const SCRIPTS: Record<Exclude<StartTlsProtocol, 'postgres'>, Script> = {
     assert.ok(body.readUInt32LE(4) > 0, 'max packet size');
     assert.deepEqual(body.subarray(9), Buffer.alloc(23), '23 zero filler bytes');
     log.push(`SSLRequest caps=0x${caps.toString(16)}`);
-    await p.upgrade();
+    const t = p.over(await p.upgrade());
     log.push('tls');
+    const login = await t.mysqlPacket();
+    log.push(describeMysqlLogin(login, caps));
+    t.write(
+      mysqlError(
+        login.seq + 1,
+        1045,
+        "Access denied for user 'certvet_probe'@'localhost' (using password: NO)",
+      ),
+    );
+    await t.closed();
+    log.push('client left');
   },
 };
+
+/** The HandshakeResponse41 certvet sends to end its visit, as the fake server's log shows it. */
+function describeMysqlLogin(login: { seq: number; body: Buffer }, sslRequestCaps: number): string {
+  const caps = login.body.readUInt32LE(0);
+  const userEnd = login.body.indexOf(0, 32);
+  const user = login.body.subarray(32, userEnd).toString('latin1');
+  const authLength = login.body[userEnd + 1]!;
+  const plugin = login.body.subarray(
+    userEnd + 2 + authLength,
+    login.body.indexOf(0, userEnd + 2 + authLength),
+  );
+  return `login seq=${login.seq} caps=${caps === sslRequestCaps ? 'as SSLRequest' : `0x${caps.toString(16)}`} user=${user} password=${authLength ? 'sent' : 'empty'} method=${plugin.toString('latin1')}`;
+}
+
+function mysqlError(seq: number, code: number, message: string): Buffer {
+  const body = Buffer.alloc(3);
+  body[0] = 0xff;
+  body.writeUInt16LE(code, 1);
+  return mysqlPacket(seq, Buffer.concat([body, Buffer.from(`#28000${message}`, 'latin1')]));
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -491,7 +551,13 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
     ftp: ['AUTH TLS', 'tls'],
     ldap: [`extendedReq id=1 ${LDAP_STARTTLS_OID}`, 'tls'],
     xmpp: [/^<stream:stream .*\bto='127\.0\.0\.1'/, /^<starttls /, 'tls'],
-    mysql: ['packet len=32 seq=1', /^SSLRequest caps=/, 'tls'],
+    mysql: [
+      'packet len=32 seq=1',
+      /^SSLRequest caps=0x88a01$/,
+      'tls',
+      'login seq=2 caps=as SSLRequest user=certvet_probe password=empty method=mysql_native_password',
+      'client left',
+    ],
   };
 
   for (const proto of Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[]) {
@@ -728,6 +794,111 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
     assert.match(obs.error!.message, /does not accept TLS \(it answered N to SSLRequest\)/);
     await within(srv.done, 3000, 'postgres fake server');
     assert.deepEqual(srv.log, ['SSLRequest', 'error: the client closed the connection']);
+  });
+
+  test('mysql: certvet leaves as a failed login, never as a dropped handshake (which counts towards blocking its host)', async () => {
+    // Each server answer certvet may meet after its login: an authentication-method switch
+    // (answered with an empty reply of the size the method expects), a request for the password
+    // over TLS (an empty one), an OK (then COM_QUIT) and the ERR that ends most visits.
+    for (const [what, answers, expected] of [
+      [
+        'switch to client_ed25519, then ERR',
+        [{ switchTo: 'client_ed25519' }],
+        ['reply seq=4 bytes=64', 'client left'],
+      ],
+      [
+        'switch to caching_sha2_password, more data, then ERR',
+        [{ switchTo: 'caching_sha2_password' }, { moreData: true }],
+        ['reply seq=4 bytes=0', 'reply seq=6 bytes=1', 'client left'],
+      ],
+      ['OK (an account without a password)', [{ ok: true }], ['COM_QUIT seq=0', 'client left']],
+    ] as const) {
+      const srv = await listen(async (p, log) => {
+        p.write(mysqlInitialHandshake(true));
+        await p.mysqlPacket();
+        const t = p.over(await p.upgrade());
+        let { seq } = await t.mysqlPacket();
+        for (const a of answers) {
+          if ('ok' in a) {
+            t.write(mysqlPacket(seq + 1, Buffer.from([0x00, 0, 0, 0x02, 0, 0, 0])));
+            const quit = await t.mysqlPacket();
+            assert.deepEqual(quit.body, Buffer.from([0x01]), 'COM_QUIT');
+            log.push(`COM_QUIT seq=${quit.seq}`);
+            await t.closed();
+            log.push('client left');
+            return;
+          }
+          t.write(
+            'switchTo' in a
+              ? mysqlPacket(
+                  seq + 1,
+                  Buffer.concat([Buffer.from([0xfe]), Buffer.from(`${a.switchTo}\0`), Buffer.alloc(20, 7)]),
+                )
+              : mysqlPacket(seq + 1, Buffer.from([0x01, 0x04])),
+          );
+          const reply = await t.mysqlPacket();
+          log.push(`reply seq=${reply.seq} bytes=${reply.body.length}`);
+          seq = reply.seq;
+        }
+        t.write(mysqlError(seq + 1, 1045, 'Access denied'));
+        await t.closed();
+        log.push('client left');
+      });
+      const obs = await probe({
+        host: LOOPBACK,
+        port: srv.port,
+        starttls: 'mysql',
+        ca: [chain.root.pem],
+        timeouts: TIMEOUTS,
+      });
+      await within(srv.done, 3000, `mysql fake server: ${what}`);
+      assert.equal(obs.error, null, what);
+      assert.deepEqual(srv.log, expected, what);
+    }
+  });
+
+  test('mysql: a server that never answers the login does not hold the check past its leaving time', async () => {
+    const srv = await listen(async (p, log) => {
+      p.write(mysqlInitialHandshake(true));
+      await p.mysqlPacket();
+      const t = p.over(await p.upgrade());
+      await t.mysqlPacket();
+      log.push('silent');
+      await t.closed();
+    });
+    const t0 = performance.now();
+    const obs = await probe({
+      host: LOOPBACK,
+      port: srv.port,
+      starttls: 'mysql',
+      ca: [chain.root.pem],
+      timeouts: TIMEOUTS,
+    });
+    assert.equal(obs.error, null);
+    assert.equal(obs.certificates.length, 2);
+    assert.ok(performance.now() - t0 < 4000, 'bounded');
+    await within(srv.done, 3000, 'silent mysql server');
+  });
+
+  test('postgres: certvet ends TLS with close_notify (PostgreSQL logs a connection reset once per check)', async () => {
+    const srv = await listen(async (p, log) => {
+      await p.bytes(8);
+      p.write('S');
+      const t = p.over(await p.upgrade());
+      await t.closed();
+      // The client sends nothing after the handshake but its close_notify alert (one record).
+      log.push(`client left after ${t.rawBytesSince() > 0 ? 'a close_notify' : 'nothing'}`);
+    });
+    const obs = await probe({
+      host: LOOPBACK,
+      port: srv.port,
+      starttls: 'postgres',
+      ca: [chain.root.pem],
+      timeouts: TIMEOUTS,
+    });
+    await within(srv.done, 3000, 'postgres fake server');
+    assert.equal(obs.error, null);
+    assert.deepEqual(srv.log, ['client left after a close_notify']);
   });
 
   test('mysql: no CLIENT_SSL capability → starttls-failed', async () => {

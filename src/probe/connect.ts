@@ -67,12 +67,13 @@ export async function runStartTls(run: ProbeRun, sock: Socket): Promise<void> {
   if (!o.starttls) return;
   const t2 = performance.now();
   try {
-    await runStep(
-      run,
-      STARTTLS[o.starttls]({ socket: sock, host: run.servername ?? o.host }),
-      t.handshakeMs,
-      `the ${o.starttls} STARTTLS exchange with ${where(run)}`,
-    );
+    run.leave =
+      (await runStep(
+        run,
+        STARTTLS[o.starttls]({ socket: sock, host: run.servername ?? o.host }),
+        t.handshakeMs,
+        `the ${o.starttls} STARTTLS exchange with ${where(run)}`,
+      )) ?? null;
   } catch (e) {
     if (e instanceof ProbeError) {
       // Silence from a server that should speak first is often TLS from the first byte.

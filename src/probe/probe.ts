@@ -1,6 +1,6 @@
 import { tidyErrorMessage } from '../util/errorText.js';
 import { connectTcp, resolveAddress, runStartTls } from './connect.js';
-import { judgeClientCertificate, tlsHandshakeWithCapture } from './handshake.js';
+import { judgeClientCertificate, leaveSession, tlsHandshakeWithCapture } from './handshake.js';
 import type { Observation } from './observation.js';
 import type { ProbeOptions } from './options.js';
 import { ProbeError } from './probeError.js';
@@ -21,7 +21,8 @@ export {
  * failures become `error`. Every step is bounded by its timeout and the total deadline.
  *
  * The steps: resolve the address, connect TCP, run STARTTLS (if asked), the TLS handshake with
- * the wire captured, then (TLS 1.3) listen for a post-handshake client-certificate refusal.
+ * the wire captured, then (TLS 1.3) listen for a post-handshake client-certificate refusal, and
+ * leave the session as its protocol asks (MySQL, PostgreSQL).
  */
 export async function probe(o: ProbeOptions): Promise<Observation> {
   const run = beginProbe(o);
@@ -30,7 +31,10 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
     const sock = await connectTcp(run);
     await runStartTls(run, sock);
     const tls = await tlsHandshakeWithCapture(run, sock);
-    if (tls) await judgeClientCertificate(run, tls);
+    if (tls) {
+      await judgeClientCertificate(run, tls);
+      await leaveSession(run, tls);
+    }
     return buildObservation(run, null);
   } catch (e) {
     if (e instanceof ProbeError) return buildObservation(run, { code: e.code, message: e.message });

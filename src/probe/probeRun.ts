@@ -6,6 +6,7 @@ import type { Observation } from './observation.js';
 import { DEFAULT_TIMEOUTS, type ProbeOptions, type ProbeTimeouts } from './options.js';
 import { ProbeError } from './probeError.js';
 import { defaultServername } from './sni.js';
+import type { Leave } from './starttls/index.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -29,6 +30,8 @@ export interface ProbeRun {
   crossCheck: Observation['crossCheck'];
   clientCert: Observation['clientCert'];
   clientCertReply?: string;
+  /** How the STARTTLS protocol leaves the session once the certificate is read, if it says. */
+  leave: Leave | null;
   /** Sockets to destroy when the probe ends. */
   socket: Socket | null;
   tlsSock: TLSSocket | null;
@@ -53,6 +56,7 @@ export function beginProbe(o: ProbeOptions): ProbeRun {
     ocspStaple: null,
     crossCheck: null,
     clientCert: 'unknown',
+    leave: null,
     socket: null,
     tlsSock: null,
   };

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { ftp } from './ftp.js';
 import { imap } from './imap.js';
 import { ldap } from './ldap.js';
@@ -15,14 +16,34 @@ export interface StartTlsContext {
   readonly host: string;
 }
 
-/** Each protocol's plaintext negotiation up to the point where TLS starts on the same socket. */
-export const STARTTLS: Readonly<Record<StartTlsProtocol, (ctx: StartTlsContext) => Promise<void>>> = {
-  smtp,
-  imap,
-  pop3,
-  ftp,
-  ldap,
-  xmpp,
+/**
+ * How a probe leaves a session once it has read the certificate, where dropping the connection
+ * would cost the server (or its operator) something: a MySQL host block, a PostgreSQL log line.
+ * The caller bounds it in time and destroys the connection afterwards whatever happens.
+ */
+export type Leave = (tls: TLSSocket) => Promise<void>;
+
+/**
+ * Each protocol's plaintext negotiation up to the point where TLS starts on the same socket,
+ * and, for some, how to leave the session afterwards.
+ */
+type Negotiation = (ctx: StartTlsContext) => Promise<Leave | undefined>;
+
+/** A protocol whose session needs nothing more than the connection's end. */
+const leavingPlainly =
+  (negotiate: (ctx: StartTlsContext) => Promise<void>): Negotiation =>
+  async (ctx) => {
+    await negotiate(ctx);
+    return undefined;
+  };
+
+export const STARTTLS: Readonly<Record<StartTlsProtocol, Negotiation>> = {
+  smtp: leavingPlainly(smtp),
+  imap: leavingPlainly(imap),
+  pop3: leavingPlainly(pop3),
+  ftp: leavingPlainly(ftp),
+  ldap: leavingPlainly(ldap),
+  xmpp: leavingPlainly(xmpp),
   postgres,
   mysql,
 };

@@ -1,8 +1,9 @@
+import type { TLSSocket } from 'node:tls';
 import { Conversation, StartTlsError } from './conversation.js';
-import type { StartTlsContext } from './index.js';
+import type { Leave, StartTlsContext } from './index.js';
 
 /** PostgreSQL SSLRequest (protocol §55.2.10): int32 8, int32 80877103 → 'S' (or 'N': no TLS). */
-export async function postgres({ socket }: StartTlsContext): Promise<void> {
+export async function postgres({ socket }: StartTlsContext): Promise<Leave> {
   const c = new Conversation(socket);
   const req = Buffer.alloc(8);
   req.writeInt32BE(8, 0);
@@ -14,4 +15,17 @@ export async function postgres({ socket }: StartTlsContext): Promise<void> {
   if (b !== 0x53)
     throw new StartTlsError(`the server answered 0x${b.toString(16)} to a PostgreSQL SSLRequest`);
   c.close();
+  return leave;
+}
+
+/**
+ * Ends TLS with close_notify and lets the server close: PostgreSQL logs a connection dropped
+ * without it ("could not receive data from client: Connection reset by peer") once per check,
+ * and nothing for a clean TLS close (no StartupMessage is sent: that would log a failed login).
+ */
+function leave(tls: TLSSocket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    tls.once('close', () => resolve());
+    tls.end();
+  });
 }
