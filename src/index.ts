@@ -34,6 +34,7 @@ export {
 } from './findings/catalogue.js';
 export type {
   CertificateSource as ChainCertificateSource,
+  ChainEntry,
   ChainPublicKey,
   SubjectAltNames,
 } from './model/chainEntry.js';
@@ -77,11 +78,13 @@ export {
 export { DeadlineError } from './probe/deadline.js';
 export type { Observation, ProbeErrorCode, ProbeFailure } from './probe/observation.js';
 export { StartTlsError } from './probe/starttls/conversation.js';
-export { type Crl, checkCrls, parseCrl } from './verify/crl.js';
-export { CrlParseError, loadCrls } from './verify/loadCrls.js';
-export { matchExpectedName } from './verify/names/match.js';
+export { FetchPolicy, FetchPolicyError } from './revocation/fetchPolicy.js';
+export { type Crl, type CrlStatus, checkCrls } from './verify/crl.js';
+export { CrlParseError, loadCrls, parseCrl } from './verify/loadCrls.js';
+export { matchExpectedName, type NameMatch } from './verify/names/match.js';
 export type {
   Conformance,
+  CrlPolicy,
   ExpectedName,
   Profile,
   Purpose,

@@ -368,6 +368,16 @@ describe('createChecker, checkTarget and scan', () => {
       [{ pins: [123] }, /option pins\[0\]/],
       [{ expectFingerprint: 5 }, /option expectFingerprint/],
       [{ revocationSources: 'ocsp' }, /option revocationSources/],
+      // A string would be read character by character: a deny rule that never applies.
+      [{ fetchDeny: 'internal.corp.example' }, /option fetchDeny: must be an array of strings/],
+      [{ fetchAllow: '10.0.0.0/8' }, /option fetchAllow: must be an array of strings/],
+      [{ starttls: 'smpt' }, /option starttls: must be one of "smtp"/],
+      [{ starttls: 'toString' }, /option starttls: must be one of/],
+      [{ aia: 'false' }, /option aia: must be true or false/],
+      [{ strict: 'yes' }, /option strict: must be true or false/],
+      [{ client: { cert: 'x' } }, /option client: needs both cert and key/],
+      [{ client: { cert: 'x', key: 'y', passwd: 'z' } }, /option client\.passwd: unknown option/],
+      [{ client: { cert: 'not pem', key: 'not pem' } }, /option client: cannot be used: /],
     ];
     for (const [o, re] of bad)
       assert.throws(
@@ -376,6 +386,27 @@ describe('createChecker, checkTarget and scan', () => {
           e instanceof CertvetOptionError && e.code === 'CERTVET_INVALID_OPTION' && re.test(e.message),
         String(re),
       );
+  });
+
+  test('a client identity whose key is not its certificate’s is refused when the checker is made, naming no key material', async () => {
+    const other = await issue({ subject: 'CN=other.test', issuer: intermediate, dns: ['other.test'] });
+    const otherKey = await privateKeyPem(other.key);
+    assert.throws(
+      () => createChecker({ ...opts, client: { cert: goodLeaf.pem, key: otherKey } }),
+      (e: unknown) =>
+        e instanceof CertvetOptionError &&
+        /option client: cannot be used/.test(e.message) &&
+        !e.message.includes('PRIVATE KEY'),
+    );
+    await createChecker({
+      ...opts,
+      client: { cert: goodLeaf.pem, key: await privateKeyPem(goodLeaf.key) },
+    }).close();
+    const checker = createChecker(opts);
+    await assert.rejects(
+      checker.check({ target: `127.0.0.1:${good.port}`, starttls: 'smpt' as 'smtp' }),
+      /starttls: must be one of/,
+    );
   });
 
   test('a bad target string rejects with CertvetOptionError; an unknown target key too', async () => {

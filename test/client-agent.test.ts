@@ -6,7 +6,9 @@
  * refused).
  */
 import assert from 'node:assert/strict';
+import type { ClientRequest } from 'node:http';
 import * as https from 'node:https';
+import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { CertificateVerificationError } from '../src/check/errors.js';
@@ -214,6 +216,57 @@ describe('createHttpsAgent', () => {
     await get(url, agent);
     assert.deepEqual(reused, [false, false]);
     agent.destroy();
+  });
+
+  test('an aborted request, a destroyed request and a destroyed agent stop the connection still being verified', async () => {
+    // A server that accepts and never answers: the handshake would run to the 5 s timeout.
+    const held = new Set<Socket>();
+    const silent: Server = createServer((s) => {
+      held.add(s);
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(silent.address() as { port: number }).port}/`;
+    const failure = (
+      start: (agent: https.Agent) => ClientRequest,
+      after?: (agent: https.Agent, req: ClientRequest) => void,
+    ) =>
+      new Promise<{ error: Error | null; ms: number }>((resolve) => {
+        const agent = createHttpsAgent(opts);
+        const t0 = performance.now();
+        const req = start(agent);
+        let error: Error | null = null;
+        req.on('error', (e: Error) => {
+          error = e;
+        });
+        req.on('close', () => {
+          agent.destroy();
+          resolve({ error, ms: performance.now() - t0 });
+        });
+        if (after) setTimeout(() => after(agent, req), 150);
+      });
+    try {
+      const aborted = await failure((agent) => https.get(url, { agent, signal: AbortSignal.timeout(150) }));
+      assert.ok(aborted.ms < 2000, `the aborted request ended after ${Math.round(aborted.ms)} ms`);
+      assert.equal(aborted.error?.name, 'AbortError', String(aborted.error));
+      const destroyed = await failure(
+        (agent) => https.get(url, { agent }),
+        (_, req) => req.destroy(),
+      );
+      assert.ok(destroyed.ms < 2000, `the destroyed request ended after ${Math.round(destroyed.ms)} ms`);
+      const agentGone = await failure(
+        (agent) => https.get(url, { agent }),
+        (agent) => agent.destroy(),
+      );
+      assert.ok(
+        agentGone.ms < 2000,
+        `the request of a destroyed agent ended after ${Math.round(agentGone.ms)} ms`,
+      );
+      assert.match(String(agentGone.error), /the verified HTTPS agent was destroyed/);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   test('option errors name the option', () => {

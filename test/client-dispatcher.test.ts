@@ -5,6 +5,7 @@
  * and the server receives no byte; resumed sessions are verified again.
  */
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { createChecker } from '../src/check/checker.js';
@@ -179,6 +180,36 @@ describe('createDispatcher', () => {
     );
     await dispatcher.close();
     agent.destroy();
+  });
+
+  test('destroy() stops the connections still being verified (they ran on to the timeout, holding the process)', async () => {
+    const held = new Set<Socket>();
+    let closedByClient: () => void = () => {};
+    const clientClosed = new Promise<void>((r) => {
+      closedByClient = r;
+    });
+    const silent = createServer((s) => {
+      held.add(s);
+      s.on('error', () => {});
+      s.on('close', () => closedByClient());
+      s.resume(); // read, so the client's FIN is seen
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const dispatcher = createDispatcher(opts);
+      const url = `https://127.0.0.1:${(silent.address() as { port: number }).port}/`;
+      const pending = request(url, { dispatcher });
+      await new Promise((r) => setTimeout(r, 150));
+      const t0 = performance.now();
+      void dispatcher.destroy();
+      await assert.rejects(pending);
+      await Promise.race([clientClosed, new Promise((r) => setTimeout(r, 3000).unref())]);
+      const ms = performance.now() - t0;
+      assert.ok(ms < 2000, `the client let go of the connection ${Math.round(ms)} ms after destroy()`);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   test('plain http: is refused (nothing to verify)', async () => {

@@ -8,13 +8,14 @@
  */
 import { setMaxListeners } from 'node:events';
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import type { TargetResult } from '../model/result.js';
 import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
 import { type ClientIdentity, type LookupFn, probe, systemLookup } from '../probe/probe.js';
 import { createProbePool } from '../probe/probePool.js';
 import { defaultServername } from '../probe/sni.js';
+import { STARTTLS_PROTOCOLS } from '../probe/starttls/protocols.js';
 import { AiaFetcher, type AiaFetcherOptions } from '../revocation/aia.js';
 import {
   OcspCache,
@@ -314,6 +315,51 @@ function oneOf<T extends string>(v: unknown, allowed: readonly T[], option: stri
   return v as T;
 }
 
+function flag(v: unknown, option: string): void {
+  if (v !== undefined && typeof v !== 'boolean')
+    throw new CertvetOptionError(option, 'must be true or false');
+}
+
+function stringList(v: unknown, option: string): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v) || v.some((e) => typeof e !== 'string'))
+    throw new CertvetOptionError(
+      option,
+      `must be an array of strings (e.g. ["10.0.0.0/8"]), not ${JSON.stringify(v)}`,
+    );
+}
+
+/**
+ * A client identity OpenSSL can use, checked once here rather than failing every handshake
+ * (even with servers that never ask for it). Messages name the problem, never the key.
+ */
+function checkClientIdentity(c: unknown, option: string): void {
+  if (c === undefined) return;
+  if (c === null || typeof c !== 'object')
+    throw new CertvetOptionError(
+      option,
+      'must be { cert, key } (PEM) or { pfx }, with an optional passphrase',
+    );
+  checkKeys(c, CLIENT_KEYS, `${option}.`);
+  const id = c as ClientIdentity;
+  if (id.pfx === undefined && (id.cert === undefined || id.key === undefined))
+    throw new CertvetOptionError(option, 'needs both cert and key (PEM), or pfx');
+  if (id.passphrase !== undefined && typeof id.passphrase !== 'string')
+    throw new CertvetOptionError(`${option}.passphrase`, 'must be a string');
+  try {
+    createSecureContext({
+      ...(id.pfx !== undefined ? { pfx: id.pfx } : {}),
+      ...(id.cert !== undefined ? { cert: id.cert } : {}),
+      ...(id.key !== undefined ? { key: id.key } : {}),
+      ...(id.passphrase !== undefined ? { passphrase: id.passphrase } : {}),
+    });
+  } catch (e) {
+    throw new CertvetOptionError(option, `cannot be used: ${(e as Error).message}`);
+  }
+}
+
+const CLIENT_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'pfx', 'passphrase']);
+
 function nonNegative(v: unknown, option: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
@@ -381,6 +427,12 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   checkKeys(options, OPTION_KEYS, '');
   const o = options;
   const revocationMode = oneOf(o.revocation, ['off', 'soft', 'hard'] as const, 'revocation') ?? 'soft';
+  oneOf(o.starttls, STARTTLS_PROTOCOLS, 'starttls');
+  for (const k of ['aia', 'strict', 'systemCa', 'ocspNonce', 'probeProtocols'] as const) flag(o[k], k);
+  // A string here would be read character by character: a deny rule that never applies.
+  stringList(o.fetchAllow, 'fetchAllow');
+  stringList(o.fetchDeny, 'fetchDeny');
+  checkClientIdentity(o.client, 'client');
   const profile = oneOf(o.profile, ['rfc5280', 'webpki'] as const, 'profile') ?? 'webpki';
   const sources = o.revocationSources ?? ['ocsp', 'crl'];
   if (!Array.isArray(sources) || sources.length === 0)
@@ -531,6 +583,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     const raw = t?.target ?? (input as string);
     let spec: ReturnType<typeof parseTarget>;
     try {
+      oneOf(t?.starttls, STARTTLS_PROTOCOLS, `target ${raw}: starttls`);
       spec = parseTarget(raw, { starttls: t?.starttls ?? o.starttls ?? null });
     } catch (e) {
       if (e instanceof TargetError) throw new CertvetOptionError('target', e.message);
@@ -562,6 +615,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       oneOf(t?.revocation, ['off', 'soft', 'hard'] as const, `target ${raw}: revocation`) ?? revocationMode;
     // Unless told otherwise, the name dialled is indicated (SNI): virtual hosts choose by it.
     const servername = t?.servername ?? o.servername ?? defaultServername(spec.host);
+    if (t?.client !== undefined) checkClientIdentity(t.client, `target ${raw}: client`);
     const client = t?.client ?? o.client;
     const extra =
       t && (t.pins || t.expectIssuer || t.expectFingerprint || t.rules) ? expectations(t) : baseExtra;

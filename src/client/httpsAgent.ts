@@ -4,6 +4,7 @@
  * byte is written to a server certvet refused. A refusal fails the request with
  * CertificateVerificationError; every assessed connection is announced on `verified`.
  */
+import type { ClientRequest } from 'node:http';
 import { Agent, type AgentOptions, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -36,6 +37,10 @@ export class VerifiedHttpsAgent extends Agent {
   /** The checker this agent verifies with (shareable with createDispatcher({ checker })). */
   readonly checker: Checker;
   readonly #connector: VerifiedConnector;
+  /** Connections being made and verified: `destroy()` stops them. */
+  readonly #connecting = new Set<AbortController>();
+  /** The request Node is finding a socket for (createSocket calls createConnection synchronously). */
+  #request: ClientRequest | null = null;
 
   constructor(options: HttpsAgentOptions = {}) {
     rejectPerConnection(options, 'createHttpsAgent');
@@ -61,6 +66,34 @@ export class VerifiedHttpsAgent extends Agent {
     return () => this.off('verified', listener);
   }
 
+  /**
+   * Node's Agent finds a request its socket here (an internal method proxy agents override
+   * too); the request is remembered for the createConnection call it makes synchronously.
+   */
+  createSocket(
+    req: ClientRequest,
+    options: RequestOptions,
+    cb: (err: Error | null, s?: Duplex) => void,
+  ): void {
+    this.#request = req;
+    try {
+      (Agent.prototype as unknown as { createSocket: VerifiedHttpsAgent['createSocket'] }).createSocket.call(
+        this,
+        req,
+        options,
+        cb,
+      );
+    } finally {
+      this.#request = null;
+    }
+  }
+
+  /** Destroys the agent's sockets and stops the connections still being made and verified. */
+  override destroy(): void {
+    for (const c of this.#connecting) c.abort(new Error('the verified HTTPS agent was destroyed'));
+    super.destroy();
+  }
+
   override createConnection(
     options: RequestOptions,
     callback?: (err: Error | null, stream: Duplex) => void,
@@ -78,6 +111,16 @@ export class VerifiedHttpsAgent extends Agent {
     const o = options as RequestOptions & { servername?: string };
     const host = (o.host ?? o.hostname ?? 'localhost').replace(/^\[(.*)\]$/, '$1');
     const port = Number(o.port ?? 443);
+    // Until the socket is handed over, Node has nothing to destroy when the request is aborted
+    // (its signal, req.destroy(), a timeout): the connection being verified is stopped here.
+    const stop = new AbortController();
+    this.#connecting.add(stop);
+    const req = this.#request;
+    const releaseRequest = req ? stopWithRequest(req, stop) : () => {};
+    const settled = () => {
+      this.#connecting.delete(stop);
+      releaseRequest();
+    };
     this.#connector
       .connect({
         host,
@@ -86,15 +129,41 @@ export class VerifiedHttpsAgent extends Agent {
         ...(o.servername !== undefined ? { servername: o.servername } : {}),
         ...(o.localAddress ? { localAddress: o.localAddress } : {}),
         alpn: ['http/1.1'],
-        ...(o.signal ? { signal: o.signal } : {}),
+        signal: o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal,
       })
       .then(
-        ({ socket }) => cb(null, socket),
-        (e: Error) => cb(e, null!),
+        ({ socket }) => {
+          settled();
+          cb(null, socket);
+        },
+        (e: Error) => {
+          settled();
+          cb(stop.signal.aborted ? (stop.signal.reason as Error) : e, null!);
+        },
       );
     // The socket arrives through the callback, once verified.
     return undefined;
   }
+}
+
+/**
+ * Makes `req.destroy()` (also what its abort signal and timeout call) stop `stop` while its
+ * socket is still being made; returns the function that undoes it.
+ */
+function stopWithRequest(req: ClientRequest, stop: AbortController): () => void {
+  if (req.destroyed) {
+    stop.abort(new Error('the request was destroyed'));
+    return () => {};
+  }
+  const own = req as ClientRequest & { destroy: ClientRequest['destroy'] };
+  const destroy = own.destroy;
+  own.destroy = function (this: ClientRequest, err?: Error) {
+    stop.abort(err ?? new Error('the request was destroyed'));
+    return destroy.call(this, err);
+  } as ClientRequest['destroy'];
+  return () => {
+    if (Object.hasOwn(own, 'destroy')) delete (own as Partial<typeof own>).destroy;
+  };
 }
 
 /** An https.Agent whose connections certvet verifies (same options as createChecker, plus failOn). */

@@ -8,7 +8,7 @@ export class DeadlineError extends Error {
     readonly step: string,
     readonly ms: number,
   ) {
-    super(`${step} did not complete within ${ms} ms`);
+    super(`${step} did not complete within ${Math.round(ms)} ms`);
   }
 }
 

@@ -85,6 +85,15 @@ export class FetchPolicy {
     deny: readonly string[] = [],
     opts: { denyLinkLocal?: boolean } = {},
   ) {
+    // A string would be read character by character: a deny rule that never applies.
+    for (const [what, list] of [
+      ['allow', allow],
+      ['deny', deny],
+    ] as const)
+      if (!Array.isArray(list) || list.some((e) => typeof e !== 'string'))
+        throw new FetchPolicyError(
+          `the ${what} rules must be an array of strings, not ${JSON.stringify(list)}`,
+        );
     for (const a of allow) this.add(a, this.allowNets, this.allowHosts, true);
     for (const d of deny) this.add(d, this.denyNets, this.denyHosts, false);
     if (opts.denyLinkLocal !== false) {

@@ -70,6 +70,7 @@ export interface Defect {
 
 export class CertificateParseError extends Error {
   override readonly name = 'CertificateParseError';
+  readonly code = 'CERTVET_CERTIFICATE_PARSE';
 }
 
 function malformed(message: string): Defect {

@@ -10,6 +10,7 @@
 
 export class DerError extends Error {
   override readonly name = 'DerError';
+  readonly code = 'CERTVET_DER_INVALID';
 }
 
 export interface Tlv {
