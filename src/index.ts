@@ -69,11 +69,13 @@ export {
   gateServer,
 } from './mtls/servers.js';
 export {
+  type AcceptedClient,
   ClientCertVerifier,
   type ClientCertVerifierOptions,
   type ClientTrust,
   type ClientVerdict,
   createClientCertVerifier,
+  type RefusedClient,
 } from './mtls/verifier.js';
 export { DeadlineError } from './probe/deadline.js';
 export type { Observation, ProbeErrorCode, ProbeFailure } from './probe/observation.js';

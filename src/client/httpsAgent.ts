@@ -32,7 +32,18 @@ export interface HttpsAgentOptions
   readonly maxCachedSessions?: number;
 }
 
+/** The agent's own event, typed: 'verified' carries each assessed connection's result. */
+export interface VerifiedHttpsAgent {
+  on(event: 'verified', listener: (result: TargetResult, socket: TLSSocket) => void): this;
+  on(event: string | symbol, listener: (...args: never[]) => void): this;
+  once(event: 'verified', listener: (result: TargetResult, socket: TLSSocket) => void): this;
+  once(event: string | symbol, listener: (...args: never[]) => void): this;
+  off(event: 'verified', listener: (result: TargetResult, socket: TLSSocket) => void): this;
+  off(event: string | symbol, listener: (...args: never[]) => void): this;
+}
+
 /** An https.Agent that verifies every connection with certvet before it carries a request. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface above only types the events
 export class VerifiedHttpsAgent extends Agent {
   /** The checker this agent verifies with (shareable with createDispatcher({ checker })). */
   readonly checker: Checker;

@@ -1,6 +1,6 @@
 import type { Server, TLSSocket } from 'node:tls';
 import type { ClientIdentity } from './identity.js';
-import type { ClientCertVerifier, ClientVerdict } from './verifier.js';
+import type { AcceptedClient, ClientCertVerifier, ClientVerdict } from './verifier.js';
 
 /**
  * The gate: no 'secureConnection' listener of a server — the application's, and Node's own
@@ -72,7 +72,7 @@ export type ConnectionLike =
  * `Http2ServerRequest` or a `ServerHttp2Stream` — or null when the connection was not accepted
  * by a gate (never: rejected connections do not reach the application).
  */
-export function acceptedVerdict(from: ConnectionLike): ClientVerdict | null {
+export function acceptedVerdict(from: ConnectionLike): AcceptedClient | null {
   const candidates: unknown[] = [from];
   if (typeof from === 'object' && from !== null) {
     candidates.push(Reflect.get(from, 'socket'));

@@ -52,8 +52,16 @@ export interface ClientCertVerifierOptions extends ClientTrust {
   readonly clock?: () => number;
 }
 
-export interface ClientVerdict {
-  readonly ok: boolean;
+/** A verdict on one client. An accepted client always has its identity; a refused one may not. */
+export type ClientVerdict = AcceptedClient | RefusedClient;
+export interface AcceptedClient {
+  readonly ok: true;
+  readonly identity: ClientIdentity;
+  readonly findings: readonly Finding[];
+}
+export interface RefusedClient {
+  readonly ok: false;
+  /** Null when no certificate was presented or it could not be read. */
   readonly identity: ClientIdentity | null;
   readonly findings: readonly Finding[];
 }
@@ -77,11 +85,25 @@ function anchorsOf(ca: ClientTrust['ca']): Certificate[] {
   return out;
 }
 
+/** The verifier's events, typed: 'accepted' and 'rejected' carry the verdict. */
+export interface ClientCertVerifier {
+  on(event: 'accepted', listener: (verdict: AcceptedClient) => void): this;
+  on(event: 'rejected', listener: (verdict: RefusedClient) => void): this;
+  on(event: string | symbol, listener: (...args: never[]) => void): this;
+  once(event: 'accepted', listener: (verdict: AcceptedClient) => void): this;
+  once(event: 'rejected', listener: (verdict: RefusedClient) => void): this;
+  once(event: string | symbol, listener: (...args: never[]) => void): this;
+  off(event: 'accepted', listener: (verdict: AcceptedClient) => void): this;
+  off(event: 'rejected', listener: (verdict: RefusedClient) => void): this;
+  off(event: string | symbol, listener: (...args: never[]) => void): this;
+}
+
 /**
  * Verifies client certificates with certvet's validator (purpose clientAuth) and revocation
  * code, then the allow rules. Logs nothing: it emits 'accepted' and 'rejected' with the
  * verdict, for the application to log.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface above only types the events
 export class ClientCertVerifier extends EventEmitter {
   private anchors: Certificate[];
   private crls: readonly Crl[];
@@ -197,7 +219,7 @@ export class ClientCertVerifier extends EventEmitter {
         certIndex: 0,
       });
     }
-    return done({ ok, identity, findings });
+    return done(ok ? { ok: true, identity, findings } : { ok: false, identity, findings });
   }
 
   /** Verifies the certificate chain a TLS client presented on `socket`. */

@@ -1,0 +1,49 @@
+/*
+ * The library's events are typed for TypeScript callers: a listener's parameters are inferred
+ * (strict mode, no implicit any), and an accepted client's identity is never null. This file
+ * is itself the type test — `npm run build` compiles it — and checks the events at run time.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
+import type { AcceptedClient, RefusedClient, TargetResult } from '../src/index.js';
+import { createClientCertVerifier, createHttpsAgent } from '../src/index.js';
+import { issue } from '../src/lab/pki.js';
+
+describe('typed events', () => {
+  test("the verifier's 'accepted' and 'rejected' listeners get their verdict types", async () => {
+    const root = await issue({ subject: 'CN=Typed Events Root', ca: true });
+    const client = await issue({
+      subject: 'CN=typed-client',
+      issuer: root,
+      eku: ['clientAuth'],
+      emails: ['typed@example.test'],
+    });
+    const verifier = createClientCertVerifier({ ca: root.pem });
+    const seen: string[] = [];
+    // No annotation: inferred. `v.identity.subject` compiles only if an accepted identity is not null.
+    verifier.on('accepted', (v) => seen.push(`accepted ${v.identity.subject}`));
+    verifier.on('rejected', (v) => seen.push(`rejected ${v.identity?.subject ?? '(no certificate)'}`));
+    const accepted: AcceptedClient | RefusedClient = await verifier.verifyChain([client.der]);
+    const refused = await verifier.verifyChain([]);
+    assert.equal(accepted.ok, true, JSON.stringify(accepted.findings));
+    assert.equal(refused.ok, false);
+    assert.deepEqual(seen, ['accepted CN=typed-client', 'rejected (no certificate)']);
+    // Compile-time checks (an `any` listener parameter would make these directives unused, an error).
+    const unused = createClientCertVerifier({ ca: root.pem });
+    // @ts-expect-error a refused client may have no identity (no certificate presented)
+    unused.on('rejected', (v) => v.identity.subject);
+    // @ts-expect-error an accepted verdict is ok: true
+    unused.on('accepted', (v) => v.ok === false);
+  });
+
+  test("the agent's 'verified' listener gets the result and the socket", () => {
+    const agent = createHttpsAgent({ revocation: 'off' });
+    const listener = (result: TargetResult, socket: TLSSocket) => void [result.status, socket.remoteAddress];
+    agent.on('verified', (result, socket) => listener(result, socket));
+    // @ts-expect-error the result is a TargetResult (an `any` here would make this directive unused)
+    agent.once('verified', (result) => result satisfies number);
+    assert.equal(agent.listenerCount('verified'), 2);
+    agent.destroy();
+  });
+});
