@@ -488,6 +488,29 @@ describe('checkCrls (RFC 5280 §6.3)', () => {
       () => checkDelta(c.leaf.parsed, c.intermediate.parsed, base, otherScope, now()),
       /another scope \(issuingDistributionPoint\) than the base CRL/,
     );
+    // A delta with a defect (no nextUpdate) that lists the serial still revokes it; one that
+    // does not list it cannot say the certificate is not revoked.
+    const defective = (serial: string) =>
+      buildCrl({
+        issuer: c.intermediate,
+        entries: [{ serial, revokedAt: new Date(NOW.getTime() - DAY) }],
+        nextUpdate: null,
+        number: 3,
+        deltaOf: 1,
+      }).then((der) => parseCrl(der));
+    const listing = checkDelta(
+      c.leaf.parsed,
+      c.intermediate.parsed,
+      base,
+      await defective(c.leaf.parsed.serialHex),
+      now(),
+    );
+    assert.ok(listing !== null && listing !== 'removed', 'revoked by the defective delta');
+    const silent = await defective('0BADC0DE');
+    assert.throws(
+      () => checkDelta(c.leaf.parsed, c.intermediate.parsed, base, silent, now()),
+      /the delta CRL has no nextUpdate/,
+    );
   });
 
   test('several CRLs: a usable one wins over an unusable one; a revocation wins over both', async () => {

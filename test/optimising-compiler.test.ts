@@ -25,7 +25,19 @@ describe('check defers the optimising compiler only where it competes with the s
     assert.equal(shouldDeferOptimisation({ ...node20, threads: 1 }), false, '--workers 1 on two cores');
     assert.equal(shouldDeferOptimisation({ ...node20, v8: '12.4.254.21-node.33' }), false, 'Node 22');
     assert.equal(shouldDeferOptimisation({ ...node20, v8: '13.6.233.10-node.29' }), false, 'Node 24');
-    for (const flag of ['--no-turbofan', '--turbofan', '--max-opt=1', '--jitless', '--no-opt', '--maglev'])
+    for (const flag of [
+      '--no-turbofan',
+      '--turbofan',
+      '--max-opt=1',
+      '--jitless',
+      '--no-opt',
+      '--maglev',
+      '--no_turbofan',
+      '--noturbofan',
+      '--max_opt=2',
+      '--always-turbofan',
+      '--turbo-filter=foo',
+    ])
       assert.equal(
         shouldDeferOptimisation({ ...node20, nodeArguments: `--max-semi-space-size=2 ${flag}` }),
         false,

@@ -334,7 +334,7 @@ function stringList(v: unknown, option: string): void {
  * (even with servers that never ask for it). Messages name the problem, never the key.
  */
 function checkClientIdentity(c: unknown, option: string): void {
-  if (c === undefined) return;
+  if (c === undefined || (typeof c === 'object' && c !== null && usableIdentities.has(c))) return;
   if (c === null || typeof c !== 'object')
     throw new CertvetOptionError(
       option,
@@ -348,6 +348,8 @@ function checkClientIdentity(c: unknown, option: string): void {
     throw new CertvetOptionError(`${option}.passphrase`, 'must be a string');
   try {
     createSecureContext({
+      // The probe's own security level: legacy identities (SHA-1, small keys) are still usable.
+      ciphers: 'DEFAULT:@SECLEVEL=0',
       ...(id.pfx !== undefined ? { pfx: id.pfx } : {}),
       ...(id.cert !== undefined ? { cert: id.cert } : {}),
       ...(id.key !== undefined ? { key: id.key } : {}),
@@ -356,7 +358,11 @@ function checkClientIdentity(c: unknown, option: string): void {
   } catch (e) {
     throw new CertvetOptionError(option, `cannot be used: ${(e as Error).message}`);
   }
+  usableIdentities.add(c);
 }
+
+/** Identities already checked (a target file's entries may share one). */
+const usableIdentities = new WeakSet<object>();
 
 const CLIENT_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'pfx', 'passphrase']);
 
@@ -427,7 +433,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   checkKeys(options, OPTION_KEYS, '');
   const o = options;
   const revocationMode = oneOf(o.revocation, ['off', 'soft', 'hard'] as const, 'revocation') ?? 'soft';
-  oneOf(o.starttls, STARTTLS_PROTOCOLS, 'starttls');
+  oneOf(o.starttls ?? undefined, STARTTLS_PROTOCOLS, 'starttls');
   for (const k of ['aia', 'strict', 'systemCa', 'ocspNonce', 'probeProtocols'] as const) flag(o[k], k);
   // A string here would be read character by character: a deny rule that never applies.
   stringList(o.fetchAllow, 'fetchAllow');
@@ -467,8 +473,9 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   const intermediates = o.intermediates !== undefined ? certificatesOf(o.intermediates, 'intermediates') : [];
   // The cross-check's OpenSSL gets the same inputs as certvet: the anchors and the local
   // intermediates. OpenSSL takes a certificate of its store as a trust anchor only when it is
-  // self-signed (no X509_V_FLAG_PARTIAL_CHAIN), so an intermediate there only completes chains.
-  const intermediatePem = pemOf(intermediates);
+  // self-signed (no X509_V_FLAG_PARTIAL_CHAIN), so an intermediate there only completes chains;
+  // a self-issued certificate given as an intermediate is left out (it would become an anchor).
+  const intermediatePem = pemOf(intermediates.filter((c) => !c.selfIssued));
   const anchorPem =
     o.ca !== undefined
       ? [...pemOf(userAnchors), ...(o.systemCa ? rootCertificates : []), ...intermediatePem]
@@ -583,7 +590,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     const raw = t?.target ?? (input as string);
     let spec: ReturnType<typeof parseTarget>;
     try {
-      oneOf(t?.starttls, STARTTLS_PROTOCOLS, `target ${raw}: starttls`);
+      oneOf(t?.starttls ?? undefined, STARTTLS_PROTOCOLS, `target ${raw}: starttls`);
       spec = parseTarget(raw, { starttls: t?.starttls ?? o.starttls ?? null });
     } catch (e) {
       if (e instanceof TargetError) throw new CertvetOptionError('target', e.message);

@@ -57,7 +57,11 @@ export function shouldDeferOptimisation(s: DeferralSituation): boolean {
   const v8Major = Number.parseInt(s.v8, 10);
   if (!(v8Major < 12)) return false;
   if (s.threads < s.cores) return false;
-  return !/--(no-)?(turbofan|opt\b|maglev)|--max-opt|--jitless|--interrupt-budget/.test(s.nodeArguments);
+  // V8 spells its flags with - or _, and negates with --no- or --no.
+  const args = s.nodeArguments.replace(/_/g, '-');
+  return !/--(no-?)?(turbofan|opt|maglev)\b|--max-opt\b|--always-(turbofan|opt|sparkplug)\b|--turbo-filter|--jitless|--interrupt-budget/.test(
+    args,
+  );
 }
 
 /** Turns TurboFan off for a short scan when shouldDeferOptimisation says so; end() turns it back on. */

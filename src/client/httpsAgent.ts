@@ -35,11 +35,14 @@ export interface HttpsAgentOptions
 /** The agent's own event, typed: 'verified' carries each assessed connection's result. */
 export interface VerifiedHttpsAgent {
   on(event: 'verified', listener: (result: TargetResult, socket: TLSSocket) => void): this;
-  on(event: string | symbol, listener: (...args: never[]) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature, for every other event
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'verified', listener: (result: TargetResult, socket: TLSSocket) => void): this;
-  once(event: string | symbol, listener: (...args: never[]) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature, for every other event
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
   off(event: 'verified', listener: (result: TargetResult, socket: TLSSocket) => void): this;
-  off(event: string | symbol, listener: (...args: never[]) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature, for every other event
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 /** An https.Agent that verifies every connection with certvet before it carries a request. */
@@ -140,7 +143,8 @@ export class VerifiedHttpsAgent extends Agent {
         ...(o.servername !== undefined ? { servername: o.servername } : {}),
         ...(o.localAddress ? { localAddress: o.localAddress } : {}),
         alpn: ['http/1.1'],
-        signal: o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal,
+        // (Node keeps the request's own signal from the agent: its abort arrives as req.destroy().)
+        signal: stop.signal,
       })
       .then(
         ({ socket }) => {
@@ -162,14 +166,16 @@ export class VerifiedHttpsAgent extends Agent {
  * socket is still being made; returns the function that undoes it.
  */
 function stopWithRequest(req: ClientRequest, stop: AbortController): () => void {
+  // What Node reports for a request destroyed without a reason before it had a socket.
+  const hangUp = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
   if (req.destroyed) {
-    stop.abort(new Error('the request was destroyed'));
+    stop.abort(hangUp());
     return () => {};
   }
   const own = req as ClientRequest & { destroy: ClientRequest['destroy'] };
   const destroy = own.destroy;
   own.destroy = function (this: ClientRequest, err?: Error) {
-    stop.abort(err ?? new Error('the request was destroyed'));
+    stop.abort(err ?? hangUp());
     return destroy.call(this, err);
   } as ClientRequest['destroy'];
   return () => {

@@ -89,13 +89,16 @@ function anchorsOf(ca: ClientTrust['ca']): Certificate[] {
 export interface ClientCertVerifier {
   on(event: 'accepted', listener: (verdict: AcceptedClient) => void): this;
   on(event: 'rejected', listener: (verdict: RefusedClient) => void): this;
-  on(event: string | symbol, listener: (...args: never[]) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature, for every other event
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'accepted', listener: (verdict: AcceptedClient) => void): this;
   once(event: 'rejected', listener: (verdict: RefusedClient) => void): this;
-  once(event: string | symbol, listener: (...args: never[]) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature, for every other event
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
   off(event: 'accepted', listener: (verdict: AcceptedClient) => void): this;
   off(event: 'rejected', listener: (verdict: RefusedClient) => void): this;
-  off(event: string | symbol, listener: (...args: never[]) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature, for every other event
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 /**

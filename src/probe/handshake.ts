@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { CapturingStream } from './capture.js';
-import { DeadlineError, withDeadline } from './deadline.js';
+import { DeadlineError } from './deadline.js';
 import { parseServerHandshake } from './handshakeParser.js';
 import { lightenIdentityCheck } from './lightIdentityCheck.js';
 import type { Observation } from './observation.js';
@@ -370,21 +370,29 @@ function acceptedVerdict(tls: CapturedTls): Observation['clientCert'] {
   return tls.certificateRequested ? (tls.haveClientCert ? 'accepted' : 'optional') : 'not-requested';
 }
 
-/** The longest a probe spends leaving a session politely (one or two round trips). */
+/** The longest a connection is kept to leave its session politely (one or two round trips). */
 const LEAVE_MS = 1000;
 
 /**
  * Step 6: leave the session as its STARTTLS protocol asks (src/probe/starttls/index.ts `Leave`:
- * a MySQL login that fails instead of a dropped handshake, a TLS close_notify for PostgreSQL),
- * within LEAVE_MS and what is left of the deadline. What the probe observed is already
- * complete; this never changes it, and the connection is destroyed afterwards either way.
+ * a MySQL login that fails instead of a dropped handshake, a TLS close_notify for PostgreSQL).
+ * What the probe observed is complete, so this runs on its own, after the probe has returned
+ * its observation: it takes the connection over, spends at most LEAVE_MS of its own (never the
+ * check's deadline, which the verification and revocation fetches after the probe need), and
+ * destroys the connection when done either way.
  */
-export async function leaveSession(run: ProbeRun, tls: CapturedTls): Promise<void> {
-  const ms = Math.min(LEAVE_MS, remaining(run) - 5);
-  if (!run.leave || tls.failure || tls.ended || ms <= 0) return;
-  try {
-    await withDeadline(run.leave(tls.ts), ms, 'leaving the session', run.o.signal);
-  } catch {
-    // Out of time or interrupted: the connection is destroyed with the probe.
-  }
+export function leaveSession(run: ProbeRun, tls: CapturedTls): void {
+  const leave = run.leave;
+  if (!leave || tls.failure || tls.ended) return;
+  const sockets = [run.tlsSock, run.socket];
+  // The probe's end (buildObservation) no longer destroys them: this does.
+  run.tlsSock = null;
+  run.socket = null;
+  const release = () => {
+    clearTimeout(timer);
+    for (const s of sockets) s?.destroy();
+  };
+  const timer = setTimeout(release, LEAVE_MS);
+  timer.unref();
+  leave(tls.ts).then(release, release);
 }

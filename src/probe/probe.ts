@@ -33,7 +33,7 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
     const tls = await tlsHandshakeWithCapture(run, sock);
     if (tls) {
       await judgeClientCertificate(run, tls);
-      await leaveSession(run, tls);
+      leaveSession(run, tls);
     }
     return buildObservation(run, null);
   } catch (e) {

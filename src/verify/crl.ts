@@ -166,7 +166,8 @@ function scopeOf(crl: Crl): string {
  * Applies a delta CRL (RFC 5280 §5.2.4, §6.3.3 (c)) to a base CRL's verdict for `cert`: the
  * delta must come from the same issuer, be signed by it, be current, and update this base
  * (its BaseCRLNumber not above the base's cRLNumber). Returns the entry when the delta revokes
- * the certificate, 'removed' when it lifts a hold (removeFromCRL), null when it says nothing,
+ * the certificate (once its signature verifies, whatever else is wrong with it, as on any
+ * CRL), 'removed' when it lifts a hold (removeFromCRL), null when it says nothing,
  * or throws with the reason the delta cannot be used.
  */
 export function checkDelta(
@@ -181,6 +182,10 @@ export function checkDelta(
   if (delta.issuer.key !== base.issuer.key)
     throw new Error('the delta CRL has another issuer than the base CRL');
   if (crlSignatureError(delta, issuer)) throw new Error('the delta CRL is not signed by the issuer');
+  // The issuer signed "this serial is revoked": that stands on a delta CRL with defects too,
+  // as on any CRL (checkCrls); the defects only stop it from vouching for anything else.
+  const listed = delta.revoked.get(cert.serialHex);
+  if (listed && listed.reason !== 'removeFromCRL') return listed;
   if (delta.defects.length) throw new Error(`the delta CRL ${delta.defects.join('; ')}`);
   if (delta.nextUpdate && delta.nextUpdate.seconds < nowSec) throw new Error('the delta CRL is stale');
   if (base.crlNumber === null || BigInt(delta.baseCrlNumber) > BigInt(base.crlNumber))
@@ -188,7 +193,6 @@ export function checkDelta(
   // RFC 5280 §5.2.4: a delta updates a complete CRL of the same scope only.
   if (scopeOf(delta) !== scopeOf(base))
     throw new Error('the delta CRL has another scope (issuingDistributionPoint) than the base CRL');
-  const entry = delta.revoked.get(cert.serialHex);
-  if (!entry) return null;
-  return entry.reason === 'removeFromCRL' ? 'removed' : entry;
+  if (!listed) return null;
+  return 'removed';
 }

@@ -2,7 +2,11 @@
  * Netflix BetterTLS's two X.509 suites, rebuilt here as x509-limbo cases (as x509-limbo's
  * `bettertls::` namespace converts them: the BetterTLS trust root trusted, every other
  * certificate an untrusted intermediate, an IP hostname as kind IP, validation one second after
- * the leaf's notBefore — or after its notAfter for a REJECT case about expiry).
+ * the leaf's notBefore). One deviation: path-building cases are validated when they were made,
+ * so that an "expired" edge (notAfter an hour before) has lapsed while every other certificate is
+ * current. x509-limbo validates accepting cases a day earlier, when that edge has not expired
+ * yet, and rejecting ones after the leaf's own notAfter, when everything has: neither tests that
+ * an expired intermediate is avoided or refused.
  *
  * Written from BetterTLS's published rules, not its code or its exported certificates:
  * - nameconstraints: a leaf under `local_ica` (which carries the name constraints) under
@@ -205,13 +209,8 @@ function limboCase(
   chain: readonly Buffer[],
   hostname: string,
   accept: boolean,
-  aboutExpiry: boolean,
+  at: number = new Date(new X509Certificate(chain[0]!).validFrom).getTime() + 1000,
 ): BetterTlsCase {
-  const leaf = new X509Certificate(chain[0]!);
-  const at =
-    aboutExpiry && !accept
-      ? new Date(leaf.validTo).getTime() + 1000
-      : new Date(leaf.validFrom).getTime() + 1000;
   return {
     id,
     description,
@@ -317,7 +316,7 @@ export function nameConstraintCase(s: NameConstraintShape, id: string): BetterTl
   });
   const root = certificate({ ...localRoot, issuer: trustRoot, issuing: true, ca: true });
   const accept = nameConstraintVerdict(s);
-  return limboCase(id, JSON.stringify(s), [leaf, ica, root], NAMES[s.host].valid, accept, false);
+  return limboCase(id, JSON.stringify(s), [leaf, ica, root], NAMES[s.host].valid, accept);
 }
 
 // ----------------------------------------------------------------------------- pathbuilding
@@ -497,12 +496,5 @@ export function pathCase(s: PathScenario, id: string): BetterTlsCase {
     (isLeaf ? leaves : others).push(der);
   }
   const accept = pathVerdict(s);
-  return limboCase(
-    id,
-    JSON.stringify(s),
-    [...leaves, ...others],
-    'localhost',
-    accept,
-    s.reason === 'expired',
-  );
+  return limboCase(id, JSON.stringify(s), [...leaves, ...others], 'localhost', accept, created);
 }

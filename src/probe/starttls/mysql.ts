@@ -106,6 +106,8 @@ function leave(tls: TLSSocket, caps: number): Promise<void> {
       buf = Buffer.concat([buf, d]);
       while (buf.length >= 4) {
         const len = buf.readUIntLE(0, 3);
+        // Authentication packets are small; a server sending megabytes here is not logging us in.
+        if (len > 4096) return stop();
         if (buf.length < 4 + len) return;
         const seq = buf[3]!;
         const body = buf.subarray(4, 4 + len);
@@ -114,6 +116,8 @@ function leave(tls: TLSSocket, caps: number): Promise<void> {
         if (first === 0x00) return stop(mysqlPacket(0, Buffer.from([0x01]))); // OK → COM_QUIT
         if (first !== 0xfe && first !== 0x01) return stop(); // ERR, or anything unexpected
         if (++exchanges > 4) return stop();
+        // caching_sha2_password's fast-auth success (01 03) is followed by the OK: nothing to say.
+        if (first === 0x01 && body[1] === 0x03) continue;
         // AuthSwitchRequest: the method's name, NUL-terminated. client_ed25519 wants a 64-byte
         // signature; the others (native, caching_sha2, sha256, old) take an empty reply.
         // AuthMoreData (caching_sha2/sha256 asking for the password over TLS): an empty string.
