@@ -14,6 +14,7 @@ import { startDeadline } from '../probe/deadline.js';
 import type { Observation } from '../probe/observation.js';
 import { type ClientIdentity, type LookupFn, probe, systemLookup } from '../probe/probe.js';
 import { createProbePool } from '../probe/probePool.js';
+import { clientIdentityOptions } from '../probe/secureContext.js';
 import { defaultServername } from '../probe/sni.js';
 import { STARTTLS_PROTOCOLS } from '../probe/starttls/protocols.js';
 import { AiaFetcher, type AiaFetcherOptions } from '../revocation/aia.js';
@@ -350,10 +351,7 @@ function checkClientIdentity(c: unknown, option: string): void {
     createSecureContext({
       // The probe's own security level: legacy identities (SHA-1, small keys) are still usable.
       ciphers: 'DEFAULT:@SECLEVEL=0',
-      ...(id.pfx !== undefined ? { pfx: id.pfx } : {}),
-      ...(id.cert !== undefined ? { cert: id.cert } : {}),
-      ...(id.key !== undefined ? { key: id.key } : {}),
-      ...(id.passphrase !== undefined ? { passphrase: id.passphrase } : {}),
+      ...clientIdentityOptions(id),
     });
   } catch (e) {
     throw new CertvetOptionError(option, `cannot be used: ${(e as Error).message}`);

@@ -39,8 +39,7 @@ export interface DispatcherOptions
 export class VerifiedDispatcher extends Agent {
   /** The checker this dispatcher verifies with (shareable with createHttpsAgent({ checker })). */
   readonly checker: Checker;
-  /** Connections being made and verified: `destroy()` stops them. */
-  readonly #connecting: Set<AbortController>;
+  readonly #connector: VerifiedConnector;
 
   constructor(options: DispatcherOptions = {}) {
     rejectPerConnection(options, 'createDispatcher');
@@ -56,7 +55,6 @@ export class VerifiedDispatcher extends Agent {
         if (self.ref) EventEmitter.prototype.emit.call(self.ref, 'verified', result, socket);
       },
     });
-    const connecting = new Set<AbortController>();
     const connect: buildConnector.connector = (o, callback) => {
       if (o.protocol !== 'https:') {
         callback(
@@ -69,8 +67,6 @@ export class VerifiedDispatcher extends Agent {
         return;
       }
       const host = o.hostname.replace(/^\[(.*)\]$/, '$1');
-      const stop = new AbortController();
-      connecting.add(stop);
       connector
         .connect({
           host,
@@ -79,23 +75,16 @@ export class VerifiedDispatcher extends Agent {
           ...(o.localAddress ? { localAddress: o.localAddress } : {}),
           ...(o.httpSocket ? { socket: o.httpSocket } : {}),
           alpn: ['http/1.1'],
-          signal: stop.signal,
         })
         .then(
-          ({ socket }) => {
-            connecting.delete(stop);
-            callback(null, socket);
-          },
-          (e: Error) => {
-            connecting.delete(stop);
-            callback(stop.signal.aborted ? (stop.signal.reason as Error) : e, null);
-          },
+          ({ socket }) => callback(null, socket),
+          (e: Error) => callback(e, null),
         );
     };
     super({ ...(agentOptions as Agent.Options), connect });
     self.ref = this;
     this.checker = basis.checker;
-    this.#connecting = connecting;
+    this.#connector = connector;
   }
 
   /** Destroys the dispatcher and stops the connections still being made and verified. */
@@ -104,7 +93,7 @@ export class VerifiedDispatcher extends Agent {
   override destroy(callback: () => void): void;
   override destroy(err: Error | null, callback: () => void): void;
   override destroy(...args: unknown[]): Promise<void> | void {
-    for (const c of this.#connecting) c.abort(new Error('the verified dispatcher was destroyed'));
+    this.#connector.stopAll(new Error('the verified dispatcher was destroyed'));
     return (Agent.prototype.destroy as (...a: unknown[]) => Promise<void> | void).apply(this, args);
   }
 

@@ -51,8 +51,6 @@ export class VerifiedHttpsAgent extends Agent {
   /** The checker this agent verifies with (shareable with createDispatcher({ checker })). */
   readonly checker: Checker;
   readonly #connector: VerifiedConnector;
-  /** Connections being made and verified: `destroy()` stops them. */
-  readonly #connecting = new Set<AbortController>();
   /** The request Node is finding a socket for (createSocket calls createConnection synchronously). */
   #request: ClientRequest | null = null;
 
@@ -104,7 +102,7 @@ export class VerifiedHttpsAgent extends Agent {
 
   /** Destroys the agent's sockets and stops the connections still being made and verified. */
   override destroy(): void {
-    for (const c of this.#connecting) c.abort(new Error('the verified HTTPS agent was destroyed'));
+    this.#connector.stopAll(new Error('the verified HTTPS agent was destroyed'));
     super.destroy();
   }
 
@@ -128,13 +126,8 @@ export class VerifiedHttpsAgent extends Agent {
     // Until the socket is handed over, Node has nothing to destroy when the request is aborted
     // (its signal, req.destroy(), a timeout): the connection being verified is stopped here.
     const stop = new AbortController();
-    this.#connecting.add(stop);
     const req = this.#request;
     const releaseRequest = req ? stopWithRequest(req, stop) : () => {};
-    const settled = () => {
-      this.#connecting.delete(stop);
-      releaseRequest();
-    };
     this.#connector
       .connect({
         host,
@@ -148,12 +141,12 @@ export class VerifiedHttpsAgent extends Agent {
       })
       .then(
         ({ socket }) => {
-          settled();
+          releaseRequest();
           cb(null, socket);
         },
         (e: Error) => {
-          settled();
-          cb(stop.signal.aborted ? (stop.signal.reason as Error) : e, null!);
+          releaseRequest();
+          cb(e, null!);
         },
       );
     // The socket arrives through the callback, once verified.

@@ -28,6 +28,7 @@ import { type Deadline, startDeadline, withDeadline } from '../probe/deadline.js
 import type { Observation } from '../probe/observation.js';
 import { peerChain } from '../probe/peerChain.js';
 import type { ClientIdentity } from '../probe/probe.js';
+import { clientIdentityOptions } from '../probe/secureContext.js';
 import { defaultServername } from '../probe/sni.js';
 import { STARTTLS } from '../probe/starttls/index.js';
 import type { StartTlsProtocol } from '../scan/target.js';
@@ -140,6 +141,8 @@ export class VerifiedConnector {
   readonly #sessions: SessionCache;
   readonly #onVerified: ConnectorOptions['onVerified'];
   #context: { client: ClientIdentity | undefined; ctx: SecureContext } | null = null;
+  /** Connections being made and verified, for stopAll(). */
+  readonly #connecting = new Set<AbortController>();
 
   constructor(basis: ClientBasis, o: ConnectorOptions) {
     this.#basis = basis;
@@ -165,10 +168,7 @@ export class VerifiedConnector {
     try {
       ctx = createSecureContext({
         ca: [],
-        ...(client?.pfx ? { pfx: client.pfx } : {}),
-        ...(client?.cert ? { cert: client.cert } : {}),
-        ...(client?.key ? { key: client.key } : {}),
-        ...(client?.passphrase !== undefined ? { passphrase: client.passphrase } : {}),
+        ...clientIdentityOptions(client),
       });
     } catch (e) {
       throw new CertvetOptionError('client', `cannot use the client certificate: ${(e as Error).message}`);
@@ -192,13 +192,28 @@ export class VerifiedConnector {
     };
     const t = this.#internals.prepare(input);
     const totalMs = t.timeouts?.totalMs ?? 10_000;
+    // Stopped by the caller's signal or by stopAll(); a stopped connection fails with the reason.
+    const stop = new AbortController();
+    const onCallerAbort = () => stop.abort(abortReasonOf(req.signal!));
+    if (req.signal?.aborted) onCallerAbort();
+    else req.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    this.#connecting.add(stop);
     // One deadline for the whole connection: resolve, connect, STARTTLS, handshake, AIA, OCSP, CRL.
-    const deadline = startDeadline(totalMs, `the verified connection to ${input.target}`, req.signal);
+    const deadline = startDeadline(totalMs, `the verified connection to ${input.target}`, stop.signal);
     try {
       return await this.#connect(req, input, sni, t, deadline, started);
+    } catch (e) {
+      throw stop.signal.aborted ? abortReasonOf(stop.signal) : e;
     } finally {
       deadline.dispose();
+      this.#connecting.delete(stop);
+      req.signal?.removeEventListener('abort', onCallerAbort);
     }
+  }
+
+  /** Stops every connection still being made and verified (an agent or dispatcher destroyed). */
+  stopAll(reason: Error): void {
+    for (const c of this.#connecting) c.abort(reason);
   }
 
   async #connect(
@@ -357,4 +372,10 @@ export class VerifiedConnector {
     ts.off('error', noteError);
     return { socket: ts, result };
   }
+}
+
+/** A signal's abort reason as an Error (a reason that is not one is wrapped). */
+function abortReasonOf(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error(`aborted: ${String(r)}`);
 }

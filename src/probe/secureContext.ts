@@ -1,5 +1,5 @@
-import { createSecureContext, type SecureContext } from 'node:tls';
-import type { ProbeOptions } from './options.js';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { ClientIdentity, ProbeOptions } from './options.js';
 
 /**
  * Secure contexts are expensive to build (the CA bundle is parsed each time); targets share
@@ -26,10 +26,7 @@ export function secureContextFor(o: ProbeOptions): SecureContext {
       // The probe must complete handshakes with weak or legacy servers so their certificates are still verified.
       ciphers: 'DEFAULT:@SECLEVEL=0',
       ...(o.ca ? { ca: [...o.ca] } : {}),
-      ...(o.client?.pfx ? { pfx: o.client.pfx } : {}),
-      ...(o.client?.cert ? { cert: o.client.cert } : {}),
-      ...(o.client?.key ? { key: o.client.key } : {}),
-      ...(o.client?.passphrase !== undefined ? { passphrase: o.client.passphrase } : {}),
+      ...clientIdentityOptions(o.client),
     });
     byCa.set(k, ctx);
   }
@@ -41,4 +38,14 @@ let clientCounter = 0;
 function nextClientId(o: object): number {
   clientIds.set(o, ++clientCounter);
   return clientCounter;
+}
+
+/** A client identity as secure-context options (pfx, cert, key, passphrase: those given). */
+export function clientIdentityOptions(client: ClientIdentity | undefined): SecureContextOptions {
+  return {
+    ...(client?.pfx ? { pfx: client.pfx } : {}),
+    ...(client?.cert ? { cert: client.cert } : {}),
+    ...(client?.key ? { key: client.key } : {}),
+    ...(client?.passphrase !== undefined ? { passphrase: client.passphrase } : {}),
+  };
 }
