@@ -520,6 +520,9 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
   let chain: LabChain;
   let ctx: SecureContext;
   const { listen, closeAll } = fakeServers(() => ctx);
+  /** Probes a fake server on 127.0.0.1 with `starttls`, trusting the lab root. */
+  const probeTrusting = (port: number, starttls: StartTlsProtocol) =>
+    probe({ host: LOOPBACK, port, starttls, ca: [chain.root.pem], timeouts: TIMEOUTS });
 
   before(async () => {
     chain = await makeChain({ names: [LOOPBACK] });
@@ -565,13 +568,7 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
       timeout: 15_000,
     }, async () => {
       const srv = await listen(SCRIPTS[proto]);
-      const obs = await probe({
-        host: LOOPBACK,
-        port: srv.port,
-        starttls: proto,
-        ca: [chain.root.pem],
-        timeouts: TIMEOUTS,
-      });
+      const obs = await probeTrusting(srv.port, proto);
       await within(srv.done, 3000, `${proto} fake server`);
       assertChain(obs, proto);
       assert.ok(obs.timings.starttlsMs >= 0);
@@ -592,13 +589,7 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
       await p.upgrade();
       log.push('tls');
     });
-    const obs = await probe({
-      host: LOOPBACK,
-      port: srv.port,
-      starttls: 'ldap',
-      ca: [chain.root.pem],
-      timeouts: TIMEOUTS,
-    });
+    const obs = await probeTrusting(srv.port, 'ldap');
     await within(srv.done, 3000, 'ldap fake server');
     assertChain(obs, 'ldap (long-form lengths)');
     assert.deepEqual(srv.log, ['tls']);
@@ -844,13 +835,7 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
         await t.closed();
         log.push('client left');
       });
-      const obs = await probe({
-        host: LOOPBACK,
-        port: srv.port,
-        starttls: 'mysql',
-        ca: [chain.root.pem],
-        timeouts: TIMEOUTS,
-      });
+      const obs = await probeTrusting(srv.port, 'mysql');
       await within(srv.done, 3000, `mysql fake server: ${what}`);
       assert.equal(obs.error, null, what);
       assert.deepEqual(srv.log, expected, what);
@@ -867,13 +852,7 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
       await t.closed();
     });
     const t0 = performance.now();
-    const obs = await probe({
-      host: LOOPBACK,
-      port: srv.port,
-      starttls: 'mysql',
-      ca: [chain.root.pem],
-      timeouts: TIMEOUTS,
-    });
+    const obs = await probeTrusting(srv.port, 'mysql');
     assert.equal(obs.error, null);
     assert.equal(obs.certificates.length, 2);
     assert.ok(performance.now() - t0 < 4000, 'bounded');
@@ -889,13 +868,7 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
       // The client sends nothing after the handshake but its close_notify alert (one record).
       log.push(`client left after ${t.rawBytesSince() > 0 ? 'a close_notify' : 'nothing'}`);
     });
-    const obs = await probe({
-      host: LOOPBACK,
-      port: srv.port,
-      starttls: 'postgres',
-      ca: [chain.root.pem],
-      timeouts: TIMEOUTS,
-    });
+    const obs = await probeTrusting(srv.port, 'postgres');
     await within(srv.done, 3000, 'postgres fake server');
     assert.equal(obs.error, null);
     assert.deepEqual(srv.log, ['client left after a close_notify']);

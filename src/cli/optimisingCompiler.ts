@@ -9,9 +9,10 @@
  * (`--workers` at its default, the CPU count) there is none, and over a short scan the
  * compilation costs more than the optimised code saves. Measured on Node 20, 2 cores, two
  * threads, against nginx (docs/performance.md), TurboFan off for the whole scan against the
- * default: 1,000 checks 0.89× → 1.00× the bare client, 2,000 about even to +10 %, 3,000 and
- * 5,000 already 4–7 % slower, 10,000 about 20 % slower. Turning it on part-way (after 1,000 or
- * 1,500 results) still cost 4 % over 10,000 checks: the compilation is paid either way.
+ * default: 1,000 checks 0.91× → 0.99× the bare client, 2,000 0.96× → 1.04×, 3,000 and
+ * 5,000 already 4–7 % slower, 10,000 about 20 % slower (measured earlier with --max-opt=1).
+ * Turning it on part-way (after 1,000 or 1,500 results) still cost 4 % over 10,000 checks: the
+ * compilation is paid either way.
  *
  * So, on such a runtime and only then, a scan of at most SHORT_SCAN targets runs with TurboFan
  * off, and a longer one is left alone. Should a scan yield more results than planned
