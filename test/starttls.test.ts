@@ -23,7 +23,13 @@ import { CertvetOptionError } from '../src/check/errors.js';
 import { type LabChain, makeChain, privateKeyPem } from '../src/lab/pki.js';
 import type { Observation } from '../src/probe/observation.js';
 import { probe } from '../src/probe/probe.js';
-import { parseResolve, parseTarget, type StartTlsProtocol, TargetError } from '../src/scan/target.js';
+import {
+  parseResolve,
+  parseTarget,
+  redactTarget,
+  type StartTlsProtocol,
+  TargetError,
+} from '../src/scan/target.js';
 import { clientIdentities } from './support/clientLab.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -842,6 +848,51 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
     }
   });
 
+  test("mysql://user@host: the leaving login names the target's account (through the checker, and the probe)", async () => {
+    /** A MySQL server that records the user name of the login certvet leaves with. */
+    const loginRecorder = () =>
+      listen(async (p, log) => {
+        p.write(mysqlInitialHandshake(true));
+        const ssl = await p.mysqlPacket();
+        const t = p.over(await p.upgrade());
+        const login = await t.mysqlPacket();
+        const userEnd = login.body.indexOf(0, 32);
+        log.push(login.body.subarray(32, userEnd).toString('utf8'));
+        assert.equal(login.body.readUInt32LE(0), ssl.body.readUInt32LE(0), 'the same capabilities');
+        t.write(mysqlError(login.seq + 1, 1045, 'Access denied'));
+        await t.closed();
+      });
+    const checker = createChecker({ ca: chain.root.pem, revocation: 'off', timeout: '5s' });
+    try {
+      // Percent-encoded as in any URL's userinfo; sent as UTF-8 (the session's utf8mb4).
+      for (const [target, user] of [
+        ['mysql://monitor@127.0.0.1', 'monitor'],
+        ['mysql://mon%40it%C3%B6r@127.0.0.1', 'mon@itör'],
+        ['mysql://127.0.0.1', 'certvet_probe'],
+      ] as const) {
+        const srv = await loginRecorder();
+        const r = await checker.check(target.replace('127.0.0.1', `127.0.0.1:${srv.port}`));
+        await within(srv.done, 3000, `mysql fake server: ${target}`);
+        assert.equal(r.status, 'ok', `${target}: ${JSON.stringify(r.findings)}`);
+        assert.deepEqual(srv.log, [user], target);
+      }
+    } finally {
+      await checker.close();
+    }
+    const srv = await loginRecorder();
+    const obs = await probe({
+      host: LOOPBACK,
+      port: srv.port,
+      starttls: 'mysql',
+      user: 'nagios',
+      ca: [chain.root.pem],
+      timeouts: TIMEOUTS,
+    });
+    await within(srv.done, 3000, 'mysql fake server: probe({ user })');
+    assert.equal(obs.error, null);
+    assert.deepEqual(srv.log, ['nagios']);
+  });
+
   test('mysql: a server that never answers the login does not hold the check past its leaving time', async () => {
     const srv = await listen(async (p, log) => {
       p.write(mysqlInitialHandshake(true));
@@ -1328,6 +1379,50 @@ describe('parseTarget', () => {
     for (const raw of ['host:0', 'host:65536', 'host:99999', 'host:abc', 'host:', '[::1]:x', 'smtp://h:-1'])
       assert.throws(() => parseTarget(raw), TargetError, raw);
     assert.throws(() => parseTarget('host:70000'), /invalid port "70000"/);
+  });
+  test('userinfo: a user name only for mysql://, never a password (refused without repeating it)', () => {
+    assert.equal(parseTarget('mysql://monitor@db.example').user, 'monitor');
+    assert.equal(parseTarget('mysql://mon%40itor@db.example:3307').user, 'mon@itor');
+    assert.deepEqual(
+      [parseTarget('mysql://a@b@db.example').user, parseTarget('mysql://a@b@db.example').host],
+      ['a@b', 'db.example'],
+      'the last "@" ends the userinfo',
+    );
+    assert.equal(parseTarget('mysql://db.example').user, null);
+    assert.equal(parseTarget('db.example').user, null);
+    // The raw target keeps the user (it is no secret): reports show what was written.
+    assert.equal(parseTarget('mysql://monitor@db.example').raw, 'mysql://monitor@db.example');
+    for (const raw of [
+      'mysql://monitor:hunter2@db.example',
+      'postgres://app:hunter2@db.example/prod',
+      'https://:hunter2@www.example',
+      'redis://u:hunter2@cache.example',
+      'u:hunter2@www.example:443',
+    ]) {
+      assert.throws(
+        () => parseTarget(raw),
+        (e: Error) => e instanceof TargetError && !e.message.includes('hunter2') && /\*\*\*@/.test(e.message),
+        raw,
+      );
+    }
+    assert.throws(
+      () => parseTarget('mysql://monitor:hunter2@db.example'),
+      /a password in a target is refused/,
+    );
+    assert.throws(
+      () => parseTarget('postgres://app@db.example'),
+      /"postgres:\/\/app@db\.example": a user name applies only to mysql:\/\/ targets .*remove "app@"/,
+    );
+    assert.throws(() => parseTarget('https://me@www.example'), /applies only to mysql:\/\//);
+    assert.throws(() => parseTarget('me@www.example'), /only taken in a mysql:\/\/user@host target/);
+    assert.throws(() => parseTarget('mysql://%ZZ@db.example'), /not valid percent-encoding/);
+    assert.throws(() => parseTarget('mysql://@db.example'), /1 to 80 characters/);
+    assert.throws(() => parseTarget('mysql://a%00b@db.example'), /without control characters/);
+    assert.throws(() => parseTarget('mysql://a%0Ab@db.example'), /without control characters/);
+    assert.throws(() => parseTarget(`mysql://${'u'.repeat(81)}@db.example`), /1 to 80 characters/);
+    assert.equal(parseTarget(`mysql://${'ü'.repeat(80)}@db.example`).user, 'ü'.repeat(80));
+    assert.equal(redactTarget('mysql://m:secret@db'), 'mysql://m:***@db');
+    assert.equal(redactTarget('mysql://m@db:3306/x?y=1'), 'mysql://m@db:3306/x?y=1');
   });
   test('unknown scheme: TargetError naming it', () => {
     assert.throws(() => parseTarget('gopher://x'), TargetError);

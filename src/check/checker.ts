@@ -28,7 +28,7 @@ import {
 import { CrlCache, type CrlCacheOptions } from '../revocation/crlCache.js';
 import { FetchPolicy } from '../revocation/fetchPolicy.js';
 import { effectiveConcurrency } from '../scan/concurrency.js';
-import { parseTarget, type StartTlsProtocol, TargetError } from '../scan/target.js';
+import { parseTarget, redactTarget, type StartTlsProtocol, TargetError } from '../scan/target.js';
 import { parseDurationText } from '../util/duration.js';
 import { untilAborted } from '../util/untilAborted.js';
 import type { Crl } from '../verify/crl.js';
@@ -583,12 +583,14 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     if (t !== null) {
       if (typeof t !== 'object' || typeof t.target !== 'string')
         throw new CertvetOptionError('target', 'must be a string or an object with a `target` string');
-      checkKeys(t, TARGET_KEYS, `target ${t.target}: `);
+      checkKeys(t, TARGET_KEYS, `target ${redactTarget(t.target)}: `);
     } else if (typeof input !== 'string') throw new CertvetOptionError('target', 'must be a string');
     const raw = t?.target ?? (input as string);
+    // Messages never repeat a password a target may (wrongly) carry; parseTarget refuses it.
+    const shown = redactTarget(raw);
     let spec: ReturnType<typeof parseTarget>;
     try {
-      oneOf(t?.starttls ?? undefined, STARTTLS_PROTOCOLS, `target ${raw}: starttls`);
+      oneOf(t?.starttls ?? undefined, STARTTLS_PROTOCOLS, `target ${shown}: starttls`);
       spec = parseTarget(raw, { starttls: t?.starttls ?? o.starttls ?? null });
     } catch (e) {
       if (e instanceof TargetError) throw new CertvetOptionError('target', e.message);
@@ -598,29 +600,29 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     // to targets without a scheme).
     if (t?.starttls !== undefined && spec.scheme !== null && t.starttls !== spec.starttls)
       throw new CertvetOptionError(
-        `target ${raw}: starttls`,
+        `target ${shown}: starttls`,
         `"${t.starttls}" contradicts the ${spec.scheme}:// scheme (${spec.starttls ? `STARTTLS ${spec.starttls}` : 'TLS from the first byte'}); write the target without a scheme, or leave starttls out`,
       );
     if (t?.port !== undefined) {
       if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535)
-        throw new CertvetOptionError(`target ${raw}: port`, 'must be an integer from 1 to 65535');
+        throw new CertvetOptionError(`target ${shown}: port`, 'must be an integer from 1 to 65535');
       spec = { ...spec, port: t.port };
     }
     if (t?.resolve !== undefined && isIP(t.resolve) === 0)
-      throw new CertvetOptionError(`target ${raw}: resolve`, `"${String(t.resolve)}" is not an IP address`);
-    const tWarn = nonNegative(t?.warnDays, `target ${raw}: warnDays`) ?? warnDays;
-    const tCrit = nonNegative(t?.critDays, `target ${raw}: critDays`) ?? critDays;
+      throw new CertvetOptionError(`target ${shown}: resolve`, `"${String(t.resolve)}" is not an IP address`);
+    const tWarn = nonNegative(t?.warnDays, `target ${shown}: warnDays`) ?? warnDays;
+    const tCrit = nonNegative(t?.critDays, `target ${shown}: critDays`) ?? critDays;
     if (tCrit > tWarn)
       throw new CertvetOptionError(
-        `target ${raw}: critDays`,
+        `target ${shown}: critDays`,
         `(${tCrit}) must not exceed warnDays (${tWarn})`,
       );
-    const targetAnchors = t?.ca !== undefined ? certificatesOf(t.ca, `target ${raw}: ca`) : null;
+    const targetAnchors = t?.ca !== undefined ? certificatesOf(t.ca, `target ${shown}: ca`) : null;
     const mode =
-      oneOf(t?.revocation, ['off', 'soft', 'hard'] as const, `target ${raw}: revocation`) ?? revocationMode;
+      oneOf(t?.revocation, ['off', 'soft', 'hard'] as const, `target ${shown}: revocation`) ?? revocationMode;
     // Unless told otherwise, the name dialled is indicated (SNI): virtual hosts choose by it.
     const servername = t?.servername ?? o.servername ?? defaultServername(spec.host);
-    if (t?.client !== undefined) checkClientIdentity(t.client, `target ${raw}: client`);
+    if (t?.client !== undefined) checkClientIdentity(t.client, `target ${shown}: client`);
     const client = t?.client ?? o.client;
     const extra =
       t && (t.pins || t.expectIssuer || t.expectFingerprint || t.rules) ? expectations(t) : baseExtra;

@@ -70,7 +70,7 @@ export async function runStartTls(run: ProbeRun, sock: Socket): Promise<void> {
     run.leave =
       (await runStep(
         run,
-        STARTTLS[o.starttls]({ socket: sock, host: run.servername ?? o.host }),
+        STARTTLS[o.starttls]({ socket: sock, host: run.servername ?? o.host, user: o.user ?? null }),
         t.handshakeMs,
         `the ${o.starttls} STARTTLS exchange with ${where(run)}`,
       )) ?? null;

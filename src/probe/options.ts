@@ -33,6 +33,12 @@ export interface ProbeOptions {
   readonly address?: string | null;
   readonly lookup?: LookupFn;
   readonly starttls?: StartTlsProtocol | null;
+  /**
+   * STARTTLS 'mysql': the account named by the failed login with which certvet leaves the
+   * session (default `certvet_probe`; see docs/check.md). An account of that name with no
+   * password and no privileges makes the visits silent. No other protocol logs in.
+   */
+  readonly user?: string | null;
   /** Anchors for the cross-check by Node/OpenSSL (PEM). Undefined: Node's default roots. */
   readonly ca?: readonly string[];
   readonly client?: ClientIdentity;

@@ -34,6 +34,12 @@ export interface TargetSpec {
   readonly port: number;
   readonly starttls: StartTlsProtocol | null;
   readonly scheme: string | null;
+  /**
+   * The user name of a `mysql://user@host` target: the account certvet's closing login names
+   * (src/probe/starttls/mysql.ts), instead of `certvet_probe`. Null for every other target:
+   * no other protocol logs in, so a user name elsewhere is refused, as is any password.
+   */
+  readonly user: string | null;
 }
 
 export class TargetError extends Error {
@@ -68,31 +74,40 @@ export function parseTarget(
   opts: { defaultPort?: number; starttls?: StartTlsProtocol | null } = {},
 ): TargetSpec {
   const s = raw.trim();
+  // Messages show the target without a password, should it have one.
+  const shown = redactTarget(s);
   if (!s) throw new TargetError('empty target');
   let scheme: string | null = null;
+  let user: string | null = null;
   let rest = s;
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(s);
   if (m) {
     scheme = m[1]!.toLowerCase();
     if (!(scheme in SCHEMES))
       throw new TargetError(
-        `"${raw}": unsupported scheme "${scheme}" (supported: ${Object.keys(SCHEMES).join(', ')})`,
+        `"${shown}": unsupported scheme "${scheme}" (supported: ${Object.keys(SCHEMES).join(', ')})`,
       );
     rest = m[2]!.replace(/[/?#].*$/, '');
-    if (rest.includes('@')) rest = rest.slice(rest.lastIndexOf('@') + 1);
-  }
+    const at = rest.lastIndexOf('@');
+    if (at >= 0) {
+      user = userOf(rest.slice(0, at), scheme, s);
+      rest = rest.slice(at + 1);
+    }
+  } else if (s.includes('@'))
+    throw new TargetError(`"${shown}": a user name is only taken in a mysql://user@host target`);
   const def = scheme ? SCHEMES[scheme]! : { port: opts.defaultPort ?? 443, starttls: null };
   let host: string;
   let port = def.port;
   if (rest.startsWith('[')) {
     const end = rest.indexOf(']');
-    if (end < 0) throw new TargetError(`"${raw}": unclosed "[" in an IPv6 address`);
+    if (end < 0) throw new TargetError(`"${shown}": unclosed "[" in an IPv6 address`);
     host = rest.slice(1, end);
-    if (isIP(host) !== 6) throw new TargetError(`"${raw}": "${host}" is not an IPv6 address`);
+    if (isIP(host) !== 6) throw new TargetError(`"${shown}": "${host}" is not an IPv6 address`);
     const after = rest.slice(end + 1);
     if (after) {
-      if (!after.startsWith(':')) throw new TargetError(`"${raw}": unexpected "${after}" after the address`);
-      port = parsePort(after.slice(1), raw);
+      if (!after.startsWith(':'))
+        throw new TargetError(`"${shown}": unexpected "${after}" after the address`);
+      port = parsePort(after.slice(1), shown);
     }
   } else if (isIP(rest) === 6) {
     host = rest;
@@ -100,12 +115,52 @@ export function parseTarget(
     const colon = rest.lastIndexOf(':');
     if (colon >= 0) {
       host = rest.slice(0, colon);
-      port = parsePort(rest.slice(colon + 1), raw);
+      port = parsePort(rest.slice(colon + 1), shown);
     } else host = rest;
   }
-  host = checkHost(host, raw);
+  host = checkHost(host, shown);
   const starttls = scheme ? def.starttls : (opts.starttls ?? null);
-  return { raw: s, host, port, starttls, scheme };
+  return { raw: s, host, port, starttls, scheme, user };
+}
+
+/** MySQL and MariaDB user names are at most 32 and 80 characters long. */
+const MAX_USER_LENGTH = 80;
+
+/**
+ * The user name of a target's `userinfo@`. certvet never sends a password, and the target is
+ * shown in every report, so a password is refused (and never repeated in the message); only a
+ * mysql:// target logs in, so a user name elsewhere would be silently meaningless: refused too.
+ */
+function userOf(userinfo: string, scheme: string, raw: string): string {
+  const shown = redactTarget(raw);
+  if (userinfo.includes(':'))
+    throw new TargetError(
+      `"${shown}": a password in a target is refused (certvet never logs in with one, and reports show the target): write it without ":password"`,
+    );
+  if (scheme !== 'mysql')
+    throw new TargetError(
+      `"${shown}": a user name applies only to mysql:// targets (certvet does not log in to ${scheme}://): remove "${userinfo}@"`,
+    );
+  let user: string;
+  try {
+    user = decodeURIComponent(userinfo);
+  } catch {
+    throw new TargetError(`"${shown}": the user name "${userinfo}" is not valid percent-encoding`);
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (!user || [...user].length > MAX_USER_LENGTH || /[\u0000-\u001f\u007f-\u009f]/.test(user))
+    throw new TargetError(
+      `"${shown}": the user name must be 1 to ${MAX_USER_LENGTH} characters without control characters`,
+    );
+  return user;
+}
+
+/** The target as written, with any password in it replaced by `***` (for messages). */
+export function redactTarget(raw: string): string {
+  return raw.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)([^/?#]*)@/i, (all, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    return colon < 0 ? all : `${scheme}${userinfo.slice(0, colon)}:***@`;
+  });
 }
 
 /** Parses curl's --resolve HOST:PORT:ADDR (ADDR may be [v6]). */

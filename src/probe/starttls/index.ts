@@ -14,6 +14,8 @@ export interface StartTlsContext {
   readonly socket: Socket;
   /** The service name: the SNI name when set, else the host (XMPP's stream `to`). */
   readonly host: string;
+  /** The account a protocol that leaves by logging in names (MySQL), when the target gave one. */
+  readonly user?: string | null;
 }
 
 /**

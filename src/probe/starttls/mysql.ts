@@ -20,7 +20,7 @@ export const MYSQL_PROBE_USER = 'certvet_probe';
  * CLIENT_PLUGIN_AUTH is announced when the server has it (MariaDB takes the session's
  * capabilities from the SSLRequest, and a login that announces other ones is refused).
  */
-export async function mysql({ socket }: StartTlsContext): Promise<Leave> {
+export async function mysql({ socket, user }: StartTlsContext): Promise<Leave> {
   const c = new Conversation(socket);
   const packet = await c.read((buf) => {
     if (buf.length < 4) return null;
@@ -54,7 +54,7 @@ export async function mysql({ socket }: StartTlsContext): Promise<Leave> {
     (serverCaps & CLIENT_PLUGIN_AUTH);
   c.write(mysqlPacket(1, loginHead(caps)));
   c.close();
-  return (tls) => leave(tls, caps);
+  return (tls) => leave(tls, caps, user ?? MYSQL_PROBE_USER);
 }
 
 function mysqlPacket(seq: number, body: Buffer): Buffer {
@@ -80,16 +80,17 @@ function loginHead(caps: number): Buffer {
  * a monitor that only read the certificate every few minutes would lock itself, and everything
  * else on its host, out of the database within hours ("Host … is blocked because of many
  * connection errors"). An authentication failure does not count towards that. So certvet
- * logs in as MYSQL_PROBE_USER with an empty password (never a password: no account is locked
+ * logs in as MYSQL_PROBE_USER (or the target's `mysql://user@`) with an empty password (never a password: no account is locked
  * by max_password_errors), answers an authentication-method switch with an empty reply of the
  * size the method expects, and leaves at the server's OK (with COM_QUIT) or ERR. The server logs
  * an "Access denied" line for it, where it logged an aborted connection before.
  */
-function leave(tls: TLSSocket, caps: number): Promise<void> {
+function leave(tls: TLSSocket, caps: number, user: string): Promise<void> {
   const usesPlugins = (caps & CLIENT_PLUGIN_AUTH) !== 0;
   const response = Buffer.concat([
     loginHead(caps),
-    Buffer.from(`${MYSQL_PROBE_USER}\0`, 'latin1'),
+    // The session's character set is utf8mb4 (loginHead).
+    Buffer.from(`${user}\0`, 'utf8'),
     Buffer.from([0]), // auth-response: length 0
     ...(usesPlugins ? [Buffer.from('mysql_native_password\0', 'latin1')] : []),
   ]);
