@@ -289,6 +289,26 @@ describe('createChecker, checkTarget and scan', () => {
     assert.equal(got.length, 1);
   });
 
+  test('the policy hook: a severity certvet does not know is critical, and the message says so', async () => {
+    for (const severity of ['fatal', 'Warning', undefined]) {
+      const r = await checkTarget(`127.0.0.1:${good.port}`, {
+        ...opts,
+        policy: () => [{ code: 'house-rule', severity: severity as never, message: 'leaf too long-lived' }],
+      });
+      assert.equal(r.status, 'critical', JSON.stringify(r.findings));
+      assert.deepEqual(
+        r.findings.map((f) => [f.code, f.severity]),
+        [['custom:house-rule', 'critical']],
+      );
+      assert.match(
+        r.findings[0]!.message,
+        new RegExp(
+          `^leaf too long-lived \\(the policy hook gave severity ${severity === undefined ? 'none' : `"${severity}"`}, not one of info, warning, critical, error: taken as critical\\)$`,
+        ),
+      );
+    }
+  });
+
   test('the policy hook: malformed answers and a hook that never answers fail closed', async () => {
     for (const policy of [() => [{ code: 5 }], () => [null], () => 'fine', () => new Promise(() => {})]) {
       const r = await checkTarget(`127.0.0.1:${good.port}`, {

@@ -341,6 +341,20 @@ function mysqlPacket(seq: number, body: Buffer): Buffer {
 // The protocol scripts: each checks what the client sends and answers as the real server would.
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * After TLS: the goodbye certvet leaves with (one line), answered with `reply`; then the
+ * client's own close (it ends TLS on the answer), or, with `close`, the server closes first.
+ */
+async function goodbyeOverTls(p: Peer, log: string[], reply: string, o: { close?: boolean } = {}) {
+  const t = p.over(await p.upgrade());
+  log.push('tls');
+  log.push(`tls: ${await t.line()}`);
+  t.write(reply);
+  if (o.close) t.sock.end();
+  await t.closed();
+  log.push('client left');
+}
+
 const SCRIPTS: Record<Exclude<StartTlsProtocol, 'postgres'>, Script> = {
   async smtp(p, log) {
     p.write('220-mail.test ESMTP Postfix\r\n220 mail.test ready\r\n');
@@ -360,8 +374,7 @@ const SCRIPTS: Record<Exclude<StartTlsProtocol, 'postgres'>, Script> = {
         break;
       } else p.write('502 5.5.2 Error: command not recognized\r\n');
     }
-    await p.upgrade();
-    log.push('tls');
+    await goodbyeOverTls(p, log, '221 2.0.0 Bye\r\n');
   },
 
   async imap(p, log) {
@@ -384,8 +397,7 @@ const SCRIPTS: Record<Exclude<StartTlsProtocol, 'postgres'>, Script> = {
         break;
       } else p.write(`${tag} BAD Error in IMAP command\r\n`);
     }
-    await p.upgrade();
-    log.push('tls');
+    await goodbyeOverTls(p, log, '* BYE Logging out\r\nc9 OK Logout completed.\r\n');
   },
 
   async pop3(p, log) {
@@ -399,8 +411,8 @@ const SCRIPTS: Record<Exclude<StartTlsProtocol, 'postgres'>, Script> = {
         break;
       } else p.write('-ERR Unknown command.\r\n');
     }
-    await p.upgrade();
-    log.push('tls');
+    // A POP3 server closes after its answer to QUIT; certvet waits for that close.
+    await goodbyeOverTls(p, log, '+OK Logging out.\r\n', { close: true });
   },
 
   async ftp(p, log) {
@@ -415,8 +427,7 @@ const SCRIPTS: Record<Exclude<StartTlsProtocol, 'postgres'>, Script> = {
       if (/^FEAT$/i.test(l)) p.write('211-Features:\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n211 End\r\n');
       else p.write('530 Please login with USER and PASS.\r\n');
     }
-    await p.upgrade();
-    log.push('tls');
+    await goodbyeOverTls(p, log, '221 Goodbye.\r\n');
   },
 
   async ldap(p, log) {
@@ -445,8 +456,12 @@ const SCRIPTS: Record<Exclude<StartTlsProtocol, 'postgres'>, Script> = {
     p.write(
       ldapExtendedResponse(id.value[0]!, name.value.toString('latin1') === LDAP_STARTTLS_OID ? 0 : 2, false),
     );
-    await p.upgrade();
+    const t = p.over(await p.upgrade());
     log.push('tls');
+    const unbind = await t.bytes(7);
+    log.push(`unbind ${unbind.toString('hex')}`);
+    await t.closed();
+    log.push('client left');
   },
 
   async xmpp(p, log) {
@@ -466,8 +481,10 @@ const SCRIPTS: Record<Exclude<StartTlsProtocol, 'postgres'>, Script> = {
     log.push(starttls);
     assert.match(starttls, /^<starttls xmlns=['"]urn:ietf:params:xml:ns:xmpp-tls['"]\s*\/>$/);
     p.write("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-    await p.upgrade();
+    const t = p.over(await p.upgrade());
     log.push('tls');
+    await t.closed();
+    log.push(`client left after ${t.rawBytesSince() > 0 ? 'a close_notify' : 'nothing'}`);
   },
 
   async mysql(p, log) {
@@ -554,12 +571,13 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
   }
 
   const EXPECTED_LOG: Record<keyof typeof SCRIPTS, (string | RegExp)[]> = {
-    smtp: [/^EHLO \S+$/, 'STARTTLS', 'tls'],
-    imap: [/^(\S+) STARTTLS$/, 'tls'],
-    pop3: ['STLS', 'tls'],
-    ftp: ['AUTH TLS', 'tls'],
-    ldap: [`extendedReq id=1 ${LDAP_STARTTLS_OID}`, 'tls'],
-    xmpp: [/^<stream:stream .*\bto='127\.0\.0\.1'/, /^<starttls /, 'tls'],
+    // Each leaves with its protocol's goodbye (src/probe/starttls/farewell.ts), after the probe.
+    smtp: [/^EHLO \S+$/, 'STARTTLS', 'tls', 'tls: QUIT', 'client left'],
+    imap: [/^(\S+) STARTTLS$/, 'tls', 'tls: c9 LOGOUT', 'client left'],
+    pop3: ['STLS', 'tls', 'tls: QUIT', 'client left'],
+    ftp: ['AUTH TLS', 'tls', 'tls: QUIT', 'client left'],
+    ldap: [`extendedReq id=1 ${LDAP_STARTTLS_OID}`, 'tls', 'unbind 30050201024200', 'client left'],
+    xmpp: [/^<stream:stream .*\bto='127\.0\.0\.1'/, /^<starttls /, 'tls', 'client left after a close_notify'],
     mysql: [
       'packet len=32 seq=1',
       /^SSLRequest caps=0x88a01$/,

@@ -135,13 +135,15 @@ function policyFindings(out: unknown): Finding[] {
     if (!x || typeof x !== 'object' || typeof x.code !== 'string' || !x.code || typeof x.message !== 'string')
       throw new Error(`the policy hook's finding #${i} is not { code: string, severity, message: string }`);
     const code = (x.code.startsWith('custom:') ? x.code : `custom:${x.code}`) as CustomFindingCode;
-    const severity: Severity = SEVERITIES.includes(x.severity as Severity)
-      ? (x.severity as Severity)
-      : 'critical';
+    // A severity certvet does not know is taken as the worst, and the message says so: a typo
+    // ('fatal', 'Warning') must neither pass nor change the verdict unseen.
+    const known = SEVERITIES.includes(x.severity as Severity);
     return {
       code,
-      severity,
-      message: x.message,
+      severity: known ? (x.severity as Severity) : 'critical',
+      message: known
+        ? x.message
+        : `${x.message} (the policy hook gave severity ${JSON.stringify(x.severity) ?? 'none'}, not one of ${SEVERITIES.join(', ')}: taken as critical)`,
       ...(typeof x.certIndex === 'number' && Number.isInteger(x.certIndex) ? { certIndex: x.certIndex } : {}),
     };
   });

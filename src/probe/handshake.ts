@@ -375,7 +375,8 @@ const LEAVE_MS = 1000;
 
 /**
  * Step 6: leave the session as its STARTTLS protocol asks (src/probe/starttls/index.ts `Leave`:
- * a MySQL login that fails instead of a dropped handshake, a TLS close_notify for PostgreSQL).
+ * QUIT, LOGOUT or an LDAP unbind instead of a dropped session, a MySQL login that fails instead
+ * of a dropped handshake, a TLS close_notify for PostgreSQL and XMPP).
  * What the probe observed is complete, so this runs on its own, after the probe has returned
  * its observation: it takes the connection over, spends at most LEAVE_MS of its own (never the
  * check's deadline, which the verification and revocation fetches after the probe need), and

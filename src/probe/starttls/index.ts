@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { closeNotify, farewell, ldapUnbind } from './farewell.js';
 import { ftp } from './ftp.js';
 import { imap } from './imap.js';
 import { ldap } from './ldap.js';
@@ -20,7 +21,8 @@ export interface StartTlsContext {
 
 /**
  * How a probe leaves a session once it has read the certificate, where dropping the connection
- * would cost the server (or its operator) something: a MySQL host block, a PostgreSQL log line.
+ * would cost the server (or its operator) something: a MySQL host block, a log line per check
+ * (src/probe/starttls/farewell.ts).
  * The caller bounds it in time and destroys the connection afterwards whatever happens.
  */
 export type Leave = (tls: TLSSocket) => Promise<void>;
@@ -31,21 +33,27 @@ export type Leave = (tls: TLSSocket) => Promise<void>;
  */
 type Negotiation = (ctx: StartTlsContext) => Promise<Leave | undefined>;
 
-/** A protocol whose session needs nothing more than the connection's end. */
-const leavingPlainly =
-  (negotiate: (ctx: StartTlsContext) => Promise<void>): Negotiation =>
+/** A protocol whose session ends with `leave` once its certificate is read (farewell.ts). */
+const leavingWith =
+  (negotiate: (ctx: StartTlsContext) => Promise<void>, leave: Leave): Negotiation =>
   async (ctx) => {
     await negotiate(ctx);
-    return undefined;
+    return leave;
   };
 
 export const STARTTLS: Readonly<Record<StartTlsProtocol, Negotiation>> = {
-  smtp: leavingPlainly(smtp),
-  imap: leavingPlainly(imap),
-  pop3: leavingPlainly(pop3),
-  ftp: leavingPlainly(ftp),
-  ldap: leavingPlainly(ldap),
-  xmpp: leavingPlainly(xmpp),
+  // RFC 5321 §4.1.1.10: QUIT → 221 (a line "221 …", or the last of a multi-line reply).
+  smtp: leavingWith(smtp, farewell('QUIT\r\n', /(?:^|\n)221 /)),
+  // RFC 9051 §6.1.3: LOGOUT → untagged BYE, then the tagged OK.
+  imap: leavingWith(imap, farewell('c9 LOGOUT\r\n', /(?:^|\n)c9 (?:OK|NO|BAD)\b/i)),
+  // RFC 1939 §6: QUIT → "+OK" and the server closes (an earlier CAPA's +OK looks the same, so
+  // the close is what is waited for).
+  pop3: leavingWith(pop3, farewell('QUIT\r\n', 'server-close')),
+  // RFC 959: QUIT → 221.
+  ftp: leavingWith(ftp, farewell('QUIT\r\n', /(?:^|\n)221 /)),
+  // RFC 4511 §4.3: UnbindRequest (the StartTLS request was message 1); no response, both close.
+  ldap: leavingWith(ldap, farewell(ldapUnbind(2), 'sent')),
+  xmpp: leavingWith(xmpp, closeNotify),
   postgres,
   mysql,
 };

@@ -1,5 +1,5 @@
-import type { TLSSocket } from 'node:tls';
 import { Conversation, StartTlsError } from './conversation.js';
+import { closeNotify } from './farewell.js';
 import type { Leave, StartTlsContext } from './index.js';
 
 /** PostgreSQL SSLRequest (protocol §55.2.10): int32 8, int32 80877103 → 'S' (or 'N': no TLS). */
@@ -15,17 +15,6 @@ export async function postgres({ socket }: StartTlsContext): Promise<Leave> {
   if (b !== 0x53)
     throw new StartTlsError(`the server answered 0x${b.toString(16)} to a PostgreSQL SSLRequest`);
   c.close();
-  return leave;
-}
-
-/**
- * Ends TLS with close_notify and lets the server close: PostgreSQL logs a connection dropped
- * without it ("could not receive data from client: Connection reset by peer") once per check,
- * and nothing for a clean TLS close (no StartupMessage is sent: that would log a failed login).
- */
-function leave(tls: TLSSocket): Promise<void> {
-  return new Promise<void>((resolve) => {
-    tls.once('close', () => resolve());
-    tls.end();
-  });
+  // TLS close_notify: PostgreSQL logs a dropped connection once per check (farewell.ts).
+  return closeNotify;
 }
