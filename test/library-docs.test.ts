@@ -116,6 +116,16 @@ describe('README.md and docs/library.md: the examples run as written, from the p
     assert.equal(lines.length, 4);
   });
 
+  test('the building blocks: PEM, parsing, names, pins, identities, statuses and the exit code', async () => {
+    const lines = (await runExample('building-blocks')).split('\n');
+    assert.equal(lines[0], 'true false', 'the root is self-signed, the issuing CA is not');
+    assert.equal(lines[1], 'true');
+    assert.match(lines[2]!, /www\.corp\.example/, 'the mismatch message names the expected name');
+    assert.equal(lines[3], "true [ 'api.corp.example' ]");
+    assert.equal(lines[4], 'ok null 1 0');
+    assert.equal(lines.length, 5);
+  });
+
   test('check endpoints from code', async () => {
     const lines = (await runExample('check')).split('\n');
     assert.equal(lines[0], 'ok []');
