@@ -866,6 +866,53 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
     }
   });
 
+  test('over TLS from the first byte (smtps://, imaps://, pop3s://, ftps://, ldaps://): the goodbye comes after the greeting', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const cases: [string, string | null, string, string][] = [
+      // scheme, greeting (null: none), the goodbye expected, its answer
+      ['smtps', '220-mail.test ESMTP\r\n220 mail.test ready\r\n', 'QUIT', '221 2.0.0 Bye\r\n'],
+      ['imaps', '* OK [CAPABILITY IMAP4rev1] ready\r\n', 'c9 LOGOUT', '* BYE\r\nc9 OK Logout completed.\r\n'],
+      ['pop3s', '+OK Dovecot ready.\r\n', 'QUIT', '+OK Logging out.\r\n'],
+      ['ftps', '220 (vsFTPd 3.0.5)\r\n', 'QUIT', '221 Goodbye.\r\n'],
+      ['ldaps', null, 'unbind 30050201014200', ''],
+    ];
+    const checker = createChecker({ ca: chain.root.pem, revocation: 'off', timeout: '5s' });
+    try {
+      for (const [scheme, greeting, goodbye, answer] of cases) {
+        const srv = await listen(async (p, log) => {
+          const t = p.over(await p.upgrade());
+          log.push('tls');
+          if (greeting === null) {
+            // LDAP has no greeting: the client speaks first.
+            log.push(`unbind ${(await t.bytes(7)).toString('hex')}`);
+          } else {
+            // A client that talks before the greeting is what postscreen takes for a spam bot.
+            await sleep(150);
+            log.push(t.rawBytesSince() === 0 ? 'silent before the greeting' : 'spoke before the greeting');
+            t.write(greeting);
+            log.push(await t.line());
+            t.write(answer);
+            // POP3 servers close after answering QUIT (certvet waits for that); the others
+            // leave it to the client, which ends TLS on the answer.
+            if (scheme === 'pop3s') t.sock.end();
+          }
+          await t.closed();
+          log.push('client left');
+        });
+        const r = await checker.check(`${scheme}://127.0.0.1:${srv.port}`);
+        await within(srv.done, 3000, `${scheme} fake server`);
+        assert.equal(r.status, 'ok', `${scheme}: ${JSON.stringify(r.findings)}`);
+        assert.deepEqual(
+          srv.log,
+          ['tls', ...(greeting === null ? [] : ['silent before the greeting']), goodbye, 'client left'],
+          scheme,
+        );
+      }
+    } finally {
+      await checker.close();
+    }
+  });
+
   test("mysql://user@host: the leaving login names the target's account (through the checker, and the probe)", async () => {
     /** A MySQL server that records the user name of the login certvet leaves with. */
     const loginRecorder = () =>

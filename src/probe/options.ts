@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { SecureVersion } from 'node:tls';
-import type { StartTlsProtocol } from './starttls/protocols.js';
+import type { ImplicitTlsProtocol, StartTlsProtocol } from './starttls/protocols.js';
 
 /** Resolves a host name to IP addresses; injectable so tests never touch real DNS. */
 export type LookupFn = (host: string) => Promise<string[]>;
@@ -39,6 +39,13 @@ export interface ProbeOptions {
    * password and no privileges makes the visits silent. No other protocol logs in.
    */
   readonly user?: string | null;
+  /**
+   * The protocol a service speaks over TLS from the first byte (smtps://, imaps://, pop3s://,
+   * ftps://, ldaps://): once the certificate is read, the probe waits for the server's greeting
+   * and leaves with the protocol's goodbye (src/probe/starttls/farewell.ts) instead of dropping
+   * the session. Not used with `starttls`, which names the protocol itself.
+   */
+  readonly protocolOverTls?: ImplicitTlsProtocol | null;
   /** Anchors for the cross-check by Node/OpenSSL (PEM). Undefined: Node's default roots. */
   readonly ca?: readonly string[];
   readonly client?: ClientIdentity;

@@ -5,6 +5,7 @@ import type { Observation } from './observation.js';
 import type { ProbeOptions } from './options.js';
 import { ProbeError } from './probeError.js';
 import { beginProbe, buildObservation } from './probeRun.js';
+import { IMPLICIT_TLS_LEAVES } from './starttls/index.js';
 
 export {
   type ClientIdentity,
@@ -22,7 +23,7 @@ export {
  *
  * The steps: resolve the address, connect TCP, run STARTTLS (if asked), the TLS handshake with
  * the wire captured, then (TLS 1.3) listen for a post-handshake client-certificate refusal, and
- * leave the session as its protocol asks (MySQL, PostgreSQL).
+ * leave the session as its protocol asks (a goodbye, a failed MySQL login, close_notify).
  */
 export async function probe(o: ProbeOptions): Promise<Observation> {
   const run = beginProbe(o);
@@ -30,6 +31,7 @@ export async function probe(o: ProbeOptions): Promise<Observation> {
     await resolveAddress(run);
     const sock = await connectTcp(run);
     await runStartTls(run, sock);
+    if (!o.starttls && o.protocolOverTls) run.leave = IMPLICIT_TLS_LEAVES[o.protocolOverTls];
     const tls = await tlsHandshakeWithCapture(run, sock);
     if (tls) {
       await judgeClientCertificate(run, tls);

@@ -30,7 +30,7 @@ export interface ProbeRun {
   crossCheck: Observation['crossCheck'];
   clientCert: Observation['clientCert'];
   clientCertReply?: string;
-  /** How the STARTTLS protocol leaves the session once the certificate is read, if it says. */
+  /** How the protocol (STARTTLS, or over TLS from the first byte) leaves the session, if it says. */
   leave: Leave | null;
   /** Sockets to destroy when the probe ends. */
   socket: Socket | null;

@@ -1,18 +1,24 @@
 import { isIP } from 'node:net';
 
-import { STARTTLS_PROTOCOLS, type StartTlsProtocol } from '../probe/starttls/protocols.js';
+import {
+  type ImplicitTlsProtocol,
+  STARTTLS_PROTOCOLS,
+  type StartTlsProtocol,
+} from '../probe/starttls/protocols.js';
 
 export { STARTTLS_PROTOCOLS, type StartTlsProtocol };
 
 /** Default ports per scheme; implicit-TLS schemes connect with TLS straight away. */
-const SCHEMES: Readonly<Record<string, { port: number; starttls: StartTlsProtocol | null }>> = {
+const SCHEMES: Readonly<
+  Record<string, { port: number; starttls: StartTlsProtocol | null; overTls?: ImplicitTlsProtocol }>
+> = {
   https: { port: 443, starttls: null },
   tls: { port: 443, starttls: null },
-  smtps: { port: 465, starttls: null },
-  imaps: { port: 993, starttls: null },
-  pop3s: { port: 995, starttls: null },
-  ldaps: { port: 636, starttls: null },
-  ftps: { port: 990, starttls: null },
+  smtps: { port: 465, starttls: null, overTls: 'smtp' },
+  imaps: { port: 993, starttls: null, overTls: 'imap' },
+  pop3s: { port: 995, starttls: null, overTls: 'pop3' },
+  ldaps: { port: 636, starttls: null, overTls: 'ldap' },
+  ftps: { port: 990, starttls: null, overTls: 'ftp' },
   smtp: { port: 25, starttls: 'smtp' },
   submission: { port: 587, starttls: 'smtp' },
   imap: { port: 143, starttls: 'imap' },
@@ -40,6 +46,11 @@ export interface TargetSpec {
    * no other protocol logs in, so a user name elsewhere is refused, as is any password.
    */
   readonly user: string | null;
+  /**
+   * The protocol spoken over TLS from the first byte (smtps:// → smtp, imaps://, pop3s://,
+   * ftps://, ldaps://), whose goodbye ends the session; null for every other target.
+   */
+  readonly protocolOverTls: ImplicitTlsProtocol | null;
 }
 
 export class TargetError extends Error {
@@ -95,7 +106,9 @@ export function parseTarget(
     }
   } else if (s.includes('@'))
     throw new TargetError(`"${shown}": a user name is only taken in a mysql://user@host target`);
-  const def = scheme ? SCHEMES[scheme]! : { port: opts.defaultPort ?? 443, starttls: null };
+  const def: (typeof SCHEMES)[string] = scheme
+    ? SCHEMES[scheme]!
+    : { port: opts.defaultPort ?? 443, starttls: null };
   let host: string;
   let port = def.port;
   if (rest.startsWith('[')) {
@@ -120,7 +133,7 @@ export function parseTarget(
   }
   host = checkHost(host, shown);
   const starttls = scheme ? def.starttls : (opts.starttls ?? null);
-  return { raw: s, host, port, starttls, scheme, user };
+  return { raw: s, host, port, starttls, scheme, user, protocolOverTls: def.overTls ?? null };
 }
 
 /** MySQL and MariaDB user names are at most 32 and 80 characters long. */

@@ -7,7 +7,8 @@
  * and PostgreSQL (close_notify) have their own reasons, in their modules.
  *
  * The goodbye is written once TLS is up and what the probe came for is read (after the
- * after-TLS question of afterTls.ts, if one was asked: the server answers in order). certvet then
+ * after-TLS question of afterTls.ts, if one was asked: the server answers in order; over TLS
+ * from the first byte, after the server's greeting). certvet then
  * waits for the server's answer, or its close, and ends TLS with close_notify. The caller
  * (src/probe/handshake.ts `leaveSession`) bounds the whole in time and destroys the connection
  * afterwards whatever happens; nothing here changes what the probe observed.
@@ -21,26 +22,41 @@ const HEARD_MAX = 4096;
 /**
  * Says `goodbye`, then ends TLS: once what the server said since matches `until` (its answer
  * to the goodbye), or once the server closes (`'server-close'`: the answer cannot be told from an
- * earlier one), or at once (`'sent'`: the protocol has no answer).
+ * earlier one), or at once (`'sent'`: the protocol has no answer). With `greeting`, the goodbye
+ * waits until what the server said matches it: over TLS from the first byte the server speaks
+ * first, and a client that talks before the greeting is what Postfix's postscreen and
+ * `reject_unauth_pipelining` take for a spam bot.
  */
-export function farewell(goodbye: string | Uint8Array, until: RegExp | 'server-close' | 'sent'): Leave {
+export function farewell(
+  goodbye: string | Uint8Array,
+  until: RegExp | 'server-close' | 'sent',
+  greeting?: RegExp,
+): Leave {
   return (tls) =>
     new Promise<void>((resolve) => {
       let heard = '';
+      let greeted = !greeting;
       const end = () => {
         tls.off('data', onData);
         tls.end();
       };
+      const sayGoodbye = () => {
+        greeted = true;
+        heard = '';
+        tls.write(goodbye);
+        if (until === 'sent') end();
+      };
       // Read (and discard) whatever comes, so that the server's close is seen.
       const onData = (d: Buffer) => {
-        if (!(until instanceof RegExp)) return;
+        if (greeted && !(until instanceof RegExp)) return;
         heard = (heard + d.toString('latin1')).slice(-HEARD_MAX);
-        if (until.test(heard)) end();
+        if (!greeted) {
+          if (greeting!.test(heard)) sayGoodbye();
+        } else if ((until as RegExp).test(heard)) end();
       };
       tls.once('close', () => resolve());
       tls.on('data', onData);
-      tls.write(goodbye);
-      if (until === 'sent') end();
+      if (greeted) sayGoodbye();
     });
 }
 

@@ -7,7 +7,7 @@ import { ldap } from './ldap.js';
 import { mysql } from './mysql.js';
 import { pop3 } from './pop3.js';
 import { postgres } from './postgres.js';
-import type { StartTlsProtocol } from './protocols.js';
+import type { ImplicitTlsProtocol, StartTlsProtocol } from './protocols.js';
 import { smtp } from './smtp.js';
 import { xmpp } from './xmpp.js';
 
@@ -56,6 +56,21 @@ export const STARTTLS: Readonly<Record<StartTlsProtocol, Negotiation>> = {
   xmpp: leavingWith(xmpp, closeNotify),
   postgres,
   mysql,
+};
+
+/** The last line of a reply of numbered lines ("220-…" lines, then "220 …"), greeting or answer. */
+const LAST_REPLY_LINE = /(?:^|\n)\d{3}(?: [^\n]*)?\n/;
+
+/**
+ * How sessions over TLS from the first byte (smtps://, imaps://, …) end: after the server's
+ * greeting, the same goodbye as after STARTTLS (an LDAP unbind is message 1 there).
+ */
+export const IMPLICIT_TLS_LEAVES: Readonly<Record<ImplicitTlsProtocol, Leave>> = {
+  smtp: farewell('QUIT\r\n', /(?:^|\n)221 /, LAST_REPLY_LINE),
+  imap: farewell('c9 LOGOUT\r\n', /(?:^|\n)c9 (?:OK|NO|BAD)\b/i, /^\*[^\n]*\n/),
+  pop3: farewell('QUIT\r\n', 'server-close', /^[+-][^\n]*\n/),
+  ftp: farewell('QUIT\r\n', /(?:^|\n)221 /, LAST_REPLY_LINE),
+  ldap: farewell(ldapUnbind(1), 'sent'),
 };
 
 export { StartTlsError } from './conversation.js';
