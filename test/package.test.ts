@@ -58,7 +58,8 @@ describe('the packed package in an empty project', { skip: NO_NPM, timeout: 180_
 
   test('the tarball holds the build, sources for its maps, the schema and the docs, and no tests', () => {
     for (const f of [
-      'dist/src/index.js',
+      'dist/lib/index.js',
+      'dist/lib/probeWorker.js',
       'dist/src/index.d.ts',
       'dist/cli/main.js',
       'dist/cli/probeWorker.js',
@@ -126,6 +127,13 @@ import('certvet').then((esm) => {
     assert.ok((esm.functions as string[]).includes('verifyCertificate'));
     assert.ok((esm.functions as string[]).includes('createClientCertVerifier'));
     assert.equal(cjs.sameInstance, true);
+    // Both conditions load the library's bundle (scripts/bundle.ts), not tsc's module tree.
+    const resolved = await sh(
+      process.execPath,
+      ['--input-type=module', '-e', "console.log(import.meta.resolve('certvet'))"],
+      project,
+    );
+    assert.match(resolved.trim(), /\/node_modules\/certvet\/dist\/lib\/index\.js$/);
     delete cjs.sameInstance;
     assert.deepEqual(cjs, esm);
   });
@@ -169,6 +177,20 @@ export { r, v, bad };
     );
   });
 
+  /** Runs `use` against a TLS endpoint on 127.0.0.1 serving the lab chain. */
+  async function withEndpoint(use: (port: number) => Promise<void>): Promise<void> {
+    const server = tls.createServer(
+      { key: await privateKeyPem(chain.leaf.key), cert: chain.leaf.pem + chain.intermediate.pem },
+      (s) => s.end(),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await use((server.address() as AddressInfo).port);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  }
+
   test('the certvet bin runs', async () => {
     const out = await sh('npx', ['--no-install', 'certvet', '--version'], project);
     assert.equal(out.trim(), PKG.version);
@@ -177,13 +199,7 @@ export { r, v, bad };
   test('the installed bin checks real endpoints with its probe worker threads', async () => {
     // The bin is the bundle (dist/cli/): its worker file and chunks must be found where npm put
     // them. A worker that cannot start fails its probes as handshake-failed, never ok.
-    const server = tls.createServer(
-      { key: await privateKeyPem(chain.leaf.key), cert: chain.leaf.pem + chain.intermediate.pem },
-      (s) => s.end(),
-    );
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    try {
-      const port = (server.address() as AddressInfo).port;
+    await withEndpoint(async (port) => {
       const targets = Array.from({ length: 24 }, () => `127.0.0.1:${port}`);
       const out = await sh(
         'npx',
@@ -211,9 +227,26 @@ export { r, v, bad };
         .map((l) => JSON.parse(l) as { status: string });
       assert.equal(results.length, 24);
       assert.deepEqual(new Set(results.map((r) => r.status)), new Set(['ok']));
-    } finally {
-      await new Promise((r) => server.close(r));
-    }
+    });
+  });
+
+  test('the library scans with worker threads from the installed bundle', async () => {
+    // The library is a bundle too (dist/lib/): a checker's `workers` start dist/lib/probeWorker.js.
+    await withEndpoint(async (port) => {
+      writeFileSync(
+        join(project, 'workers.mjs'),
+        `import { readFileSync } from 'node:fs';
+import { createChecker } from 'certvet';
+const checker = createChecker({ ca: readFileSync('root.pem', 'utf8'), revocation: 'off', workers: 2 });
+const statuses = [];
+for await (const r of checker.scan(Array.from({ length: 12 }, () => '127.0.0.1:${port}'), { concurrency: 4 }))
+  statuses.push(r.status + (r.findings[0] ? ' ' + r.findings[0].code : ''));
+await checker.close();
+console.log(JSON.stringify([...new Set(statuses)]), statuses.length);
+`,
+      );
+      assert.equal((await sh(process.execPath, ['workers.mjs'], project)).trim(), '["ok"] 12');
+    });
   });
 
   test('a broken install (no Public Suffix List) fails a wildcard check loudly, never ok', async () => {
