@@ -67,6 +67,9 @@ export {
   createMtlsHttpsServer,
   createMtlsServer,
   gateServer,
+  type MtlsServer,
+  type MtlsServerEvents,
+  type RefusedPeer,
 } from './mtls/servers.js';
 export {
   type AcceptedClient,

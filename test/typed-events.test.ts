@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { TLSSocket } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import type { AcceptedClient, RefusedClient, TargetResult } from '../src/index.js';
-import { createClientCertVerifier, createHttpsAgent } from '../src/index.js';
-import { issue } from '../src/lab/pki.js';
+import { createClientCertVerifier, createHttpsAgent, createMtlsHttpsServer } from '../src/index.js';
+import { issue, privateKeyPem } from '../src/lab/pki.js';
 
 describe('typed events', () => {
   test("the verifier's 'accepted' and 'rejected' listeners get their verdict types", async () => {
@@ -37,6 +37,56 @@ describe('typed events', () => {
     unused.on('accepted', (v) => v.ok === false);
     // Every other event keeps EventEmitter's signature (a `never` there would make `err.message` an error).
     unused.on('error', (err) => void err.message);
+  });
+
+  test("a gated server's 'verified' and 'rejected' listeners get the socket, the verdict and the peer", async () => {
+    const root = await issue({ subject: 'CN=Typed Server Events Root', ca: true });
+    const serverCert = await issue({ subject: 'CN=127.0.0.1', issuer: root, ips: ['127.0.0.1'] });
+    const client = await issue({ subject: 'CN=typed-peer', issuer: root, eku: ['clientAuth'] });
+    const verifier = createClientCertVerifier({ ca: root.pem });
+    const server = createMtlsHttpsServer(
+      verifier,
+      { key: await privateKeyPem(serverCert.key), cert: serverCert.pem },
+      (_req, res) => res.end('ok'),
+    );
+    const seen: string[] = [];
+    const settled = new Promise<void>((resolve) => {
+      // No annotations: the parameters are inferred from the gated server's own events.
+      server.on('verified', (socket, v) => {
+        seen.push(`verified ${v.identity.subject} from ${socket.remoteAddress}`);
+        if (seen.length === 2) resolve();
+      });
+      server.once('rejected', (v, peer) => {
+        seen.push(`rejected ${v.identity?.subject ?? '(no certificate)'} from ${peer.address}`);
+        if (seen.length === 2) resolve();
+      });
+    });
+    // Node's own events keep their types.
+    server.on('request', (req) => void req.url?.length);
+    // Compile-time checks only (never run: these listeners would throw).
+    void (() => {
+      // @ts-expect-error a refused client may have presented no certificate (an `any` would make this unused)
+      server.on('rejected', (v) => v.identity.subject);
+      // @ts-expect-error the peer of a refused client is an address, not a socket
+      server.once('rejected', (_v, peer) => peer.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      for (const identity of [{ key: await privateKeyPem(client.key), cert: client.pem }, {}]) {
+        const s = connect({ host: '127.0.0.1', port, ca: root.pem, ...identity });
+        s.on('error', () => {});
+        s.on('secureConnect', () => s.end());
+      }
+      await settled;
+      assert.deepEqual(seen.sort(), [
+        'rejected (no certificate) from 127.0.0.1',
+        'verified CN=typed-peer from 127.0.0.1',
+      ]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   test("the agent's 'verified' listener gets the result and the socket", () => {

@@ -91,7 +91,13 @@ export function clientIdentityOf(from: ConnectionLike): ClientIdentity | null {
   return acceptedVerdict(from)?.identity ?? null;
 }
 
-function peerOf(socket: TLSSocket): { address: string | null; port: number | null } {
+/** Where a refused client connected from (its socket is closed or answered, not handed over). */
+export interface RefusedPeer {
+  readonly address: string | null;
+  readonly port: number | null;
+}
+
+function peerOf(socket: TLSSocket): RefusedPeer {
   return { address: socket.remoteAddress ?? null, port: socket.remotePort ?? null };
 }
 

@@ -14,10 +14,41 @@ import {
 import { createServer as createTlsServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import { mtlsServerOptions } from './adapters.js';
 import { MtlsConfigError } from './errors.js';
-import { gateSecureConnections } from './gate.js';
+import { gateSecureConnections, type RefusedPeer } from './gate.js';
 import { httpRejector } from './responder.js';
 import { checkGateOptions, type MtlsGateOptions } from './serverOptions.js';
-import type { ClientCertVerifier } from './verifier.js';
+import type { AcceptedClient, ClientCertVerifier, RefusedClient } from './verifier.js';
+
+type VerifiedListener = (socket: TLSSocket, verdict: AcceptedClient) => void;
+type RejectedListener = (verdict: RefusedClient, peer: RefusedPeer) => void;
+
+/**
+ * The events a gated server emits besides its own: 'verified' (socket, verdict) just before
+ * an accepted socket is handed over, and 'rejected' (verdict, peer) for a refused one.
+ */
+export interface MtlsServerEvents {
+  on(event: 'verified', listener: VerifiedListener): this;
+  on(event: 'rejected', listener: RejectedListener): this;
+  once(event: 'verified', listener: VerifiedListener): this;
+  once(event: 'rejected', listener: RejectedListener): this;
+  addListener(event: 'verified', listener: VerifiedListener): this;
+  addListener(event: 'rejected', listener: RejectedListener): this;
+  prependListener(event: 'verified', listener: VerifiedListener): this;
+  prependListener(event: 'rejected', listener: RejectedListener): this;
+  prependOnceListener(event: 'verified', listener: VerifiedListener): this;
+  prependOnceListener(event: 'rejected', listener: RejectedListener): this;
+  off(event: 'verified', listener: VerifiedListener): this;
+  off(event: 'rejected', listener: RejectedListener): this;
+  removeListener(event: 'verified', listener: VerifiedListener): this;
+  removeListener(event: 'rejected', listener: RejectedListener): this;
+}
+
+/**
+ * A Node TLS, HTTPS or HTTP/2 server behind certvet's gate: the server itself, with its
+ * 'verified' and 'rejected' listeners typed (its other events keep Node's signatures).
+ */
+export type MtlsServer<S extends Server> = MtlsServerEvents & S;
+export type { RefusedPeer };
 
 function checkVerifier(v: unknown): asserts v is ClientCertVerifier {
   const has = (k: string) => typeof v === 'object' && v !== null && typeof Reflect.get(v, k) === 'function';
@@ -32,7 +63,11 @@ function checkVerifier(v: unknown): asserts v is ClientCertVerifier {
  * it was added before or after this call. The server must ask for a certificate
  * (`mtlsServerOptions`). Rejected connections are closed (default) or answered 401/403.
  */
-export function gateServer(server: Server, verifier: ClientCertVerifier, options?: MtlsGateOptions): void {
+export function gateServer<S extends Server>(
+  server: S,
+  verifier: ClientCertVerifier,
+  options?: MtlsGateOptions,
+): MtlsServer<S> {
   checkVerifier(verifier);
   const o = checkGateOptions(options);
   const reject =
@@ -40,6 +75,7 @@ export function gateServer(server: Server, verifier: ClientCertVerifier, options
       ? httpRejector({ exposeFindings: o.exposeFindings ?? false, timeoutMs: o.rejectTimeoutMs ?? 10_000 })
       : (socket: TLSSocket) => socket.destroy();
   gateSecureConnections(server, verifier, reject);
+  return server as MtlsServer<S>;
 }
 
 /**
@@ -51,12 +87,11 @@ export function createMtlsServer(
   tlsOptions: TlsOptions,
   listener?: (socket: TLSSocket) => void,
   options?: MtlsGateOptions,
-): Server {
+): MtlsServer<Server> {
   checkVerifier(verifier);
   const o = checkGateOptions(options);
   const server = createTlsServer(mtlsServerOptions(verifier, tlsOptions), listener);
-  gateServer(server, verifier, { ...o, rejection: o.rejection ?? 'close' });
-  return server;
+  return gateServer(server, verifier, { ...o, rejection: o.rejection ?? 'close' });
 }
 
 /**
@@ -70,12 +105,11 @@ export function createMtlsHttpsServer(
   httpsOptions: ServerOptions,
   requestListener?: RequestListener,
   options?: MtlsGateOptions,
-): HttpsServer {
+): MtlsServer<HttpsServer> {
   checkVerifier(verifier);
   const o = checkGateOptions(options);
   const server = createHttpsServer(mtlsServerOptions(verifier, httpsOptions), requestListener);
-  gateServer(server, verifier, { ...o, rejection: o.rejection ?? 'respond' });
-  return server;
+  return gateServer(server, verifier, { ...o, rejection: o.rejection ?? 'respond' });
 }
 
 /**
@@ -88,10 +122,9 @@ export function createMtlsHttp2Server(
   http2Options: SecureServerOptions,
   requestListener?: (req: Http2ServerRequest, res: Http2ServerResponse) => void,
   options?: MtlsGateOptions,
-): Http2SecureServer {
+): MtlsServer<Http2SecureServer> {
   checkVerifier(verifier);
   const o = checkGateOptions(options);
   const server = createSecureServer(mtlsServerOptions(verifier, http2Options), requestListener);
-  gateServer(server, verifier, { ...o, rejection: o.rejection ?? 'respond' });
-  return server;
+  return gateServer(server, verifier, { ...o, rejection: o.rejection ?? 'respond' });
 }
