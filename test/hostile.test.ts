@@ -100,8 +100,13 @@ describe('hostile and broken peers', () => {
       /(TLS handshake with|the check of) 127\.0\.0\.1:\d+ did not complete within/,
     );
     assert.equal(code(byName.http), 'handshake-failed');
-    assert.match(byName.http!.findings[0]!.message, /did not answer with TLS/);
+    assert.match(
+      byName.http!.findings[0]!.message,
+      /^the server at 127\.0\.0\.1:\d+ answered in plain text, not TLS: "HTTP\/1\.1 400 Bad Request" \(plain HTTP\)$/,
+    );
     assert.equal(code(byName.garbage), 'handshake-failed');
+    // What a server says is quoted only in part, and never raw.
+    assert.match(byName.garbage!.findings[0]!.message, /answered in plain text, not TLS: "Z{120}…"$/);
     assert.equal(code(byName.reset), 'handshake-failed');
     assert.match(byName.reset!.findings[0]!.message, /reset|closed/);
     assert.equal(code(byName.slowloris), 'timeout');
@@ -111,6 +116,69 @@ describe('hostile and broken peers', () => {
     assert.match(dns.findings[0]!.message, /no-such-host\.certvet\.test/);
     for (const r of results) if (r!.status === 'error') assert.equal(r!.findings[0]!.severity, 'error');
     assert.ok(elapsed < 6000, `bounded by the per-target deadline (took ${elapsed} ms)`);
+  });
+
+  test('another service on a TLS port: what it said is quoted, and recognised where it says what to check instead', async () => {
+    const mysqlGreeting = Buffer.from([
+      ...[0x26, 0, 0, 0, 10],
+      ...Buffer.from('10.11.6-MariaDB\0', 'latin1'),
+      ...Buffer.alloc(22, 1),
+    ]);
+    const pgError = Buffer.from(
+      'E\0\0\0\x5cSFATAL\0VFATAL\0C0A000\0Munsupported frontend protocol\0\0',
+      'latin1',
+    );
+    const services: [string, (s: Socket) => void, RegExp][] = [
+      [
+        'ssh',
+        (s) => s.write('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'),
+        /"SSH-2\.0-OpenSSH_9\.2p1 Debian-2" \(an SSH server\)$/,
+      ],
+      [
+        'smtp',
+        (s) => s.write('220 mail.test ESMTP Postfix\r\n'),
+        /"220 mail\.test ESMTP Postfix" \(an SMTP or FTP greeting: for STARTTLS, check smtp:\/\/, submission:\/\/ or ftp:\/\/\)$/,
+      ],
+      [
+        'imap',
+        (s) => s.write('* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n'),
+        /\(an IMAP greeting: for STARTTLS, check imap:\/\/\)$/,
+      ],
+      [
+        'pop3',
+        (s) => s.write('+OK Dovecot ready.\r\n'),
+        /"\+OK Dovecot ready\." \(a POP3 greeting: for STARTTLS, check pop3:\/\/\)$/,
+      ],
+      ['mysql', (s) => s.write(mysqlGreeting), /\(a MySQL\/MariaDB greeting: check mysql:\/\/\)$/],
+      [
+        'postgres',
+        (s) => s.once('data', () => s.end(pgError)),
+        /\(a PostgreSQL error: check postgres:\/\/\)$/,
+      ],
+      // An escape sequence from a hostile server never reaches the terminal as such.
+      [
+        'ansi',
+        (s) => s.once('data', () => s.end('\x1b[2J\x1b[31mpwned\r\n')),
+        /not TLS: "\?\[2J\?\[31mpwned"$/,
+      ],
+    ];
+    const started = await Promise.all(services.map(([, fn]) => listen(fn)));
+    servers.push(...started.map((x) => x.server));
+    const c = checker();
+    try {
+      for (const [i, [name, , message]] of services.entries()) {
+        const r = await c.check(`127.0.0.1:${started[i]!.port}`);
+        assert.equal(r.findings[0]?.code, 'handshake-failed', name);
+        assert.match(
+          r.findings[0]!.message,
+          /^the server at 127\.0\.0\.1:\d+ answered in plain text, not TLS: /,
+          name,
+        );
+        assert.match(r.findings[0]!.message, message, name);
+      }
+    } finally {
+      await c.close();
+    }
   });
 
   test('an aborted scan stops starting new targets and keeps what is done', async () => {

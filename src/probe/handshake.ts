@@ -6,6 +6,7 @@ import { parseServerHandshake } from './handshakeParser.js';
 import { lightenIdentityCheck } from './lightIdentityCheck.js';
 import type { Observation } from './observation.js';
 import { peerChain } from './peerChain.js';
+import { describePlainTextAnswer, PLAIN_TEXT_QUOTED } from './plainTextAnswer.js';
 import { describeTlsError, isClientCertAlert, ProbeError } from './probeError.js';
 import { type ProbeRun, remaining, runStep, where } from './probeRun.js';
 import { secureContextFor } from './secureContext.js';
@@ -41,6 +42,8 @@ export interface CapturedTls {
   readonly ended: boolean;
   /** The leaf as read from the wire so far, or null (no fallback to Node's chain). */
   leafFromWire(): Uint8Array | null;
+  /** The first bytes the server sent (at most `n`), e.g. to say what answered instead of TLS. */
+  firstServerBytes(n: number): Uint8Array;
 }
 
 /**
@@ -82,7 +85,11 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
       run.protocol = ts.getProtocol() ?? tls.protocolFromWire;
       return null;
     }
-    throw new ProbeError('handshake-failed', describeTlsError(err, where(run)));
+    throw new ProbeError(
+      'handshake-failed',
+      describePlainTextAnswer(tls.firstServerBytes(PLAIN_TEXT_QUOTED), where(run), run.o.starttls ?? null) ??
+        describeTlsError(err, where(run)),
+    );
   }
   restoreIdentityCheck();
   run.timings.handshakeMs = Math.round(performance.now() - t3);
@@ -174,6 +181,7 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
       return certificates ?? peerChain(ts);
     },
     leafFromWire: () => fromWire()?.[0] ?? null,
+    firstServerBytes: (n) => capture.captured().subarray(0, n),
     get certificateRequested() {
       return certificateRequested;
     },
