@@ -237,6 +237,54 @@ describe('the probe pool', () => {
     }
   });
 
+  test('closing the pool lets a worker finish leaving its sessions (the goodbye is answered before the client ends)', async () => {
+    // An smtps server that answers QUIT only after 300 ms: a worker stopped as soon as its
+    // probe's result came back would end the session before that answer.
+    const events: string[] = [];
+    let connections = 0;
+    const root = await issue({ subject: 'CN=Pool Leave Root', ca: true });
+    const leaf = await issue({ subject: 'CN=127.0.0.1', issuer: root, ips: ['127.0.0.1'] });
+    const slowQuit = tls.createServer({ key: await privateKeyPem(leaf.key), cert: leaf.pem }, (s) => {
+      const id = connections++;
+      s.on('error', () => {});
+      s.write('220 slow.test ESMTP\r\n');
+      let text = '';
+      s.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        if (!text.includes('QUIT\r\n')) return;
+        text = '';
+        events.push(`${id}: QUIT`);
+        setTimeout(() => {
+          if (s.destroyed) return events.push(`${id}: gone before the answer`);
+          s.write('221 Bye\r\n');
+          events.push(`${id}: 221`);
+        }, 300);
+      });
+      s.on('end', () => events.push(`${id}: client ended`));
+    });
+    await new Promise<void>((r) => slowQuit.listen(0, '127.0.0.1', r));
+    const port = (slowQuit.address() as { port: number }).port;
+    const pool = createProbePool(2);
+    try {
+      const o = { host: '127.0.0.1', port, protocolOverTls: 'smtp' as const, ca: [root.pem] };
+      // Two at once: one in this thread, one on the worker.
+      const [a, b] = await Promise.all([pool.probe(o), pool.probe(o)]);
+      assert.equal(a.error, null);
+      assert.equal(b.error, null);
+      assert.equal(pool.stats().workers[0], 1, JSON.stringify(pool.stats()));
+    } finally {
+      await pool.close();
+    }
+    // The in-thread session is left by this thread, which goes on running: give it its answer.
+    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => slowQuit.close(r));
+    for (const id of new Set(events.map((e) => e.split(':')[0]))) {
+      const mine = events.filter((e) => e.startsWith(`${id}:`));
+      assert.deepEqual(mine, [`${id}: QUIT`, `${id}: 221`, `${id}: client ended`], JSON.stringify(events));
+    }
+    assert.equal(events.filter((e) => e.endsWith('QUIT')).length, 2);
+  });
+
   test('a worker that goes away fails its probes closed (handshake-failed, no certificates)', async () => {
     const pool = createProbePool(2);
     const hold = pool.probe({

@@ -379,7 +379,7 @@ function acceptedVerdict(tls: CapturedTls): Observation['clientCert'] {
 }
 
 /** The longest a connection is kept to leave its session politely (one or two round trips). */
-const LEAVE_MS = 1000;
+export const LEAVE_MS = 1000;
 
 /**
  * Step 6: leave the session as its STARTTLS protocol asks (src/probe/starttls/index.ts `Leave`:

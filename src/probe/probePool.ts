@@ -12,6 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { abortReason } from './deadline.js';
+import { LEAVE_MS } from './handshake.js';
 import type { Observation } from './observation.js';
 import { type ProbeOptions, systemLookup } from './options.js';
 import { probe } from './probe.js';
@@ -39,8 +40,17 @@ interface WorkerSlot {
   readonly sentCa: Set<number>;
   readonly sentClient: Set<number>;
   alive: boolean;
+  /** The thread has ended (its 'exit' event came). */
+  exited: boolean;
   probes: number;
 }
+
+/**
+ * How long closing the pool lets an idle worker finish leaving its sessions politely (a QUIT
+ * and its answer, a MySQL login that fails: src/probe/handshake.ts `leaveSession`, each bounded
+ * by LEAVE_MS) before stopping it, as the main thread's own sessions are left before it exits.
+ */
+const LEAVING_GRACE_MS = LEAVE_MS + 250;
 
 const WORKER_URL = new URL('./probeWorker.js', import.meta.url);
 
@@ -60,6 +70,18 @@ function failedObservation(o: ProbeOptions, message: string): Observation {
     timings: { dnsMs: 0, connectMs: 0, starttlsMs: 0, handshakeMs: 0, totalMs: 0 },
     error: { code: 'handshake-failed', message },
   };
+}
+
+/** Asks a worker to end once its sessions are left; settles when it has, or after LEAVING_GRACE_MS. */
+function endOf(slot: WorkerSlot): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, LEAVING_GRACE_MS);
+    slot.worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    slot.worker.postMessage({ type: 'end' } satisfies ToWorker);
+  });
 }
 
 export function createProbePool(size: number): ProbePool {
@@ -112,12 +134,16 @@ export function createProbePool(size: number): ProbePool {
       sentCa: new Set(),
       sentClient: new Set(),
       alive: true,
+      exited: false,
       probes: 0,
     };
     worker.unref();
     worker.on('message', (m: FromWorker) => onMessage(slot, m));
     worker.on('error', (e) => fail(slot, e.message));
-    worker.on('exit', (code) => fail(slot, `exit code ${code}`));
+    worker.on('exit', (code) => {
+      slot.exited = true;
+      fail(slot, `exit code ${code}`);
+    });
     workers.push(slot);
     return slot;
   };
@@ -220,7 +246,11 @@ export function createProbePool(size: number): ProbePool {
       closed = true;
       await Promise.all(
         workers.map(async (w) => {
+          // A worker with probes in flight is stopped at once (they end as errors); an idle one
+          // is asked to end, and does when its sessions are left.
+          const idle = w.jobs.size === 0;
           fail(w, 'the pool was closed');
+          if (idle && !w.exited) await endOf(w);
           await w.worker.terminate();
         }),
       );

@@ -40,6 +40,11 @@ port.on('message', (m: ToWorker) => {
     case 'cancel':
       jobs.get(m.job)?.abort(errorOf(m.reason));
       return;
+    case 'end':
+      // Sessions still being left politely keep the thread alive until they are (each bounded
+      // by LEAVE_MS: src/probe/handshake.ts); then nothing does, and the thread ends.
+      port.unref();
+      return;
     case 'lookup-result': {
       const waiting = lookups.get(m.job);
       lookups.delete(m.job);

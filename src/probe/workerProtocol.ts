@@ -24,6 +24,8 @@ export type ToWorker =
   | { readonly type: 'client'; readonly ref: number; readonly client: ClientIdentity }
   | { readonly type: 'probe'; readonly job: number; readonly options: WireProbeOptions }
   | { readonly type: 'cancel'; readonly job: number; readonly reason: WireError }
+  /** The pool is closing: end once the sessions still being left are (nothing else holds the thread). */
+  | { readonly type: 'end' }
   | {
       readonly type: 'lookup-result';
       readonly job: number;
