@@ -66,8 +66,15 @@ function parsePort(p: string, raw: string): number {
   return Number(p);
 }
 
+/**
+ * Whether `s` can be an IP literal at all (digits and dots, or a colon): Node's IPv6 pattern
+ * costs a few milliseconds to compile at its first use, which host names and IPv4 addresses
+ * with a port need not pay (a bare IPv6 literal has two colons at least: see parseTarget).
+ */
+const mayBeIp = (s: string): boolean => s.includes(':') || /^[\d.]+$/.test(s);
+
 function checkHost(host: string, raw: string): string {
-  if (isIP(host)) return host;
+  if (mayBeIp(host) && isIP(host)) return host;
   if (!HOST_RE.test(host))
     throw new TargetError(`"${raw}": "${host}" is not a valid host name or IP address`);
   return host.toLowerCase();
@@ -122,7 +129,7 @@ export function parseTarget(
         throw new TargetError(`"${shown}": unexpected "${after}" after the address`);
       port = parsePort(after.slice(1), shown);
     }
-  } else if (isIP(rest) === 6) {
+  } else if (rest.indexOf(':') !== rest.lastIndexOf(':') && isIP(rest) === 6) {
     host = rest;
   } else {
     const colon = rest.lastIndexOf(':');
