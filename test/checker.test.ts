@@ -290,7 +290,13 @@ describe('createChecker, checkTarget and scan', () => {
   });
 
   test('the policy hook: a severity certvet does not know is critical, and the message says so', async () => {
-    for (const severity of ['fatal', 'Warning', undefined]) {
+    for (const [severity, shown] of [
+      ['fatal', '"fatal"'],
+      ['Warning', '"Warning"'],
+      [undefined, 'none'],
+      [2n, 'of type bigint'],
+      ['x'.repeat(500), `"${'x'.repeat(40)}…"`],
+    ] as const) {
       const r = await checkTarget(`127.0.0.1:${good.port}`, {
         ...opts,
         policy: () => [{ code: 'house-rule', severity: severity as never, message: 'leaf too long-lived' }],
@@ -303,7 +309,7 @@ describe('createChecker, checkTarget and scan', () => {
       assert.match(
         r.findings[0]!.message,
         new RegExp(
-          `^leaf too long-lived \\(the policy hook gave severity ${severity === undefined ? 'none' : `"${severity}"`}, not one of info, warning, critical, error: taken as critical\\)$`,
+          `^leaf too long-lived \\(the policy hook gave severity ${shown}, not one of info, warning, critical, error: taken as critical\\)$`,
         ),
       );
     }

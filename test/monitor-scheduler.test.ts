@@ -188,5 +188,11 @@ describe('probe.allow', () => {
     ])
       assert.equal(a.allows(no), false, no);
     assert.equal(probeAllowList([]).allows('anything:443'), false, 'nothing is allowed by default');
+    // A caller may not choose the account of a MySQL check's closing login: "@" must be spelt out.
+    const db = probeAllowList(['mysql://*.corp.example', 'mysql://monitor@*.corp.example:*']);
+    assert.equal(db.allows('mysql://db1.corp.example'), true);
+    assert.equal(db.allows('mysql://root@db1.corp.example'), false);
+    assert.equal(db.allows('mysql://monitor@db1.corp.example:3306'), true);
+    assert.equal(db.allows('mysql://root@monitor@db1.corp.example:3306'), false);
   });
 });

@@ -236,16 +236,24 @@ export { r, v, bad };
       writeFileSync(
         join(project, 'workers.mjs'),
         `import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { createChecker } from 'certvet';
+// Counts the probes handed to worker threads (so the test knows the workers did run some).
+let toWorkers = 0;
+const post = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (m, ...rest) {
+  if (m?.type === 'probe') toWorkers++;
+  return post.call(this, m, ...rest);
+};
 const checker = createChecker({ ca: readFileSync('root.pem', 'utf8'), revocation: 'off', workers: 2 });
 const statuses = [];
 for await (const r of checker.scan(Array.from({ length: 12 }, () => '127.0.0.1:${port}'), { concurrency: 4 }))
   statuses.push(r.status + (r.findings[0] ? ' ' + r.findings[0].code : ''));
 await checker.close();
-console.log(JSON.stringify([...new Set(statuses)]), statuses.length);
+console.log(JSON.stringify([...new Set(statuses)]), statuses.length, toWorkers > 0 ? 'on workers' : 'no worker ran');
 `,
       );
-      assert.equal((await sh(process.execPath, ['workers.mjs'], project)).trim(), '["ok"] 12');
+      assert.equal((await sh(process.execPath, ['workers.mjs'], project)).trim(), '["ok"] 12 on workers');
     });
   });
 

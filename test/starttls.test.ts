@@ -30,6 +30,7 @@ import {
   type StartTlsProtocol,
   TargetError,
 } from '../src/scan/target.js';
+import { runCli } from './support/cli.js';
 import { clientIdentities } from './support/clientLab.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -913,6 +914,46 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
     }
   });
 
+  test('over TLS from the first byte, a server that asks for a client certificate still gets its goodbye after its greeting', async () => {
+    // The probe listens for the server's verdict on the certificate (none is sent here) and
+    // reads the greeting while it does: the leave must still see it (found by review).
+    const events: string[] = [];
+    const server = createTlsServer(
+      {
+        cert: chain.leaf.pem + chain.intermediate.pem,
+        key: await privateKeyPem(chain.leaf.key),
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (s) => {
+        s.on('error', () => {});
+        s.write('220 smtps.test ESMTP\r\n');
+        let text = '';
+        s.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (text.includes('QUIT\r\n')) {
+            events.push('QUIT');
+            s.write('221 Bye\r\n');
+          }
+        });
+        s.on('end', () => events.push('client left'));
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, LOOPBACK, r));
+    const checker = createChecker({ ca: chain.root.pem, revocation: 'off', timeout: '5s' });
+    try {
+      const r = await checker.check(`smtps://127.0.0.1:${(server.address() as { port: number }).port}`);
+      assert.equal(r.status, 'ok', JSON.stringify(r.findings));
+      assert.equal(r.tls?.clientCertificate, 'optional');
+      const t0 = performance.now();
+      while (events.length < 2 && performance.now() - t0 < 3000) await new Promise((w) => setTimeout(w, 20));
+      assert.deepEqual(events, ['QUIT', 'client left']);
+    } finally {
+      await checker.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   test("mysql://user@host: the leaving login names the target's account (through the checker, and the probe)", async () => {
     /** A MySQL server that records the user name of the login certvet leaves with. */
     const loginRecorder = () =>
@@ -1414,6 +1455,35 @@ describe('parseTarget', () => {
     assert.equal(parseTarget('imap://m.example', { starttls: 'smtp' }).starttls, 'imap');
     assert.equal(parseTarget('https://m.example', { starttls: 'smtp' }).starttls, null);
   });
+  test('no message repeats a password, whatever the path a target takes (checker options, a target file)', async () => {
+    const checker = createChecker({ revocation: 'off', timeout: '2s' });
+    try {
+      for (const input of [
+        { target: ' mysql://root:hunter2@db.example', bogus: 1 },
+        { target: ' mysql://root:hunter2@db.example', starttls: 'gopher' },
+        ' mysql://root:hunter2@db.example',
+      ])
+        await assert.rejects(
+          () => checker.check(input as never),
+          (e: Error) =>
+            e instanceof CertvetOptionError && !e.message.includes('hunter2') && e.message.includes('***'),
+        );
+    } finally {
+      await checker.close();
+    }
+    // In a plain target file "#" inside a target is part of it (a password is then refused whole,
+    // not cut at the "#" into a host and a "port").
+    const r = await runCli(['check', '-f', '-'], {
+      input: 'mysql://root:hunter#2@db.example\n# a comment\n',
+    });
+    assert.equal(r.code, 64);
+    assert.match(
+      r.stderr,
+      /^certvet: stdin:1: "mysql:\/\/root:\*\*\*@db\.example": a password in a target is refused/,
+    );
+    assert.doesNotMatch(r.stderr, /hunter/);
+  });
+
   test('the checker: --starttls does not override a scheme; a target object contradicting its scheme is refused', async () => {
     const checker = createChecker({ starttls: 'smtp', revocation: 'off', timeout: '2s' });
     try {
@@ -1463,6 +1533,12 @@ describe('parseTarget', () => {
       'https://:hunter2@www.example',
       'redis://u:hunter2@cache.example',
       'u:hunter2@www.example:443',
+      // A "/", "?" or "#" in a password does not make the rest a path (found by review).
+      'mysql://root:1234/hunter2@db.example',
+      'mysql://root:p#hunter2@db.example',
+      'https://u:se/hunter2@www.example',
+      'mysql://root:a?hunter2@db.example',
+      '  mysql://root:hunter2@db.example',
     ]) {
       assert.throws(
         () => parseTarget(raw),
@@ -1487,6 +1563,7 @@ describe('parseTarget', () => {
     assert.throws(() => parseTarget(`mysql://${'u'.repeat(81)}@db.example`), /1 to 80 characters/);
     assert.equal(parseTarget(`mysql://${'ü'.repeat(80)}@db.example`).user, 'ü'.repeat(80));
     assert.equal(redactTarget('mysql://m:secret@db'), 'mysql://m:***@db');
+    assert.equal(redactTarget(' mysql://m:se/c#ret@db:3306 '), 'mysql://m:***@db:3306');
     assert.equal(redactTarget('mysql://m@db:3306/x?y=1'), 'mysql://m@db:3306/x?y=1');
   });
   test('unknown scheme: TargetError naming it', () => {

@@ -127,6 +127,13 @@ export type Policy = (ctx: PolicyContext) => readonly PolicyFinding[] | Promise<
 
 const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical', 'error'];
 
+/** An unknown severity as a message may quote it: a short string, or the value's type. */
+function describeSeverity(s: unknown): string {
+  if (s === undefined) return 'none';
+  if (typeof s !== 'string') return `of type ${typeof s}`;
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
+}
+
 /** A policy's answer as findings; anything malformed is one fail-closed finding saying so. */
 function policyFindings(out: unknown): Finding[] {
   if (!Array.isArray(out)) throw new Error('the policy hook did not return an array of findings');
@@ -143,7 +150,7 @@ function policyFindings(out: unknown): Finding[] {
       severity: known ? (x.severity as Severity) : 'critical',
       message: known
         ? x.message
-        : `${x.message} (the policy hook gave severity ${JSON.stringify(x.severity) ?? 'none'}, not one of ${SEVERITIES.join(', ')}: taken as critical)`,
+        : `${x.message} (the policy hook gave severity ${describeSeverity(x.severity)}, not one of ${SEVERITIES.join(', ')}: taken as critical)`,
       ...(typeof x.certIndex === 'number' && Number.isInteger(x.certIndex) ? { certIndex: x.certIndex } : {}),
     };
   });

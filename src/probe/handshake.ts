@@ -274,6 +274,10 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
       settled = true;
       stopTimers();
       signal?.removeEventListener('abort', onAbort);
+      // Stop reading: what comes next is the session's leave's to read (a greeting, an
+      // answer), or nobody's; a paused socket keeps it, bounded by its buffers.
+      ts.off('data', onData);
+      ts.pause();
       resolve(e);
     };
     // A timer can fire in the same loop turn as the bytes that would have answered arrive (a
@@ -289,9 +293,11 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
       aborted = true;
       finish(null);
     };
-    // Read (and discard) so that OpenSSL processes whatever the server sends next; data from
-    // the server means it went on with us.
-    ts.on('data', (d: Buffer) => {
+    // Read so that OpenSSL processes whatever the server sends next; data from the server means
+    // it went on with us. What it said is kept (the start of it) for the session's leave.
+    const onData = (d: Buffer) => {
+      if (run.heardAfterTls.length < HEARD_AFTER_TLS_MAX)
+        run.heardAfterTls += d.toString('latin1', 0, HEARD_AFTER_TLS_MAX - run.heardAfterTls.length);
       if (question) {
         reply += d.toString('latin1');
         const verdict = question.judge(reply);
@@ -303,7 +309,8 @@ async function listenForClientCertRefusal(run: ProbeRun, tls: CapturedTls): Prom
       }
       gotData = true;
       finish(null);
-    });
+    };
+    ts.on('data', onData);
     ts.resume();
     // A refusal may have come before this listener: an alert just after the handshake.
     if (tls.failure) return finish(tls.failure);
@@ -378,6 +385,9 @@ function acceptedVerdict(tls: CapturedTls): Observation['clientCert'] {
   return tls.certificateRequested ? (tls.haveClientCert ? 'accepted' : 'optional') : 'not-requested';
 }
 
+/** The most of what a server says after the handshake that is kept for the session's leave. */
+const HEARD_AFTER_TLS_MAX = 4096;
+
 /** The longest a connection is kept to leave its session politely (one or two round trips). */
 export const LEAVE_MS = 1000;
 
@@ -403,5 +413,5 @@ export function leaveSession(run: ProbeRun, tls: CapturedTls): void {
   };
   const timer = setTimeout(release, LEAVE_MS);
   timer.unref();
-  leave(tls.ts).then(release, release);
+  leave(tls.ts, run.heardAfterTls).then(release, release);
 }

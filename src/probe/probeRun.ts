@@ -32,6 +32,12 @@ export interface ProbeRun {
   clientCertReply?: string;
   /** How the protocol (STARTTLS, or over TLS from the first byte) leaves the session, if it says. */
   leave: Leave | null;
+  /**
+   * What the server sent after the handshake while the probe listened for its verdict on our
+   * client certificate (latin1, the first 4 KiB): a greeting over implicit TLS, an answer to the
+   * after-TLS question. The leave reads on from there.
+   */
+  heardAfterTls: string;
   /** Sockets to destroy when the probe ends. */
   socket: Socket | null;
   tlsSock: TLSSocket | null;
@@ -57,6 +63,7 @@ export function beginProbe(o: ProbeOptions): ProbeRun {
     crossCheck: null,
     clientCert: 'unknown',
     leave: null,
+    heardAfterTls: '',
     socket: null,
     tlsSock: null,
   };

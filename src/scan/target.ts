@@ -105,12 +105,15 @@ export function parseTarget(
       throw new TargetError(
         `"${shown}": unsupported scheme "${scheme}" (supported: ${Object.keys(SCHEMES).join(', ')})`,
       );
-    rest = m[2]!.replace(/[/?#].*$/, '');
+    // The userinfo ends at the last "@" of the whole rest, path included: a password with a
+    // "/", "?" or "#" in it must be refused and hidden, not read as a host and a path.
+    rest = m[2]!;
     const at = rest.lastIndexOf('@');
     if (at >= 0) {
       user = userOf(rest.slice(0, at), scheme, s);
       rest = rest.slice(at + 1);
     }
+    rest = rest.replace(/[/?#].*$/, '');
   } else if (s.includes('@'))
     throw new TargetError(`"${shown}": a user name is only taken in a mysql://user@host target`);
   const def: (typeof SCHEMES)[string] = scheme
@@ -175,12 +178,20 @@ function userOf(userinfo: string, scheme: string, raw: string): string {
   return user;
 }
 
-/** The target as written, with any password in it replaced by `***` (for messages). */
+/**
+ * The target as written (trimmed), with any password in it replaced by `***`, for messages:
+ * everything from the first ":" after the scheme (or the start) to the last "@", as the parser
+ * reads a userinfo.
+ */
 export function redactTarget(raw: string): string {
-  return raw.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)([^/?#]*)@/i, (all, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':');
-    return colon < 0 ? all : `${scheme}${userinfo.slice(0, colon)}:***@`;
-  });
+  const s = raw.trim();
+  const m = /^((?:[a-z][a-z0-9+.-]*:\/\/)?)(.*)$/is.exec(s)!;
+  const [, scheme = '', rest = ''] = m;
+  const at = rest.lastIndexOf('@');
+  if (at < 0) return s;
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  return colon < 0 ? s : `${scheme}${userinfo.slice(0, colon)}:***${rest.slice(at)}`;
 }
 
 /** Parses curl's --resolve HOST:PORT:ADDR (ADDR may be [v6]). */

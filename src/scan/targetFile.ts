@@ -98,7 +98,12 @@ export function targetFileEntries(data: Uint8Array, file: string): Iterable<Targ
         let end = bytes.indexOf(0x0a, start);
         if (end < 0) end = bytes.length;
         line++;
-        const text = decoder.decode(bytes.subarray(start, end)).replace(/#.*$/, '').trim();
+        // A comment starts with "#" at the start of the line or after blanks, not inside a
+        // target (a "#" there is part of it: a password with one is then refused whole).
+        const text = decoder
+          .decode(bytes.subarray(start, end))
+          .replace(/(?:^|\s)#.*$/, '')
+          .trim();
         if (text) yield { target: text, line };
         start = end + 1;
       }

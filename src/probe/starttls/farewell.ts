@@ -32,9 +32,9 @@ export function farewell(
   until: RegExp | 'server-close' | 'sent',
   greeting?: RegExp,
 ): Leave {
-  return (tls) =>
+  return (tls, alreadyHeard) =>
     new Promise<void>((resolve) => {
-      let heard = '';
+      let heard = alreadyHeard.slice(-HEARD_MAX);
       let greeted = !greeting;
       const end = () => {
         tls.off('data', onData);
@@ -56,7 +56,9 @@ export function farewell(
       };
       tls.once('close', () => resolve());
       tls.on('data', onData);
-      if (greeted) sayGoodbye();
+      tls.resume();
+      // The greeting may have come while the probe listened for a client-certificate verdict.
+      if (greeted || greeting!.test(heard)) sayGoodbye();
     });
 }
 
@@ -70,6 +72,7 @@ export function farewell(
 export function closeNotify(tls: TLSSocket): Promise<void> {
   return new Promise<void>((resolve) => {
     tls.once('close', () => resolve());
+    tls.resume();
     tls.end();
   });
 }

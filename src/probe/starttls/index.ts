@@ -23,15 +23,20 @@ export interface StartTlsContext {
  * How a probe leaves a session once it has read the certificate, where dropping the connection
  * would cost the server (or its operator) something: a MySQL host block, a log line per check
  * (src/probe/starttls/farewell.ts).
- * The caller bounds it in time and destroys the connection afterwards whatever happens.
+ * `heard` is what the server already sent after the handshake (latin1; read while the probe
+ * listened for its verdict on a client certificate); the socket may be paused, and the leave
+ * resumes it. The caller bounds it in time and destroys the connection afterwards whatever happens.
  */
-export type Leave = (tls: TLSSocket) => Promise<void>;
+export type Leave = (tls: TLSSocket, heard: string) => Promise<void>;
 
 /**
  * Each protocol's plaintext negotiation up to the point where TLS starts on the same socket,
  * and, for some, how to leave the session afterwards.
  */
 type Negotiation = (ctx: StartTlsContext) => Promise<Leave | undefined>;
+
+/** The last line of a 221 reply: "221 text", or a bare "221" (RFC 5321 §4.2.1 allows it). */
+const REPLY_221 = /(?:^|\n)221(?: |\r?\n)/;
 
 /** A protocol whose session ends with `leave` once its certificate is read (farewell.ts). */
 const leavingWith =
@@ -43,14 +48,14 @@ const leavingWith =
 
 export const STARTTLS: Readonly<Record<StartTlsProtocol, Negotiation>> = {
   // RFC 5321 §4.1.1.10: QUIT → 221 (a line "221 …", or the last of a multi-line reply).
-  smtp: leavingWith(smtp, farewell('QUIT\r\n', /(?:^|\n)221 /)),
+  smtp: leavingWith(smtp, farewell('QUIT\r\n', REPLY_221)),
   // RFC 9051 §6.1.3: LOGOUT → untagged BYE, then the tagged OK.
   imap: leavingWith(imap, farewell('c9 LOGOUT\r\n', /(?:^|\n)c9 (?:OK|NO|BAD)\b/i)),
   // RFC 1939 §6: QUIT → "+OK" and the server closes (an earlier CAPA's +OK looks the same, so
   // the close is what is waited for).
   pop3: leavingWith(pop3, farewell('QUIT\r\n', 'server-close')),
   // RFC 959: QUIT → 221.
-  ftp: leavingWith(ftp, farewell('QUIT\r\n', /(?:^|\n)221 /)),
+  ftp: leavingWith(ftp, farewell('QUIT\r\n', REPLY_221)),
   // RFC 4511 §4.3: UnbindRequest (the StartTLS request was message 1); no response, both close.
   ldap: leavingWith(ldap, farewell(ldapUnbind(2), 'sent')),
   xmpp: leavingWith(xmpp, closeNotify),
@@ -59,17 +64,17 @@ export const STARTTLS: Readonly<Record<StartTlsProtocol, Negotiation>> = {
 };
 
 /** The last line of a reply of numbered lines ("220-…" lines, then "220 …"), greeting or answer. */
-const LAST_REPLY_LINE = /(?:^|\n)\d{3}(?: [^\n]*)?\n/;
+const LAST_REPLY_LINE = /(?:^|\n)\d{3}(?:[ \r][^\n]*)?\n/;
 
 /**
  * How sessions over TLS from the first byte (smtps://, imaps://, …) end: after the server's
  * greeting, the same goodbye as after STARTTLS (an LDAP unbind is message 1 there).
  */
 export const IMPLICIT_TLS_LEAVES: Readonly<Record<ImplicitTlsProtocol, Leave>> = {
-  smtp: farewell('QUIT\r\n', /(?:^|\n)221 /, LAST_REPLY_LINE),
+  smtp: farewell('QUIT\r\n', REPLY_221, LAST_REPLY_LINE),
   imap: farewell('c9 LOGOUT\r\n', /(?:^|\n)c9 (?:OK|NO|BAD)\b/i, /^\*[^\n]*\n/),
   pop3: farewell('QUIT\r\n', 'server-close', /^[+-][^\n]*\n/),
-  ftp: farewell('QUIT\r\n', /(?:^|\n)221 /, LAST_REPLY_LINE),
+  ftp: farewell('QUIT\r\n', REPLY_221, LAST_REPLY_LINE),
   ldap: farewell(ldapUnbind(1), 'sent'),
 };
 

@@ -80,9 +80,11 @@ function loginHead(caps: number): Buffer {
  * a monitor that only read the certificate every few minutes would lock itself, and everything
  * else on its host, out of the database within hours ("Host … is blocked because of many
  * connection errors"). An authentication failure does not count towards that. So certvet
- * logs in as MYSQL_PROBE_USER (or the target's `mysql://user@`) with an empty password (never a password: no account is locked
- * by max_password_errors), answers an authentication-method switch with an empty reply of the
- * size the method expects, and leaves at the server's OK (with COM_QUIT) or ERR. The server logs
+ * logs in as MYSQL_PROBE_USER (or the target's `mysql://user@`) with an empty password, never
+ * a real one, answers an authentication-method switch with an empty reply of the size the
+ * method expects, and leaves at the server's OK (with COM_QUIT) or ERR. An account that does
+ * not exist, or has no password, locks nothing; naming one that has a password would count
+ * towards its FAILED_LOGIN_ATTEMPTS / max_password_errors (docs/check.md says so). The server logs
  * an "Access denied" line for it, where it logged an aborted connection before.
  */
 function leave(tls: TLSSocket, caps: number, user: string): Promise<void> {
@@ -134,6 +136,7 @@ function leave(tls: TLSSocket, caps: number, user: string): Promise<void> {
       }
     };
     tls.on('data', onData);
+    tls.resume();
     tls.once('close', () => resolve());
     tls.write(mysqlPacket(2, response));
   });
