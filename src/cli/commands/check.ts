@@ -476,7 +476,7 @@ export function registerCheck(program: Command, io: CheckIo): void {
     )
     .argument(
       '[target...]',
-      'host, host:port, [v6]:port, https://host, smtp://host (STARTTLS) … (default port 443)',
+      'host, host:port, [v6]:port, https://host, smtp://host (STARTTLS), smtps://host, mysql://[user@]host … (default port 443; docs/check.md lists them all)',
     )
     .option(
       '-f, --file <file>',
