@@ -170,7 +170,6 @@ function userOf(userinfo: string, scheme: string, raw: string): string {
   } catch {
     throw new TargetError(`"${shown}": the user name "${userinfo}" is not valid percent-encoding`);
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (!user || [...user].length > MAX_USER_LENGTH || /[\u0000-\u001f\u007f-\u009f]/.test(user))
     throw new TargetError(
       `"${shown}": the user name must be 1 to ${MAX_USER_LENGTH} characters without control characters`,
