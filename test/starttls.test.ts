@@ -875,7 +875,7 @@ describe('STARTTLS against protocol-faithful fake servers on 127.0.0.1', () => {
       ['imaps', '* OK [CAPABILITY IMAP4rev1] ready\r\n', 'c9 LOGOUT', '* BYE\r\nc9 OK Logout completed.\r\n'],
       ['pop3s', '+OK Dovecot ready.\r\n', 'QUIT', '+OK Logging out.\r\n'],
       ['ftps', '220 (vsFTPd 3.0.5)\r\n', 'QUIT', '221 Goodbye.\r\n'],
-      ['ldaps', null, 'unbind 30050201014200', ''],
+      ['ldaps', null, 'unbind 30050201024200', ''],
     ];
     const checker = createChecker({ ca: chain.root.pem, revocation: 'off', timeout: '5s' });
     try {

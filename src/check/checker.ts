@@ -583,11 +583,11 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     if (t !== null) {
       if (typeof t !== 'object' || typeof t.target !== 'string')
         throw new CertvetOptionError('target', 'must be a string or an object with a `target` string');
-      checkKeys(t, TARGET_KEYS, `target ${redactTarget(t.target)}: `);
     } else if (typeof input !== 'string') throw new CertvetOptionError('target', 'must be a string');
     const raw = t?.target ?? (input as string);
     // Messages never repeat a password a target may (wrongly) carry; parseTarget refuses it.
     const shown = redactTarget(raw);
+    if (t !== null) checkKeys(t, TARGET_KEYS, `target ${shown}: `);
     let spec: ReturnType<typeof parseTarget>;
     try {
       oneOf(t?.starttls ?? undefined, STARTTLS_PROTOCOLS, `target ${shown}: starttls`);

@@ -92,6 +92,21 @@ export async function checkTarget(
   }
 }
 
+/** What every probe of a target is told: where, how (STARTTLS, a login's user, the protocol over TLS), trusting what, as whom, how long. */
+function targetProbeOptions(t: ScanTarget) {
+  return {
+    host: t.spec.host,
+    port: t.spec.port,
+    servername: t.servername,
+    starttls: t.spec.starttls,
+    ...(t.spec.user ? { user: t.spec.user } : {}),
+    ...(t.spec.protocolOverTls ? { protocolOverTls: t.spec.protocolOverTls } : {}),
+    ...(t.caPem ? { ca: t.caPem } : {}),
+    ...(t.client ? { client: t.client } : {}),
+    ...(t.timeouts ? { timeouts: t.timeouts } : {}),
+  } satisfies ProbeOptions;
+}
+
 /** Connects to a target as it is configured and records what it sends (no trust decision). */
 export function probeTarget(
   t: ScanTarget,
@@ -101,17 +116,9 @@ export function probeTarget(
   prober: Prober = probe,
 ): Promise<Observation> {
   return prober({
-    host: t.spec.host,
-    port: t.spec.port,
-    servername: t.servername,
+    ...targetProbeOptions(t),
     address: t.address ?? null,
-    starttls: t.spec.starttls,
-    ...(t.spec.user ? { user: t.spec.user } : {}),
-    ...(t.spec.protocolOverTls ? { protocolOverTls: t.spec.protocolOverTls } : {}),
     ...(t.spec.scheme === 'https' ? { alpn: ['h2', 'http/1.1'] } : {}),
-    ...(t.caPem ? { ca: t.caPem } : {}),
-    ...(t.client ? { client: t.client } : {}),
-    ...(t.timeouts ? { timeouts: t.timeouts } : {}),
     ...(lookup ? { lookup } : {}),
     ...extra,
     signal,
@@ -282,19 +289,11 @@ async function probeProtocols(
   for (const v of VERSIONS) {
     if (signal.aborted) break;
     const r = await prober({
-      host: t.spec.host,
-      port: t.spec.port,
-      servername: t.servername,
+      ...targetProbeOptions(t),
       address,
-      starttls: t.spec.starttls,
-      ...(t.spec.user ? { user: t.spec.user } : {}),
-      ...(t.spec.protocolOverTls ? { protocolOverTls: t.spec.protocolOverTls } : {}),
       minVersion: v,
       maxVersion: v,
       postHandshakeWaitMs: 0,
-      ...(t.caPem ? { ca: t.caPem } : {}),
-      ...(t.client ? { client: t.client } : {}),
-      ...(t.timeouts ? { timeouts: t.timeouts } : {}),
       signal,
     });
     if (signal.aborted && r.error) break;

@@ -66,12 +66,14 @@ function parsePort(p: string, raw: string): number {
   return Number(p);
 }
 
-/**
- * Whether `s` can be an IP literal at all (digits and dots, or a colon): Node's IPv6 pattern
- * costs a few milliseconds to compile at its first use, which host names and IPv4 addresses
- * with a port need not pay (a bare IPv6 literal has two colons at least: see parseTarget).
+/*
+ * Cheap tests before net.isIP: Node's IPv6 pattern costs a few milliseconds to compile at its
+ * first use, which host names and `ipv4:port` targets need not pay.
  */
-const mayBeIp = (s: string): boolean => s.includes(':') || /^[\d.]+$/.test(s);
+/** Whether `s` can be an IPv6 literal: it has two colons at least. */
+const mayBeIpv6 = (s: string): boolean => s.indexOf(':') !== s.lastIndexOf(':');
+/** Whether `s` can be an IP literal of either family. */
+const mayBeIp = (s: string): boolean => mayBeIpv6(s) || /^[\d.]+$/.test(s);
 
 function checkHost(host: string, raw: string): string {
   if (mayBeIp(host) && isIP(host)) return host;
@@ -110,7 +112,7 @@ export function parseTarget(
     rest = m[2]!;
     const at = rest.lastIndexOf('@');
     if (at >= 0) {
-      user = userOf(rest.slice(0, at), scheme, s);
+      user = userOf(rest.slice(0, at), scheme, shown);
       rest = rest.slice(at + 1);
     }
     rest = rest.replace(/[/?#].*$/, '');
@@ -132,7 +134,7 @@ export function parseTarget(
         throw new TargetError(`"${shown}": unexpected "${after}" after the address`);
       port = parsePort(after.slice(1), shown);
     }
-  } else if (rest.indexOf(':') !== rest.lastIndexOf(':') && isIP(rest) === 6) {
+  } else if (mayBeIpv6(rest) && isIP(rest) === 6) {
     host = rest;
   } else {
     const colon = rest.lastIndexOf(':');
@@ -154,8 +156,7 @@ const MAX_USER_LENGTH = 80;
  * shown in every report, so a password is refused (and never repeated in the message); only a
  * mysql:// target logs in, so a user name elsewhere would be silently meaningless: refused too.
  */
-function userOf(userinfo: string, scheme: string, raw: string): string {
-  const shown = redactTarget(raw);
+function userOf(userinfo: string, scheme: string, shown: string): string {
   if (userinfo.includes(':'))
     throw new TargetError(
       `"${shown}": a password in a target is refused (certvet never logs in with one, and reports show the target): write it without ":password"`,
@@ -184,6 +185,7 @@ function userOf(userinfo: string, scheme: string, raw: string): string {
  */
 export function redactTarget(raw: string): string {
   const s = raw.trim();
+  if (!s.includes('@')) return s;
   const m = /^((?:[a-z][a-z0-9+.-]*:\/\/)?)(.*)$/is.exec(s)!;
   const [, scheme = '', rest = ''] = m;
   const at = rest.lastIndexOf('@');

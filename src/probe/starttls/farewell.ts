@@ -19,6 +19,9 @@ import type { Leave } from './index.js';
 /** What is kept of the server's last words while looking for the goodbye's answer. */
 const HEARD_MAX = 4096;
 
+/** When a goodbye is over: its answer (a pattern), the server's close, or once it is sent. */
+export type FarewellEnd = RegExp | 'server-close' | 'sent';
+
 /**
  * Says `goodbye`, then ends TLS: once what the server said since matches `until` (its answer
  * to the goodbye), or once the server closes (`'server-close'`: the answer cannot be told from an
@@ -27,11 +30,7 @@ const HEARD_MAX = 4096;
  * first, and a client that talks before the greeting is what Postfix's postscreen and
  * `reject_unauth_pipelining` take for a spam bot.
  */
-export function farewell(
-  goodbye: string | Uint8Array,
-  until: RegExp | 'server-close' | 'sent',
-  greeting?: RegExp,
-): Leave {
+export function farewell(goodbye: string | Uint8Array, until: FarewellEnd, greeting?: RegExp): Leave {
   return (tls, alreadyHeard) =>
     new Promise<void>((resolve) => {
       let heard = alreadyHeard.slice(-HEARD_MAX);

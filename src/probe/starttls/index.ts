@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { closeNotify, farewell, ldapUnbind } from './farewell.js';
+import { closeNotify, type FarewellEnd, farewell, ldapUnbind } from './farewell.js';
 import { ftp } from './ftp.js';
 import { imap } from './imap.js';
 import { ldap } from './ldap.js';
@@ -38,7 +38,31 @@ type Negotiation = (ctx: StartTlsContext) => Promise<Leave | undefined>;
 /** The last line of a 221 reply: "221 text", or a bare "221" (RFC 5321 §4.2.1 allows it). */
 const REPLY_221 = /(?:^|\n)221(?: |\r?\n)/;
 
-/** A protocol whose session ends with `leave` once its certificate is read (farewell.ts). */
+/** The last line of a reply of numbered lines ("220-…" lines, then "220 …"), greeting or answer. */
+const LAST_REPLY_LINE = /(?:^|\n)\d{3}(?:[ \r][^\n]*)?\n/;
+
+/**
+ * Each protocol's goodbye (farewell.ts): what is said, what answers it, and the greeting it
+ * waits for over TLS from the first byte (after STARTTLS the client speaks next).
+ */
+const GOODBYES: Readonly<
+  Record<ImplicitTlsProtocol, { say: string | Uint8Array; until: FarewellEnd; greeting?: RegExp }>
+> = {
+  // RFC 5321 §4.1.1.10: QUIT → 221 (a line "221 …", or the last of a multi-line reply).
+  smtp: { say: 'QUIT\r\n', until: REPLY_221, greeting: LAST_REPLY_LINE },
+  // RFC 9051 §6.1.3: LOGOUT → untagged BYE, then the tagged OK; the greeting is "* OK …".
+  imap: { say: 'c9 LOGOUT\r\n', until: /(?:^|\n)c9 (?:OK|NO|BAD)\b/i, greeting: /^\*[^\n]*\n/ },
+  // RFC 1939 §6: QUIT → "+OK" and the server closes (an earlier CAPA's +OK looks the same, so
+  // the close is what is waited for).
+  pop3: { say: 'QUIT\r\n', until: 'server-close', greeting: /^[+-][^\n]*\n/ },
+  // RFC 959: QUIT → 221.
+  ftp: { say: 'QUIT\r\n', until: REPLY_221, greeting: LAST_REPLY_LINE },
+  // RFC 4511 §4.3: an UnbindRequest (message 2: a StartTLS request may have been 1), no
+  // response, both close; LDAP servers send no greeting.
+  ldap: { say: ldapUnbind(2), until: 'sent' },
+};
+
+/** A protocol whose session ends with its goodbye once its certificate is read. */
 const leavingWith =
   (negotiate: (ctx: StartTlsContext) => Promise<void>, leave: Leave): Negotiation =>
   async (ctx) => {
@@ -46,36 +70,30 @@ const leavingWith =
     return leave;
   };
 
+/** The goodbye after STARTTLS: said at once. */
+const afterStartTls = (p: ImplicitTlsProtocol): Leave => farewell(GOODBYES[p].say, GOODBYES[p].until);
+
 export const STARTTLS: Readonly<Record<StartTlsProtocol, Negotiation>> = {
-  // RFC 5321 §4.1.1.10: QUIT → 221 (a line "221 …", or the last of a multi-line reply).
-  smtp: leavingWith(smtp, farewell('QUIT\r\n', REPLY_221)),
-  // RFC 9051 §6.1.3: LOGOUT → untagged BYE, then the tagged OK.
-  imap: leavingWith(imap, farewell('c9 LOGOUT\r\n', /(?:^|\n)c9 (?:OK|NO|BAD)\b/i)),
-  // RFC 1939 §6: QUIT → "+OK" and the server closes (an earlier CAPA's +OK looks the same, so
-  // the close is what is waited for).
-  pop3: leavingWith(pop3, farewell('QUIT\r\n', 'server-close')),
-  // RFC 959: QUIT → 221.
-  ftp: leavingWith(ftp, farewell('QUIT\r\n', REPLY_221)),
-  // RFC 4511 §4.3: UnbindRequest (the StartTLS request was message 1); no response, both close.
-  ldap: leavingWith(ldap, farewell(ldapUnbind(2), 'sent')),
+  smtp: leavingWith(smtp, afterStartTls('smtp')),
+  imap: leavingWith(imap, afterStartTls('imap')),
+  pop3: leavingWith(pop3, afterStartTls('pop3')),
+  ftp: leavingWith(ftp, afterStartTls('ftp')),
+  ldap: leavingWith(ldap, afterStartTls('ldap')),
   xmpp: leavingWith(xmpp, closeNotify),
   postgres,
   mysql,
 };
 
-/** The last line of a reply of numbered lines ("220-…" lines, then "220 …"), greeting or answer. */
-const LAST_REPLY_LINE = /(?:^|\n)\d{3}(?:[ \r][^\n]*)?\n/;
+/** How sessions over TLS from the first byte (smtps://, imaps://, …) end: the same goodbye, after the greeting. */
+const overTls = (p: ImplicitTlsProtocol): Leave =>
+  farewell(GOODBYES[p].say, GOODBYES[p].until, GOODBYES[p].greeting);
 
-/**
- * How sessions over TLS from the first byte (smtps://, imaps://, …) end: after the server's
- * greeting, the same goodbye as after STARTTLS (an LDAP unbind is message 1 there).
- */
 export const IMPLICIT_TLS_LEAVES: Readonly<Record<ImplicitTlsProtocol, Leave>> = {
-  smtp: farewell('QUIT\r\n', REPLY_221, LAST_REPLY_LINE),
-  imap: farewell('c9 LOGOUT\r\n', /(?:^|\n)c9 (?:OK|NO|BAD)\b/i, /^\*[^\n]*\n/),
-  pop3: farewell('QUIT\r\n', 'server-close', /^[+-][^\n]*\n/),
-  ftp: farewell('QUIT\r\n', REPLY_221, LAST_REPLY_LINE),
-  ldap: farewell(ldapUnbind(1), 'sent'),
+  smtp: overTls('smtp'),
+  imap: overTls('imap'),
+  pop3: overTls('pop3'),
+  ftp: overTls('ftp'),
+  ldap: overTls('ldap'),
 };
 
 export { StartTlsError } from './conversation.js';

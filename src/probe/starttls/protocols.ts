@@ -15,5 +15,4 @@ export type StartTlsProtocol = (typeof STARTTLS_PROTOCOLS)[number];
  * Protocols certvet also knows spoken over TLS from the first byte (smtps://, imaps://, pop3s://,
  * ftps://, ldaps://): the probe leaves those sessions with the protocol's goodbye.
  */
-export const IMPLICIT_TLS_PROTOCOLS = ['smtp', 'imap', 'pop3', 'ftp', 'ldap'] as const;
-export type ImplicitTlsProtocol = (typeof IMPLICIT_TLS_PROTOCOLS)[number];
+export type ImplicitTlsProtocol = 'smtp' | 'imap' | 'pop3' | 'ftp' | 'ldap';
