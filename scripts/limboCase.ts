@@ -56,9 +56,14 @@ const KEY_USAGES: Readonly<Record<string, KeyUsageBit>> = {
   decipherOnly: 'decipherOnly',
 };
 
-/** The profile a case targets, from its namespace (`webpki::` → webpki, otherwise rfc5280). */
+/**
+ * The rule set a case targets, from its namespace: `webpki::` the CA/B Forum TLS Baseline
+ * Requirements, `smime::` the CA/B Forum S/MIME Baseline Requirements, any other plain RFC 5280.
+ */
 export function profileOf(id: string): Profile {
-  return id.startsWith('webpki::') ? 'webpki' : 'rfc5280';
+  if (id.startsWith('webpki::')) return 'webpki';
+  if (id.startsWith('smime::')) return 'smime';
+  return 'rfc5280';
 }
 
 function certs(pems: readonly string[]): Certificate[] {

@@ -190,7 +190,7 @@ const UNIONS: readonly { readonly at: string; readonly values: readonly (string 
     at: 'RevocationInfo/source',
     values: members<RevocationInfo['source']>()(['ocsp-stapled', 'ocsp', 'crl', null]),
   },
-  { at: 'Verification/profile', values: members<Profile>()(['rfc5280', 'webpki']) },
+  { at: 'Verification/profile', values: members<Profile>()(['rfc5280', 'webpki', 'smime']) },
   { at: 'Verification/conformance', values: members<Conformance>()(['enforce', 'warn']) },
 ];
 const TLS_VERSIONS = members<TlsVersion>()(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);

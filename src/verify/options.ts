@@ -2,8 +2,11 @@ import type { Certificate } from '../x509/certificate.js';
 import type { KeyUsageBit } from '../x509/extensions.js';
 import type { Crl } from './crl.js';
 
-/** Which rule set to validate against. */
-export type Profile = 'rfc5280' | 'webpki';
+/**
+ * Which rule set to validate against: RFC 5280 alone, or with the CA/Browser Forum's Baseline
+ * Requirements for TLS server certificates (`webpki`) or for S/MIME certificates (`smime`).
+ */
+export type Profile = 'rfc5280' | 'webpki' | 'smime';
 
 /**
  * What to do with profile rules (RFC 5280 or CA/B Forum "MUST"s that do not by themselves

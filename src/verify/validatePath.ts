@@ -20,6 +20,7 @@ import { PolicyState } from './policy.js';
 import type { CertContext } from './rules/context.js';
 import { checkRfc5280Profile } from './rules/rfc5280.js';
 import { checkSignatureOnlyKeyUsage } from './rules/signatureOnlyKeyUsage.js';
+import { checkSmimeProfile } from './rules/smime.js';
 import { checkWebPkiProfile } from './rules/webpki.js';
 
 export interface PathSettings {
@@ -227,6 +228,7 @@ function checkProfileRules(st: Step): void {
     checkRfc5280Profile(ctx, { allowNonCriticalNameConstraints: s.profile === 'webpki' });
     checkSignatureOnlyKeyUsage(ctx);
     if (s.profile === 'webpki') checkWebPkiProfile(ctx);
+    else if (s.profile === 'smime') checkSmimeProfile(ctx);
   }
 }
 

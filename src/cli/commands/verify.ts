@@ -10,6 +10,7 @@ import type { ExpectedName, Profile } from '../../verify/options.js';
 import { verifyCertificate } from '../../verify/verify.js';
 import type { Certificate } from '../../x509/certificate.js';
 import { loadCertificates } from '../../x509/load.js';
+import { OID } from '../../x509/oids.js';
 import { readAllCertificates, readCrlFile } from '../certificateFiles.js';
 import { UsageError } from '../errors.js';
 import { INPUT_LIMITS } from '../files.js';
@@ -33,7 +34,7 @@ interface VerifyFlags {
   ip?: string;
   email?: string;
   uri?: string;
-  purpose: 'server' | 'client';
+  purpose?: 'server' | 'client' | 'email';
   profile: Profile;
   lenient: boolean;
   revocation: 'soft' | 'hard';
@@ -79,14 +80,13 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
     .option('--uri <uri>', 'the URI (e.g. a SPIFFE ID) the certificate must be valid for', parseUri)
     .option(
       '--purpose <purpose>',
-      'server or client (extended key usage serverAuth / clientAuth)',
-      oneOf(['server', 'client'] as const),
-      'server',
+      'server, client or email (extended key usage serverAuth / clientAuth / emailProtection; default: server, email with --profile smime)',
+      oneOf(['server', 'client', 'email'] as const),
     )
     .option(
       '--profile <profile>',
-      'rfc5280 or webpki (CA/B Forum Baseline Requirements on top)',
-      oneOf(['rfc5280', 'webpki'] as const),
+      'rfc5280, webpki (CA/B Forum TLS Baseline Requirements on top) or smime (CA/B Forum S/MIME Baseline Requirements on top)',
+      oneOf(['rfc5280', 'webpki', 'smime'] as const),
       'rfc5280',
     )
     .option(
@@ -116,6 +116,7 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
     .action(async (certPath: string, flags: VerifyFlags) => {
       const names = [flags.host, flags.ip, flags.email, flags.uri].filter((x) => x !== undefined);
       if (names.length > 1) throw new UsageError('give at most one of --host, --ip, --email and --uri');
+      const purpose = flags.purpose ?? (flags.profile === 'smime' ? 'email' : 'server');
       const started = performance.now();
       const now = flags.at ?? new Date();
       const [leaf, ...rest] = await readAllCertificates(certPath, { what: 'certificate' });
@@ -146,7 +147,9 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
         time: now,
         profile: flags.profile,
         conformance: flags.lenient ? 'warn' : 'enforce',
-        purpose: flags.purpose === 'client' ? 'clientAuth' : 'serverAuth',
+        purpose: purpose === 'client' ? 'clientAuth' : purpose === 'server' ? 'serverAuth' : 'any',
+        // email: the leaf (and any CA's extKeyUsage) must allow emailProtection.
+        ...(purpose === 'email' ? { requiredEku: [OID.emailProtection] } : {}),
         expectedNames: expected,
         maxDepth: flags.maxDepth ?? null,
         crls,
@@ -155,7 +158,7 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
       });
       const anchorIds = new Set(anchors.map((a) => a.sha256));
       const findings: Finding[] = [...result.findings];
-      const settings = `profile ${flags.profile}${flags.lenient ? ' (lenient)' : ''}, purpose ${flags.purpose}, ${expected[0] ? `name ${expected[0].value}` : 'no name checked'}, at ${now.toISOString()}`;
+      const settings = `profile ${flags.profile}${flags.lenient ? ' (lenient)' : ''}, purpose ${purpose}, ${expected[0] ? `name ${expected[0].value}` : 'no name checked'}, at ${now.toISOString()}`;
       const r: TargetResult = {
         target: certPath,
         host: expected[0]?.value ?? null,
