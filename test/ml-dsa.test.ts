@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { runLimboCase } from '../scripts/limboCase.js';
 import { loadCertificates, verifyCertificate } from '../src/index.js';
 import { tlv } from '../src/lab/derWriter.js';
 import type { Certificate } from '../src/x509/certificate.js';
@@ -112,6 +113,35 @@ describe('ML-DSA certificates (RFC 9881)', () => {
     const r = verify(fixtures.chains['ml-dsa-65'], 'webpki');
     assert.equal(r.valid, false);
     assert.ok(r.findings.some((f) => f.code === 'weak-key' && /an ML-DSA-65 key/.test(f.message)));
+  });
+
+  test('the x509-limbo harness: SKIPPED where this Node cannot check ML-DSA, judged where it can; a keyUsage violation fails everywhere', () => {
+    const kase = (chain: MlDsaChain, expected: 'SUCCESS' | 'FAILURE') =>
+      runLimboCase({
+        id: 'rfc9881::case',
+        validation_kind: 'SERVER',
+        trusted_certs: [chain.root],
+        untrusted_intermediates: [],
+        peer_certificate: chain.leaf,
+        validation_time: AT.toISOString(),
+        expected_peer_name: { kind: 'DNS', value: 'example.com' },
+        expected_result: expected,
+      });
+    const good = kase(fixtures.chains['ml-dsa-65'], 'SUCCESS');
+    const bad = kase(fixtures.badSignature, 'FAILURE');
+    if (supported) {
+      assert.equal(good.actual_result, 'SUCCESS', good.context ?? '');
+      assert.equal(bad.actual_result, 'FAILURE');
+    } else {
+      for (const r of [good, bad]) {
+        assert.equal(r.actual_result, 'SKIPPED', r.context ?? '');
+        assert.match(r.context ?? '', /ML-DSA-\d\d signatures cannot be verified on Node\.js v\d+/);
+      }
+    }
+    // Whatever the runtime, a rule broken besides the signature decides.
+    const ku = kase(fixtures.keyEncipherment, 'FAILURE');
+    assert.equal(ku.actual_result, 'FAILURE');
+    assert.match(ku.context ?? '', /keyEncipherment/);
   });
 
   if (supported) {

@@ -194,6 +194,15 @@ const OPENSSL_HAS_ML_DSA = ((): boolean => {
   return major > 3 || (major === 3 && minor >= 5);
 })();
 
+/**
+ * Whether this runtime's node:crypto can check signatures of `alg` at all: false only for
+ * ML-DSA on a Node built with OpenSSL before 3.5 (its signatures then fail as unverifiable,
+ * never pass). For harnesses that must tell "cannot check here" from "does not verify".
+ */
+export function runtimeCanVerify(alg: SignatureAlgorithm): boolean {
+  return !alg.scheme.startsWith('ml-dsa') || OPENSSL_HAS_ML_DSA;
+}
+
 /** Verifies `signature` over `data` with node:crypto. Returns null when valid, else the reason. */
 export function verifySignature(
   alg: SignatureAlgorithm,
