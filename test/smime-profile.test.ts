@@ -5,12 +5,13 @@
  * from the `smime::` namespace; `certvet verify --profile smime` uses it.
  */
 import assert from 'node:assert/strict';
+import { webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runLimboCase } from '../scripts/limboCase.js';
-import { type CertSpec, type IssuedCert, issue, x509 } from '../src/lab/pki.js';
+import { type CertSpec, type IssuedCert, issue, type LabKey, x509 } from '../src/lab/pki.js';
 import type { Profile } from '../src/verify/options.js';
 import { subscriberKeyUsageProblem } from '../src/verify/rules/smime.js';
 import { verifyCertificate } from '../src/verify/verify.js';
@@ -165,7 +166,7 @@ describe('the smime profile', () => {
     );
   });
 
-  test("a subscriber's keyUsage: present, critical, and by key type (7.1.2.3 (e))", async () => {
+  test("a subscriber's keyUsage: present, by key type, and critical as it should be (7.1.2.3 (e))", async () => {
     const missing = await issue(leafSpec({ keyUsage: 0 }));
     assertOnlySmimeRejects(
       verify(missing),
@@ -173,17 +174,17 @@ describe('the smime profile', () => {
       'key-usage',
       'S/MIME BR 7.1.2.3 (e)',
     );
+    // "SHOULD be marked critical": a warning, never a rejection, in either conformance mode.
     const notCritical = await issue(
       leafSpec({ keyUsage: 0, extensions: [new x509.KeyUsagesExtension(KU.digitalSignature, false)] }),
     );
     const r = verify(notCritical);
-    assertOnlySmimeRejects(
-      r,
-      verify(notCritical, { profile: 'rfc5280' }),
-      'key-usage',
-      'S/MIME BR 7.1.2.3 (e)',
+    assert.equal(r.valid, true, summary(r));
+    assert.deepEqual(
+      r.findings.map((f) => [f.code, f.severity, f.rule]),
+      [['key-usage', 'warning', 'S/MIME BR 7.1.2.3 (e)']],
     );
-    assert.match(summary(r), /does not mark keyUsage critical/);
+    assert.match(summary(r), /does not mark keyUsage critical \(it should\)/);
     const ecEncipherment = await issue(leafSpec({ keyUsage: KU.digitalSignature | KU.keyEncipherment }));
     assertOnlySmimeRejects(
       verify(ecEncipherment),
@@ -260,6 +261,25 @@ describe('the smime profile', () => {
       v.findings.some((f) => f.rule === 'S/MIME BR 7.1.4.2.1' && /no mailbox address/.test(f.message)),
       summary(v),
     );
+  });
+
+  test('keys (6.1.5): RSA moduli a multiple of 8, ECDSA on P-256/P-384/P-521', async () => {
+    const pair = (await webcrypto.subtle.generateKey(
+      {
+        name: 'RSASSA-PKCS1-v1_5',
+        modulusLength: 2052,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: 'SHA-256',
+      },
+      true,
+      ['sign', 'verify'],
+    )) as unknown as LabKey['pair'];
+    const odd = await issue(leafSpec({ key: { type: 'rsa-2048', pair }, keyUsage: KU.digitalSignature }));
+    const r = verify(odd);
+    assertOnlySmimeRejects(r, verify(odd, { profile: 'rfc5280' }), 'weak-key', 'S/MIME BR 6.1.5');
+    assert.match(summary(r), /RSA modulus is 2052 bits, not a multiple of 8/);
+    const p384 = await issue(leafSpec({ keyType: 'ec-p384' }));
+    assert.equal(verify(p384).valid, true, summary(verify(p384)));
   });
 
   test('under --lenient the same rules are warnings, and the chain is valid', async () => {

@@ -1,11 +1,13 @@
 import type { KeyUsageBit } from '../../x509/extensions.js';
 import { EKU_NAMES, OID } from '../../x509/oids.js';
+import { describeKey } from '../../x509/publicKey.js';
 import type { CertContext } from './context.js';
 
 /**
  * The CA/Browser Forum S/MIME Baseline Requirements (certificates that protect email) on top of
- * RFC 5280, as the `smime` profile: the extension rules of §7.1.2 for root, subordinate CA and
- * subscriber certificates, and the mailbox rule of §7.1.4.2.1. The purpose itself
+ * RFC 5280, as the `smime` profile: v3 (§7.1.1), keys (§6.1.5) and signature algorithms
+ * (§7.1.3.2), the extension rules of §7.1.2 for root, subordinate CA and subscriber
+ * certificates, and the mailbox rule of §7.1.4.2.1. The purpose itself
  * (id-kp-emailProtection, chained through the CAs) is the caller's required EKU, and the
  * mailbox the caller names is matched against the rfc822Name entries; neither is repeated here.
  * Reported as profile findings: critical when conformance is enforced, warnings under
@@ -28,11 +30,90 @@ const CA_USAGES: ReadonlySet<KeyUsageBit> = new Set(['keyCertSign', 'cRLSign', '
 /** smtpUTF8Mailbox (RFC 9598), the otherName that §7.1.4.2.1 accepts besides rfc822Name. */
 const SMTP_UTF8_MAILBOX = '1.3.6.1.5.5.7.8.9';
 
+/**
+ * Signature algorithms §7.1.3.2 permits besides EdDSA (MD5 and SHA-1 are critical
+ * weak-signature findings already).
+ */
+const ALLOWED_SIGNATURES: ReadonlySet<string> = new Set([
+  'sha256WithRSAEncryption',
+  'sha384WithRSAEncryption',
+  'sha512WithRSAEncryption',
+  'rsassaPss(sha256)',
+  'rsassaPss(sha384)',
+  'rsassaPss(sha512)',
+  'ecdsa-with-SHA256',
+  'ecdsa-with-SHA384',
+  'ecdsa-with-SHA512',
+]);
+
+const ALLOWED_CURVES: ReadonlySet<string> = new Set(['P-256', 'P-384', 'P-521']);
+
 export function checkSmimeProfile(c: CertContext): void {
   const { cert, isLeaf } = c;
   const isRoot = c.isAnchor && cert.selfIssued;
+  checkKeyAndSignature(c);
   if (isLeaf) checkSubscriber(c);
   else checkCa(c, isRoot);
+}
+
+/** §7.1.1 v3; §6.1.5 keys; §7.1.3.2 signatures. ML-DSA keys are held to RFC 9881 only. */
+function checkKeyAndSignature(c: CertContext): void {
+  const { cert, index: i, sink, label } = c;
+  if (cert.version !== 3)
+    sink.profile(
+      'profile-violation',
+      `the ${label} is a v${cert.version} certificate (v3 required)`,
+      i,
+      SMIME('7.1.1'),
+    );
+  const key = cert.publicKey;
+  if (key.type === 'rsa' || key.type === 'rsa-pss') {
+    // Under 2048 bits is a critical weak-key finding in every profile already.
+    if (key.bits !== null && key.bits % 8 !== 0)
+      sink.profile(
+        'weak-key',
+        `the ${label}'s RSA modulus is ${key.bits} bits, not a multiple of 8`,
+        i,
+        SMIME('6.1.5'),
+      );
+  } else if (key.type === 'ec') {
+    if (key.explicitCurve)
+      sink.profile(
+        'weak-key',
+        `the ${label}'s EC key uses explicit curve parameters (named curves required)`,
+        i,
+        SMIME('6.1.5'),
+      );
+    else if (!ALLOWED_CURVES.has(key.curve ?? ''))
+      sink.profile(
+        'weak-key',
+        `the ${label}'s EC key is on ${key.curve ?? 'an unknown curve'} (P-256, P-384 or P-521 required)`,
+        i,
+        SMIME('6.1.5'),
+      );
+  } else if (key.type !== 'ed25519' && key.type !== 'ed448' && !key.type.startsWith('ml-dsa'))
+    sink.profile(
+      'weak-key',
+      `the ${label} has a ${describeKey(key)} key (RSA, ECDSA and EdDSA keys are permitted)`,
+      i,
+      SMIME('6.1.5'),
+    );
+  const alg = cert.signatureAlgorithm;
+  if (
+    !c.isAnchor &&
+    alg.hash !== 'md5' &&
+    alg.hash !== 'sha1' &&
+    alg.scheme !== 'ed25519' &&
+    alg.scheme !== 'ed448' &&
+    !alg.scheme.startsWith('ml-dsa') &&
+    !ALLOWED_SIGNATURES.has(alg.name)
+  )
+    sink.profile(
+      'weak-signature',
+      `the ${label} is signed with ${alg.name}, which the S/MIME Baseline Requirements do not permit`,
+      i,
+      SMIME('7.1.3.2'),
+    );
 }
 
 /** §7.1.2.1 root and §7.1.2.2 subordinate CA certificates. */
@@ -76,8 +157,15 @@ function checkSubscriber(c: CertContext): void {
   if (!ext.keyUsage)
     sink.profile('key-usage', `the ${label} has no keyUsage extension`, i, SMIME('7.1.2.3 (e)'));
   else {
+    // A SHOULD, not a SHALL: a warning whatever the conformance mode.
     if (kuExt && !kuExt.critical)
-      sink.profile('key-usage', `the ${label} does not mark keyUsage critical`, i, SMIME('7.1.2.3 (e)'));
+      sink.add({
+        code: 'key-usage',
+        severity: 'warning',
+        message: `the ${label} does not mark keyUsage critical (it should)`,
+        certIndex: i,
+        rule: SMIME('7.1.2.3 (e)'),
+      });
     const problem = subscriberKeyUsageProblem(cert.publicKey.type, ext.keyUsage);
     if (problem) sink.profile('key-usage', `the ${label}'s keyUsage ${problem}`, i, SMIME('7.1.2.3 (e)'));
   }
