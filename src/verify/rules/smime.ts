@@ -1,6 +1,6 @@
 import type { KeyUsageBit } from '../../x509/extensions.js';
 import { EKU_NAMES, OID } from '../../x509/oids.js';
-import { describeKey } from '../../x509/publicKey.js';
+import { checkCabfKey } from './cabfKeys.js';
 import type { CertContext } from './context.js';
 
 /**
@@ -46,8 +46,6 @@ const ALLOWED_SIGNATURES: ReadonlySet<string> = new Set([
   'ecdsa-with-SHA512',
 ]);
 
-const ALLOWED_CURVES: ReadonlySet<string> = new Set(['P-256', 'P-384', 'P-521']);
-
 export function checkSmimeProfile(c: CertContext): void {
   const { cert, isLeaf } = c;
   const isRoot = c.isAnchor && cert.selfIssued;
@@ -66,38 +64,13 @@ function checkKeyAndSignature(c: CertContext): void {
       i,
       SMIME('7.1.1'),
     );
-  const key = cert.publicKey;
-  if (key.type === 'rsa' || key.type === 'rsa-pss') {
-    // Under 2048 bits is a critical weak-key finding in every profile already.
-    if (key.bits !== null && key.bits % 8 !== 0)
-      sink.profile(
-        'weak-key',
-        `the ${label}'s RSA modulus is ${key.bits} bits, not a multiple of 8`,
-        i,
-        SMIME('6.1.5'),
-      );
-  } else if (key.type === 'ec') {
-    if (key.explicitCurve)
-      sink.profile(
-        'weak-key',
-        `the ${label}'s EC key uses explicit curve parameters (named curves required)`,
-        i,
-        SMIME('6.1.5'),
-      );
-    else if (!ALLOWED_CURVES.has(key.curve ?? ''))
-      sink.profile(
-        'weak-key',
-        `the ${label}'s EC key is on ${key.curve ?? 'an unknown curve'} (P-256, P-384 or P-521 required)`,
-        i,
-        SMIME('6.1.5'),
-      );
-  } else if (key.type !== 'ed25519' && key.type !== 'ed448' && !key.type.startsWith('ml-dsa'))
-    sink.profile(
-      'weak-key',
-      `the ${label} has a ${describeKey(key)} key (RSA, ECDSA and EdDSA keys are permitted)`,
-      i,
-      SMIME('6.1.5'),
-    );
+  checkCabfKey(c, {
+    rsa: (t) => t === 'rsa' || t === 'rsa-pss',
+    other: (t) => t === 'ed25519' || t === 'ed448' || t.startsWith('ml-dsa'),
+    permitted: 'RSA, ECDSA and EdDSA keys',
+    sizeRule: SMIME('6.1.5'),
+    explicitCurveRule: SMIME('6.1.5'),
+  });
   const alg = cert.signatureAlgorithm;
   if (
     !c.isAnchor &&

@@ -2,13 +2,8 @@ import { bytesEqual } from '../../x509/der.js';
 import { ipToText } from '../../x509/generalName.js';
 import { attributeValues } from '../../x509/name.js';
 import { EKU_NAMES, OID } from '../../x509/oids.js';
-import { describeKey } from '../../x509/publicKey.js';
+import { checkCabfKey } from './cabfKeys.js';
 import type { CertContext } from './context.js';
-
-/** "a"/"an" before a key's name as spoken: initialisms read letter by letter ("an RSA-PSS", "a DSA"). */
-function article(name: string): string {
-  return /^[aefhilmnorsx]/i.test(name) ? 'an' : 'a';
-}
 
 const BR = (s: string) => `CA/B BR ${s}`;
 
@@ -23,8 +18,6 @@ const ALLOWED_SIGNATURES = new Set([
   'ecdsa-with-SHA384',
   'ecdsa-with-SHA512',
 ]);
-
-const ALLOWED_CURVES = new Set(['P-256', 'P-384', 'P-521']);
 
 /** keyUsage bits a subscriber certificate may assert, by key type (BR 7.1.2.7.11). */
 // RSA dataEncipherment is permitted (NOT RECOMMENDED, pending prohibition).
@@ -63,38 +56,13 @@ export function checkWebPkiProfile(c: CertContext): void {
     );
 
   // 6.1.5 / 7.1.3.1 keys.
-  if (key.type === 'rsa') {
-    if (key.bits !== null && key.bits % 8 !== 0)
-      sink.profile(
-        'weak-key',
-        `the ${label}'s RSA modulus is ${key.bits} bits, not a multiple of 8`,
-        i,
-        BR('6.1.5'),
-      );
-  } else if (key.type === 'ec') {
-    if (key.explicitCurve)
-      sink.profile(
-        'weak-key',
-        `the ${label}'s EC key uses explicit curve parameters (named curves required)`,
-        i,
-        BR('7.1.3.1.2'),
-      );
-    else if (!ALLOWED_CURVES.has(key.curve ?? ''))
-      sink.profile(
-        'weak-key',
-        `the ${label}'s EC key is on ${key.curve ?? 'an unknown curve'} (P-256, P-384 or P-521 required)`,
-        i,
-        BR('6.1.5'),
-      );
-  } else {
-    const named = describeKey(key);
-    sink.profile(
-      'weak-key',
-      `the ${label} has ${article(named)} ${named} key (only RSA and ECDSA keys are permitted)`,
-      i,
-      BR('6.1.5'),
-    );
-  }
+  checkCabfKey(c, {
+    rsa: (t) => t === 'rsa',
+    other: () => false,
+    permitted: 'only RSA and ECDSA keys',
+    sizeRule: BR('6.1.5'),
+    explicitCurveRule: BR('7.1.3.1.2'),
+  });
 
   // 7.1.3.2 signature algorithms (signatures below the anchor; an anchor's self-signature is not relied on).
   const hash = cert.signatureAlgorithm.hash;
