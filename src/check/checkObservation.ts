@@ -11,6 +11,7 @@ import { verifyCertificate } from '../verify/verify.js';
 import { parseCertificateCached } from '../x509/cache.js';
 import type { Certificate } from '../x509/certificate.js';
 import { isoOf } from '../x509/time.js';
+import { serverKeyUsageFor } from './tlsKeyUsage.js';
 
 export interface CheckPolicy {
   readonly anchors: readonly Certificate[];
@@ -151,6 +152,9 @@ export function evaluateObservation(
     };
   }
   const sent = parsed.slice(1);
+  // The key must allow what the handshake did with it (sign, or receive the key exchange).
+  const handshakeUsage =
+    (p.purpose ?? 'serverAuth') === 'serverAuth' ? serverKeyUsageFor(obs.protocol, obs.cipher) : null;
   const options = {
     leaf,
     anchors: p.anchors,
@@ -159,6 +163,9 @@ export function evaluateObservation(
     conformance: p.conformance,
     purpose: p.purpose ?? 'serverAuth',
     expectedNames: [nameFor(s)],
+    ...(handshakeUsage
+      ? { requiredKeyUsage: [handshakeUsage.bit], requiredKeyUsageReason: handshakeUsage.reason }
+      : {}),
     crls: p.crls ?? [],
     crlPolicy: { mode: p.crlMode ?? 'soft', reportUnknown: p.crlUnknownsByRevocation !== true },
   } as const;

@@ -100,6 +100,7 @@ function targetProbeOptions(t: ScanTarget) {
     servername: t.servername,
     starttls: t.spec.starttls,
     ...(t.spec.user ? { user: t.spec.user } : {}),
+    ...(t.expectName ? { identityName: t.expectName } : {}),
     ...(t.spec.protocolOverTls ? { protocolOverTls: t.spec.protocolOverTls } : {}),
     ...(t.caPem ? { ca: t.caPem } : {}),
     ...(t.client ? { client: t.client } : {}),

@@ -180,6 +180,10 @@ export class ClientCertVerifier extends EventEmitter {
       anchors: this.anchors,
       time: now,
       purpose: 'clientAuth',
+      // In every TLS version a client proves it holds its key by signing the handshake.
+      requiredKeyUsage: ['digitalSignature'],
+      requiredKeyUsageReason:
+        'a TLS client signs the handshake with this key (CertificateVerify, RFC 8446 §4.4.3, RFC 5246 §7.4.8)',
       profile: this.opts.profile ?? 'rfc5280',
       conformance: 'warn',
       crls: this.crls,

@@ -1,5 +1,11 @@
 import type { Socket } from 'node:net';
-import { type ConnectionOptions, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import {
+  type ConnectionOptions,
+  checkServerIdentity,
+  type SecureContext,
+  type TLSSocket,
+  connect as tlsConnect,
+} from 'node:tls';
 import { CapturingStream } from './capture.js';
 import { DeadlineError } from './deadline.js';
 import { parseServerHandshake } from './handshakeParser.js';
@@ -104,6 +110,11 @@ export async function tlsHandshakeWithCapture(run: ProbeRun, sock: Socket): Prom
   return tls;
 }
 
+/** Node's identity check made for `name` instead of the name Node would pick (servername or host). */
+function identityCheckFor(name: string): NonNullable<ConnectionOptions['checkServerIdentity']> {
+  return (_picked, cert) => checkServerIdentity(name, cert);
+}
+
 /** Starts TLS on the connected socket through a capturing stream, listening for the keylog and an OCSP staple. */
 function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
   const { o, servername } = run;
@@ -126,6 +137,7 @@ function openCapturedTls(run: ProbeRun, sock: Socket): CapturedTls {
     secureContext,
     ...(servername ? { servername } : {}),
     ...(o.alpn?.length ? { ALPNProtocols: [...o.alpn] } : {}),
+    ...(o.identityName ? { checkServerIdentity: identityCheckFor(o.identityName) } : {}),
   };
   const ts = tlsConnect(opts);
   run.tlsSock = ts;

@@ -40,6 +40,12 @@ export interface ProbeOptions {
    */
   readonly user?: string | null;
   /**
+   * The name Node's own identity check (the cross-check beside certvet's verdict) is made for:
+   * the name certvet checks, when it is not the one dialled or indicated (`--expect-name`, an
+   * IP target with a servername). Default: Node's choice, the servername or else the host.
+   */
+  readonly identityName?: string | null;
+  /**
    * The protocol a service speaks over TLS from the first byte (smtps://, imaps://, pop3s://,
    * ftps://, ldaps://): once the certificate is read, the probe waits for the server's greeting
    * and leaves with the protocol's goodbye (src/probe/starttls/farewell.ts) instead of dropping

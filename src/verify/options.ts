@@ -75,6 +75,11 @@ export interface VerifyOptions {
   readonly requiredEku?: readonly string[];
   /** keyUsage bits the leaf must have when it has a keyUsage extension. */
   readonly requiredKeyUsage?: readonly KeyUsageBit[];
+  /**
+   * Why they are required, added to the message when one is missing (e.g. "a TLS 1.3 server
+   * signs the handshake with this key (RFC 8446 §4.4.2.2)").
+   */
+  readonly requiredKeyUsageReason?: string;
   /** The names the peer must be valid for; the leaf must match at least one. */
   readonly expectedNames?: readonly ExpectedName[];
   /** Maximum number of intermediates (self-issued ones not counted); null = unbounded. */

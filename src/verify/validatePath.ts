@@ -30,6 +30,7 @@ export interface PathSettings {
   readonly purpose: Purpose;
   readonly requiredEku: readonly string[];
   readonly requiredKeyUsage: NonNullable<VerifyOptions['requiredKeyUsage']>;
+  readonly requiredKeyUsageReason: string | null;
   readonly expectedNames: readonly ExpectedName[];
   readonly maxDepth: number | null;
   readonly crls: NonNullable<VerifyOptions['crls']>;
@@ -420,7 +421,7 @@ function checkLeaf(leaf: Certificate, s: PathSettings, sink: FindingSink, label:
       if (!ku.has(bit))
         sink.trust(
           'key-usage',
-          `${who}'s keyUsage lacks ${bit} (has ${[...ku].join(', ')})`,
+          `${who}'s keyUsage lacks ${bit} (has ${[...ku].join(', ')})${s.requiredKeyUsageReason ? `: ${s.requiredKeyUsageReason}` : ''}`,
           0,
           'RFC 5280 §4.2.1.3',
         );

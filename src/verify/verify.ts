@@ -44,6 +44,7 @@ function settingsOf(o: VerifyOptions, budget: VerifyBudget): PathSettings {
       o.requiredEku ??
       (purpose === 'serverAuth' ? [OID.serverAuth] : purpose === 'clientAuth' ? [OID.clientAuth] : []),
     requiredKeyUsage: o.requiredKeyUsage ?? [],
+    requiredKeyUsageReason: o.requiredKeyUsageReason ?? null,
     expectedNames: o.expectedNames ?? [],
     maxDepth: o.maxDepth ?? null,
     crls: o.crls ?? [],
