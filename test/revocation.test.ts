@@ -253,7 +253,7 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
     assert.deepEqual((await checkRevocation(path('ocsp-revoked'), null, ctx({ mode: 'off' }))).findings, []);
   });
 
-  test('end to end over TLS: a stapled response is used first; must-staple without a staple is critical', async () => {
+  test('end to end over TLS: a stapled response is used first; must-staple without a staple is critical, revocation on or off', async () => {
     mode = 'openssl';
     const { buildOcspRequest } = await import('../src/revocation/ocsp.js');
     const staple = ocspAnswer(Buffer.from(buildOcspRequest(leaves['ocsp-revoked']!.parsed, ica.parsed)));
@@ -313,6 +313,28 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
         r2.findings.some((f) => f.code === 'must-staple-missing' && f.severity === 'critical'),
         JSON.stringify(r2.findings),
       );
+      // The broken promise shows with revocation off too (nothing to fetch to see it), once.
+      const r3 = await checkTarget({
+        spec: parseTarget(`127.0.0.1:${(noStaple.address() as { port: number }).port}`),
+        policy,
+        revocation: { ...revocation, mode: 'off', sources: [...revocation.sources] },
+      });
+      assert.equal(r3.status, 'critical');
+      assert.equal(
+        r3.findings.filter((f) => f.code === 'must-staple-missing').length,
+        1,
+        JSON.stringify(r3.findings),
+      );
+      const r4 = await checkTarget({
+        spec: parseTarget(`127.0.0.1:${(noStaple.address() as { port: number }).port}`),
+        policy,
+      });
+      assert.equal(
+        r4.findings.filter((f) => f.code === 'must-staple-missing').length,
+        1,
+        JSON.stringify(r4.findings),
+      );
+      assert.equal(r2.findings.filter((f) => f.code === 'must-staple-missing').length, 1);
     } finally {
       stapling.close();
       noStaple.close();

@@ -14,7 +14,7 @@ import type { Observation } from '../probe/observation.js';
 import type { ClientIdentity, LookupFn, ProbeOptions, ProbeTimeouts } from '../probe/probe.js';
 import { DEFAULT_TIMEOUTS, probe } from '../probe/probe.js';
 import type { AiaFetcher } from '../revocation/aia.js';
-import { checkRevocation, type RevocationContext } from '../revocation/checkRevocation.js';
+import { checkRevocation, mustStapleMissing, type RevocationContext } from '../revocation/checkRevocation.js';
 import type { TargetSpec } from '../scan/target.js';
 import type { Certificate } from '../x509/certificate.js';
 import { type CheckPolicy, type Evaluation, evaluateObservation } from './checkObservation.js';
@@ -193,6 +193,13 @@ export async function assessObservation(
     const findings = [...result.findings, ...rv.findings];
     const chain = result.chain.map((e, i) => (rv.perCert[i] ? { ...e, revocation: rv.perCert[i]! } : e));
     result = { ...result, findings, chain, status: statusOf(findings) };
+  } else if (ev.path[0]) {
+    // Revocation not checked (off, or no trusted path): a broken stapling promise still shows.
+    const missingStaple = mustStapleMissing(ev.path[0], obs.ocspStaple);
+    if (missingStaple) {
+      const findings = [...result.findings, missingStaple];
+      result = { ...result, findings, status: statusOf(findings) };
+    }
   }
   result = stickyRevocation(result, now);
   if (t.extraChecks && ev.path.length) {

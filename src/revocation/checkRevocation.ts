@@ -375,6 +375,21 @@ async function fromCrl(
  * soft mode, critical in hard). Certificates that name no source at all are "not-checked",
  * without a finding. must-staple without a staple is critical.
  */
+/**
+ * A leaf that requires OCSP stapling (TLS Feature status_request, RFC 7633 §4.2.3) from a
+ * server that sent no staple: critical, whatever the revocation mode — the promise is broken
+ * whether or not revocation is checked (a client that honours it, Firefox, refuses the site).
+ */
+export function mustStapleMissing(leaf: Certificate, staple: Uint8Array | null): Finding | null {
+  if (!leaf.ext.tlsFeatures?.includes(5) || staple) return null;
+  return {
+    code: 'must-staple-missing',
+    severity: 'critical',
+    message: `the leaf certificate (${leaf.subject.text}) requires OCSP stapling (TLS Feature status_request) but the server sent no staple`,
+    certIndex: 0,
+  };
+}
+
 export async function checkRevocation(
   path: readonly Certificate[],
   staple: Uint8Array | null,
@@ -385,14 +400,8 @@ export async function checkRevocation(
   if (ctx.mode === 'off') return { findings, perCert };
   const checkedAt = new Date(ctx.nowSec * 1000).toISOString().replace('.000Z', 'Z');
   const unknownSeverity = ctx.mode === 'hard' ? 'critical' : 'warning';
-  const leaf = path[0];
-  if (leaf?.ext.tlsFeatures?.includes(5) && !staple)
-    findings.push({
-      code: 'must-staple-missing',
-      severity: 'critical',
-      message: `the leaf certificate (${leaf.subject.text}) requires OCSP stapling (TLS Feature status_request) but the server sent no staple`,
-      certIndex: 0,
-    });
+  const missingStaple = path[0] ? mustStapleMissing(path[0], staple) : null;
+  if (missingStaple) findings.push(missingStaple);
   const outcomes = await Promise.all(
     path.slice(0, -1).map((cert, i) => checkOne(cert, path[i + 1]!, i, staple, ctx, checkedAt)),
   );
