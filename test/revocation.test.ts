@@ -377,6 +377,44 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
         server.close();
       }
     });
+
+  test('a caIssuers URL that answers 404, and one that is refused, are named in the untrusted finding', async () => {
+    const leaf = await issue({
+      subject: 'CN=127.0.0.1',
+      ips: ['127.0.0.1'],
+      issuer: ica,
+      aiaCaIssuers: [`${base}/gone.der`, 'ldap://127.0.0.1/cn=ica'],
+    });
+    const server = createTlsServer({ cert: leaf.pem, key: await privateKeyPem(leaf.key) }, (s) => s.end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { AiaFetcher } = await import('../src/revocation/aia.js');
+      const aia = new AiaFetcher({ timeoutMs: 2000, maxBytes: 1 << 20 });
+      const policy = {
+        anchors: [root.parsed],
+        profile: 'webpki' as const,
+        conformance: 'warn' as const,
+        warnDays: 30,
+        critDays: 7,
+        warnPercent: 0,
+      };
+      const spec = parseTarget(`127.0.0.1:${(server.address() as { port: number }).port}`);
+      const r = await checkTarget({ spec, policy, aia });
+      assert.equal(r.status, 'critical');
+      const untrusted = r.findings.find((f) => f.code === 'untrusted')?.message ?? '';
+      assert.match(untrusted, /fetching the missing issuer through AIA caIssuers failed: /);
+      assert.match(untrusted, /\/gone\.der: 127\.0\.0\.1:\d+ answered HTTP 404/);
+      assert.match(untrusted, /ldap:\/\/127\.0\.0\.1\/cn=ica: /);
+      // Without AIA fetching, nothing was tried and nothing is said about it.
+      const without = await checkTarget({ spec, policy });
+      assert.doesNotMatch(
+        without.findings.find((f) => f.code === 'untrusted')?.message ?? '',
+        /AIA caIssuers/,
+      );
+    } finally {
+      server.close();
+    }
+  });
 });
 
 describe("OCSP verification against certvet's own lab responder (cases openssl will not produce)", () => {

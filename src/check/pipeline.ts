@@ -180,8 +180,9 @@ export async function assessObservation(
   );
   let result = ev.result;
   if (!ev.anchored && t.aia && ev.path.length) {
-    const completed = await completeViaAia(t, obs, ev, now, signal);
-    if (completed) ({ ev, result } = completed);
+    const aia = await completeViaAia(t, obs, ev, now, signal);
+    if ('ev' in aia) ({ ev, result } = aia);
+    else if (aia.problems.length) result = withAiaProblems(result, aia.problems);
   }
   if (t.revocation && t.revocation.mode !== 'off' && ev.anchored && ev.path.length > 1) {
     const rv = await checkRevocation(ev.path, obs.ocspStaple, {
@@ -261,27 +262,56 @@ async function completeViaAia(
   ev: Evaluation,
   now: Date,
   signal: AbortSignal,
-): Promise<{ ev: Evaluation; result: TargetResult } | null> {
+): Promise<{ ev: Evaluation; result: TargetResult } | { problems: string[] }> {
   const fetched: Certificate[] = [];
+  // Why each caIssuers URL tried gave no issuer, for the untrusted finding when none helps.
+  const problems: string[] = [];
   let top = ev.path[ev.path.length - 1]!;
   for (let depth = 0; depth < 3; depth++) {
-    const got = (await Promise.allSettled(t.aia!.issuersOf(top, signal))).flatMap((r) =>
-      r.status === 'fulfilled' ? r.value : [],
-    );
+    const urls = top.ext.authorityInfoAccess?.caIssuers ?? [];
+    const settled = await Promise.allSettled(t.aia!.issuersOf(top, signal));
+    const got: Certificate[] = [];
+    settled.forEach((r, i) => {
+      if (r.status === 'rejected') problems.push(`${urls[i]}: ${(r.reason as Error).message}`);
+      else {
+        got.push(...r.value);
+        if (!r.value.some((c) => c.subject.key === top.issuer.key))
+          problems.push(`${urls[i]}: no certificate for the issuer ${top.issuer.text}`);
+      }
+    });
     const issuer = got.find((c) => c.subject.key === top.issuer.key);
     if (!issuer) break;
     fetched.push(...got);
     if (t.policy.anchors.some((a) => a.subject.key === issuer.issuer.key) || issuer.selfIssued) break;
     top = issuer;
   }
-  if (!fetched.length) return null;
+  if (!fetched.length) return { problems };
   const again = evaluateObservation(
     { target: t.spec.raw, host: t.spec.host, port: t.spec.port, expectName: t.expectName ?? null },
     obs,
     { ...t.policy, aiaIntermediates: fetched },
     now,
   );
-  return again.anchored ? { ev: again, result: again.result } : null;
+  if (again.anchored) return { ev: again, result: again.result };
+  problems.push('the certificates fetched still lead to no trust anchor');
+  return { problems };
+}
+
+/** The untrusted finding says what fetching the missing issuer through AIA ran into. */
+function withAiaProblems(result: TargetResult, problems: readonly string[]): TargetResult {
+  const said =
+    problems.slice(0, 4).join('; ') + (problems.length > 4 ? `; and ${problems.length - 4} more` : '');
+  return {
+    ...result,
+    findings: result.findings.map((f) =>
+      f.code === 'untrusted'
+        ? {
+            ...f,
+            message: `${f.message} (fetching the missing issuer through AIA caIssuers failed: ${said})`,
+          }
+        : f,
+    ),
+  };
 }
 
 /** One handshake per protocol version (OpenSSL needs @SECLEVEL=0 for 1.0/1.1, which the probe sets). */
