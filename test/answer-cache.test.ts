@@ -38,6 +38,7 @@ const answer = (nextUpdate: Date | null): OcspAnswer => ({
   revokedAt: null,
   reason: null,
   signer: 'test',
+  caveat: null,
 });
 
 describe('AnswerCache: TTLs, failures, bounds, single-flight', () => {

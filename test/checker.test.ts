@@ -363,13 +363,16 @@ describe('createChecker, checkTarget and scan', () => {
     const ep = await serve(leaf, [intermediate]);
     try {
       const target = `127.0.0.1:${ep.port}`;
-      const kept = createChecker({ ...opts, revocation: 'hard' });
+      // Hard mode wants the intermediate's status too: the root's CRL, supplied.
+      const rootCrl = await buildCrl({ issuer: root, entries: [] });
+      const hardOpts = { ...opts, revocation: 'hard' as const, crls: [Buffer.from(rootCrl)] };
+      const kept = createChecker(hardOpts);
       for (let i = 0; i < 3; i++) {
         const r = await kept.check(target);
         assert.equal(r.status, 'ok', JSON.stringify(r.findings));
       }
       assert.equal(fetches, 1, 'one fetch for the run');
-      const fresh = createChecker({ ...opts, revocation: 'hard', caches: { crl: { maxTtlMs: 0 } } });
+      const fresh = createChecker({ ...hardOpts, caches: { crl: { maxTtlMs: 0 } } });
       for (let i = 0; i < 2; i++) assert.equal((await fresh.check(target)).status, 'ok');
       assert.equal(fetches, 3, 'fetched on every check');
       assert.throws(

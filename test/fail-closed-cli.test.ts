@@ -50,6 +50,8 @@ describe('fail closed through the CLI (supplied CRLs)', () => {
       await buildCrl({ issuer: c.intermediate, entries: listed, ...stale }),
     );
     writeFileSync(file('stale-empty.crl'), await buildCrl({ issuer: c.intermediate, entries: [], ...stale }));
+    // The root's CRL: it covers the intermediate, which names no distribution point of its own.
+    writeFileSync(file('root.crl'), await buildCrl({ issuer: c.root, entries: [] }));
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     writeFileSync(
       file('badsig.crl'),
@@ -176,7 +178,14 @@ describe('fail closed through the CLI (supplied CRLs)', () => {
       assert.equal(r.code, 2, r.stdout + r.stderr);
       const rep = JSON.parse(r.stdout) as JsonReport;
       const unknown = rep.results[0]!.findings.filter((x) => x.code === 'revocation-unknown');
-      assert.equal(unknown.length, 1, `reported once: ${r.stdout}`);
+      // The leaf once (its CRL is stale); the intermediate names no source at all, which hard
+      // mode reports as well.
+      assert.deepEqual(
+        unknown.map((x) => x.certIndex),
+        [0, 1],
+        `reported once each: ${r.stdout}`,
+      );
+      assert.match(unknown[1]!.message, /names no OCSP responder and no CRL distribution point/);
       assert.equal(unknown[0]!.severity, 'critical', r.stdout);
       assert.match(unknown[0]!.message, /is stale/);
       // The chain entry says so too (it said "not-checked" beside the finding).
@@ -196,7 +205,10 @@ describe('fail closed through the CLI (supplied CRLs)', () => {
       assert.equal(rep.results[0]!.status, 'critical');
       assert.ok(rep.results[0]!.findings.some((x) => x.code === 'revoked' && x.severity === 'critical'));
       // Revoked is final: not also "unknown" (with an empty reason) for want of other sources.
-      assert.ok(!rep.results[0]!.findings.some((x) => x.code === 'revocation-unknown'), r.stdout);
+      assert.ok(
+        !rep.results[0]!.findings.some((x) => x.code === 'revocation-unknown' && x.certIndex === 0),
+        r.stdout,
+      );
     }
   });
 
@@ -273,6 +285,8 @@ describe('fail closed through the CLI (supplied CRLs)', () => {
         file('root.pem'),
         '--crl',
         file('fresh-int-2.crl'),
+        '--crl',
+        file('root.crl'),
         '--revocation',
         'hard',
         '--fetch-allow',

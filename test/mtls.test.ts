@@ -233,23 +233,40 @@ describe('mTLS server side: client certificates verified by certvet (real TLS on
   test('revoked by OCSP (verifier with network revocation on)', async () => {
     const { createServer: createHttpServer } = await import('node:http');
     const { ocspRequestOf, ocspRespond } = await import('../src/lab/ocspResponder.js');
+    const { buildCrl } = await import('../src/lab/crlBuilder.js');
     let revoked = '';
+    let rootCrl: Uint8Array = new Uint8Array();
+    let ocspCa: IssuedCert | null = null;
     const responder = createHttpServer((rq, rs) => {
       const chunks: Buffer[] = [];
       rq.on('data', (d) => chunks.push(d));
       rq.on('end', async () => {
+        if (rq.url === '/root.crl') return rs.end(Buffer.from(rootCrl));
         const body = ocspRequestOf(rq.method, rq.url!, Buffer.concat(chunks));
         rs.end(
           Buffer.from(
-            await ocspRespond(body, { signer: ica, statusOf: (s) => (s === revoked ? 'revoked' : 'good') }),
+            await ocspRespond(body, {
+              signer: ocspCa!,
+              statusOf: (s) => (s === revoked ? 'revoked' : 'good'),
+            }),
           ),
         );
       });
     });
     await new Promise<void>((r) => responder.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(responder.address() as { port: number }).port}/ocsp`;
-    const good = await mk('ocsp-good', { aiaOcsp: [url] });
-    const bad = await mk('ocsp-bad', { aiaOcsp: [url] });
+    const base = `http://127.0.0.1:${(responder.address() as { port: number }).port}`;
+    const url = `${base}/ocsp`;
+    // Hard mode wants a status for the issuing CA too: its CRL distribution point is the root's CRL.
+    rootCrl = await buildCrl({ issuer: root, entries: [] });
+    ocspCa = await issue({
+      subject: 'CN=mTLS OCSP Client CA',
+      ca: true,
+      issuer: root,
+      crlUrls: [`${base}/root.crl`],
+    });
+    const ica = ocspCa;
+    const good = await mk('ocsp-good', { aiaOcsp: [url], issuer: ica });
+    const bad = await mk('ocsp-bad', { aiaOcsp: [url], issuer: ica });
     revoked = bad.parsed.serialHex;
     const ver = createClientCertVerifier({ ca: root.pem, revocation: 'hard' });
     try {

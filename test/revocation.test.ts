@@ -341,6 +341,87 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
     }
   });
 
+  test('staples that cannot be used: must-staple fails on them, revocation on or off; a good answer from the responder notes them; hard mode fails a certificate that names no source', async () => {
+    mode = 'openssl';
+    const { ocspRespond } = await import('../src/lab/ocspResponder.js');
+    const { buildOcspRequest } = await import('../src/revocation/ocsp.js');
+    const staleFor = (leaf: IssuedCert) =>
+      ocspRespond(buildOcspRequest(leaf.parsed, ica.parsed), {
+        signer: ica,
+        statusOf: () => 'good',
+        validitySec: -30 * 86_400,
+      });
+    const mustStaple = await issue({
+      subject: 'CN=127.0.0.1',
+      ips: ['127.0.0.1'],
+      issuer: ica,
+      extensions: [
+        new x509.Extension('1.3.6.1.5.5.7.1.24', false, new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x05])),
+      ],
+    });
+    const servers: ReturnType<typeof createTlsServer>[] = [];
+    const stapling = async (leaf: IssuedCert, staple: Uint8Array | null) => {
+      const server = createTlsServer({ cert: leaf.pem + ica.pem, key: await privateKeyPem(leaf.key) }, (sk) =>
+        sk.end(),
+      );
+      server.on('OCSPRequest', (_c: Buffer, _i: Buffer, cb: (e: Error | null, r?: Buffer) => void) =>
+        cb(null, staple ? Buffer.from(staple) : undefined),
+      );
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return parseTarget(`127.0.0.1:${(server.address() as { port: number }).port}`);
+    };
+    const policy = {
+      anchors: [root.parsed],
+      profile: 'webpki' as const,
+      conformance: 'warn' as const,
+      warnDays: 30,
+      critDays: 7,
+      warnPercent: 0,
+    };
+    const revocation = (m: 'off' | 'soft' | 'hard') => ({
+      mode: m,
+      sources: ['ocsp', 'crl'] as ('ocsp' | 'crl')[],
+      crlCache: new CrlCache({ timeoutMs: 2000, maxBytes: 1 << 20 }),
+      fetch: { timeoutMs: 2000, maxOcspBytes: 1 << 20 },
+    });
+    try {
+      const spec = await stapling(mustStaple, await staleFor(mustStaple));
+      for (const m of ['off', 'soft', 'hard'] as const) {
+        const r = await checkTarget({ spec, policy, revocation: revocation(m) });
+        const f = r.findings.filter((x) => x.code === 'must-staple-missing');
+        assert.equal(f.length, 1, `${m}: ${JSON.stringify(r.findings)}`);
+        assert.equal(f[0]!.severity, 'critical');
+        assert.match(f[0]!.message, /the staple the server sent cannot be used: the OCSP response is stale/);
+      }
+      // Not must-staple: the responder's good answer decides, and the broken staple is noted.
+      const good = leaves['ocsp-good']!;
+      const goodSpec = await stapling(good, await staleFor(good));
+      const r = await checkTarget({
+        spec: goodSpec,
+        expectName: 'ocsp-good.example.test',
+        policy,
+        revocation: revocation('soft'),
+      });
+      assert.equal(r.chain[0]?.revocation?.status, 'good', JSON.stringify(r.chain[0]?.revocation));
+      assert.equal(r.chain[0]?.revocation?.source, 'ocsp');
+      assert.match(r.chain[0]?.revocation?.detail ?? '', /the stapled OCSP response is unusable: .*stale/);
+      // A certificate that names no OCSP responder and no CRL: nothing in soft mode, critical in hard.
+      const plain = await issue({ subject: 'CN=127.0.0.1', ips: ['127.0.0.1'], issuer: ica });
+      const plainSpec = await stapling(plain, null);
+      const soft = await checkTarget({ spec: plainSpec, policy, revocation: revocation('soft') });
+      assert.equal(soft.chain[0]?.revocation?.status, 'not-checked');
+      assert.ok(!soft.findings.some((f) => f.code === 'revocation-unknown' && f.certIndex === 0));
+      const hard = await checkTarget({ spec: plainSpec, policy, revocation: revocation('hard') });
+      const unknown = hard.findings.find((f) => f.code === 'revocation-unknown' && f.certIndex === 0);
+      assert.equal(unknown?.severity, 'critical', JSON.stringify(hard.findings));
+      assert.match(unknown?.message ?? '', /names no OCSP responder and no CRL distribution point/);
+      assert.equal(hard.status, 'critical');
+    } finally {
+      for (const sv of servers) sv.close();
+    }
+  });
+
   for (const file of ['ica.der', 'ica.p7c'])
     test(`AIA chain completion (${file}): incomplete-chain, the intermediate marked aia`, async () => {
       const leaf = await issue({
@@ -465,6 +546,52 @@ describe("OCSP verification against certvet's own lab responder (cases openssl w
     );
   });
 
+  test('fail closed on what a signed response says: the worst of several answers, critical extensions, no nextUpdate, a stale revocation', async () => {
+    const { ocspRespond } = await import('../src/lab/ocspResponder.js');
+    const { buildOcspRequest, verifyOcspResponse } = await import('../src/revocation/ocsp.js');
+    const root = await issue({ subject: 'CN=F Root', ca: true });
+    const ica = await issue({ subject: 'CN=F CA', ca: true, issuer: root });
+    const leaf = await issue({ subject: 'CN=f leaf', issuer: ica });
+    const now = Math.floor(Date.now() / 1000);
+    const req = buildOcspRequest(leaf.parsed, ica.parsed);
+    const verify = async (o: Omit<Parameters<typeof ocspRespond>[1], 'signer'>) =>
+      verifyOcspResponse(await ocspRespond(req, { signer: ica, ...o }), leaf.parsed, ica.parsed, now);
+    // Two answers for one certificate: revoked counts, in either order (RFC 6960 gives no order).
+    assert.equal((await verify({ statusOf: () => 'good', secondAnswer: 'revoked' })).status, 'revoked');
+    assert.equal((await verify({ statusOf: () => 'revoked', secondAnswer: 'good' })).status, 'revoked');
+    assert.equal((await verify({ statusOf: () => 'good', secondAnswer: 'unknown' })).status, 'unknown');
+    // An extension marked critical that certvet does not know makes the response unusable.
+    await assert.rejects(
+      verify({ statusOf: () => 'good', criticalExtension: 'response' }),
+      /unrecognised critical extension 1\.3\.6\.1\.4\.1\.99999\.1/,
+    );
+    await assert.rejects(
+      verify({ statusOf: () => 'good', criticalExtension: 'single' }),
+      /answer for this certificate has an unrecognised critical extension/,
+    );
+    // Without nextUpdate an answer is current for a day after thisUpdate (RFC 6960 §4.2.2.1).
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000);
+    assert.equal(
+      (await verify({ statusOf: () => 'good', omitNextUpdate: true, thisUpdate: hoursAgo(2) })).status,
+      'good',
+    );
+    await assert.rejects(
+      verify({ statusOf: () => 'good', omitNextUpdate: true, thisUpdate: hoursAgo(24 * 400) }),
+      /has no nextUpdate and is more than a day old/,
+    );
+    // A signed revocation stands when the answer is stale (as on a CRL); a stale "good" does not.
+    const staleRevoked = await verify({ statusOf: () => 'revoked', validitySec: -86_400 * 30 });
+    assert.equal(staleRevoked.status, 'revoked');
+    assert.match(staleRevoked.caveat ?? '', /stale/);
+    await assert.rejects(verify({ statusOf: () => 'good', validitySec: -86_400 * 30 }), /stale/);
+    const oldRevoked = await verify({
+      statusOf: () => 'revoked',
+      omitNextUpdate: true,
+      thisUpdate: hoursAgo(24 * 400),
+    });
+    assert.equal(oldRevoked.status, 'revoked');
+  });
+
   test('nonces (RFC 8954) and the SHA-256 CertID fallback', async () => {
     const { ocspRespond } = await import('../src/lab/ocspResponder.js');
     const { buildOcspRequest, verifyOcspResponse } = await import('../src/revocation/ocsp.js');
@@ -527,7 +654,11 @@ describe("OCSP verification against certvet's own lab responder (cases openssl w
         nowSec: now,
         nonce: true,
       });
-      assert.deepEqual(r.findings, []);
+      // The leaf is good; the intermediate names no source, which hard mode reports.
+      assert.deepEqual(
+        r.findings.map((f) => [f.code, f.certIndex]),
+        [['revocation-unknown', 1]],
+      );
       assert.equal(r.perCert[0]?.status, 'good');
     } finally {
       picky.close();

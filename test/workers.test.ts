@@ -313,6 +313,7 @@ describe('workers share the main thread’s caches', () => {
   const servers: tls.Server[] = [];
   const ports: number[] = [];
   let rootPem: string;
+  let rootCrl: Buffer;
   before(async () => {
     let crl: Uint8Array = new Uint8Array();
     http = createHttpServer((req, res) => {
@@ -325,6 +326,8 @@ describe('workers share the main thread’s caches', () => {
     const root = await issue({ subject: 'CN=Cache Root', ca: true });
     const ica = await issue({ subject: 'CN=Cache Issuing CA', ca: true, issuer: root, pathLen: 0 });
     rootPem = root.pem;
+    // Hard mode wants the issuing CA's status too: the root's CRL, supplied (no fetch).
+    rootCrl = Buffer.from(await buildCrl({ issuer: root, entries: [] }));
     crl = await buildCrl({ issuer: ica, entries: [] });
     for (let i = 0; i < 6; i++) {
       const leaf = await issue({
@@ -352,6 +355,7 @@ describe('workers share the main thread’s caches', () => {
     const lookup: DnsLookup = (_h, _o, cb) => cb(null, [{ address: '127.0.0.1', family: 4 }]);
     const checker = createChecker({
       ca: rootPem,
+      crls: [rootCrl],
       workers: 3,
       revocation: 'hard',
       fetchAllow: ['127.0.0.1'],

@@ -196,7 +196,7 @@ export async function assessObservation(
     result = { ...result, findings, chain, status: statusOf(findings) };
   } else if (ev.path[0]) {
     // Revocation not checked (off, or no trusted path): a broken stapling promise still shows.
-    const missingStaple = mustStapleMissing(ev.path[0], obs.ocspStaple);
+    const missingStaple = mustStapleMissing(ev.path, obs.ocspStaple, Math.floor(now.getTime() / 1000));
     if (missingStaple) {
       const findings = [...result.findings, missingStaple];
       result = { ...result, findings, status: statusOf(findings) };

@@ -17,7 +17,22 @@ export interface OcspRespondOptions {
   readonly includeSigner?: boolean;
   /** Echo this nonce instead of the request's (to test replay detection). */
   readonly nonceOverride?: Uint8Array;
+  /** Leave nextUpdate out ("newer information is always available", RFC 6960 §4.2.2.1). */
+  readonly omitNextUpdate?: boolean;
+  /** thisUpdate, instead of a minute before `now` (or before nextUpdate). */
+  readonly thisUpdate?: Date;
+  /** A second answer for every CertID, after the first, with this status. */
+  readonly secondAnswer?: LabOcspStatus;
+  /** Add an extension no one knows, marked critical, to the response or to every answer. */
+  readonly criticalExtension?: 'response' | 'single';
 }
+
+/** An extension OID under an unassigned private arc: no verifier knows it. */
+const UNKNOWN_EXT = seq(
+  tlv(0x06, Buffer.from([0x2b, 0x06, 0x01, 0x04, 0x01, 0x86, 0x8d, 0x1f, 0x01])),
+  Buffer.from([0x01, 0x01, 0xff]),
+  tlv(0x04, Buffer.from([0x05, 0x00])),
+);
 
 /**
  * The OCSP request an HTTP request carries (RFC 6960 Appendix A.1): the body of a POST, or the
@@ -47,8 +62,7 @@ export async function ocspRespond(requestDer: Uint8Array, o: OcspRespondOptions)
     const serialHex = Buffer.from(content(children(certIdT)[3]!))
       .toString('hex')
       .toUpperCase();
-    const status = o.statusOf(serialHex);
-    const certStatus =
+    const certStatusOf = (status: LabOcspStatus) =>
       status === 'good'
         ? Buffer.from([0x80, 0x00])
         : status === 'unknown'
@@ -61,15 +75,17 @@ export async function ocspRespond(requestDer: Uint8Array, o: OcspRespondOptions)
               ]),
             );
     const next = new Date(now.getTime() + (o.validitySec ?? 3600) * 1000);
-    const thisUpdate = new Date(Math.min(now.getTime() - 60_000, next.getTime() - 60_000));
-    singles.push(
+    const thisUpdate = o.thisUpdate ?? new Date(Math.min(now.getTime() - 60_000, next.getTime() - 60_000));
+    const answer = (status: LabOcspStatus) =>
       seq(
         Buffer.from(whole(certIdT)),
-        certStatus,
+        certStatusOf(status),
         generalizedTime(thisUpdate),
-        tlv(0xa0, generalizedTime(next)),
-      ),
-    );
+        ...(o.omitNextUpdate ? [] : [tlv(0xa0, generalizedTime(next))]),
+        ...(o.criticalExtension === 'single' ? [tlv(0xa1, seq(UNKNOWN_EXT))] : []),
+      );
+    singles.push(answer(o.statusOf(serialHex)));
+    if (o.secondAnswer) singles.push(answer(o.secondAnswer));
   }
   const keyHash = createHash('sha1').update(issuerKeyBits(o.signer)).digest();
   // RFC 8954: echo the request's nonce extension, if any.
@@ -86,7 +102,17 @@ export async function ocspRespond(requestDer: Uint8Array, o: OcspRespondOptions)
     tlv(0xa2, tlv(0x04, keyHash)),
     generalizedTime(now),
     seq(...singles),
-    ...(nonceExt ? [tlv(0xa1, seq(nonceExt))] : []),
+    ...(nonceExt || o.criticalExtension === 'response'
+      ? [
+          tlv(
+            0xa1,
+            seq(
+              ...(nonceExt ? [nonceExt] : []),
+              ...(o.criticalExtension === 'response' ? [UNKNOWN_EXT] : []),
+            ),
+          ),
+        ]
+      : []),
   );
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', o.signer.key.pair.privateKey);
   const key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });

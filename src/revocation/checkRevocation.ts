@@ -161,7 +161,13 @@ function isHold(e: RevokedEntry | null): boolean {
   return e?.reason === 'certificateHold';
 }
 
-type CertOutcome = { info: RevocationInfo | null; problems: string[]; hadSource: boolean };
+type CertOutcome = {
+  info: RevocationInfo | null;
+  problems: string[];
+  hadSource: boolean;
+  /** A supplied CRL lists it: the validator reported `revoked`, nothing is left to say here. */
+  revokedBySupplied?: boolean;
+};
 
 /**
  * One certificate: the staple (leaf) and every network source, asked concurrently under the
@@ -190,7 +196,7 @@ async function checkOne(
       checkedAt,
       nextUpdate: iso(a.nextUpdate),
       reason: a.reason,
-      detail: `${where}, signed by ${a.signer}${a.revokedAt ? `, revoked at ${iso(a.revokedAt)}` : ''}`,
+      detail: `${where}, signed by ${a.signer}${a.revokedAt ? `, revoked at ${iso(a.revokedAt)}` : ''}${a.caveat ? ` (${a.caveat}; a signed revocation stands)` : ''}`,
     };
   };
   const answers: RevocationInfo[] = [];
@@ -200,7 +206,8 @@ async function checkOne(
     const st = checkCrls(cert, issuer, ctx.supplied, ctx.nowSec, i > 0);
     // Listed: revoked, final — the validator reported it and the chain entry will say so; no
     // other source is asked and nothing is "unknown".
-    if (st.status === 'revoked') return { info: null, problems: [], hadSource: false };
+    if (st.status === 'revoked')
+      return { info: null, problems: [], hadSource: false, revokedBySupplied: true };
     suppliedRelevant = st.status !== 'not-covered';
     if (st.status === 'good')
       answers.push({
@@ -213,6 +220,7 @@ async function checkOne(
       });
     else if (st.status === 'unusable') problems.push(`supplied CRLs: ${st.reason}`);
   }
+  let stapleProblem: string | null = null;
   if (i === 0 && staple) {
     try {
       const a = fromOcsp(
@@ -222,7 +230,8 @@ async function checkOne(
       );
       if (a) answers.push(a);
     } catch (e) {
-      problems.push(`the stapled OCSP response is unusable: ${(e as Error).message}`);
+      stapleProblem = `the stapled OCSP response is unusable: ${(e as Error).message}`;
+      problems.push(stapleProblem);
     }
   }
   const named = (kind: RevocationSourceKind) =>
@@ -288,6 +297,9 @@ async function checkOne(
         }
       : revoked;
   else if (good.length) info = good[0]!;
+  // A good answer from elsewhere decides, but a broken staple is still worth knowing about.
+  if (info && stapleProblem && info.source !== 'ocsp-stapled')
+    info = { ...info, detail: `${info.detail} (${stapleProblem})` };
   if (!info)
     for (const { kind, url } of leftOut)
       problems.push(
@@ -373,21 +385,41 @@ async function fromCrl(
  * deadline). A definitive `revoked` is always critical; a source that exists but cannot
  * answer — including one cut short by the deadline — makes `revocation-unknown` (warning in
  * soft mode, critical in hard). Certificates that name no source at all are "not-checked",
- * without a finding. must-staple without a staple is critical.
+ * without a finding, in soft mode, and `revocation-unknown` (critical) in hard mode.
+ * must-staple without a usable staple is critical.
  */
 /**
  * A leaf that requires OCSP stapling (TLS Feature status_request, RFC 7633 §4.2.3) from a
- * server that sent no staple: critical, whatever the revocation mode — the promise is broken
- * whether or not revocation is checked (a client that honours it, Firefox, refuses the site).
+ * server that sent no staple, or one that cannot be used (malformed, badly signed, stale, for
+ * another certificate, "unknown"): critical, whatever the revocation mode — the promise is
+ * broken whether or not revocation is checked (a client that honours it, Firefox, refuses the
+ * site). The staple is judged against the leaf's issuer (`path[1]`); without one nothing is
+ * said about it (the chain's own findings say why).
  */
-export function mustStapleMissing(leaf: Certificate, staple: Uint8Array | null): Finding | null {
-  if (!leaf.ext.tlsFeatures?.includes(5) || staple) return null;
-  return {
+export function mustStapleMissing(
+  path: readonly Certificate[],
+  staple: Uint8Array | null,
+  nowSec: number,
+): Finding | null {
+  const leaf = path[0];
+  if (!leaf?.ext.tlsFeatures?.includes(5)) return null;
+  const finding = (what: string): Finding => ({
     code: 'must-staple-missing',
     severity: 'critical',
-    message: `the leaf certificate (${leaf.subject.text}) requires OCSP stapling (TLS Feature status_request) but the server sent no staple`,
+    message: `the leaf certificate (${leaf.subject.text}) requires OCSP stapling (TLS Feature status_request) but ${what}`,
     certIndex: 0,
-  };
+  });
+  if (!staple) return finding('the server sent no staple');
+  const issuer = path[1];
+  if (!issuer) return null;
+  try {
+    const a = verifyOcspResponse(staple, leaf, issuer, nowSec);
+    if (a.status === 'unknown')
+      return finding('the staple the server sent says the responder does not know it');
+  } catch (e) {
+    return finding(`the staple the server sent cannot be used: ${(e as Error).message}`);
+  }
+  return null;
 }
 
 export async function checkRevocation(
@@ -400,12 +432,12 @@ export async function checkRevocation(
   if (ctx.mode === 'off') return { findings, perCert };
   const checkedAt = new Date(ctx.nowSec * 1000).toISOString().replace('.000Z', 'Z');
   const unknownSeverity = ctx.mode === 'hard' ? 'critical' : 'warning';
-  const missingStaple = path[0] ? mustStapleMissing(path[0], staple) : null;
+  const missingStaple = mustStapleMissing(path, staple, ctx.nowSec);
   if (missingStaple) findings.push(missingStaple);
   const outcomes = await Promise.all(
     path.slice(0, -1).map((cert, i) => checkOne(cert, path[i + 1]!, i, staple, ctx, checkedAt)),
   );
-  outcomes.forEach(({ info, problems, hadSource }, i) => {
+  outcomes.forEach(({ info, problems, hadSource, revokedBySupplied }, i) => {
     const cert = path[i]!;
     const who =
       i === 0 ? `the leaf certificate (${cert.subject.text})` : `intermediate #${i} (${cert.subject.text})`;
@@ -431,6 +463,23 @@ export async function checkRevocation(
         code: 'revocation-unknown',
         severity: unknownSeverity,
         message: `the revocation status of ${who} could not be determined: ${problems.join('; ')}`,
+        certIndex: i,
+      });
+    } else if (ctx.mode === 'hard' && !revokedBySupplied) {
+      // Hard mode asked for a status: a certificate that names nowhere to get one has none.
+      const why = 'it names no OCSP responder and no CRL distribution point, and no supplied CRL covers it';
+      perCert[i] = {
+        status: 'unknown',
+        source: null,
+        checkedAt,
+        nextUpdate: null,
+        reason: null,
+        detail: why,
+      };
+      findings.push({
+        code: 'revocation-unknown',
+        severity: 'critical',
+        message: `the revocation status of ${who} cannot be checked: ${why} (--revocation hard)`,
         certIndex: i,
       });
     } else {

@@ -27,7 +27,23 @@ export interface OcspAnswer {
   readonly reason: string | null;
   /** Who signed it: the issuer itself or a delegated responder (its subject). */
   readonly signer: string;
+  /**
+   * Why the answer is not current (stale, no nextUpdate and old, from the future). Only a
+   * `revoked` answer is returned with one: the signer said the certificate is revoked, and
+   * staleness cannot un-revoke (as for a CRL); any other answer that is not current is refused.
+   */
+  readonly caveat: string | null;
 }
+
+/**
+ * How long an answer without nextUpdate counts as current. RFC 6960 §4.2.2.1: without
+ * nextUpdate "newer revocation information is available all the time", so only a recent
+ * thisUpdate makes it usable (§3.2 (5)); a day, as Firefox allows such answers.
+ */
+export const OCSP_NO_NEXT_UPDATE_MAX_AGE_SEC = 86_400;
+
+/** Status severity when a response holds several answers for one certificate: the worst counts. */
+const SEVERITY: Record<OcspStatus, number> = { good: 0, unknown: 1, revoked: 2 };
 
 /** The response could not be used: responder errors (tryLater…) and verification failures. */
 export class OcspError extends Error {
@@ -216,16 +232,39 @@ export function verifyOcspResponse(
         throw new OcspError('the OCSP response carries a different nonce (replayed?)');
     }
   }
-  const single = data.responses.find((r) => sameCertId(r.certID, cert, issuer));
-  if (!single) throw new OcspError('the OCSP response does not cover this certificate (no matching CertID)');
+  // RFC 6960 §4.4, RFC 5280 §4.2: an extension the response marks critical and certvet does not
+  // know makes it unusable (the nonce, the only one it reads, is checked above).
+  for (const e of data.responseExtensions ?? [])
+    if (e.critical && e.extnID !== NONCE)
+      throw new OcspError(`the OCSP response has an unrecognised critical extension ${e.extnID}`);
+  const singles = data.responses.filter((r) => sameCertId(r.certID, cert, issuer));
+  if (!singles.length)
+    throw new OcspError('the OCSP response does not cover this certificate (no matching CertID)');
+  for (const r of singles)
+    for (const e of r.singleExtensions ?? [])
+      if (e.critical)
+        throw new OcspError(
+          `the OCSP response's answer for this certificate has an unrecognised critical extension ${e.extnID}`,
+        );
+  // Several answers for the same certificate: the most severe counts (revoked, then unknown),
+  // whatever their order — as for the entries of a CRL.
+  const statusOf = (r: (typeof singles)[number]): OcspStatus =>
+    r.certStatus.revoked ? 'revoked' : r.certStatus.unknown !== undefined ? 'unknown' : 'good';
+  const single = singles.reduce((worst, r) =>
+    SEVERITY[statusOf(r)] > SEVERITY[statusOf(worst)] ? r : worst,
+  );
   const thisUpdate = single.thisUpdate;
   const nextUpdate = single.nextUpdate ?? null;
+  let caveat: string | null = null;
   if (thisUpdate.getTime() / 1000 > nowSec + skewSec)
-    throw new OcspError(`the OCSP response is from the future (thisUpdate ${thisUpdate.toISOString()})`);
-  if (nextUpdate && nextUpdate.getTime() / 1000 < nowSec - skewSec)
-    throw new OcspError(`the OCSP response is stale (nextUpdate ${nextUpdate.toISOString()})`);
+    caveat = `the OCSP response is from the future (thisUpdate ${thisUpdate.toISOString()})`;
+  else if (nextUpdate && nextUpdate.getTime() / 1000 < nowSec - skewSec)
+    caveat = `the OCSP response is stale (nextUpdate ${nextUpdate.toISOString()})`;
+  else if (!nextUpdate && thisUpdate.getTime() / 1000 < nowSec - skewSec - OCSP_NO_NEXT_UPDATE_MAX_AGE_SEC)
+    caveat = `the OCSP response has no nextUpdate and is more than a day old (thisUpdate ${thisUpdate.toISOString()})`;
   const st = single.certStatus;
-  const base = { thisUpdate, nextUpdate, producedAt: data.producedAt, signer: signerText };
+  if (caveat && !st.revoked) throw new OcspError(caveat);
+  const base = { thisUpdate, nextUpdate, producedAt: data.producedAt, signer: signerText, caveat };
   if (st.revoked) {
     const reason =
       st.revoked.revocationReason !== undefined
