@@ -437,6 +437,15 @@ export async function checkRevocation(
   const outcomes = await Promise.all(
     path.slice(0, -1).map((cert, i) => checkOne(cert, path[i + 1]!, i, staple, ctx, checkedAt)),
   );
+  // A chain entry without an answer: unknown (with why) or not checked.
+  const unanswered = (status: 'unknown' | 'not-checked', detail: string): RevocationInfo => ({
+    status,
+    source: null,
+    checkedAt,
+    nextUpdate: null,
+    reason: null,
+    detail,
+  });
   outcomes.forEach(({ info, problems, hadSource, revokedBySupplied }, i) => {
     const cert = path[i]!;
     const who =
@@ -451,14 +460,7 @@ export async function checkRevocation(
           certIndex: i,
         });
     } else if (hadSource) {
-      perCert[i] = {
-        status: 'unknown',
-        source: null,
-        checkedAt,
-        nextUpdate: null,
-        reason: null,
-        detail: problems.join('; '),
-      };
+      perCert[i] = unanswered('unknown', problems.join('; '));
       findings.push({
         code: 'revocation-unknown',
         severity: unknownSeverity,
@@ -468,14 +470,7 @@ export async function checkRevocation(
     } else if (ctx.mode === 'hard' && !revokedBySupplied) {
       // Hard mode asked for a status: a certificate that names nowhere to get one has none.
       const why = 'it names no OCSP responder and no CRL distribution point, and no supplied CRL covers it';
-      perCert[i] = {
-        status: 'unknown',
-        source: null,
-        checkedAt,
-        nextUpdate: null,
-        reason: null,
-        detail: why,
-      };
+      perCert[i] = unanswered('unknown', why);
       findings.push({
         code: 'revocation-unknown',
         severity: 'critical',
@@ -483,14 +478,10 @@ export async function checkRevocation(
         certIndex: i,
       });
     } else {
-      perCert[i] = {
-        status: 'not-checked',
-        source: null,
-        checkedAt,
-        nextUpdate: null,
-        reason: null,
-        detail: 'the certificate names no OCSP responder or CRL distribution point',
-      };
+      perCert[i] = unanswered(
+        'not-checked',
+        'the certificate names no OCSP responder or CRL distribution point',
+      );
     }
   });
   return { findings, perCert };
