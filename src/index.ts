@@ -93,6 +93,7 @@ export type {
   ExpectedName,
   Profile,
   Purpose,
+  TlsProfile,
   VerifyBudget,
   VerifyOptions,
 } from './verify/options.js';

@@ -295,7 +295,7 @@ describe('OCSP, CRL and AIA on the answer cache', () => {
     assert.equal(aia.fetches, 2);
   });
 
-  test('OCSP TTL: until nextUpdate capped at 1 h, 5 min without nextUpdate, failures 30 s', async () => {
+  test('OCSP TTL: until nextUpdate capped at 1 h, 5 min without nextUpdate (never past a day after thisUpdate), failures 30 s', async () => {
     const clock = manualClock();
     const cache = new OcspCache({ now: clock.now });
     const at = (ms: number) => new Date(clock.now() + ms);
@@ -314,7 +314,10 @@ describe('OCSP, CRL and AIA on the answer cache', () => {
     };
     await expect('soon', soon, 10 * MIN);
     await expect('far', far, 60 * MIN);
-    await expect('none', none, 5 * MIN);
+    await expect('none', { ...none, thisUpdate: at(0) }, 5 * MIN);
+    // Without nextUpdate an answer is current for a day after thisUpdate: a nearly day-old one
+    // is kept only for what is left of that day.
+    await expect('old', { ...none, thisUpdate: at(-(1440 - 2) * MIN) }, 2 * MIN);
     const q0 = cache.queries;
     const failing = async (): Promise<OcspAnswer> => {
       throw new Error('tryLater');

@@ -230,6 +230,66 @@ describe('mTLS server side: client certificates verified by certvet (real TLS on
     }
   });
 
+  test('network revocation hard: the configured CRLs count as sources, so a chain they cover is accepted without any CDP', async () => {
+    const { buildCrl } = await import('../src/lab/crlBuilder.js');
+    const { loadCrls } = await import('../src/index.js');
+    // root -> ica -> client, none naming an OCSP responder or a CRL distribution point.
+    const client = await mk('crl-covered');
+    const crls = [
+      ...loadCrls(Buffer.from(await buildCrl({ issuer: ica, entries: [] })), 'ica.crl'),
+      ...loadCrls(Buffer.from(await buildCrl({ issuer: root, entries: [] })), 'root.crl'),
+    ];
+    const covered = createClientCertVerifier({ ca: root.pem, crls, revocation: 'hard' });
+    const ok = await covered.verifyChain([client.der, ica.der]);
+    assert.equal(ok.ok, true, JSON.stringify(ok.findings));
+    // Without them, hard mode has no status to go on.
+    const bare = createClientCertVerifier({ ca: root.pem, revocation: 'hard' });
+    const no = await bare.verifyChain([client.der, ica.der]);
+    assert.equal(no.ok, false);
+    assert.deepEqual(
+      no.findings.map((f) => [f.code, f.certIndex]),
+      [
+        ['revocation-unknown', 0],
+        ['revocation-unknown', 1],
+      ],
+    );
+    assert.match(
+      no.findings[0]!.message,
+      /names no OCSP responder and no CRL distribution point.*\(hard revocation mode\)/,
+    );
+    // A configured CRL that cannot be used: the CRL rules report why (crlMode soft: a warning);
+    // the leaf's status stays unknown, which hard network revocation rejects, referring to it.
+    const stale = loadCrls(
+      Buffer.from(
+        await buildCrl({
+          issuer: ica,
+          entries: [],
+          thisUpdate: new Date(Date.now() - 10 * 86_400_000),
+          nextUpdate: new Date(Date.now() - 86_400_000),
+        }),
+      ),
+      'stale.crl',
+    );
+    const staleV = createClientCertVerifier({
+      ca: root.pem,
+      crls: [...stale, crls[1]!],
+      crlMode: 'soft',
+      revocation: 'hard',
+    });
+    const st = await staleV.verifyChain([client.der, ica.der]);
+    assert.equal(st.ok, false, JSON.stringify(st.findings));
+    const leafFindings = st.findings.filter((f) => f.certIndex === 0);
+    assert.deepEqual(
+      leafFindings.map((f) => [f.code, f.severity]),
+      [
+        ['revocation-unknown', 'warning'],
+        ['revocation-unknown', 'critical'],
+      ],
+    );
+    assert.match(leafFindings[0]!.message, /stale/);
+    assert.match(leafFindings[1]!.message, /a supplied CRL covers it but cannot be used \(reported above\)/);
+  });
+
   test('revoked by OCSP (verifier with network revocation on)', async () => {
     const { createServer: createHttpServer } = await import('node:http');
     const { ocspRequestOf, ocspRespond } = await import('../src/lab/ocspResponder.js');

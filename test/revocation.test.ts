@@ -592,6 +592,46 @@ describe("OCSP verification against certvet's own lab responder (cases openssl w
     assert.equal(oldRevoked.status, 'revoked');
   });
 
+  test('hard mode: a certificate that names no source is unknown, unless it is a short-lived leaf', async () => {
+    const root = await issue({ subject: 'CN=S Root', ca: true });
+    const ica = await issue({ subject: 'CN=S CA', ca: true, issuer: root });
+    const now = Date.now();
+    const shortLived = await issue({
+      subject: 'CN=short',
+      issuer: ica,
+      notBefore: new Date(now - 86_400_000),
+      notAfter: new Date(now + 5 * 86_400_000),
+    });
+    const yearLong = await issue({ subject: 'CN=long', issuer: ica });
+    const ctx = {
+      mode: 'hard' as const,
+      sources: ['ocsp', 'crl'] as ('ocsp' | 'crl')[],
+      crlCache: new CrlCache({ timeoutMs: 1000, maxBytes: 1 << 20 }),
+      fetch: { timeoutMs: 1000, maxOcspBytes: 1 << 20 },
+      nowSec: Math.floor(now / 1000),
+    };
+    const short = await checkRevocation([shortLived.parsed, ica.parsed, root.parsed], null, ctx);
+    assert.deepEqual(
+      short.findings.map((f) => [f.code, f.certIndex]),
+      [['revocation-unknown', 1]],
+    );
+    assert.equal(short.perCert[0]?.status, 'not-checked');
+    assert.match(short.perCert[0]?.detail ?? '', /short-lived certificate \(valid 6 days\)/);
+    const long = await checkRevocation([yearLong.parsed, ica.parsed, root.parsed], null, ctx);
+    assert.deepEqual(
+      long.findings.map((f) => [f.code, f.certIndex, f.severity]),
+      [
+        ['revocation-unknown', 0, 'critical'],
+        ['revocation-unknown', 1, 'critical'],
+      ],
+    );
+    const soft = await checkRevocation([yearLong.parsed, ica.parsed, root.parsed], null, {
+      ...ctx,
+      mode: 'soft',
+    });
+    assert.deepEqual(soft.findings, []);
+  });
+
   test('nonces (RFC 8954) and the SHA-256 CertID fallback', async () => {
     const { ocspRespond } = await import('../src/lab/ocspResponder.js');
     const { buildOcspRequest, verifyOcspResponse } = await import('../src/revocation/ocsp.js');

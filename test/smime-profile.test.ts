@@ -282,6 +282,21 @@ describe('the smime profile', () => {
     assert.equal(verify(p384).valid, true, summary(verify(p384)));
   });
 
+  test('the library: with the smime profile and no purpose, the purpose is email protection', async () => {
+    const leaf = await issue(leafSpec());
+    const base = {
+      leaf: leaf.parsed,
+      intermediates: [ica.parsed],
+      anchors: [root.parsed],
+      time: Date.now(),
+      expectedNames: [{ kind: 'email' as const, value: MAILBOX }],
+    };
+    const r = verifyCertificate({ ...base, profile: 'smime' });
+    assert.equal(r.valid, true, summary(r));
+    // An explicit purpose still decides (a mailbox certificate is not a TLS server's).
+    assert.equal(verifyCertificate({ ...base, profile: 'smime', purpose: 'serverAuth' }).valid, false);
+  });
+
   test('under --lenient the same rules are warnings, and the chain is valid', async () => {
     const leaf = await issue(leafSpec({ eku: ['emailProtection', 'serverAuth'] }));
     const r = verify(leaf, { lenient: true });
@@ -395,5 +410,9 @@ describe('where the smime profile is used', () => {
     assert.match(asClient.stdout, /clientAuth/);
     const emailPurpose = await runCli([...args('good.pem'), '--purpose', 'email', '--email', MAILBOX]);
     assert.equal(emailPurpose.code, 0, emailPurpose.stdout);
+    // A purpose the profile can never pass is a usage error, not a verdict.
+    const contradiction = await runCli([...args('good.pem'), '--profile', 'smime', '--purpose', 'server']);
+    assert.equal(contradiction.code, 64);
+    assert.match(contradiction.stderr, /--profile smime .*--purpose server cannot pass it/);
   });
 });

@@ -33,7 +33,7 @@ import { parseDurationText } from '../util/duration.js';
 import { untilAborted } from '../util/untilAborted.js';
 import type { Crl } from '../verify/crl.js';
 import { loadCrls } from '../verify/loadCrls.js';
-import type { Profile } from '../verify/options.js';
+import type { TlsProfile } from '../verify/options.js';
 import type { Certificate } from '../x509/certificate.js';
 import { loadCertificates } from '../x509/load.js';
 import { writePem } from '../x509/pem.js';
@@ -92,7 +92,7 @@ export interface CheckerOptions {
   /** Retries of transient connection failures (default 0). */
   readonly retries?: number;
   /** webpki (default) or rfc5280. */
-  readonly profile?: Profile;
+  readonly profile?: TlsProfile;
   /** Profile rules critical instead of warnings (default false). */
   readonly strict?: boolean;
   readonly warnDays?: number;

@@ -10,7 +10,7 @@ import {
 } from '../revocation/checkRevocation.js';
 import type { FetchPolicy } from '../revocation/fetchPolicy.js';
 import type { Crl } from '../verify/crl.js';
-import type { Profile } from '../verify/options.js';
+import type { TlsProfile } from '../verify/options.js';
 import { verifyCertificate } from '../verify/verify.js';
 import { parseCertificateCached } from '../x509/cache.js';
 import type { Certificate } from '../x509/certificate.js';
@@ -47,7 +47,7 @@ export interface ClientCertVerifierOptions extends ClientTrust {
    */
   readonly checker?: Checker;
   /** Default rfc5280 (client certificates are rarely CA/B-conformant). */
-  readonly profile?: Profile;
+  readonly profile?: TlsProfile;
   /** Injected time source (default Date.now). */
   readonly clock?: () => number;
 }
@@ -209,6 +209,9 @@ export class ClientCertVerifier extends EventEmitter {
       const rv = await checkRevocation(result.path, null, {
         ...this.revocationPipeline,
         mode: this.opts.revocation!,
+        // The configured CRLs are sources too (the validator above reported what they cannot establish).
+        supplied: this.crls,
+        suppliedReported: true,
         nowSec: Math.floor(now / 1000),
         // One deadline for all of a client's revocation fetches (a cut-short source is
         // revocation-unknown, by mode): a handshake is never held longer than this.

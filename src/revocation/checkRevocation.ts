@@ -10,6 +10,7 @@ import { boundedFetch, type FetchOptions } from './fetch.js';
 import {
   buildOcspRequest,
   type CertIdHash,
+  OCSP_NO_NEXT_UPDATE_MAX_AGE_SEC,
   type OcspAnswer,
   OcspError,
   ocspGetUrl,
@@ -72,7 +73,13 @@ export class OcspCache {
       key,
       async (own) => {
         const a = await load(own);
-        const ttlMs = a.nextUpdate ? a.nextUpdate.getTime() - this.cache.now() : this.noNextUpdateTtlMs;
+        // Without nextUpdate an answer is current for a day after thisUpdate (ocsp.ts): never kept longer.
+        const ttlMs = a.nextUpdate
+          ? a.nextUpdate.getTime() - this.cache.now()
+          : Math.min(
+              this.noNextUpdateTtlMs,
+              a.thisUpdate.getTime() + OCSP_NO_NEXT_UPDATE_MAX_AGE_SEC * 1000 - this.cache.now(),
+            );
         return { value: a, ttlMs: Math.min(this.maxTtlMs, ttlMs) };
       },
       signal,
@@ -99,6 +106,12 @@ export interface RevocationContext {
    * unknown. (A serial one lists is the validator's `revoked`, final whatever is said here.)
    */
   readonly supplied?: readonly Crl[];
+  /**
+   * The validator has already reported what `supplied` cannot establish (the mTLS verifier's
+   * `crlMode`): a supplied CRL that cannot be used still leaves the status unknown here (by this
+   * mode), but its reason is referred to, not repeated.
+   */
+  readonly suppliedReported?: boolean;
   /**
    * Ends every fetch at once (the per-target deadline combined with Ctrl-C): what is not
    * answered by then is `revocation-unknown`, never good.
@@ -218,7 +231,12 @@ async function checkOne(
         reason: null,
         detail: `${describeCrl(st.crl)}, supplied locally`,
       });
-    else if (st.status === 'unusable') problems.push(`supplied CRLs: ${st.reason}`);
+    else if (st.status === 'unusable')
+      problems.push(
+        ctx.suppliedReported
+          ? 'a supplied CRL covers it but cannot be used (reported above)'
+          : `supplied CRLs: ${st.reason}`,
+      );
   }
   let stapleProblem: string | null = null;
   if (i === 0 && staple) {
@@ -378,16 +396,20 @@ async function fromCrl(
     : { status: 'good', source: 'crl', checkedAt, nextUpdate: next, reason: null, detail: where };
 }
 
+/** Days from notBefore to notAfter, both included (the CA/B BR validity period), rounded. */
+function validityDays(cert: Certificate): number {
+  return Math.round((cert.notAfter.seconds - cert.notBefore.seconds + 1) / 86_400);
+}
+
 /**
- * Revocation of every certificate of a validated path below the anchor (RFC 6960, RFC 5280
- * §6.3): the stapled OCSP response first (leaf), then the sources in `ctx.sources` order.
- * The certificates are checked concurrently, all under `ctx.signal` (the per-target
- * deadline). A definitive `revoked` is always critical; a source that exists but cannot
- * answer — including one cut short by the deadline — makes `revocation-unknown` (warning in
- * soft mode, critical in hard). Certificates that name no source at all are "not-checked",
- * without a finding, in soft mode, and `revocation-unknown` (critical) in hard mode.
- * must-staple without a usable staple is critical.
+ * A short-lived subscriber certificate (CA/B BR, ballot SC-063: a validity period of at most 10
+ * days, 7 for those issued from 2026-03-15) may name no OCSP responder and no CRL: its expiry
+ * does the revoking. Such a leaf is not held to hard mode's "a status or critical".
  */
+function isShortLived(cert: Certificate): boolean {
+  return cert.notAfter.seconds - cert.notBefore.seconds + 1 <= 10 * 86_400;
+}
+
 /**
  * A leaf that requires OCSP stapling (TLS Feature status_request, RFC 7633 §4.2.3) from a
  * server that sent no staple, or one that cannot be used (malformed, badly signed, stale, for
@@ -415,13 +437,23 @@ export function mustStapleMissing(
   try {
     const a = verifyOcspResponse(staple, leaf, issuer, nowSec);
     if (a.status === 'unknown')
-      return finding('the staple the server sent says the responder does not know it');
+      return finding("the staple the server sent gives the certificate's status as unknown");
   } catch (e) {
     return finding(`the staple the server sent cannot be used: ${(e as Error).message}`);
   }
   return null;
 }
 
+/**
+ * Revocation of every certificate of a validated path below the anchor (RFC 6960, RFC 5280
+ * §6.3): the stapled OCSP response first (leaf), then the sources in `ctx.sources` order.
+ * The certificates are checked concurrently, all under `ctx.signal` (the per-target
+ * deadline). A definitive `revoked` is always critical; a source that exists but cannot
+ * answer — including one cut short by the deadline — makes `revocation-unknown` (warning in
+ * soft mode, critical in hard). Certificates that name no source at all are "not-checked",
+ * without a finding, in soft mode, and `revocation-unknown` (critical) in hard mode.
+ * must-staple without a usable staple is critical.
+ */
 export async function checkRevocation(
   path: readonly Certificate[],
   staple: Uint8Array | null,
@@ -467,6 +499,11 @@ export async function checkRevocation(
         message: `the revocation status of ${who} could not be determined: ${problems.join('; ')}`,
         certIndex: i,
       });
+    } else if (i === 0 && isShortLived(cert)) {
+      perCert[i] = unanswered(
+        'not-checked',
+        `a short-lived certificate (valid ${validityDays(cert)} days), which needs no revocation source (CA/B BR 4.9.1.1, 7.1.2.11.2)`,
+      );
     } else if (ctx.mode === 'hard' && !revokedBySupplied) {
       // Hard mode asked for a status: a certificate that names nowhere to get one has none.
       const why = 'it names no OCSP responder and no CRL distribution point, and no supplied CRL covers it';
@@ -474,7 +511,7 @@ export async function checkRevocation(
       findings.push({
         code: 'revocation-unknown',
         severity: 'critical',
-        message: `the revocation status of ${who} cannot be checked: ${why} (--revocation hard)`,
+        message: `the revocation status of ${who} cannot be checked: ${why} (hard revocation mode)`,
         certIndex: i,
       });
     } else {

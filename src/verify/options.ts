@@ -8,6 +8,9 @@ import type { Crl } from './crl.js';
  */
 export type Profile = 'rfc5280' | 'webpki' | 'smime';
 
+/** The profiles that judge TLS certificates (endpoint checks, the mTLS verifier). */
+export type TlsProfile = Exclude<Profile, 'smime'>;
+
 /**
  * What to do with profile rules (RFC 5280 or CA/B Forum "MUST"s that do not by themselves
  * break trust, such as a missing AKI or a serial number of 21 octets): `enforce` makes them
@@ -69,7 +72,10 @@ export interface VerifyOptions {
   readonly time: number | Date;
   readonly profile?: Profile;
   readonly conformance?: Conformance;
-  /** Default serverAuth. */
+  /**
+   * Default serverAuth; with the `smime` profile (and no `requiredEku`), email protection: the
+   * leaf and any CA's extKeyUsage must allow id-kp-emailProtection.
+   */
   readonly purpose?: Purpose;
   /** EKU OIDs the leaf must allow; overrides the purpose's EKU when given. */
   readonly requiredEku?: readonly string[];

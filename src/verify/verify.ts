@@ -33,7 +33,9 @@ export interface VerifyResult {
 const signatureResults = new Lru<string, string | null>(16384);
 
 function settingsOf(o: VerifyOptions, budget: VerifyBudget): PathSettings {
-  const purpose = o.purpose ?? 'serverAuth';
+  // The smime profile judges mailbox certificates: by default their purpose is email protection.
+  const smimeDefault = o.profile === 'smime' && o.purpose === undefined && o.requiredEku === undefined;
+  const purpose = o.purpose ?? (smimeDefault ? 'any' : 'serverAuth');
   const ms = typeof o.time === 'number' ? o.time : o.time.getTime();
   return {
     nowSec: Math.floor(ms / 1000),
@@ -42,7 +44,13 @@ function settingsOf(o: VerifyOptions, budget: VerifyBudget): PathSettings {
     purpose,
     requiredEku:
       o.requiredEku ??
-      (purpose === 'serverAuth' ? [OID.serverAuth] : purpose === 'clientAuth' ? [OID.clientAuth] : []),
+      (smimeDefault
+        ? [OID.emailProtection]
+        : purpose === 'serverAuth'
+          ? [OID.serverAuth]
+          : purpose === 'clientAuth'
+            ? [OID.clientAuth]
+            : []),
     requiredKeyUsage: o.requiredKeyUsage ?? [],
     requiredKeyUsageReason: o.requiredKeyUsageReason ?? null,
     expectedNames: o.expectedNames ?? [],

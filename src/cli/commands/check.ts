@@ -22,7 +22,7 @@ import {
 } from '../../scan/target.js';
 import { type TargetEntry, TargetFileError, targetFileEntries } from '../../scan/targetFile.js';
 import { fdBudget } from '../../util/fdBudget.js';
-import type { Profile } from '../../verify/options.js';
+import type { TlsProfile } from '../../verify/options.js';
 import type { Certificate } from '../../x509/certificate.js';
 import { readAllCertificates, readCrlFile } from '../certificateFiles.js';
 import { loadClientIdentity, readPassphrase } from '../clientIdentity.js';
@@ -66,7 +66,7 @@ export interface CheckFlags {
   clientPfx?: string;
   clientKeyPassEnv?: string;
   clientKeyPassFile?: string;
-  profile: Profile;
+  profile: TlsProfile;
   strict: boolean;
   at?: Date;
   format: Format;
@@ -586,7 +586,7 @@ export function registerCheck(program: Command, io: CheckIo): void {
     )
     .option(
       '--revocation <mode>',
-      'off, soft (unknown status is a warning) or hard (unknown is critical)',
+      'off, soft (unknown status is a warning) or hard (unknown is critical, and so is a certificate that names no OCSP responder or CRL)',
       oneOf(['off', 'soft', 'hard'] as const),
       D.revocation,
     )

@@ -117,6 +117,10 @@ export function registerVerify(program: Command, io: { stdout: NodeJS.WriteStrea
       const names = [flags.host, flags.ip, flags.email, flags.uri].filter((x) => x !== undefined);
       if (names.length > 1) throw new UsageError('give at most one of --host, --ip, --email and --uri');
       const purpose = flags.purpose ?? (flags.profile === 'smime' ? 'email' : 'server');
+      if (flags.profile === 'smime' && purpose !== 'email')
+        throw new UsageError(
+          `--profile smime judges email protection certificates: --purpose ${purpose} cannot pass it (use --purpose email, or leave it out)`,
+        );
       const started = performance.now();
       const now = flags.at ?? new Date();
       const [leaf, ...rest] = await readAllCertificates(certPath, { what: 'certificate' });
