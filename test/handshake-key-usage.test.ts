@@ -60,6 +60,10 @@ describe('the handshake decides which key usage the server certificate needs', (
     assert.equal(bit('TLSv1', 'EDH-RSA-DES-CBC3-SHA'), 'digitalSignature');
     assert.equal(bit('TLSv1.2', 'AES128-GCM-SHA256'), 'keyEncipherment');
     assert.equal(bit('TLSv1.2', 'ECDH-RSA-AES128-SHA'), 'keyAgreement');
+    assert.equal(bit('TLSv1.2', 'TLS_RSA_PSK_WITH_AES_128_GCM_SHA256'), 'keyEncipherment');
+    assert.equal(bit('TLSv1.2', 'RSA-PSK-AES128-GCM-SHA256'), 'keyEncipherment');
+    for (const c of ['TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256', 'TLS_DHE_PSK_WITH_AES_128_GCM_SHA256'])
+      assert.equal(bit('TLSv1.2', c), null, c);
     for (const c of ['TLS_PSK_WITH_AES_128_GCM_SHA256', 'PSK-AES128-CBC-SHA', 'SRP-AES-128-CBC-SHA', null])
       assert.equal(bit('TLSv1.2', c), null, String(c));
     assert.equal(bit(null, null), null);

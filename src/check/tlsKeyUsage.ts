@@ -40,7 +40,8 @@ export function serverKeyUsageFor(protocol: string | null, cipher: string | null
   // IANA names.
   let m = /^TLS_(ECDHE|DHE)_(RSA|ECDSA|DSS)_WITH_/.exec(c);
   if (m) return signs(m[1]!);
-  if (/^TLS_RSA_WITH_/.test(c)) return encrypts;
+  // RSA_PSK too: the client encrypts its part of the premaster secret to the key (RFC 4279 §4).
+  if (/^TLS_RSA_(PSK_)?WITH_/.test(c)) return encrypts;
   if (/^TLS_(ECDH|DH)_(RSA|ECDSA|DSS)_WITH_/.test(c)) return agrees;
   if (/^TLS_(AES|CHACHA20|SM4)_/.test(c) && protocol === null)
     return {
@@ -52,6 +53,7 @@ export function serverKeyUsageFor(protocol: string | null, cipher: string | null
   m = /^(ECDHE|DHE|EDH)-(RSA|ECDSA|DSS)-/.exec(c);
   if (m) return signs(m[1] === 'EDH' ? 'DHE' : m[1]!);
   if (/^(ECDH|DH)-(RSA|ECDSA|DSS)-/.test(c)) return agrees;
+  if (c.startsWith('RSA-PSK-')) return encrypts;
   if (/^(AES|CAMELLIA|DES|RC4|SEED|IDEA|ARIA|NULL)/.test(c)) return encrypts;
   return null;
 }
