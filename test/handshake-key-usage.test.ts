@@ -40,6 +40,10 @@ const check = (port: number, extra: Record<string, unknown> = {}): Promise<Targe
 
 const keyUsageFindings = (r: TargetResult) => r.findings.filter((f) => f.code === 'key-usage');
 
+/** A leaf for 127.0.0.1 from the CA with this keyUsage (0: none), RSA unless said. */
+const leafWith = (keyUsage: number, keyType: 'rsa-2048' | 'ec-p256' = 'rsa-2048') =>
+  issue({ subject: 'CN=127.0.0.1', issuer: ca, keyType, ips: ['127.0.0.1'], keyUsage });
+
 before(async () => {
   root = await issue({ subject: 'CN=KU Test Root', ca: true });
   ca = await issue({ subject: 'CN=KU Test CA', ca: true, pathLen: 0, issuer: root });
@@ -70,19 +74,8 @@ describe('the handshake decides which key usage the server certificate needs', (
   });
 
   test('TLS 1.3: an RSA leaf limited to keyEncipherment, and an ECDSA leaf without digitalSignature, are refused', async () => {
-    const rsa = await issue({
-      subject: 'CN=rsa.example.test',
-      issuer: ca,
-      keyType: 'rsa-2048',
-      ips: ['127.0.0.1'],
-      keyUsage: KU.keyEncipherment,
-    });
-    const ec = await issue({
-      subject: 'CN=ec.example.test',
-      issuer: ca,
-      ips: ['127.0.0.1'],
-      keyUsage: KU.keyAgreement,
-    });
+    const rsa = await leafWith(KU.keyEncipherment);
+    const ec = await leafWith(KU.keyAgreement, 'ec-p256');
     for (const leaf of [rsa, ec]) {
       const r = await check(await serve(leaf));
       assert.equal(r.tls?.protocol, 'TLSv1.3');
@@ -99,20 +92,8 @@ describe('the handshake decides which key usage the server certificate needs', (
   });
 
   test('TLS 1.2: ECDHE needs digitalSignature, RSA key transport keyEncipherment; a key that allows what was done passes', async () => {
-    const signOnly = await issue({
-      subject: 'CN=127.0.0.1',
-      issuer: ca,
-      keyType: 'rsa-2048',
-      ips: ['127.0.0.1'],
-      keyUsage: KU.digitalSignature,
-    });
-    const encipherOnly = await issue({
-      subject: 'CN=127.0.0.1',
-      issuer: ca,
-      keyType: 'rsa-2048',
-      ips: ['127.0.0.1'],
-      keyUsage: KU.keyEncipherment,
-    });
+    const signOnly = await leafWith(KU.digitalSignature);
+    const encipherOnly = await leafWith(KU.keyEncipherment);
     const tls12 = { maxVersion: 'TLSv1.2' as const };
     const ecdhe = { ...tls12, ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' };
     const rsaKx = { ...tls12, ciphers: 'AES128-GCM-SHA256' };
@@ -136,12 +117,7 @@ describe('the handshake decides which key usage the server certificate needs', (
   });
 
   test('a leaf without a keyUsage extension is not restricted', async () => {
-    const free = await issue({
-      subject: 'CN=free.example.test',
-      issuer: ca,
-      ips: ['127.0.0.1'],
-      keyUsage: 0,
-    });
+    const free = await leafWith(0, 'ec-p256');
     const r = await check(await serve(free));
     assert.deepEqual(
       r.findings.filter((f) => f.severity === 'critical'),

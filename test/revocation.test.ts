@@ -23,6 +23,22 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
   let base: string;
   let root: IssuedCert;
   let ica: IssuedCert;
+  /** checkTarget's policy for the lab root (webpki rules as warnings, as `certvet check`). */
+  const labPolicy = () => ({
+    anchors: [root.parsed],
+    profile: 'webpki' as const,
+    conformance: 'warn' as const,
+    warnDays: 30,
+    critDays: 7,
+    warnPercent: 0,
+  });
+  /** Network revocation in `mode`, OCSP and CRL, with a fresh CRL cache. */
+  const revocationIn = (mode: 'off' | 'soft' | 'hard') => ({
+    mode,
+    sources: ['ocsp', 'crl'] as ('ocsp' | 'crl')[],
+    crlCache: new CrlCache({ timeoutMs: 2000, maxBytes: 1 << 20 }),
+    fetch: { timeoutMs: 2000, maxOcspBytes: 1 << 20 },
+  });
   const leaves: Record<string, IssuedCert> = {};
   const index: string[] = [];
   const counts = { crl: 0, ocsp: 0, aia: 0 };
@@ -278,25 +294,12 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
     await new Promise<void>((r) => noStaple.listen(0, '127.0.0.1', r));
     const before = counts.ocsp;
     try {
-      const policy = {
-        anchors: [root.parsed],
-        profile: 'webpki' as const,
-        conformance: 'warn' as const,
-        warnDays: 30,
-        critDays: 7,
-        warnPercent: 0,
-      };
-      const revocation = {
-        mode: 'soft' as const,
-        sources: ['ocsp', 'crl'] as const,
-        crlCache: new CrlCache({ timeoutMs: 2000, maxBytes: 1 << 20 }),
-        fetch: { timeoutMs: 2000, maxOcspBytes: 1 << 20 },
-      };
+      const policy = labPolicy();
       const r1 = await checkTarget({
         spec: parseTarget(`127.0.0.1:${(stapling.address() as { port: number }).port}`),
         expectName: 'ocsp-revoked.example.test',
         policy,
-        revocation: { ...revocation, sources: [...revocation.sources] },
+        revocation: revocationIn('soft'),
       });
       assert.equal(r1.status, 'critical');
       assert.ok(r1.findings.some((f) => f.code === 'revoked' && f.severity === 'critical'));
@@ -307,7 +310,7 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
       const r2 = await checkTarget({
         spec: parseTarget(`127.0.0.1:${(noStaple.address() as { port: number }).port}`),
         policy,
-        revocation: { ...revocation, sources: [...revocation.sources] },
+        revocation: revocationIn('soft'),
       });
       assert.ok(
         r2.findings.some((f) => f.code === 'must-staple-missing' && f.severity === 'critical'),
@@ -317,7 +320,7 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
       const r3 = await checkTarget({
         spec: parseTarget(`127.0.0.1:${(noStaple.address() as { port: number }).port}`),
         policy,
-        revocation: { ...revocation, mode: 'off', sources: [...revocation.sources] },
+        revocation: revocationIn('off'),
       });
       assert.equal(r3.status, 'critical');
       assert.equal(
@@ -371,24 +374,11 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       return parseTarget(`127.0.0.1:${(server.address() as { port: number }).port}`);
     };
-    const policy = {
-      anchors: [root.parsed],
-      profile: 'webpki' as const,
-      conformance: 'warn' as const,
-      warnDays: 30,
-      critDays: 7,
-      warnPercent: 0,
-    };
-    const revocation = (m: 'off' | 'soft' | 'hard') => ({
-      mode: m,
-      sources: ['ocsp', 'crl'] as ('ocsp' | 'crl')[],
-      crlCache: new CrlCache({ timeoutMs: 2000, maxBytes: 1 << 20 }),
-      fetch: { timeoutMs: 2000, maxOcspBytes: 1 << 20 },
-    });
+    const policy = labPolicy();
     try {
       const spec = await stapling(mustStaple, await staleFor(mustStaple));
       for (const m of ['off', 'soft', 'hard'] as const) {
-        const r = await checkTarget({ spec, policy, revocation: revocation(m) });
+        const r = await checkTarget({ spec, policy, revocation: revocationIn(m) });
         const f = r.findings.filter((x) => x.code === 'must-staple-missing');
         assert.equal(f.length, 1, `${m}: ${JSON.stringify(r.findings)}`);
         assert.equal(f[0]!.severity, 'critical');
@@ -401,7 +391,7 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
         spec: goodSpec,
         expectName: 'ocsp-good.example.test',
         policy,
-        revocation: revocation('soft'),
+        revocation: revocationIn('soft'),
       });
       assert.equal(r.chain[0]?.revocation?.status, 'good', JSON.stringify(r.chain[0]?.revocation));
       assert.equal(r.chain[0]?.revocation?.source, 'ocsp');
@@ -409,10 +399,10 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
       // A certificate that names no OCSP responder and no CRL: nothing in soft mode, critical in hard.
       const plain = await issue({ subject: 'CN=127.0.0.1', ips: ['127.0.0.1'], issuer: ica });
       const plainSpec = await stapling(plain, null);
-      const soft = await checkTarget({ spec: plainSpec, policy, revocation: revocation('soft') });
+      const soft = await checkTarget({ spec: plainSpec, policy, revocation: revocationIn('soft') });
       assert.equal(soft.chain[0]?.revocation?.status, 'not-checked');
       assert.ok(!soft.findings.some((f) => f.code === 'revocation-unknown' && f.certIndex === 0));
-      const hard = await checkTarget({ spec: plainSpec, policy, revocation: revocation('hard') });
+      const hard = await checkTarget({ spec: plainSpec, policy, revocation: revocationIn('hard') });
       const unknown = hard.findings.find((f) => f.code === 'revocation-unknown' && f.certIndex === 0);
       assert.equal(unknown?.severity, 'critical', JSON.stringify(hard.findings));
       assert.match(unknown?.message ?? '', /names no OCSP responder and no CRL distribution point/);
@@ -435,14 +425,7 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
       try {
         const { AiaFetcher } = await import('../src/revocation/aia.js');
         const aia = new AiaFetcher({ timeoutMs: 2000, maxBytes: 1 << 20 });
-        const policy = {
-          anchors: [root.parsed],
-          profile: 'webpki' as const,
-          conformance: 'warn' as const,
-          warnDays: 30,
-          critDays: 7,
-          warnPercent: 0,
-        };
+        const policy = labPolicy();
         const spec = parseTarget(`127.0.0.1:${(server.address() as { port: number }).port}`);
         const r = await checkTarget({ spec, policy, aia });
         assert.equal(r.status, 'warning', JSON.stringify(r.findings));
@@ -471,14 +454,7 @@ describe('revocation over the network (OCSP by openssl as reference, CRLs over H
     try {
       const { AiaFetcher } = await import('../src/revocation/aia.js');
       const aia = new AiaFetcher({ timeoutMs: 2000, maxBytes: 1 << 20 });
-      const policy = {
-        anchors: [root.parsed],
-        profile: 'webpki' as const,
-        conformance: 'warn' as const,
-        warnDays: 30,
-        critDays: 7,
-        warnPercent: 0,
-      };
+      const policy = labPolicy();
       const spec = parseTarget(`127.0.0.1:${(server.address() as { port: number }).port}`);
       const r = await checkTarget({ spec, policy, aia });
       assert.equal(r.status, 'critical');

@@ -17,6 +17,7 @@ import { subscriberKeyUsageProblem } from '../src/verify/rules/smime.js';
 import { verifyCertificate } from '../src/verify/verify.js';
 import type { KeyUsageBit } from '../src/x509/extensions.js';
 import { OID } from '../src/x509/oids.js';
+import type { KeyType } from '../src/x509/publicKey.js';
 import { runCli } from './support/cli.js';
 
 const MAILBOX = 'user@example.com';
@@ -81,6 +82,23 @@ function assertOnlySmimeRejects(
   assert.equal(f.severity, 'critical');
 }
 
+/** Another subordinate CA under the root, with what `over` says (for the CA rules). */
+const otherCa = (over: Partial<CertSpec>) =>
+  issue({
+    subject: 'CN=Other Issuing CA',
+    ca: true,
+    pathLen: 0,
+    issuer: root,
+    eku: ['emailProtection'],
+    ...over,
+  });
+
+/** A conforming mailbox certificate from `via`: refused for `via` under smime only. */
+async function assertCaRuleRejects(via: IssuedCert, code: string, rule: string) {
+  const leaf = await issue(leafSpec({ issuer: via }));
+  assertOnlySmimeRejects(verify(leaf, { via }), verify(leaf, { via, profile: 'rfc5280' }), code, rule);
+}
+
 before(async () => {
   root = await issue({ subject: 'CN=S/MIME Test Root', ca: true });
   rootWithEku = await issue({
@@ -140,14 +158,7 @@ describe('the smime profile', () => {
       ['emailProtection', TIME_STAMPING],
       [],
     ]) {
-      const via = await issue({ subject: 'CN=Other Issuing CA', ca: true, pathLen: 0, issuer: root, eku });
-      const leaf = await issue(leafSpec({ issuer: via }));
-      assertOnlySmimeRejects(
-        verify(leaf, { via }),
-        verify(leaf, { via, profile: 'rfc5280' }),
-        'eku',
-        'S/MIME BR 7.1.2.2 (g)',
-      );
+      await assertCaRuleRejects(await otherCa({ eku }), 'eku', 'S/MIME BR 7.1.2.2 (g)');
     }
   });
 
@@ -198,31 +209,9 @@ describe('the smime profile', () => {
   });
 
   test("a subordinate CA's keyUsage: keyCertSign and cRLSign, digitalSignature at most besides (7.1.2.2 (e))", async () => {
-    for (const keyUsage of [KU.keyCertSign, KU.keyCertSign | KU.cRLSign | KU.keyEncipherment]) {
-      const via = await issue({
-        subject: 'CN=Other Issuing CA',
-        ca: true,
-        pathLen: 0,
-        issuer: root,
-        eku: ['emailProtection'],
-        keyUsage,
-      });
-      const leaf = await issue(leafSpec({ issuer: via }));
-      assertOnlySmimeRejects(
-        verify(leaf, { via }),
-        verify(leaf, { via, profile: 'rfc5280' }),
-        'key-usage',
-        'S/MIME BR 7.1.2.2 (e)',
-      );
-    }
-    const withSigning = await issue({
-      subject: 'CN=Other Issuing CA',
-      ca: true,
-      pathLen: 0,
-      issuer: root,
-      eku: ['emailProtection'],
-      keyUsage: KU.keyCertSign | KU.cRLSign | KU.digitalSignature,
-    });
+    for (const keyUsage of [KU.keyCertSign, KU.keyCertSign | KU.cRLSign | KU.keyEncipherment])
+      await assertCaRuleRejects(await otherCa({ keyUsage }), 'key-usage', 'S/MIME BR 7.1.2.2 (e)');
+    const withSigning = await otherCa({ keyUsage: KU.keyCertSign | KU.cRLSign | KU.digitalSignature });
     assert.equal(verify(await issue(leafSpec({ issuer: withSigning })), { via: withSigning }).valid, true);
   });
 
@@ -309,7 +298,7 @@ describe('the smime profile', () => {
 
   test('subscriberKeyUsageProblem: the uses of 7.1.2.3 (e), bit by bit', () => {
     const set = (...b: KeyUsageBit[]) => new Set<KeyUsageBit>(b);
-    const ok: [string, KeyUsageBit[]][] = [
+    const ok: [KeyType, KeyUsageBit[]][] = [
       ['rsa', ['digitalSignature']],
       ['rsa', ['digitalSignature', 'nonRepudiation']],
       ['rsa', ['keyEncipherment']],
@@ -322,7 +311,7 @@ describe('the smime profile', () => {
     ];
     for (const [k, bits] of ok)
       assert.equal(subscriberKeyUsageProblem(k, set(...bits)), null, `${k} ${bits}`);
-    const bad: [string, KeyUsageBit[], RegExp][] = [
+    const bad: [KeyType, KeyUsageBit[], RegExp][] = [
       ['rsa', ['nonRepudiation'], /neither digitalSignature nor keyEncipherment/],
       ['rsa', ['digitalSignature', 'dataEncipherment'], /dataEncipherment without keyEncipherment/],
       ['rsa', ['keyEncipherment', 'nonRepudiation'], /nonRepudiation without digitalSignature/],

@@ -1,6 +1,7 @@
 import type { KeyUsageBit } from '../../x509/extensions.js';
 import { EKU_NAMES, OID } from '../../x509/oids.js';
-import { checkCabfKey } from './cabfKeys.js';
+import type { KeyType } from '../../x509/publicKey.js';
+import { checkCabfKey, checkCabfSignature } from './cabfAlgorithms.js';
 import type { CertContext } from './context.js';
 
 /**
@@ -30,22 +31,6 @@ const CA_USAGES: ReadonlySet<KeyUsageBit> = new Set(['keyCertSign', 'cRLSign', '
 /** smtpUTF8Mailbox (RFC 9598), the otherName that §7.1.4.2.1 accepts besides rfc822Name. */
 const SMTP_UTF8_MAILBOX = '1.3.6.1.5.5.7.8.9';
 
-/**
- * Signature algorithms §7.1.3.2 permits besides EdDSA (MD5 and SHA-1 are critical
- * weak-signature findings already).
- */
-const ALLOWED_SIGNATURES: ReadonlySet<string> = new Set([
-  'sha256WithRSAEncryption',
-  'sha384WithRSAEncryption',
-  'sha512WithRSAEncryption',
-  'rsassaPss(sha256)',
-  'rsassaPss(sha384)',
-  'rsassaPss(sha512)',
-  'ecdsa-with-SHA256',
-  'ecdsa-with-SHA384',
-  'ecdsa-with-SHA512',
-]);
-
 export function checkSmimeProfile(c: CertContext): void {
   const { cert, isLeaf } = c;
   const isRoot = c.isAnchor && cert.selfIssued;
@@ -71,22 +56,11 @@ function checkKeyAndSignature(c: CertContext): void {
     sizeRule: SMIME('6.1.5'),
     explicitCurveRule: SMIME('6.1.5'),
   });
-  const alg = cert.signatureAlgorithm;
-  if (
-    !c.isAnchor &&
-    alg.hash !== 'md5' &&
-    alg.hash !== 'sha1' &&
-    alg.scheme !== 'ed25519' &&
-    alg.scheme !== 'ed448' &&
-    !alg.scheme.startsWith('ml-dsa') &&
-    !ALLOWED_SIGNATURES.has(alg.name)
-  )
-    sink.profile(
-      'weak-signature',
-      `the ${label} is signed with ${alg.name}, which the S/MIME Baseline Requirements do not permit`,
-      i,
-      SMIME('7.1.3.2'),
-    );
+  checkCabfSignature(c, {
+    other: (scheme) => scheme === 'ed25519' || scheme === 'ed448' || scheme.startsWith('ml-dsa'),
+    requirements: 'S/MIME Baseline Requirements',
+    rule: SMIME('7.1.3.2'),
+  });
 }
 
 /** §7.1.2.1 root and §7.1.2.2 subordinate CA certificates. */
@@ -193,7 +167,7 @@ function forbiddenEkus(c: CertContext, eku: readonly string[], holder: string, r
  * else. Null when the bits are allowed, else what is wrong. Key types the requirements do not
  * list (ML-DSA, …) are held only to "no certificate or CRL signing".
  */
-export function subscriberKeyUsageProblem(keyType: string, ku: ReadonlySet<KeyUsageBit>): string | null {
+export function subscriberKeyUsageProblem(keyType: KeyType, ku: ReadonlySet<KeyUsageBit>): string | null {
   const has = (b: KeyUsageBit) => ku.has(b);
   let allowed: readonly KeyUsageBit[];
   let uses: string | null;
@@ -231,7 +205,7 @@ export function subscriberKeyUsageProblem(keyType: string, ku: ReadonlySet<KeyUs
   return uses;
 }
 
-function keyName(keyType: string): string {
+function keyName(keyType: KeyType): string {
   if (keyType === 'rsa') return 'RSA';
   if (keyType === 'ec') return 'ECC';
   if (keyType === 'rsa-pss') return 'RSA-PSS';

@@ -2,22 +2,10 @@ import { bytesEqual } from '../../x509/der.js';
 import { ipToText } from '../../x509/generalName.js';
 import { attributeValues } from '../../x509/name.js';
 import { EKU_NAMES, OID } from '../../x509/oids.js';
-import { checkCabfKey } from './cabfKeys.js';
+import { checkCabfKey, checkCabfSignature } from './cabfAlgorithms.js';
 import type { CertContext } from './context.js';
 
 const BR = (s: string) => `CA/B BR ${s}`;
-
-const ALLOWED_SIGNATURES = new Set([
-  'sha256WithRSAEncryption',
-  'sha384WithRSAEncryption',
-  'sha512WithRSAEncryption',
-  'rsassaPss(sha256)',
-  'rsassaPss(sha384)',
-  'rsassaPss(sha512)',
-  'ecdsa-with-SHA256',
-  'ecdsa-with-SHA384',
-  'ecdsa-with-SHA512',
-]);
 
 /** keyUsage bits a subscriber certificate may assert, by key type (BR 7.1.2.7.11). */
 // RSA dataEncipherment is permitted (NOT RECOMMENDED, pending prohibition).
@@ -64,21 +52,8 @@ export function checkWebPkiProfile(c: CertContext): void {
     explicitCurveRule: BR('7.1.3.1.2'),
   });
 
-  // 7.1.3.2 signature algorithms (signatures below the anchor; an anchor's self-signature is not relied on).
-  const hash = cert.signatureAlgorithm.hash;
-  // MD5/SHA-1 are already critical weak-signature findings (trust rule), not repeated here.
-  if (
-    !c.isAnchor &&
-    hash !== 'md5' &&
-    hash !== 'sha1' &&
-    !ALLOWED_SIGNATURES.has(cert.signatureAlgorithm.name)
-  )
-    sink.profile(
-      'weak-signature',
-      `the ${label} is signed with ${cert.signatureAlgorithm.name}, which the Baseline Requirements do not permit`,
-      i,
-      BR('7.1.3.2'),
-    );
+  // 7.1.3.2 signature algorithms.
+  checkCabfSignature(c, { other: () => false, requirements: 'Baseline Requirements', rule: BR('7.1.3.2') });
 
   // 7.1.2.1 root CA certificates.
   if (c.isAnchor && cert.selfIssued) {

@@ -3,6 +3,47 @@ import type { CertContext } from './context.js';
 
 const NAMED_CURVES: ReadonlySet<string> = new Set(['P-256', 'P-384', 'P-521']);
 
+/**
+ * The RSA, RSA-PSS and ECDSA signature algorithms both the TLS (§7.1.3.2) and the S/MIME
+ * (§7.1.3.2) requirements permit. MD5 and SHA-1 are critical weak-signature findings in every
+ * profile already.
+ */
+const CABF_SIGNATURES: ReadonlySet<string> = new Set([
+  'sha256WithRSAEncryption',
+  'sha384WithRSAEncryption',
+  'sha512WithRSAEncryption',
+  'rsassaPss(sha256)',
+  'rsassaPss(sha384)',
+  'rsassaPss(sha512)',
+  'ecdsa-with-SHA256',
+  'ecdsa-with-SHA384',
+  'ecdsa-with-SHA512',
+]);
+
+/**
+ * A signature below the anchor (an anchor's self-signature is not relied on) with an
+ * algorithm the requirements do not permit; `other` names the schemes a profile permits
+ * besides RSA, RSA-PSS and ECDSA.
+ */
+export function checkCabfSignature(
+  c: CertContext,
+  rules: {
+    readonly other: (scheme: string) => boolean;
+    readonly requirements: string;
+    readonly rule: string;
+  },
+): void {
+  const alg = c.cert.signatureAlgorithm;
+  if (c.isAnchor || alg.hash === 'md5' || alg.hash === 'sha1') return;
+  if (CABF_SIGNATURES.has(alg.name) || rules.other(alg.scheme)) return;
+  c.sink.profile(
+    'weak-signature',
+    `the ${c.label} is signed with ${alg.name}, which the ${rules.requirements} do not permit`,
+    c.index,
+    rules.rule,
+  );
+}
+
 export interface CabfKeyRules {
   /** Key types held to the RSA rule (a modulus a multiple of 8 bits). */
   readonly rsa: (type: KeyType) => boolean;
